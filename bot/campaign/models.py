@@ -1,0 +1,512 @@
+"""Pydantic models of a campaign file (one YAML file per campaign under ``data/campaigns/``).
+
+The models check what a single field can know (types, ranges, time syntax, money with at most
+two decimals); everything that needs several fields at once (times in order, references between
+products and coupons, duplicates) is checked by :mod:`bot.campaign.loader`, which can then point
+at the exact line of each offending value. Every field has a description because the JSON Schema
+generated from these models is what admins' editors show while they type.
+
+Times stay unresolved (:class:`~bot.campaign.times.TimeSpec`) so that moving ``opens_at`` moves
+every relative node; :meth:`Campaign.resolve` turns them into aware datetimes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import zoneinfo
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from bot.campaign.times import (
+    DURATION_HINT,
+    TIME_HINT,
+    TimeSpec,
+    format_duration,
+    parse_datetime,
+    parse_duration,
+    parse_time_spec,
+    to_utc,
+)
+
+__all__ = [
+    "DEFAULT_COUNTDOWNS",
+    "DEFAULT_TIMEZONE",
+    "Broadcasts",
+    "Campaign",
+    "ClosePosts",
+    "Coupon",
+    "FaqEntry",
+    "FollowupPost",
+    "OpenPost",
+    "PickupPoint",
+    "PreheatPost",
+    "Product",
+    "RedPacketBurst",
+    "SpendTier",
+]
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_COUNTDOWNS = ("T-10m", "T-5m", "T-1m")
+_CENT = Decimal("0.01")
+
+# --------------------------------------------------------------------------- field types
+# Each type validates itself with a short, actionable message (PydanticCustomError) so the
+# loader can print it as is, and declares its JSON Schema so editors can check it too.
+
+
+def _money(value: object, *, positive: bool) -> Decimal:
+    """Yuan with at most two decimals, as an exact Decimal quantized to 0.01."""
+    hint = "expected an amount in yuan like 12.90"
+    if isinstance(value, bool):
+        raise PydanticCustomError("money", hint)
+    if isinstance(value, Decimal | int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip().lstrip("¥￥").strip())
+        except InvalidOperation:
+            raise PydanticCustomError("money", hint) from None
+    else:
+        raise PydanticCustomError("money", hint)
+    if not amount.is_finite():
+        raise PydanticCustomError("money", hint)
+    if amount != amount.quantize(_CENT):
+        raise PydanticCustomError("money_precision", "use at most 2 decimal places (yuan.fen), e.g. 12.90")
+    if amount < 0:
+        raise PydanticCustomError("money_negative", "must not be negative")
+    if positive and amount == 0:
+        raise PydanticCustomError("money_zero", "must be more than 0")
+    return amount.quantize(_CENT)
+
+
+def _money_schema(minimum: float, exclusive: bool) -> dict[str, Any]:
+    bound = {"exclusiveMinimum": minimum} if exclusive else {"minimum": minimum}
+    return {
+        "anyOf": [{"type": "number", **bound}, {"type": "string", "pattern": r"^[¥￥]?\d+(\.\d{1,2})?$"}],
+        "description": "Yuan with at most 2 decimals, e.g. 12.90",
+    }
+
+
+def _money_serialize(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+Money = Annotated[
+    Decimal,
+    PlainValidator(functools.partial(_money, positive=False)),
+    PlainSerializer(_money_serialize, return_type=str),
+    WithJsonSchema(_money_schema(0, exclusive=False)),
+]
+"""Non-negative yuan amount (e.g. a minimum spend)."""
+
+PositiveMoney = Annotated[
+    Decimal,
+    PlainValidator(functools.partial(_money, positive=True)),
+    PlainSerializer(_money_serialize, return_type=str),
+    WithJsonSchema(_money_schema(0, exclusive=True)),
+]
+"""Yuan amount above zero (a price, a coupon amount, a red-packet budget)."""
+
+
+def _time_spec(value: object) -> TimeSpec:
+    if isinstance(value, TimeSpec):
+        return value
+    if isinstance(value, datetime):
+        return TimeSpec.absolute(value)
+    if isinstance(value, str):
+        try:
+            return parse_time_spec(value)
+        except ValueError as exc:
+            raise PydanticCustomError("time", str(exc)) from None
+    raise PydanticCustomError("time", TIME_HINT + "; put it in quotes if in doubt")
+
+
+_TIME_PATTERN = (
+    r"^\s*([TtCc](\s*[+-]\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?)?"
+    r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)\s*$"
+)
+
+When = Annotated[
+    TimeSpec,
+    PlainValidator(_time_spec),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _TIME_PATTERN,
+            "description": "T±offset (relative to opening), C±offset (relative to closing) "
+            "or an absolute time; units d h m s, e.g. T-10m, T+30m, T-1d2h, C+1d, 2026-12-05 20:00",
+            "examples": ["T-10m", "T+30m", "T-3d", "C+1d", "2026-12-05 20:00"],
+        }
+    ),
+]
+"""A point on the timeline, relative (``T-10m``) or absolute."""
+
+
+def _absolute_time(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except ValueError as exc:
+            message = str(exc)
+            if message == TIME_HINT:
+                message = "expected an absolute time like '2026-12-05 20:00' (T±… is not allowed here)"
+            raise PydanticCustomError("absolute_time", message) from None
+    raise PydanticCustomError(
+        "absolute_time", "expected an absolute time like '2026-12-05 20:00'; put it in quotes if in doubt"
+    )
+
+
+AbsoluteTime = Annotated[
+    datetime,
+    PlainValidator(_absolute_time),
+    PlainSerializer(lambda dt: dt.isoformat(sep=" ", timespec="minutes"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$",
+            "description": "Absolute time; without an offset it is read in the campaign timezone",
+            "examples": ["2026-12-05 20:00", "2026-12-05T20:00:00+08:00"],
+        }
+    ),
+]
+"""An absolute time (naive = campaign timezone)."""
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, str):
+        try:
+            duration = parse_duration(value)
+        except ValueError as exc:
+            raise PydanticCustomError("duration", str(exc)) from None
+    else:
+        raise PydanticCustomError("duration", DURATION_HINT + " (with a unit)")
+    if duration <= timedelta(0):
+        raise PydanticCustomError("duration", "must be longer than 0s")
+    return duration
+
+
+Duration = Annotated[
+    timedelta,
+    PlainValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?\s*$",
+            "description": "Duration with units d h m s, e.g. 60s, 15m, 1h30m",
+            "examples": ["60s", "15m", "2h", "1h30m"],
+        }
+    ),
+]
+"""A positive duration such as ``15m``."""
+
+
+_SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
+
+
+def _slug(value: object) -> str:
+    if not isinstance(value, str) or not _SLUG_RE.match(value):
+        raise PydanticCustomError("slug", "use lowercase letters, digits, '-' and '_' only, e.g. 'fruit-2026-12'")
+    return value
+
+
+Slug = Annotated[
+    str,
+    PlainValidator(_slug),
+    WithJsonSchema({"type": "string", "pattern": _SLUG_RE.pattern, "examples": ["fruit-2026-12"]}),
+]
+
+_CODE_RE = re.compile(r"^[A-Z]{1,3}[0-9]{1,3}$")
+
+
+def _product_code(value: object) -> str:
+    if not isinstance(value, str) or not _CODE_RE.match(value):
+        raise PydanticCustomError(
+            "product_code", "use 1-3 capital letters then 1-3 digits, e.g. 'A1' (members order with it)"
+        )
+    return value
+
+
+ProductCode = Annotated[
+    str,
+    PlainValidator(_product_code),
+    WithJsonSchema({"type": "string", "pattern": _CODE_RE.pattern, "examples": ["A1", "B2"]}),
+]
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _timezone(value: object) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("timezone", "expected an IANA timezone name like 'Asia/Shanghai'")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(value, sorted(_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; use an IANA name like 'Asia/Shanghai'"
+        raise PydanticCustomError("timezone", "unknown timezone '{tz}'" + hint, {"tz": value}) from None
+    return value
+
+
+Timezone = Annotated[
+    str,
+    PlainValidator(_timezone),
+    WithJsonSchema({"type": "string", "description": "IANA timezone", "examples": ["Asia/Shanghai"]}),
+]
+
+Text = Annotated[str, Field(min_length=1)]
+"""Non-empty text."""
+
+# --------------------------------------------------------------------------- models
+
+
+class _Model(BaseModel):
+    """Base: unknown keys are errors (typos must not be silently ignored), values immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class _Post(_Model):
+    """Something the bot posts: literal ``text`` or a Jinja2 ``template`` under ``templates/``."""
+
+    text: Text | None = Field(None, description="Literal message text (Simplified Chinese).")
+    template: Text | None = Field(
+        None, description="Template file under templates/, e.g. preheat.j2 (instead of text)."
+    )
+
+
+class Product(_Model):
+    """A product on sale; members order it by ``code`` in the chain list (接龙)."""
+
+    code: ProductCode = Field(description="Order code members type, e.g. A1.")
+    name: Text = Field(description="Product name shown in posts.")
+    price: PositiveMoney = Field(description="Price in yuan, at most 2 decimals.")
+    stock: int = Field(ge=0, description="Units available; orders never exceed it.")
+    limit_per_member: int | None = Field(None, ge=1, description="Max units one member may order.")
+    unit: Text | None = Field(None, description="Unit word, e.g. 盒, 斤, 箱.")
+    description: Text | None = Field(None, description="One or two lines about the product.")
+
+    @property
+    def price_cents(self) -> int:
+        """Price in fen (分), the unit storage and arithmetic use to stay exact."""
+        return int(self.price * 100)
+
+
+class PreheatPost(_Post):
+    """A teaser post before opening (预热蓄水), e.g. daily at T-3d, T-2d, T-1d."""
+
+    at: When = Field(description="When to post; must be before opening.")
+    products: list[ProductCode] = Field(default_factory=list, description="Products the post features.")
+    coupon: Slug | None = Field(None, description="Id of a coupon the post promotes.")
+
+
+class RedPacketBurst(_Post):
+    """A red-packet rain burst (红包雨): members grab with a keyword; paid as coupon credit."""
+
+    at: When = Field(description="When the burst starts; must be before opening.")
+    packets: int = Field(ge=1, description="Number of packets (the first N grabbers win).")
+    budget: PositiveMoney = Field(description="Total yuan split randomly among the packets.")
+    keyword: Text = Field("抢", description="What members type to grab.")
+    window: Duration = Field(timedelta(seconds=60), description="How long grabbing stays open.")
+
+    @property
+    def budget_cents(self) -> int:
+        """Budget in fen."""
+        return int(self.budget * 100)
+
+
+class OpenPost(_Post):
+    """The opening post (开团) at T; the sale opens even if posting is late."""
+
+
+class Broadcasts(_Post):
+    """Stock and sales broadcasts (库存/销量播报) while the sale is open."""
+
+    at: list[When] = Field(
+        default_factory=lambda: [parse_time_spec("T+30m")],
+        description="Fixed broadcast times between opening and closing.",
+        json_schema_extra={"default": ["T+30m"]},
+    )
+    every: Duration | None = Field(None, description="Also broadcast at this interval after opening.")
+    low_stock_threshold: float = Field(
+        0.2, gt=0, lt=1, description="Announce 'only N left' when stock falls below this share."
+    )
+    window: Duration = Field(
+        timedelta(seconds=60), description="Coalescing window: at most one stock post per window."
+    )
+
+
+class ClosePosts(_Post):
+    """What happens at closing (结团): results, thanks, preview of the next campaign."""
+
+    results: bool = Field(True, description="Post the campaign results (战绩).")
+    thanks: bool = Field(True, description="Thank the buyers.")
+    next_preview: Text | None = Field(None, description="Teaser for the next campaign.")
+
+
+class FollowupPost(_Post):
+    """A post after closing: photo-sharing reward (晒单有礼), after-sales follow-up."""
+
+    at: When = Field(description="When to post; at or after closing, e.g. C+1d.")
+
+
+class Coupon(_Model):
+    """A coupon issued by keyword in chat (or to newcomers), redeemable on orders."""
+
+    id: Slug = Field(description="Unique coupon id, e.g. newcomer.")
+    keyword: Text | None = Field(None, description="Chat keyword that issues the coupon.")
+    match: Literal["exact", "contains"] = Field(
+        "exact", description="exact: the whole message is the keyword; contains: anywhere in it."
+    )
+    on_join: bool = Field(False, description="Issue to members who join (新人礼包).")
+    amount: PositiveMoney = Field(description="Discount in yuan.")
+    min_spend: Money = Field(Decimal("0.00"), description="Minimum order total in yuan (0 = none).")
+    quota: int | None = Field(None, ge=1, description="Total coupons available (omit = unlimited).")
+    per_member: int = Field(1, ge=1, description="Coupons one member may get.")
+    products: list[ProductCode] = Field(
+        default_factory=list, description="Only valid for these products (empty = all)."
+    )
+    valid_from: When | None = Field(None, description="Redeemable from (default: when issued).")
+    valid_until: When | None = Field(None, description="Redeemable until (default: closing).")
+    valid_for: Duration | None = Field(None, description="Redeemable for this long after issue.")
+
+    @property
+    def amount_cents(self) -> int:
+        """Amount in fen."""
+        return int(self.amount * 100)
+
+    @property
+    def min_spend_cents(self) -> int:
+        """Minimum spend in fen."""
+        return int(self.min_spend * 100)
+
+
+class SpendTier(_Model):
+    """A spend discount tier (满减): spend at least ``min_spend``, get ``off`` yuan off."""
+
+    min_spend: PositiveMoney = Field(description="Order total in yuan that unlocks the tier.")
+    off: PositiveMoney = Field(description="Yuan taken off.")
+
+
+class FaqEntry(_Model):
+    """A question members ask and its answer (常见问题解答)."""
+
+    question: Text = Field(description="The canonical question.")
+    keywords: list[Text] = Field(default_factory=list, description="Words that trigger this answer.")
+    examples: list[Text] = Field(
+        default_factory=list, description="Questions as members phrase them (for fuzzy matching)."
+    )
+    answer: Text = Field(description="The answer posted to the group.")
+
+
+class PickupPoint(_Model):
+    """A pickup point (自提点)."""
+
+    name: Text = Field(description="Short name, e.g. 东门菜鸟驿站.")
+    address: Text = Field(description="Address.")
+    hours: Text | None = Field(None, description="Opening hours, e.g. 周日 9:00-20:00.")
+
+
+class Campaign(_Model):
+    """One group-buying campaign (一次团购): what is sold, to which groups, and its timeline."""
+
+    id: Slug = Field(description="Unique campaign id; used in job ids and commands.")
+    title: Text = Field(description="Campaign title shown in posts.")
+    groups: list[Text] = Field(default_factory=list, description="Group ids the campaign runs in.")
+    group_tags: list[Text] = Field(
+        default_factory=list, description="Run in every group carrying one of these tags."
+    )
+    timezone: Timezone = Field(DEFAULT_TIMEZONE, description="IANA timezone of naive times.")
+    opens_at: AbsoluteTime = Field(description="Opening time T (开团).")
+    closes_at: AbsoluteTime = Field(description="Closing time C (结团); after opens_at.")
+    products: list[Product] = Field(min_length=1, description="Products on sale.")
+    preheat: list[PreheatPost] = Field(default_factory=list, description="Teaser posts before opening.")
+    countdowns: list[When] = Field(
+        default_factory=lambda: [parse_time_spec(t) for t in DEFAULT_COUNTDOWNS],
+        description="Countdown reminders before opening.",
+        json_schema_extra={"default": list(DEFAULT_COUNTDOWNS)},
+    )
+    red_packets: list[RedPacketBurst] = Field(default_factory=list, description="Red-packet rain bursts.")
+    open: OpenPost = Field(default_factory=OpenPost, description="The opening post.")
+    broadcasts: Broadcasts = Field(default_factory=Broadcasts, description="Stock/sales broadcasts.")
+    close: ClosePosts = Field(default_factory=ClosePosts, description="Closing posts.")
+    followups: list[FollowupPost] = Field(default_factory=list, description="Posts after closing.")
+    coupons: list[Coupon] = Field(default_factory=list, description="Coupons.")
+    spend_tiers: list[SpendTier] = Field(default_factory=list, description="Spend discount tiers (满减).")
+    faq: list[FaqEntry] = Field(default_factory=list, description="FAQ entries.")
+    pickup_points: list[PickupPoint] = Field(default_factory=list, description="Pickup points (自提点).")
+
+    @field_validator("opens_at", "closes_at", mode="after")
+    @classmethod
+    def _localize(cls, value: datetime, info: ValidationInfo) -> datetime:
+        """Naive times mean the campaign timezone; store them aware so nobody guesses later."""
+        name = info.data.get("timezone")
+        if not isinstance(name, str):
+            return value  # timezone itself is invalid; that error is reported on its own
+        tz = zoneinfo.ZoneInfo(name)
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+
+    @property
+    def tz(self) -> tzinfo:
+        """The campaign timezone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def resolve(self, spec: TimeSpec) -> datetime:
+        """Absolute, aware time of ``spec`` in the campaign timezone."""
+        return spec.resolve(self.opens_at, self.closes_at, self.tz)
+
+    def product(self, code: str) -> Product | None:
+        """The product with ``code``, or None."""
+        return next((p for p in self.products if p.code == code), None)
+
+    def coupon(self, coupon_id: str) -> Coupon | None:
+        """The coupon with ``coupon_id``, or None."""
+        return next((c for c in self.coupons if c.id == coupon_id), None)
+
+    def shifted(self, delta: timedelta) -> Campaign:
+        """The same campaign moved by ``delta`` (every absolute time; relative ones follow T/C).
+
+        Used by rehearsal (anchor T to now) and ``/campaign delay``.
+        """
+        shifted = _shift(self, delta)
+        assert isinstance(shifted, Campaign)
+        return shifted
+
+
+def _shift(value: object, delta: timedelta) -> object:
+    """Recursively move absolute times in a model tree."""
+    if isinstance(value, TimeSpec):
+        return value.shifted(delta)
+    if isinstance(value, datetime):
+        return value + delta if value.tzinfo is None else (to_utc(value) + delta).astimezone(value.tzinfo)
+    if isinstance(value, list):
+        return [_shift(item, delta) for item in value]
+    if isinstance(value, BaseModel):
+        updates = {name: _shift(getattr(value, name), delta) for name in type(value).model_fields}
+        return value.model_copy(update=updates)
+    return value

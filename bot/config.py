@@ -1,0 +1,184 @@
+"""`config.yaml`: validated at start-up, refusing to guess.
+
+A typo in the config of a bot that talks to hundreds of groups is better caught
+before it starts than discovered in a group, so every model forbids unknown
+keys and `load_config` turns pydantic's errors into one line per key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSettings(_Strict):
+    name: str = "团购小助手"
+    id: str = "tuanbot"
+    timezone: str = "Asia/Shanghai"
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///data/tuanbot.db"
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+
+
+class WechatySettings(_Strict):
+    endpoint: str = ""
+    token: str = ""
+
+
+class GroupSettings(_Strict):
+    name: str = ""
+    leaders: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class OutboxSettings(_Strict):
+    """Send limits. Defaults are what WeChat bot operators report as safe."""
+
+    group_interval_seconds: float = Field(default=3.0, ge=0)
+    account_per_minute: int = Field(default=30, ge=1)
+    switch_pause_seconds: tuple[float, float] = (1.0, 3.0)
+    daily_budget: int = Field(default=3000, ge=1)
+    budget_warn_ratio: float = Field(default=0.8, gt=0, le=1)
+    frequency_pause_seconds: float = Field(default=60.0, ge=0)
+    frequency_slowdown: float = Field(default=2.0, ge=1)
+    slowdown_minutes: float = Field(default=10.0, ge=0)
+
+    @field_validator("switch_pause_seconds")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if low < 0 or high < low:
+            raise ValueError("must be [min, max] with 0 <= min <= max")
+        return value
+
+
+class LoggingSettings(_Strict):
+    level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str = "data/logs/tuanbot.log"
+    json_file: bool = False
+
+
+class SchedulerSettings(_Strict):
+    max_workers: int = Field(default=20, ge=1)
+    info_grace_seconds: int = Field(default=300, ge=1)
+    critical_grace_seconds: int = Field(default=86400, ge=1)
+
+
+class Config(_Strict):
+    bot: BotSettings = Field(default_factory=BotSettings)
+    transport: Literal["simulator", "wechaty"] = "simulator"
+    wechaty: WechatySettings = Field(default_factory=WechatySettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    admins: list[str] = Field(description="member ids with admin rights; required so nobody forgets to decide")
+    groups: dict[str, GroupSettings] = Field(default_factory=dict)
+    campaigns_dir: str = "data/campaigns"
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    base_dir: str = Field(default=".", exclude=True)
+
+    @model_validator(mode="after")
+    def _wechaty_needs_endpoint(self) -> Config:
+        if self.transport == "wechaty" and not self.wechaty.endpoint:
+            raise ValueError(
+                "transport is 'wechaty' but wechaty.endpoint is empty: set it in config.yaml "
+                "or WECHATY_PUPPET_SERVICE_ENDPOINT"
+            )
+        return self
+
+    def path(self, relative: str) -> Path:
+        """Resolve a path from the config relative to the config file's folder."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
+
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute against the config folder."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.path(url[len(prefix) :]).resolve())
+        return url
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message names each bad key and what to do."""
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+            annotation = current.model_fields[part].annotation
+            current = annotation
+        elif isinstance(part, str) and get_origin(current) is dict:
+            current = get_args(current)[1]
+        else:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        suggestion = difflib.get_close_matches(str(loc[-1]), _allowed_keys(Config, loc), n=1)
+        hint = f"; did you mean '{suggestion[0]}'?" if suggestion else "; remove it"
+        return f"{key}: unknown key{hint}"
+    if kind == "missing":
+        return f"{key}: required key is missing; add it"
+    if not loc or kind == "value_error":
+        return f"{key}: {error['msg'].removeprefix('Value error, ')}"
+    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+
+
+def parse_config(data: Any, *, source: str = "config.yaml", base_dir: str = ".") -> Config:
+    """Validate already-parsed YAML, applying environment overrides."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, not {type(data).__name__}")
+    data = dict(data)
+    env_url = os.environ.get("TUANBOT_DATABASE_URL")
+    if env_url:
+        data["database"] = {**dict(data.get("database") or {}), "url": env_url}
+    env_endpoint = os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT")
+    env_token = os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN")
+    if env_endpoint or env_token:
+        wechaty = dict(data.get("wechaty") or {})
+        if env_endpoint:
+            wechaty["endpoint"] = env_endpoint
+        if env_token:
+            wechaty["token"] = env_token
+        data["wechaty"] = wechaty
+    data["base_dir"] = base_dir
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {_describe(dict(err))}" for err in exc.errors()]
+        raise ConfigError("invalid configuration, the bot will not start:\n" + "\n".join(lines)) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate `path`; raise `ConfigError` naming the bad keys."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file; copy config.yaml from the repository or pass --config")
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, source=str(path), base_dir=str(path.parent.resolve()))

@@ -1,0 +1,105 @@
+"""Our own event model.
+
+Transports (simulator, wechaty) translate what their network delivers into these
+frozen dataclasses, so nothing outside a transport ever sees a transport's own
+objects. Names follow wechaty's events (`room-join` -> `MemberJoined`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A chat account as a transport reports it; `id` is the only identity."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMessage:
+    """A text message said in a group."""
+
+    message_id: str
+    group_id: str
+    sender: Member
+    text: str
+    time: datetime
+    mentions: tuple[str, ...] = ()
+    group_name: str = ""
+    mentions_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateMessage:
+    """A text message sent to the bot directly (not in a group)."""
+
+    message_id: str
+    sender: Member
+    text: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """One or more members joined a group (wechaty `room-join`)."""
+
+    group_id: str
+    members: tuple[Member, ...]
+    time: datetime
+    inviter: Member | None = None
+    group_name: str = ""
+    event_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft:
+    """One or more members left or were removed from a group (`room-leave`)."""
+
+    group_id: str
+    members: tuple[Member, ...]
+    time: datetime
+    group_name: str = ""
+    event_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRenamed:
+    """A group's topic changed (`room-topic`); ids stay, names are refreshed."""
+
+    group_id: str
+    new_name: str
+    time: datetime
+    old_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransportStatus:
+    """Login, logout, disconnects and errors reported by a transport."""
+
+    kind: str  # "login" | "logout" | "disconnected" | "reconnected" | "removed_from_group" | "error"
+    time: datetime
+    detail: str = ""
+    group_id: str = ""
+    account_id: str = ""
+
+
+Event = GroupMessage | PrivateMessage | MemberJoined | MemberLeft | GroupRenamed | TransportStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message the outbox hands to a transport.
+
+    Exactly one of `group_id` / `member_id` is set: a group post or a private
+    message. `mentions` are member ids to @-mention where the network supports it.
+    """
+
+    text: str
+    group_id: str = ""
+    member_id: str = ""
+    mentions: tuple[str, ...] = field(default_factory=tuple)
+    outbox_id: int = 0

@@ -1,0 +1,222 @@
+"""Declaring handlers: decorators that only attach metadata.
+
+Nothing is registered as a side effect of import; the app collects handlers
+from an explicit list of feature modules (`handlers.FEATURES`). Predicates are
+pure functions of the event and combine with `&`, `|` and `~`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from bot.events import Event, GroupMessage, PrivateMessage
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+HandlerFunc = Callable[[Any, "Context"], Awaitable[bool | None]]
+SPEC_ATTR = "__tuanbot_handlers__"
+
+
+class Role(IntEnum):
+    """What a member may do; rights come from ids in config or grants, never names."""
+
+    MEMBER = 0
+    LEADER = 1
+    ADMIN = 2
+
+
+class Priority(IntEnum):
+    """Handler order (lower runs first) and outbox order (lower leaves first)."""
+
+    ALERT = 5
+    CAMPAIGN = 10
+    COMMAND = 20
+    ORDER = 30
+    DEFAULT = 50
+    CHATTER = 70
+
+
+class Filter:
+    """A composable predicate over events."""
+
+    def __init__(self, check: Callable[[Any], bool], name: str = "filter") -> None:
+        self._check = check
+        self.name = name
+
+    def __call__(self, event: Any) -> bool:
+        return self._check(event)
+
+    def __and__(self, other: Filter) -> Filter:
+        return Filter(lambda e: self(e) and other(e), f"({self.name} & {other.name})")
+
+    def __or__(self, other: Filter) -> Filter:
+        return Filter(lambda e: self(e) or other(e), f"({self.name} | {other.name})")
+
+    def __invert__(self) -> Filter:
+        return Filter(lambda e: not self(e), f"~{self.name}")
+
+    def __repr__(self) -> str:
+        return f"Filter({self.name})"
+
+
+def text_contains(*needles: str) -> Filter:
+    return Filter(lambda e: any(n in getattr(e, "text", "") for n in needles), f"contains{needles}")
+
+
+mentions_bot = Filter(lambda e: bool(getattr(e, "mentions_bot", False)), "mentions_bot")
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """Everything the router needs to know about one handler."""
+
+    func: HandlerFunc
+    event_type: type
+    priority: int = Priority.DEFAULT
+    pattern: re.Pattern[str] | None = None
+    when: Filter | None = None
+    role: Role = Role.MEMBER
+    command: str = ""
+    aliases: tuple[str, ...] = ()
+    private: bool = False
+    group: bool = True
+    name: str = field(default="")
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.func.__doc__ or "")
+
+    @property
+    def usage(self) -> str:
+        """First docstring line: the /help text."""
+        return self.doc.splitlines()[0] if self.doc else f"/{self.command}"
+
+
+def _attach(func: HandlerFunc, spec: HandlerSpec) -> HandlerFunc:
+    specs: list[HandlerSpec] = list(getattr(func, SPEC_ATTR, []))
+    specs.append(spec)
+    setattr(func, SPEC_ATTR, specs)
+    return func
+
+
+def _compile(pattern: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
+    if pattern is None or isinstance(pattern, re.Pattern):
+        return pattern
+    return re.compile(pattern)
+
+
+def command(
+    name: str,
+    *aliases: str,
+    role: Role = Role.MEMBER,
+    private: bool = False,
+    group: bool = True,
+) -> Callable[[HandlerFunc], HandlerFunc]:
+    """A slash command (`/name args`; full-width `／` works too).
+
+    The handler's first docstring line is its /help entry; `private=True` also
+    accepts it in a private chat with the bot.
+    """
+
+    def decorate(func: HandlerFunc) -> HandlerFunc:
+        return _attach(
+            func,
+            HandlerSpec(
+                func=func,
+                event_type=GroupMessage,
+                priority=Priority.COMMAND,
+                role=role,
+                command=name.lower(),
+                aliases=tuple(a.lower() for a in aliases),
+                private=private,
+                group=group,
+                name=f"{func.__module__}.{func.__name__}",
+            ),
+        )
+
+    return decorate
+
+
+def on_message(
+    pattern: str | re.Pattern[str] | None = None,
+    *,
+    when: Filter | None = None,
+    priority: int = Priority.DEFAULT,
+    role: Role = Role.MEMBER,
+) -> Callable[[HandlerFunc], HandlerFunc]:
+    """A handler for group messages whose text matches `pattern` (searched) and `when`."""
+
+    def decorate(func: HandlerFunc) -> HandlerFunc:
+        return _attach(
+            func,
+            HandlerSpec(
+                func=func,
+                event_type=GroupMessage,
+                priority=priority,
+                pattern=_compile(pattern),
+                when=when,
+                role=role,
+                name=f"{func.__module__}.{func.__name__}",
+            ),
+        )
+
+    return decorate
+
+
+def on_private(
+    pattern: str | re.Pattern[str] | None = None,
+    *,
+    when: Filter | None = None,
+    priority: int = Priority.DEFAULT,
+) -> Callable[[HandlerFunc], HandlerFunc]:
+    """A handler for private messages to the bot."""
+
+    def decorate(func: HandlerFunc) -> HandlerFunc:
+        return _attach(
+            func,
+            HandlerSpec(
+                func=func,
+                event_type=PrivateMessage,
+                priority=priority,
+                pattern=_compile(pattern),
+                when=when,
+                name=f"{func.__module__}.{func.__name__}",
+            ),
+        )
+
+    return decorate
+
+
+def on_event(event_type: type, *, priority: int = Priority.DEFAULT) -> Callable[[HandlerFunc], HandlerFunc]:
+    """A handler for a non-message event such as `MemberJoined`."""
+
+    def decorate(func: HandlerFunc) -> HandlerFunc:
+        return _attach(
+            func,
+            HandlerSpec(
+                func=func, event_type=event_type, priority=priority, name=f"{func.__module__}.{func.__name__}"
+            ),
+        )
+
+    return decorate
+
+
+def collect(modules: list[ModuleType]) -> list[HandlerSpec]:
+    """Every handler spec declared in `modules`, in declaration order."""
+    specs: list[HandlerSpec] = []
+    for module in modules:
+        for _, obj in inspect.getmembers(module, inspect.iscoroutinefunction):
+            if obj.__module__ == module.__name__:
+                specs.extend(getattr(obj, SPEC_ATTR, []))
+    return specs
+
+
+def is_event(value: object) -> bool:
+    return isinstance(value, Event.__args__)  # type: ignore[attr-defined]

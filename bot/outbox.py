@@ -1,0 +1,389 @@
+"""The outbox: the single chokepoint for everything the bot sends.
+
+WeChat bans accounts that send too fast, so every message waits here until
+the per-group interval, the per-account rate, the pause when switching groups,
+the daily budget and any frequency-error pause all allow it. The queue is
+persisted; a message is marked `sending` before it is handed to the network and
+`sent` after, and a restart never resends one caught in between, so no post
+goes out twice. Handlers must expect replies to be delayed, and can pass a
+`replace_key` so a newer version (the latest stock post) replaces a queued one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from loguru import logger
+
+from bot.clock import Clock
+from bot.config import OutboxSettings
+from bot.events import Outgoing
+from bot.handler import Priority
+from bot.storage.outbox_store import OutboxStore
+from bot.transports.base import SendError, Transport
+
+RETRY_CAP_SECONDS = 60.0
+MAX_ATTEMPTS = 8
+
+
+@dataclass(order=True)
+class _Queued:
+    priority: int
+    id: int
+    target: str = field(compare=False)
+    group_id: str = field(compare=False)
+    member_id: str = field(compare=False)
+    text: str = field(compare=False)
+    mentions: tuple[str, ...] = field(compare=False)
+    kind: str = field(compare=False)
+    replace_key: str = field(compare=False)
+    attempts: int = field(default=0, compare=False)
+    not_before: datetime | None = field(default=None, compare=False)
+
+
+@dataclass
+class OutboxStats:
+    queued: int = 0
+    sent: int = 0
+    replaced: int = 0
+    failed: int = 0
+    sent_today: int = 0
+    frequency_errors: int = 0
+
+
+def _target(group_id: str, member_id: str) -> str:
+    return f"g:{group_id}" if group_id else f"m:{member_id}"
+
+
+class Outbox:
+    """Rate-limited, prioritised, persistent send queue."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        clock: Clock,
+        settings: OutboxSettings,
+        *,
+        timezone: str = "Asia/Shanghai",
+        rng: random.Random | None = None,
+        on_budget_warning: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.tz = ZoneInfo(timezone)
+        self.rng = rng or random.Random()
+        self.on_budget_warning = on_budget_warning
+        self.transport: Transport | None = None
+        self.stats = OutboxStats()
+        self._items: dict[int, _Queued] = {}
+        self._by_replace: dict[tuple[str, str], int] = {}
+        self._last_to: dict[str, datetime] = {}
+        self._recent: deque[datetime] = deque()
+        self._last_target = ""
+        self._last_sent_at: datetime | None = None
+        self._switch_pause = 0.0
+        self._paused_until: datetime | None = None
+        self._slow_until: datetime | None = None
+        self._freq_streak = 0
+        self._day: tuple[int, int, int] | None = None
+        self._warned_day: tuple[int, int, int] | None = None
+        self._wake = asyncio.Event()
+        self.sent_log: list[tuple[datetime, Outgoing]] = []
+        self.keep_sent_log = False
+
+    # -- start-up ------------------------------------------------------------
+    def load(self) -> None:
+        """Restore the queue and the recent send history after a (re)start."""
+        uncertain = self.store.recover_inflight()
+        if uncertain:
+            logger.warning("outbox: {} message(s) were mid-send at shutdown; marked uncertain, not resent", uncertain)
+        for row in self.store.queued():
+            assert row.id is not None
+            item = _Queued(
+                priority=row.priority,
+                id=row.id,
+                target=_target(row.group_id, row.member_id),
+                group_id=row.group_id,
+                member_id=row.member_id,
+                text=row.text,
+                mentions=tuple(m for m in row.mentions.split(",") if m),
+                kind=row.kind,
+                replace_key=row.replace_key,
+                attempts=row.attempts,
+            )
+            self._add(item)
+        now = self.clock.now()
+        for group_id, member_id, sent_at in self.store.sent_since(now - timedelta(seconds=60)):
+            self._recent.append(sent_at)
+            self._last_to[_target(group_id, member_id)] = sent_at
+            self._last_target = _target(group_id, member_id)
+            self._last_sent_at = sent_at
+        self._roll_day(now)
+        logger.info("outbox: loaded {} queued message(s); {} sent today", len(self._items), self.stats.sent_today)
+
+    def attach(self, transport: Transport) -> None:
+        self.transport = transport
+
+    # -- queueing --------------------------------------------------------------
+    def enqueue(
+        self,
+        text: str,
+        *,
+        group_id: str = "",
+        member_id: str = "",
+        priority: int = Priority.DEFAULT,
+        kind: str = "reply",
+        replace_key: str = "",
+        mentions: tuple[str, ...] = (),
+    ) -> int:
+        """Queue a message (persisted before this returns); returns its outbox id.
+
+        With `replace_key`, a still-queued message with the same key to the same
+        target is replaced by this newer text instead of queuing another.
+        """
+        if bool(group_id) == bool(member_id):
+            raise ValueError("a message goes to exactly one of group_id or member_id")
+        target = _target(group_id, member_id)
+        if replace_key:
+            existing = self._by_replace.get((target, replace_key))
+            if existing is not None and existing in self._items:
+                if self.store.replace_text(existing, text, ",".join(mentions)):
+                    item = self._items[existing]
+                    item.text = text
+                    item.mentions = mentions
+                    self.stats.replaced += 1
+                    logger.bind(outbox_id=existing, target=target, kind=kind).debug("outbox: replaced queued")
+                    return existing
+        row_id = self.store.insert(
+            group_id=group_id,
+            member_id=member_id,
+            text=text,
+            mentions=",".join(mentions),
+            priority=int(priority),
+            kind=kind,
+            replace_key=replace_key,
+            now=self.clock.now(),
+        )
+        self._add(
+            _Queued(
+                priority=int(priority),
+                id=row_id,
+                target=target,
+                group_id=group_id,
+                member_id=member_id,
+                text=text,
+                mentions=mentions,
+                kind=kind,
+                replace_key=replace_key,
+            )
+        )
+        logger.bind(outbox_id=row_id, target=target, kind=kind).debug("outbox: queued")
+        self._wake.set()
+        return row_id
+
+    def _add(self, item: _Queued) -> None:
+        self._items[item.id] = item
+        if item.replace_key:
+            self._by_replace[(item.target, item.replace_key)] = item.id
+        self.stats.queued = len(self._items)
+
+    def _remove(self, item: _Queued) -> None:
+        self._items.pop(item.id, None)
+        if item.replace_key and self._by_replace.get((item.target, item.replace_key)) == item.id:
+            del self._by_replace[(item.target, item.replace_key)]
+        self.stats.queued = len(self._items)
+
+    def pending(self) -> int:
+        return len(self._items)
+
+    def queued_texts(self, group_id: str) -> list[str]:
+        return [i.text for i in sorted(self._items.values()) if i.group_id == group_id]
+
+    # -- pacing ------------------------------------------------------------------
+    def _slow_factor(self, now: datetime) -> float:
+        if self._slow_until is not None and now < self._slow_until:
+            return self.settings.frequency_slowdown
+        return 1.0
+
+    def _roll_day(self, now: datetime) -> None:
+        local = now.astimezone(self.tz)
+        day = (local.year, local.month, local.day)
+        if day != self._day:
+            self._day = day
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            self.stats.sent_today = self.store.count_sent_since(midnight)
+
+    def _next_day_start(self, now: datetime) -> datetime:
+        local = now.astimezone(self.tz)
+        return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(now.tzinfo)
+
+    def _account_ready_at(self, now: datetime) -> datetime:
+        """When the account may send again, before per-target rules."""
+        ready = now
+        if self._paused_until is not None and ready < self._paused_until:
+            ready = self._paused_until
+        while self._recent and (now - self._recent[0]).total_seconds() >= 60:
+            self._recent.popleft()
+        limit = max(1, int(self.settings.account_per_minute / self._slow_factor(now)))
+        if len(self._recent) >= limit:
+            ready = max(ready, self._recent[len(self._recent) - limit] + timedelta(seconds=60))
+        if self.stats.sent_today >= self.settings.daily_budget:
+            ready = max(ready, self._next_day_start(now))
+        return ready
+
+    def _target_ready_at(self, target: str, now: datetime) -> datetime:
+        ready = now
+        last = self._last_to.get(target)
+        if last is not None:
+            ready = max(ready, last + timedelta(seconds=self.settings.group_interval_seconds * self._slow_factor(now)))
+        if self._last_sent_at is not None and target != self._last_target:
+            ready = max(ready, self._last_sent_at + timedelta(seconds=self._switch_pause))
+        return ready
+
+    def _choose(self, now: datetime) -> tuple[_Queued | None, datetime | None]:
+        """The best message sendable now, or the earliest time something will be."""
+        account_ready = self._account_ready_at(now)
+        heads: dict[str, _Queued] = {}
+        for item in self._items.values():
+            head = heads.get(item.target)
+            if head is None or item < head:
+                heads[item.target] = item
+        best: _Queued | None = None
+        earliest: datetime | None = None
+        for target, item in heads.items():
+            ready = max(account_ready, self._target_ready_at(target, now))
+            if item.not_before is not None:
+                ready = max(ready, item.not_before)
+            if ready <= now:
+                if best is None or item < best:
+                    best = item
+            elif earliest is None or ready < earliest:
+                earliest = ready
+        return best, earliest
+
+    # -- sending -----------------------------------------------------------------
+    async def pump(self) -> float | None:
+        """Send everything the limits allow right now.
+
+        Returns the bot-time seconds until the next message may go, or None when
+        the queue is empty.
+        """
+        while True:
+            if not self._items:
+                return None
+            now = self.clock.now()
+            self._roll_day(now)
+            item, earliest = self._choose(now)
+            if item is None:
+                assert earliest is not None
+                return max(0.001, (earliest - now).total_seconds())
+            if self.transport is None:
+                return 1.0
+            await self._send(item, now)
+
+    async def _send(self, item: _Queued, now: datetime) -> None:
+        assert self.transport is not None
+        log = logger.bind(outbox_id=item.id, group_id=item.group_id, member_id=item.member_id, kind=item.kind)
+        self.store.set_status(item.id, "sending")
+        message = Outgoing(
+            text=item.text,
+            group_id=item.group_id,
+            member_id=item.member_id,
+            mentions=item.mentions,
+            outbox_id=item.id,
+        )
+        try:
+            await self.transport.send(message)
+        except SendError as exc:
+            self._after_failure(item, exc, now, log)
+            return
+        except Exception as exc:  # a transport bug must not kill the send loop
+            log.exception("outbox: transport raised unexpectedly")
+            self._after_failure(item, SendError(str(exc), retryable=True), now, log)
+            return
+        self.store.set_status(item.id, "sent", sent_at=now)
+        self._remove(item)
+        self._recent.append(now)
+        self._last_to[item.target] = now
+        self._last_target = item.target
+        self._last_sent_at = now
+        low, high = self.settings.switch_pause_seconds
+        self._switch_pause = self.rng.uniform(low, high)
+        self._freq_streak = 0
+        self.stats.sent += 1
+        self.stats.sent_today += 1
+        if self.keep_sent_log:
+            self.sent_log.append((now, message))
+        log.info("sent {}: {}", item.target, item.text[:80].replace("\n", " ⏎ "))
+        self._check_budget()
+
+    def _after_failure(self, item: _Queued, exc: SendError, now: datetime, log: object) -> None:
+        item.attempts += 1
+        bound = logger.bind(outbox_id=item.id, target=item.target)
+        if exc.rate_limited:
+            self._freq_streak += 1
+            self.stats.frequency_errors += 1
+            pause = self.settings.frequency_pause_seconds * (2 ** (self._freq_streak - 1))
+            self._paused_until = now + timedelta(seconds=pause)
+            self._slow_until = self._paused_until + timedelta(minutes=self.settings.slowdown_minutes)
+            self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
+            bound.warning("outbox: frequency limit hit ({}); pausing all sends for {:.0f}s, then slower", exc, pause)
+        elif exc.retryable and item.attempts < MAX_ATTEMPTS:
+            item.not_before = now + timedelta(seconds=min(RETRY_CAP_SECONDS, 2.0**item.attempts))
+            self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
+            bound.warning("outbox: send failed ({}); retry {} in {}", exc, item.attempts, item.not_before)
+        elif exc.retryable and not getattr(self.transport, "connected", True):
+            # The network is down, not the message: keep it until the transport is back.
+            item.not_before = now + timedelta(seconds=RETRY_CAP_SECONDS)
+            self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
+        else:
+            self.store.set_status(item.id, "failed", error=str(exc), attempts=item.attempts)
+            self._remove(item)
+            self.stats.failed += 1
+            bound.error("outbox: giving up on message after {} attempt(s): {}", item.attempts, exc)
+
+    def _check_budget(self) -> None:
+        threshold = int(self.settings.daily_budget * self.settings.budget_warn_ratio)
+        if self.stats.sent_today >= threshold and self._warned_day != self._day:
+            self._warned_day = self._day
+            logger.warning(
+                "outbox: {} of the daily budget of {} messages used", self.stats.sent_today, self.settings.daily_budget
+            )
+            if self.on_budget_warning is not None:
+                self.on_budget_warning(self.stats.sent_today, self.settings.daily_budget)
+
+    def retry_now(self) -> None:
+        """Forget per-message backoff (called when a transport reconnects)."""
+        for item in self._items.values():
+            item.not_before = None
+        self._wake.set()
+
+    # -- loops -------------------------------------------------------------------
+    async def drain(self, *, max_seconds: float | None = None) -> None:
+        """Send until the queue is empty, waiting on the clock (instantly with a fake one)."""
+        start = self.clock.now()
+        while True:
+            delay = await self.pump()
+            if delay is None:
+                return
+            if max_seconds is not None and (self.clock.now() - start).total_seconds() + delay > max_seconds:
+                return
+            await self.clock.sleep(delay)
+
+    async def run(self) -> None:
+        """Send forever: wake when something is queued or the next slot opens."""
+        while True:
+            self._wake.clear()
+            delay = await self.pump()
+            timeout = None if delay is None else self.clock.real_seconds(delay)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except TimeoutError:
+                pass

@@ -1,0 +1,1 @@
+"""Storage: the one place the bot reads and writes its database."""

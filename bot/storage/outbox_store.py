@@ -1,0 +1,108 @@
+"""Persistence of the outbox queue: what is queued survives a restart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from bot.storage.tables import OutboxRow
+
+
+class OutboxStore:
+    """Rows of the `outbox` table, written with short explicit transactions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def insert(
+        self,
+        *,
+        group_id: str,
+        member_id: str,
+        text: str,
+        mentions: str,
+        priority: int,
+        kind: str,
+        replace_key: str,
+        now: datetime,
+    ) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(OutboxRow).values(
+                    group_id=group_id,
+                    member_id=member_id,
+                    text=text,
+                    mentions=mentions,
+                    priority=priority,
+                    kind=kind,
+                    replace_key=replace_key,
+                    status="queued",
+                    attempts=0,
+                    last_error="",
+                    created_at=now,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def replace_text(self, row_id: int, text: str, mentions: str) -> bool:
+        """Swap a still-queued message for a newer version; False if it already left."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row_id, OutboxRow.status == "queued")  # type: ignore[arg-type]
+                .values(text=text, mentions=mentions)
+            )
+            return bool(result.rowcount)
+
+    def set_status(
+        self, row_id: int, status: str, *, sent_at: datetime | None = None, error: str = "", attempts: int = 0
+    ) -> None:
+        values: dict[str, object] = {"status": status}
+        if sent_at is not None:
+            values["sent_at"] = sent_at
+        if error:
+            values["last_error"] = error[:500]
+        if attempts:
+            values["attempts"] = attempts
+        with self.engine.begin() as conn:
+            conn.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))  # type: ignore[arg-type]
+
+    def recover_inflight(self) -> int:
+        """Mark messages caught mid-send by a crash as uncertain: never resent, so never doubled."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(OutboxRow).where(OutboxRow.status == "sending").values(status="uncertain")  # type: ignore[arg-type]
+            )
+            return int(result.rowcount)
+
+    def queued(self) -> list[OutboxRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OutboxRow).where(OutboxRow.status == "queued").order_by(OutboxRow.id)  # type: ignore[arg-type]
+            ).all()
+        return [OutboxRow.model_validate(r._mapping) for r in rows]
+
+    def sent_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
+        """(group_id, member_id, sent_at) of messages sent since `since`, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OutboxRow.group_id, OutboxRow.member_id, OutboxRow.sent_at)
+                .where(OutboxRow.sent_at >= since)  # type: ignore[operator]
+                .order_by(OutboxRow.sent_at)  # type: ignore[arg-type]
+            ).all()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def count_sent_since(self, since: datetime) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at >= since)  # type: ignore[operator]
+                ).scalar_one()
+            )
+
+    def all_rows(self) -> list[OutboxRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(OutboxRow).order_by(OutboxRow.id)).all()  # type: ignore[arg-type]
+        return [OutboxRow.model_validate(r._mapping) for r in rows]

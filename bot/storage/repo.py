@@ -1,0 +1,167 @@
+"""Repository functions for groups, members, roles and the inbound log.
+
+Each method is one short unit of work with its own session and an explicit
+commit, so no stored object is ever mutated in memory without being written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, RoleGrant
+
+
+class Repo:
+    """The bot's storage API; features add their own repositories beside it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # -- groups and members -------------------------------------------------
+    def touch_group(self, group_id: str, name: str, now: datetime) -> None:
+        """Record a group and refresh its name (names change; ids do not)."""
+        with self.session() as s:
+            row = s.get(GroupRow, group_id)
+            if row is None:
+                s.add(GroupRow(id=group_id, name=name, updated_at=now))
+            elif name and row.name != name:
+                row.name = name
+                row.updated_at = now
+                s.add(row)
+            else:
+                return
+            s.commit()
+
+    def group_name(self, group_id: str) -> str:
+        with self.session() as s:
+            row = s.get(GroupRow, group_id)
+            return row.name if row and row.name else group_id
+
+    def set_bot_present(self, group_id: str, present: bool, now: datetime) -> None:
+        with self.session() as s:
+            row = s.get(GroupRow, group_id) or GroupRow(id=group_id, updated_at=now)
+            row.bot_present = present
+            row.updated_at = now
+            s.add(row)
+            s.commit()
+
+    def touch_member(self, group_id: str, member_id: str, name: str, now: datetime) -> bool:
+        """Record a member seen in a group; return True the first time we see them there."""
+        first_time = False
+        with self.session() as s:
+            member = s.get(MemberRow, member_id)
+            if member is None:
+                s.add(MemberRow(id=member_id, name=name, updated_at=now))
+            elif name and member.name != name:
+                member.name = name
+                member.updated_at = now
+                s.add(member)
+            if group_id and s.get(Membership, (group_id, member_id)) is None:
+                s.add(Membership(group_id=group_id, member_id=member_id, first_seen_at=now))
+                first_time = True
+            s.commit()
+        return first_time
+
+    def record_join(self, group_id: str, member_id: str, name: str, now: datetime) -> None:
+        with self.session() as s:
+            if s.get(MemberRow, member_id) is None:
+                s.add(MemberRow(id=member_id, name=name, updated_at=now))
+            row = s.get(Membership, (group_id, member_id))
+            if row is None:
+                row = Membership(group_id=group_id, member_id=member_id, first_seen_at=now)
+            row.joined_at = now
+            row.left_at = None
+            s.add(row)
+            s.commit()
+
+    def record_leave(self, group_id: str, member_id: str, now: datetime) -> None:
+        with self.session() as s:
+            s.execute(
+                update(Membership)
+                .where(Membership.group_id == group_id, Membership.member_id == member_id)  # type: ignore[arg-type]
+                .values(left_at=now)
+            )
+            s.commit()
+
+    def member_count(self, group_id: str) -> int:
+        with self.session() as s:
+            count = s.execute(
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.group_id == group_id, Membership.left_at.is_(None))  # type: ignore[arg-type,union-attr]
+            ).scalar_one()
+            return int(count)
+
+    def member_name(self, member_id: str) -> str:
+        with self.session() as s:
+            row = s.get(MemberRow, member_id)
+            return row.name if row and row.name else member_id
+
+    # -- roles ---------------------------------------------------------------
+    def granted_members(self, group_id: str, role: str) -> set[str]:
+        with self.session() as s:
+            rows = s.execute(
+                select(RoleGrant.member_id).where(RoleGrant.group_id == group_id, RoleGrant.role == role)  # type: ignore[arg-type]
+            )
+            return {r[0] for r in rows}
+
+    def groups_granted(self, member_id: str, role: str) -> set[str]:
+        with self.session() as s:
+            rows = s.execute(
+                select(RoleGrant.group_id).where(RoleGrant.member_id == member_id, RoleGrant.role == role)  # type: ignore[arg-type]
+            )
+            return {r[0] for r in rows}
+
+    def grant_role(self, group_id: str, member_id: str, role: str, by: str, now: datetime) -> bool:
+        """Grant a role; False if it was already granted."""
+        with self.session() as s:
+            if s.get(RoleGrant, (group_id, member_id, role)) is not None:
+                return False
+            s.add(RoleGrant(group_id=group_id, member_id=member_id, role=role, granted_by=by, granted_at=now))
+            s.commit()
+            return True
+
+    def revoke_role(self, group_id: str, member_id: str, role: str) -> bool:
+        with self.session() as s:
+            result = s.execute(
+                delete(RoleGrant).where(
+                    RoleGrant.group_id == group_id,  # type: ignore[arg-type]
+                    RoleGrant.member_id == member_id,  # type: ignore[arg-type]
+                    RoleGrant.role == role,  # type: ignore[arg-type]
+                )
+            )
+            s.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- inbound log ---------------------------------------------------------
+    def log_inbound(
+        self, message_id: str, kind: str, group_id: str, sender_id: str, text: str, time: datetime
+    ) -> bool:
+        """Append to the inbound log; False if this message id was logged before (a redelivery)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(InboundMessage).values(
+                        message_id=message_id,
+                        kind=kind,
+                        group_id=group_id,
+                        sender_id=sender_id,
+                        text=text,
+                        time=time,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True

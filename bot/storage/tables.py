@@ -1,0 +1,127 @@
+"""SQLModel tables for the core bot.
+
+Datetimes are stored as naive UTC (SQLite has no time zones) and come back
+aware, through `UTCDateTime`, so no caller ever compares naive with aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store aware datetimes as naive UTC; read them back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class GroupRow(SQLModel, table=True):
+    __tablename__ = "groups"
+
+    id: str = Field(primary_key=True)
+    name: str = ""
+    member_count: int = 0
+    bot_present: bool = True
+    updated_at: datetime = utc_column()
+
+
+class MemberRow(SQLModel, table=True):
+    __tablename__ = "members"
+
+    id: str = Field(primary_key=True)
+    name: str = ""
+    updated_at: datetime = utc_column()
+
+
+class Membership(SQLModel, table=True):
+    """A member's presence in a group; `first_seen_at` catches joins WeChat never reported."""
+
+    __tablename__ = "memberships"
+
+    group_id: str = Field(primary_key=True)
+    member_id: str = Field(primary_key=True)
+    first_seen_at: datetime = utc_column()
+    joined_at: datetime | None = utc_column(nullable=True)
+    left_at: datetime | None = utc_column(nullable=True)
+    welcomed_at: datetime | None = utc_column(nullable=True)
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role granted in chat (`/leader add`), on top of those in config.yaml."""
+
+    __tablename__ = "role_grants"
+
+    group_id: str = Field(primary_key=True)
+    member_id: str = Field(primary_key=True)
+    role: str = Field(primary_key=True)
+    granted_by: str = ""
+    granted_at: datetime = utc_column()
+
+
+class InboundMessage(SQLModel, table=True):
+    """Everything members said to the bot or in its groups: the basis of metrics and audits."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_inbound_message_id"),
+        Index("ix_inbound_group_time", "group_id", "time"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str
+    kind: str = "group"
+    group_id: str = ""
+    sender_id: str = ""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    time: datetime = utc_column()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message the bot means to send; the queue survives restarts.
+
+    status: queued -> sending -> sent, or failed (not retryable), or uncertain
+    (the bot stopped between handing it to the network and hearing back; it is
+    not sent again, so a restart can never post it twice).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_priority", "status", "priority", "id"),
+        Index("ix_outbox_replace", "status", "replace_key"),
+        Index("ix_outbox_sent_at", "sent_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: str = ""
+    member_id: str = ""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    mentions: str = ""
+    priority: int = 50
+    kind: str = "reply"
+    replace_key: str = ""
+    status: str = "queued"
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(nullable=True)

@@ -1,0 +1,87 @@
+"""All user-facing wording, rendered from Jinja2 templates under `templates/`.
+
+One sandboxed environment renders both the shipped templates and the ones
+admins edit at run time, so an admin's typo or a hostile template cannot reach
+Python objects. Member text only ever enters as a variable's value, never as
+template source, so `{{ 7*7 }}` typed in a group stays literal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
+from jinja2.sandbox import SandboxedEnvironment
+
+DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def yuan(cents: int | Decimal | float) -> str:
+    """Format an amount in cents as ¥12.50 (¥12 when whole)."""
+    value = Decimal(int(cents)) / 100
+    text = f"{value:.2f}"
+    return "¥" + (text[:-3] if text.endswith(".00") else text)
+
+
+class TemplateRenderError(Exception):
+    """A template is missing or broken; the message names it."""
+
+
+class Renderer:
+    """Renders named templates (`help.j2`) and admin-supplied template strings."""
+
+    def __init__(self, template_dir: Path = DEFAULT_TEMPLATE_DIR, timezone: str = "Asia/Shanghai") -> None:
+        self.template_dir = template_dir
+        self.tz = ZoneInfo(timezone)
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(template_dir)),
+            autoescape=False,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["yuan"] = yuan
+        self.env.filters["hm"] = self._hm
+        self.env.filters["mdhm"] = self._mdhm
+
+    def _local(self, value: datetime) -> datetime:
+        return value.astimezone(self.tz)
+
+    def _hm(self, value: datetime) -> str:
+        return self._local(value).strftime("%H:%M")
+
+    def _mdhm(self, value: datetime) -> str:
+        local = self._local(value)
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+    def names(self) -> set[str]:
+        """Names of every shipped template, for validating references in campaign files."""
+        return {str(p.relative_to(self.template_dir)) for p in self.template_dir.rglob("*.j2")}
+
+    def render(self, name: str, **variables: Any) -> str:
+        try:
+            return self.env.get_template(name).render(**variables).strip()
+        except TemplateNotFound:
+            raise TemplateRenderError(f"template {name!r} not found under {self.template_dir}") from None
+        except TemplateError as exc:
+            raise TemplateRenderError(f"template {name!r} failed: {exc}") from exc
+
+    def render_string(self, source: str, **variables: Any) -> str:
+        """Render an admin-edited template (e.g. a custom welcome) in the same sandbox."""
+        try:
+            return self.env.from_string(source).render(**variables).strip()
+        except TemplateError as exc:
+            raise TemplateRenderError(f"custom template failed: {exc}") from exc
+
+    def check_string(self, source: str) -> str | None:
+        """Return an error message if `source` is not a valid template, else None."""
+        try:
+            self.env.parse(source)
+        except TemplateError as exc:
+            return str(exc)
+        return None

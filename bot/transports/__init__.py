@@ -1,0 +1,1 @@
+"""Chat network adapters. Only `bot.transports.wechaty_adapter` imports wechaty."""

@@ -1,0 +1,43 @@
+"""The contract between a chat network and the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.events import Event, Outgoing
+
+EventSink = Callable[[Event], Awaitable[None]]
+
+
+class SendError(Exception):
+    """A transport could not deliver a message.
+
+    `rate_limited` is set when the network said we send too fast (WeChat's
+    操作过于频繁); the outbox then pauses everything instead of retrying at once.
+    `retryable` tells the outbox to keep the message queued and try later
+    (e.g. the connection is down) rather than dropping it.
+    """
+
+    def __init__(self, message: str, *, rate_limited: bool = False, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.rate_limited = rate_limited
+        self.retryable = retryable
+
+
+class Transport(Protocol):
+    """What the bot needs from a chat network.
+
+    `start(sink)` begins delivering events to `sink` and returns when the
+    transport has finished (end of input for the simulator, shutdown for
+    wechaty). `send` delivers one message or raises `SendError`; it is only
+    ever called by the outbox.
+    """
+
+    name: str
+
+    async def start(self, sink: EventSink) -> None: ...
+
+    async def send(self, message: Outgoing) -> None: ...
+
+    async def stop(self) -> None: ...

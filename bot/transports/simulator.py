@@ -1,0 +1,176 @@
+"""The local chat simulator: type group chat in a terminal, or pipe it in.
+
+Line syntax (documented in the README):
+
+    alice@团购一群: 你好            alice says 你好 in group 团购一群
+    alice(张三)@团购一群: 你好      the same, with display name 张三
+    +bob@团购一群                   bob joins; `+bob,carol@团购一群 by alice` with inviter
+    -bob@团购一群                   bob leaves
+    alice: 你好                     alice writes to the bot privately
+    :sleep 5                        wait 5 seconds of bot time (for scripts)
+    # comment                       ignored; so are blank lines
+
+Ids are what you type before `(` or `@`; a display name is only a name.
+`@someone` inside a message mentions the member with id `someone`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock, SystemClock
+from bot.events import Event, GroupMessage, Member, MemberJoined, MemberLeft, Outgoing, PrivateMessage
+from bot.transports.base import EventSink
+
+_WHO = r"(?P<id>[^\s@():：,，#+\-][^\s@():：,，]*)(?:[(（](?P<name>[^)）]*)[)）])?"
+SAY_RE = re.compile(rf"^{_WHO}@(?P<group>[^:：]+?)\s*[:：]\s?(?P<text>.*)$", re.DOTALL)
+PRIVATE_RE = re.compile(rf"^{_WHO}\s*[:：]\s?(?P<text>.*)$", re.DOTALL)
+JOIN_RE = re.compile(r"^(?P<sign>[+-])(?P<ids>[^@]+)@(?P<group>\S+?)(?:\s+by\s+(?P<inviter>\S+))?\s*$")
+SLEEP_RE = re.compile(r"^:sleep\s+(?P<seconds>\d+(?:\.\d+)?)\s*$")
+MENTION_RE = re.compile(r"@(\S+)")
+
+
+class SimulatorSyntaxError(ValueError):
+    """A line the simulator cannot read; the message says the accepted forms."""
+
+
+HELP_TEXT = (
+    "simulator: could not read that line. Forms: 'alice@团购一群: 你好', 'alice(张三)@团购一群: 你好', "
+    "'+bob@团购一群', '+bob@团购一群 by alice', '-bob@团购一群', 'alice: 你好' (private), ':sleep 5'"
+)
+
+
+@dataclass
+class ParsedLine:
+    event: Event | None = None
+    sleep: float = 0.0
+
+
+class LineParser:
+    """Turns simulator lines into events; keeps display names per member id."""
+
+    def __init__(self, clock: Clock, bot_names: set[str]) -> None:
+        self.clock = clock
+        self.bot_names = bot_names
+        self.names: dict[str, str] = {}
+        self._ids = itertools.count(1)
+
+    def _member(self, member_id: str, name: str | None) -> Member:
+        if name:
+            self.names[member_id] = name
+        return Member(id=member_id, name=self.names.get(member_id, member_id))
+
+    def parse(self, line: str) -> ParsedLine:
+        line = line.rstrip("\r\n")
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            return ParsedLine()
+        if sleep := SLEEP_RE.match(stripped):
+            return ParsedLine(sleep=float(sleep.group("seconds")))
+        now = self.clock.now()
+        if join := JOIN_RE.match(stripped):
+            ids = [i.strip() for i in re.split(r"[,，]", join.group("ids")) if i.strip()]
+            members = tuple(self._member(*self._split_name(i)) for i in ids)
+            group = join.group("group")
+            n = next(self._ids)
+            if join.group("sign") == "+":
+                inviter = self._member(join.group("inviter"), None) if join.group("inviter") else None
+                return ParsedLine(
+                    MemberJoined(group_id=group, members=members, time=now, inviter=inviter, group_name=group,
+                                 event_id=f"sim-join-{n}")
+                )
+            return ParsedLine(MemberLeft(group_id=group, members=members, time=now, group_name=group,
+                                         event_id=f"sim-leave-{n}"))
+        if say := SAY_RE.match(stripped):
+            text = say.group("text")
+            mentions = tuple(m for m in MENTION_RE.findall(text) if m not in self.bot_names)
+            return ParsedLine(
+                GroupMessage(
+                    message_id=f"sim-{next(self._ids)}",
+                    group_id=say.group("group").strip(),
+                    sender=self._member(say.group("id"), say.group("name")),
+                    text=text,
+                    time=now,
+                    mentions=mentions,
+                    group_name=say.group("group").strip(),
+                    mentions_bot=any(f"@{n}" in text for n in self.bot_names),
+                )
+            )
+        if private := PRIVATE_RE.match(stripped):
+            return ParsedLine(
+                PrivateMessage(
+                    message_id=f"sim-{next(self._ids)}",
+                    sender=self._member(private.group("id"), private.group("name")),
+                    text=private.group("text"),
+                    time=now,
+                )
+            )
+        raise SimulatorSyntaxError(HELP_TEXT)
+
+    @staticmethod
+    def _split_name(token: str) -> tuple[str, str | None]:
+        match = re.match(r"^([^(（]+)(?:[(（]([^)）]*)[)）])?$", token)
+        if match is None:
+            return token, None
+        return match.group(1), match.group(2)
+
+
+class SimulatorTransport:
+    """Reads simulator lines from a stream (stdin by default) and prints what the bot sends."""
+
+    name = "simulator"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        bot_name: str = "团购小助手",
+        bot_id: str = "tuanbot",
+        timezone: str = "Asia/Shanghai",
+        stream: TextIO | None = None,
+        out: Callable[[str], None] | None = None,
+        prompt: bool | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.bot_name = bot_name
+        self.tz = ZoneInfo(timezone)
+        self.parser = LineParser(self.clock, {bot_name, bot_id})
+        self.stream = stream if stream is not None else sys.stdin
+        self.out = out or (lambda text: print(text, flush=True))
+        self.prompt = self.stream.isatty() if prompt is None else prompt
+        self.sent: list[Outgoing] = []
+        self._stopping = False
+
+    async def start(self, sink: EventSink) -> None:
+        if self.prompt:
+            self.out("tuanbot simulator — type lines like 'alice@团购一群: /help'; Ctrl-D to quit.")
+        while not self._stopping:
+            line = await asyncio.to_thread(self.stream.readline)
+            if line == "":
+                return
+            try:
+                parsed = self.parser.parse(line)
+            except SimulatorSyntaxError as exc:
+                self.out(str(exc))
+                continue
+            if parsed.sleep:
+                await self.clock.sleep(parsed.sleep)
+            if parsed.event is not None:
+                await sink(parsed.event)
+
+    async def send(self, message: Outgoing) -> None:
+        self.sent.append(message)
+        local = self.clock.now().astimezone(self.tz).strftime("%H:%M:%S")
+        where = f"[{message.group_id}]" if message.group_id else f"[私聊 → {message.member_id}]"
+        mention = "".join(f"@{m} " for m in message.mentions)
+        self.out(f"{local} {where} {self.bot_name}: {mention}{message.text}")
+
+    async def stop(self) -> None:
+        self._stopping = True

@@ -1,0 +1,7 @@
+"""Feature modules. The app collects handlers from this explicit list only."""
+
+from types import ModuleType
+
+from handlers import help, roles
+
+FEATURES: list[ModuleType] = [help, roles]

@@ -1,0 +1,37 @@
+"""/help: generated from the handlers' own docstrings."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import GroupMessage
+from bot.handler import Priority, Role, command
+
+ROLE_LABELS = {Role.MEMBER: "群成员", Role.LEADER: "团长", Role.ADMIN: "管理员"}
+
+
+@command("help", "帮助", private=True)
+async def handle_help(msg: GroupMessage, ctx: Context) -> None:
+    """/help [命令] — 查看可用命令，或某个命令的详细说明"""
+    router = ctx.services.router
+    assert router is not None
+    specs = [s for s in router.command_specs() if s.role <= ctx.role]
+    if ctx.args:
+        name = ctx.args[0].lstrip("/／").lower()
+        spec = router.commands.get(name)
+        if spec is None or spec.role > ctx.role:
+            ctx.reply("errors/unknown_command.j2", name=name, priority=Priority.COMMAND)
+            return
+        ctx.reply("help_command.j2", doc=spec.doc, role=ROLE_LABELS[spec.role], priority=Priority.COMMAND)
+        return
+    sections = [
+        (ROLE_LABELS[role], [s.usage for s in specs if s.role == role])
+        for role in (Role.MEMBER, Role.LEADER, Role.ADMIN)
+        if any(s.role == role for s in specs)
+    ]
+    ctx.reply("help.j2", sections=sections, role=ROLE_LABELS[ctx.role], priority=Priority.COMMAND)
+
+
+@command("whoami", "我是谁", private=True)
+async def handle_whoami(msg: GroupMessage, ctx: Context) -> None:
+    """/whoami — 查看你的账号 id 和权限（配置团长、管理员时要用 id）"""
+    ctx.reply("whoami.j2", member_id=ctx.sender_id, role=ROLE_LABELS[ctx.role], priority=Priority.COMMAND)
