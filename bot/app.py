@@ -99,7 +99,9 @@ class App:
         repo, now = self.services.repo, event.time
         if isinstance(event, GroupMessage):
             log = logger.bind(msg_id=event.message_id, group=event.group_id, sender=event.sender.id)
-            if not repo.log_inbound(event.message_id, "group", event.group_id, event.sender.id, event.text, now):
+            if not repo.log_inbound(
+                event.message_id, "group", event.group_id, event.sender.id, event.text, now
+            ):
                 log.info("inbound duplicate dropped")
                 return False
             log.info("inbound {}: {}", event.sender.name, event.text[:80].replace("\n", " ⏎ "))
@@ -111,7 +113,9 @@ class App:
         elif isinstance(event, PrivateMessage):
             if not repo.log_inbound(event.message_id, "private", "", event.sender.id, event.text, now):
                 return False
-            logger.bind(msg_id=event.message_id, sender=event.sender.id).info("inbound private: {}", event.text[:80])
+            logger.bind(msg_id=event.message_id, sender=event.sender.id).info(
+                "inbound private: {}", event.text[:80]
+            )
             repo.touch_member("", event.sender.id, event.sender.name, now)
         elif isinstance(event, MemberJoined):
             self._touch_group(event.group_id, event.group_name, now)
@@ -137,13 +141,17 @@ class App:
             self._known_groups[group_id] = name
 
     def _on_status(self, event: TransportStatus) -> None:
-        logger.bind(kind=event.kind, group=event.group_id).warning("transport status: {} {}", event.kind, event.detail)
+        logger.bind(kind=event.kind, group=event.group_id).warning(
+            "transport status: {} {}", event.kind, event.detail
+        )
         if event.kind == "removed_from_group" and event.group_id:
             self.services.repo.set_bot_present(event.group_id, False, event.time)
         if event.kind == "reconnected":
             self.services.outbox.retry_now()
         if event.kind in ADMIN_NOTICE_KINDS and event.kind != "error":
-            self.notify_admins("admin/transport_status.j2", kind=event.kind, detail=event.detail, group=event.group_id)
+            self.notify_admins(
+                "admin/transport_status.j2", kind=event.kind, detail=event.detail, group=event.group_id
+            )
 
     # -- outbound helpers ------------------------------------------------------------
     def notify_admins(self, template: str, **variables: Any) -> None:
@@ -173,7 +181,9 @@ class App:
             await self.services.outbox.drain(max_seconds=drain_seconds)
             left = self.services.outbox.pending()
             if left:
-                logger.warning("{} message(s) still queued at shutdown; they will be sent on next start", left)
+                logger.warning(
+                    "{} message(s) still queued at shutdown; they will be sent on next start", left
+                )
         finally:
             if not sender.done():
                 sender.cancel()

@@ -81,7 +81,9 @@ class Config(_Strict):
     transport: Literal["simulator", "wechaty"] = "simulator"
     wechaty: WechatySettings = Field(default_factory=WechatySettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    admins: list[str] = Field(description="member ids with admin rights; required so nobody forgets to decide")
+    admins: list[str] = Field(
+        description="member ids with admin rights; required so nobody forgets to decide"
+    )
     groups: dict[str, GroupSettings] = Field(default_factory=dict)
     campaigns_dir: str = "data/campaigns"
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
@@ -176,7 +178,9 @@ def parse_config(data: Any, *, source: str = "config.yaml", base_dir: str = ".")
 def load_config(path: Path) -> Config:
     """Read and validate `path`; raise `ConfigError` naming the bad keys."""
     if not path.exists():
-        raise ConfigError(f"{path}: no such config file; copy config.yaml from the repository or pass --config")
+        raise ConfigError(
+            f"{path}: no such config file; copy config.yaml from the repository or pass --config"
+        )
     try:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:

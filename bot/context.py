@@ -100,7 +100,14 @@ class Context:
         )
 
     def send_private(
-        self, member_id: str, template: str, /, *, priority: int = Priority.DEFAULT, kind: str = "private", **variables: Any
+        self,
+        member_id: str,
+        template: str,
+        /,
+        *,
+        priority: int = Priority.DEFAULT,
+        kind: str = "private",
+        **variables: Any,
     ) -> int:
         text = self.render(template, **variables)
         return self.services.outbox.enqueue(text, member_id=member_id, priority=priority, kind=kind)
@@ -137,5 +144,9 @@ class Context:
         """Reply with this command's usage line: the answer to a malformed command."""
         assert self.spec is not None
         return self.reply(
-            "errors/usage.j2", usage=self.spec.usage, command=self.spec.command, mention=True, priority=Priority.COMMAND
+            "errors/usage.j2",
+            usage=self.spec.usage,
+            command=self.spec.command,
+            mention=True,
+            priority=Priority.COMMAND,
         )

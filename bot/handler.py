@@ -219,4 +219,4 @@ def collect(modules: list[ModuleType]) -> list[HandlerSpec]:
 
 
 def is_event(value: object) -> bool:
-    return isinstance(value, Event.__args__)  # type: ignore[attr-defined]
+    return isinstance(value, Event.__args__)

@@ -24,10 +24,14 @@ class InterceptHandler(logging.Handler):
         logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
 
 
-CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> <cyan>{name}</cyan> {message} {extra}"
+CONSOLE_FORMAT = (
+    "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> <cyan>{name}</cyan> {message} {extra}"
+)
 
 
-def setup_logging(level: str = "INFO", file: Path | None = None, *, console: bool = True, serialize: bool = False) -> None:
+def setup_logging(
+    level: str = "INFO", file: Path | None = None, *, console: bool = True, serialize: bool = False
+) -> None:
     """Configure loguru once for the process: console on stderr, optional rotating file."""
     logger.remove()
     if console:

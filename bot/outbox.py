@@ -12,6 +12,7 @@ goes out twice. Handlers must expect replies to be delayed, and can pass a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import deque
 from collections.abc import Callable
@@ -103,7 +104,9 @@ class Outbox:
         """Restore the queue and the recent send history after a (re)start."""
         uncertain = self.store.recover_inflight()
         if uncertain:
-            logger.warning("outbox: {} message(s) were mid-send at shutdown; marked uncertain, not resent", uncertain)
+            logger.warning(
+                "outbox: {} message(s) were mid-send at shutdown; marked uncertain, not resent", uncertain
+            )
         for row in self.store.queued():
             assert row.id is not None
             item = _Queued(
@@ -126,7 +129,9 @@ class Outbox:
             self._last_target = _target(group_id, member_id)
             self._last_sent_at = sent_at
         self._roll_day(now)
-        logger.info("outbox: loaded {} queued message(s); {} sent today", len(self._items), self.stats.sent_today)
+        logger.info(
+            "outbox: loaded {} queued message(s); {} sent today", len(self._items), self.stats.sent_today
+        )
 
     def attach(self, transport: Transport) -> None:
         self.transport = transport
@@ -151,16 +156,15 @@ class Outbox:
         if bool(group_id) == bool(member_id):
             raise ValueError("a message goes to exactly one of group_id or member_id")
         target = _target(group_id, member_id)
-        if replace_key:
-            existing = self._by_replace.get((target, replace_key))
-            if existing is not None and existing in self._items:
-                if self.store.replace_text(existing, text, ",".join(mentions)):
-                    item = self._items[existing]
-                    item.text = text
-                    item.mentions = mentions
-                    self.stats.replaced += 1
-                    logger.bind(outbox_id=existing, target=target, kind=kind).debug("outbox: replaced queued")
-                    return existing
+        existing = self._by_replace.get((target, replace_key)) if replace_key else None
+        if existing is not None and existing in self._items:  # noqa: SIM102 (the DB says whether it left)
+            if self.store.replace_text(existing, text, ",".join(mentions)):
+                item = self._items[existing]
+                item.text = text
+                item.mentions = mentions
+                self.stats.replaced += 1
+                logger.bind(outbox_id=existing, target=target, kind=kind).debug("outbox: replaced queued")
+                return existing
         row_id = self.store.insert(
             group_id=group_id,
             member_id=member_id,
@@ -222,7 +226,9 @@ class Outbox:
 
     def _next_day_start(self, now: datetime) -> datetime:
         local = now.astimezone(self.tz)
-        return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(now.tzinfo)
+        return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(
+            now.tzinfo
+        )
 
     def _account_ready_at(self, now: datetime) -> datetime:
         """When the account may send again, before per-target rules."""
@@ -242,7 +248,9 @@ class Outbox:
         ready = now
         last = self._last_to.get(target)
         if last is not None:
-            ready = max(ready, last + timedelta(seconds=self.settings.group_interval_seconds * self._slow_factor(now)))
+            ready = max(
+                ready, last + timedelta(seconds=self.settings.group_interval_seconds * self._slow_factor(now))
+            )
         if self._last_sent_at is not None and target != self._last_target:
             ready = max(ready, self._last_sent_at + timedelta(seconds=self._switch_pause))
         return ready
@@ -334,7 +342,9 @@ class Outbox:
             self._paused_until = now + timedelta(seconds=pause)
             self._slow_until = self._paused_until + timedelta(minutes=self.settings.slowdown_minutes)
             self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
-            bound.warning("outbox: frequency limit hit ({}); pausing all sends for {:.0f}s, then slower", exc, pause)
+            bound.warning(
+                "outbox: frequency limit hit ({}); pausing all sends for {:.0f}s, then slower", exc, pause
+            )
         elif exc.retryable and item.attempts < MAX_ATTEMPTS:
             item.not_before = now + timedelta(seconds=min(RETRY_CAP_SECONDS, 2.0**item.attempts))
             self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
@@ -354,7 +364,9 @@ class Outbox:
         if self.stats.sent_today >= threshold and self._warned_day != self._day:
             self._warned_day = self._day
             logger.warning(
-                "outbox: {} of the daily budget of {} messages used", self.stats.sent_today, self.settings.daily_budget
+                "outbox: {} of the daily budget of {} messages used",
+                self.stats.sent_today,
+                self.settings.daily_budget,
             )
             if self.on_budget_warning is not None:
                 self.on_budget_warning(self.stats.sent_today, self.settings.daily_budget)
@@ -383,7 +395,5 @@ class Outbox:
             self._wake.clear()
             delay = await self.pump()
             timeout = None if delay is None else self.clock.real_seconds(delay)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-            except TimeoutError:
-                pass

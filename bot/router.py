@@ -64,7 +64,9 @@ class Router:
             if spec.command:
                 for name in (spec.command, *spec.aliases):
                     if name in self.commands:
-                        raise ValueError(f"command /{name} declared twice: {self.commands[name].name} and {spec.name}")
+                        raise ValueError(
+                            f"command /{name} declared twice: {self.commands[name].name} and {spec.name}"
+                        )
                     self.commands[name] = spec
         self.by_type: dict[type, list[HandlerSpec]] = {}
         for spec in sorted((s for s in specs if not s.command), key=lambda s: s.priority):
@@ -118,7 +120,11 @@ class Router:
         return result
 
     async def _run_command(
-        self, event: GroupMessage | PrivateMessage, call: CommandCall, services: Services, result: DispatchResult
+        self,
+        event: GroupMessage | PrivateMessage,
+        call: CommandCall,
+        services: Services,
+        result: DispatchResult,
     ) -> None:
         spec = self.commands.get(call.name)
         ctx = Context(event=event, services=services, command=call, spec=spec)
@@ -131,7 +137,10 @@ class Router:
         if ctx.role < spec.role:
             logger.bind(sender=ctx.sender_id, group=ctx.group_id).info("dispatch: /{} refused", call.name)
             ctx.reply(
-                "errors/forbidden.j2", command=call.name, needed=spec.role.name.lower(), mention=True,
+                "errors/forbidden.j2",
+                command=call.name,
+                needed=spec.role.name.lower(),
+                mention=True,
                 priority=Priority.COMMAND,
             )
             result.handled_by = "forbidden"
@@ -148,9 +157,9 @@ class Router:
             handled = await spec.func(event, ctx)
         except Exception:
             result.failed.append(spec.name)
-            logger.bind(handler=spec.name, event_id=event_id(event), group=ctx.group_id).opt(exception=True).error(
-                "handler {} failed on {}", spec.name, type(event).__name__
-            )
+            logger.bind(handler=spec.name, event_id=event_id(event), group=ctx.group_id).opt(
+                exception=True
+            ).error("handler {} failed on {}", spec.name, type(event).__name__)
             if spec.command and ctx.sender_id:
                 ctx.send_private(ctx.sender_id, "errors/command_failed.j2", command=spec.command)
             return False

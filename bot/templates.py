@@ -63,7 +63,7 @@ class Renderer:
         """Names of every shipped template, for validating references in campaign files."""
         return {str(p.relative_to(self.template_dir)) for p in self.template_dir.rglob("*.j2")}
 
-    def render(self, name: str, **variables: Any) -> str:
+    def render(self, name: str, /, **variables: Any) -> str:
         try:
             return self.env.get_template(name).render(**variables).strip()
         except TemplateNotFound:
@@ -71,7 +71,7 @@ class Renderer:
         except TemplateError as exc:
             raise TemplateRenderError(f"template {name!r} failed: {exc}") from exc
 
-    def render_string(self, source: str, **variables: Any) -> str:
+    def render_string(self, source: str, /, **variables: Any) -> str:
         """Render an admin-edited template (e.g. a custom welcome) in the same sandbox."""
         try:
             return self.env.from_string(source).render(**variables).strip()

@@ -24,7 +24,9 @@ def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timez
     fallback, deliberately far above APScheduler's 1 s (which silently drops
     jobs that start a few seconds late under load).
     """
-    jobstore = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE) if engine is not None else MemoryJobStore()
+    jobstore = (
+        SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE) if engine is not None else MemoryJobStore()
+    )
     return AsyncIOScheduler(
         jobstores={"default": jobstore},
         executors={"default": AsyncIOExecutor()},

@@ -16,7 +16,7 @@ import difflib
 import functools
 import re
 import zoneinfo
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -58,6 +58,7 @@ __all__ = [
     "Product",
     "RedPacketBurst",
     "SpendTier",
+    "in_quiet_hours",
 ]
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -138,6 +139,9 @@ def _time_spec(value: object) -> TimeSpec:
     raise PydanticCustomError("time", TIME_HINT + "; put it in quotes if in doubt")
 
 
+_ABSOLUTE_PATTERN = (
+    r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
 _TIME_PATTERN = (
     r"^\s*([TtCc](\s*[+-]\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?)?"
     r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)\s*$"
@@ -183,7 +187,7 @@ AbsoluteTime = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$",
+            "pattern": _ABSOLUTE_PATTERN,
             "description": "Absolute time; without an offset it is read in the campaign timezone",
             "examples": ["2026-12-05 20:00", "2026-12-05T20:00:00+08:00"],
         }
@@ -228,7 +232,9 @@ _SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
 
 def _slug(value: object) -> str:
     if not isinstance(value, str) or not _SLUG_RE.match(value):
-        raise PydanticCustomError("slug", "use lowercase letters, digits, '-' and '_' only, e.g. 'fruit-2026-12'")
+        raise PydanticCustomError(
+            "slug", "use lowercase letters, digits, '-' and '_' only, e.g. 'fruit-2026-12'"
+        )
     return value
 
 
@@ -261,13 +267,23 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+_TZ_HINTS = {
+    "asia/beijing": "Asia/Shanghai",
+    "beijing": "Asia/Shanghai",
+    "china": "Asia/Shanghai",
+    "cst": "Asia/Shanghai",
+}
+"""Names admins in China plausibly write; difflib would suggest Asia/Brunei for Asia/Beijing."""
+
+
 def _timezone(value: object) -> str:
     if not isinstance(value, str):
         raise PydanticCustomError("timezone", "expected an IANA timezone name like 'Asia/Shanghai'")
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(value, sorted(_timezones()), n=1)
+        close = [_TZ_HINTS[value.lower()]] if value.lower() in _TZ_HINTS else []
+        close = close or difflib.get_close_matches(value, sorted(_timezones()), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else "; use an IANA name like 'Asia/Shanghai'"
         raise PydanticCustomError("timezone", "unknown timezone '{tz}'" + hint, {"tz": value}) from None
     return value
@@ -278,6 +294,40 @@ Timezone = Annotated[
     PlainValidator(_timezone),
     WithJsonSchema({"type": "string", "description": "IANA timezone", "examples": ["Asia/Shanghai"]}),
 ]
+
+_QUIET_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _quiet_hours(value: object) -> tuple[time, time]:
+    if isinstance(value, tuple):
+        return value  # already parsed (model_copy, programmatic construction)
+    match = _QUIET_RE.match(value) if isinstance(value, str) else None
+    try:
+        if match is None:
+            raise ValueError
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise PydanticCustomError("quiet_hours", "expected local hours like '23:00-08:00'") from None
+    if start == end:
+        raise PydanticCustomError("quiet_hours", "start and end are equal; remove quiet_hours instead")
+    return start, end
+
+
+QuietHours = Annotated[
+    tuple[time, time],
+    PlainValidator(_quiet_hours),
+    PlainSerializer(lambda v: f"{v[0]:%H:%M}-{v[1]:%H:%M}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _QUIET_RE.pattern, "examples": ["23:00-08:00"]}),
+]
+"""A local time range (may wrap midnight) during which interval broadcasts are skipped."""
+
+
+def in_quiet_hours(moment: time, quiet: tuple[time, time]) -> bool:
+    """True when ``moment`` lies in ``[start, end)``; the range may wrap midnight."""
+    start, end = quiet
+    return start <= moment < end if start < end else (moment >= start or moment < end)
+
 
 Text = Annotated[str, Field(min_length=1)]
 """Non-empty text."""
@@ -332,7 +382,11 @@ class RedPacketBurst(_Post):
     packets: int = Field(ge=1, description="Number of packets (the first N grabbers win).")
     budget: PositiveMoney = Field(description="Total yuan split randomly among the packets.")
     keyword: Text = Field("抢", description="What members type to grab.")
-    window: Duration = Field(timedelta(seconds=60), description="How long grabbing stays open.")
+    window: Duration = Field(
+        timedelta(seconds=60),
+        description="How long grabbing stays open.",
+        json_schema_extra={"default": "60s"},
+    )
 
     @property
     def budget_cents(self) -> int:
@@ -357,7 +411,12 @@ class Broadcasts(_Post):
         0.2, gt=0, lt=1, description="Announce 'only N left' when stock falls below this share."
     )
     window: Duration = Field(
-        timedelta(seconds=60), description="Coalescing window: at most one stock post per window."
+        timedelta(seconds=60),
+        description="Coalescing window: at most one stock post per window.",
+        json_schema_extra={"default": "60s"},
+    )
+    quiet_hours: QuietHours | None = Field(
+        None, description="Local hours without interval broadcasts, e.g. 23:00-08:00."
     )
 
 

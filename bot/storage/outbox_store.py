@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.storage.tables import OutboxRow
 
@@ -44,14 +45,16 @@ class OutboxStore:
                     created_at=now,
                 )
             )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def replace_text(self, row_id: int, text: str, mentions: str) -> bool:
         """Swap a still-queued message for a newer version; False if it already left."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == row_id, OutboxRow.status == "queued")  # type: ignore[arg-type]
+                .where(col(OutboxRow.id) == row_id, col(OutboxRow.status) == "queued")
                 .values(text=text, mentions=mentions)
             )
             return bool(result.rowcount)
@@ -67,42 +70,42 @@ class OutboxStore:
         if attempts:
             values["attempts"] = attempts
         with self.engine.begin() as conn:
-            conn.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))  # type: ignore[arg-type]
+            conn.execute(update(OutboxRow).where(col(OutboxRow.id) == row_id).values(**values))
 
     def recover_inflight(self) -> int:
         """Mark messages caught mid-send by a crash as uncertain: never resent, so never doubled."""
         with self.engine.begin() as conn:
             result = conn.execute(
-                update(OutboxRow).where(OutboxRow.status == "sending").values(status="uncertain")  # type: ignore[arg-type]
+                update(OutboxRow).where(col(OutboxRow.status) == "sending").values(status="uncertain")
             )
             return int(result.rowcount)
 
     def queued(self) -> list[OutboxRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(OutboxRow).where(OutboxRow.status == "queued").order_by(OutboxRow.id)  # type: ignore[arg-type]
+                select(OutboxRow).where(col(OutboxRow.status) == "queued").order_by(col(OutboxRow.id))
             ).all()
-        return [OutboxRow.model_validate(r._mapping) for r in rows]
+        return [OutboxRow.model_validate(dict(r._mapping)) for r in rows]
 
     def sent_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
         """(group_id, member_id, sent_at) of messages sent since `since`, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(OutboxRow.group_id, OutboxRow.member_id, OutboxRow.sent_at)
-                .where(OutboxRow.sent_at >= since)  # type: ignore[operator]
-                .order_by(OutboxRow.sent_at)  # type: ignore[arg-type]
+                select(col(OutboxRow.group_id), col(OutboxRow.member_id), col(OutboxRow.sent_at))
+                .where(col(OutboxRow.sent_at) >= since)
+                .order_by(col(OutboxRow.sent_at))
             ).all()
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in rows if r[2] is not None]
 
     def count_sent_since(self, since: datetime) -> int:
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
-                    select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at >= since)  # type: ignore[operator]
+                    select(func.count()).select_from(OutboxRow).where(col(OutboxRow.sent_at) >= since)
                 ).scalar_one()
             )
 
     def all_rows(self) -> list[OutboxRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(OutboxRow).order_by(OutboxRow.id)).all()  # type: ignore[arg-type]
-        return [OutboxRow.model_validate(r._mapping) for r in rows]
+            rows = conn.execute(select(OutboxRow).order_by(col(OutboxRow.id))).all()
+        return [OutboxRow.model_validate(dict(r._mapping)) for r in rows]

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, RoleGrant
 
@@ -90,7 +90,7 @@ class Repo:
         with self.session() as s:
             s.execute(
                 update(Membership)
-                .where(Membership.group_id == group_id, Membership.member_id == member_id)  # type: ignore[arg-type]
+                .where(col(Membership.group_id) == group_id, col(Membership.member_id) == member_id)
                 .values(left_at=now)
             )
             s.commit()
@@ -100,7 +100,7 @@ class Repo:
             count = s.execute(
                 select(func.count())
                 .select_from(Membership)
-                .where(Membership.group_id == group_id, Membership.left_at.is_(None))  # type: ignore[arg-type,union-attr]
+                .where(col(Membership.group_id) == group_id, col(Membership.left_at).is_(None))
             ).scalar_one()
             return int(count)
 
@@ -113,14 +113,18 @@ class Repo:
     def granted_members(self, group_id: str, role: str) -> set[str]:
         with self.session() as s:
             rows = s.execute(
-                select(RoleGrant.member_id).where(RoleGrant.group_id == group_id, RoleGrant.role == role)  # type: ignore[arg-type]
+                select(col(RoleGrant.member_id)).where(
+                    col(RoleGrant.group_id) == group_id, col(RoleGrant.role) == role
+                )
             )
             return {r[0] for r in rows}
 
     def groups_granted(self, member_id: str, role: str) -> set[str]:
         with self.session() as s:
             rows = s.execute(
-                select(RoleGrant.group_id).where(RoleGrant.member_id == member_id, RoleGrant.role == role)  # type: ignore[arg-type]
+                select(col(RoleGrant.group_id)).where(
+                    col(RoleGrant.member_id) == member_id, col(RoleGrant.role) == role
+                )
             )
             return {r[0] for r in rows}
 
@@ -134,16 +138,15 @@ class Repo:
             return True
 
     def revoke_role(self, group_id: str, member_id: str, role: str) -> bool:
-        with self.session() as s:
-            result = s.execute(
+        with self.engine.begin() as conn:
+            result = conn.execute(
                 delete(RoleGrant).where(
-                    RoleGrant.group_id == group_id,  # type: ignore[arg-type]
-                    RoleGrant.member_id == member_id,  # type: ignore[arg-type]
-                    RoleGrant.role == role,  # type: ignore[arg-type]
+                    col(RoleGrant.group_id) == group_id,
+                    col(RoleGrant.member_id) == member_id,
+                    col(RoleGrant.role) == role,
                 )
             )
-            s.commit()
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)
 
     # -- inbound log ---------------------------------------------------------
     def log_inbound(

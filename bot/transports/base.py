@@ -7,7 +7,7 @@ from typing import Protocol
 
 from bot.events import Event, Outgoing
 
-EventSink = Callable[[Event], Awaitable[None]]
+EventSink = Callable[[Event], Awaitable[object]]
 
 
 class SendError(Exception):

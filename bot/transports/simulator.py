@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import re
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
@@ -60,7 +61,12 @@ class LineParser:
         self.clock = clock
         self.bot_names = bot_names
         self.names: dict[str, str] = {}
-        self._ids = itertools.count(1)
+        # Ids must not collide with an earlier run's, which the inbound log remembers.
+        self._run = uuid.uuid4().hex[:8]
+        self._counter = itertools.count(1)
+
+    def _next_id(self) -> str:
+        return f"sim-{self._run}-{next(self._counter)}"
 
     def _member(self, member_id: str, name: str | None) -> Member:
         if name:
@@ -79,21 +85,28 @@ class LineParser:
             ids = [i.strip() for i in re.split(r"[,，]", join.group("ids")) if i.strip()]
             members = tuple(self._member(*self._split_name(i)) for i in ids)
             group = join.group("group")
-            n = next(self._ids)
+            n = self._next_id()
             if join.group("sign") == "+":
                 inviter = self._member(join.group("inviter"), None) if join.group("inviter") else None
                 return ParsedLine(
-                    MemberJoined(group_id=group, members=members, time=now, inviter=inviter, group_name=group,
-                                 event_id=f"sim-join-{n}")
+                    MemberJoined(
+                        group_id=group,
+                        members=members,
+                        time=now,
+                        inviter=inviter,
+                        group_name=group,
+                        event_id=f"{n}-join",
+                    )
                 )
-            return ParsedLine(MemberLeft(group_id=group, members=members, time=now, group_name=group,
-                                         event_id=f"sim-leave-{n}"))
+            return ParsedLine(
+                MemberLeft(group_id=group, members=members, time=now, group_name=group, event_id=f"{n}-leave")
+            )
         if say := SAY_RE.match(stripped):
             text = say.group("text")
             mentions = tuple(m for m in MENTION_RE.findall(text) if m not in self.bot_names)
             return ParsedLine(
                 GroupMessage(
-                    message_id=f"sim-{next(self._ids)}",
+                    message_id=self._next_id(),
                     group_id=say.group("group").strip(),
                     sender=self._member(say.group("id"), say.group("name")),
                     text=text,
@@ -106,7 +119,7 @@ class LineParser:
         if private := PRIVATE_RE.match(stripped):
             return ParsedLine(
                 PrivateMessage(
-                    message_id=f"sim-{next(self._ids)}",
+                    message_id=self._next_id(),
                     sender=self._member(private.group("id"), private.group("name")),
                     text=private.group("text"),
                     time=now,

@@ -1,0 +1,51 @@
+# tuanbot — two commands: `make run` and `make test`. Everything else is set up on the way.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+EXTRAS := dev,postgres,wechaty
+
+.PHONY: help install run test test-pg lint format bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tuanbot needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PY=python3.11")'
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "installing tuanbot and pinned dependencies into $(VENV) (first run takes a minute)..."
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install tuanbot with pinned dependencies
+
+run: $(STAMP) ## start the bot on the local simulator with config.yaml and the sample campaign
+	@$(BIN)/tuanbot run $(ARGS)
+
+test: $(STAMP) ## run the whole test suite (SQLite, PostgreSQL via pgserver, wechaty end-to-end)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$status
+
+test-pg: $(STAMP) ## run only the storage tests against a throw-away PostgreSQL
+	@$(BIN)/python -m pytest -m postgres $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy bot handlers schedules
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+bench: $(STAMP) ## run the benchmarks under bench/ (see docs/performance.md)
+	@$(BIN)/python -m bench
+
+lock: $(STAMP) ## re-pin constraints.txt from the tested .venv
+	@$(BIN)/python -m pip freeze --exclude-editable | grep -v '^tuanbot' > constraints.txt
+	@echo "constraints.txt updated; commit it with the change that needed it"
+
+clean: ## remove .venv and caches (keeps data/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

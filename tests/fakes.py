@@ -1,0 +1,85 @@
+"""Test doubles: a fake clock and an in-memory transport. Only the chat network is faked."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.app import App
+from bot.events import Event, Outgoing
+from bot.router import DispatchResult
+from bot.transports.base import EventSink, SendError
+
+
+class FakeClock:
+    """Bot time that moves only when told to (or when something sleeps on it)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+    def to_real(self, when: datetime) -> datetime:
+        return when
+
+    def real_seconds(self, seconds: float) -> float:
+        return 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(max(0.0, seconds))
+        await asyncio.sleep(0)
+
+
+class FakeTransport:
+    """In-memory transport: `inject` runs dispatch to completion and sends what it queued.
+
+    No threads, no sleeps: the outbox is drained on the fake clock, so its pacing
+    is real but instantaneous. `fail_next` makes the next sends raise.
+    """
+
+    name = "fake"
+
+    def __init__(self, app: App, clock: FakeClock) -> None:
+        self.app = app
+        self.clock = clock
+        self.sent: list[Outgoing] = []
+        self.sent_at: list[datetime] = []
+        self.fail_next: list[SendError] = []
+        self.connected = True
+        app.services.outbox.attach(self)
+        app.transport = self
+
+    async def start(self, sink: EventSink) -> None:  # pragma: no cover - tests call inject instead
+        return None
+
+    async def send(self, message: Outgoing) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        self.sent.append(message)
+        self.sent_at.append(self.clock.now())
+
+    async def stop(self) -> None:
+        return None
+
+    async def inject(self, event: Event, *, drain: bool = True) -> DispatchResult:
+        result = await self.app.handle_event(event)
+        if drain:
+            await self.app.services.outbox.drain()
+        return result
+
+    def texts(self, group_id: str | None = None) -> list[str]:
+        return [m.text for m in self.sent if group_id is None or m.group_id == group_id]
+
+    def private_texts(self, member_id: str) -> list[str]:
+        return [m.text for m in self.sent if m.member_id == member_id]
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.sent_at.clear()
