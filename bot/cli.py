@@ -20,6 +20,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+campaign_cli = typer.Typer(help="Check and inspect campaign files.", no_args_is_help=True)
+cli.add_typer(campaign_cli, name="campaign")
 
 CONFIG_OPTION = typer.Option(Path("config.yaml"), "--config", "-c", help="Path to config.yaml.")
 
@@ -77,6 +79,116 @@ def db_init(config: Path = CONFIG_OPTION) -> None:
     engine = make_engine(cfg.database_url(), busy_timeout_ms=cfg.database.busy_timeout_ms)
     init_db(engine)
     typer.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
+
+
+@campaign_cli.command("validate")
+def campaign_validate(
+    paths: list[Path] = typer.Argument(..., help="Campaign files or folders (all *.yaml inside)."),
+) -> None:
+    """Check campaign files; print every problem as file:line:column: field: message."""
+    from bot.campaign import format_problems, validate_paths
+    from bot.templates import Renderer
+
+    campaigns, problems = validate_paths(paths, known_templates=Renderer().names())
+    if problems:
+        typer.echo(format_problems(problems))
+        typer.echo(f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s); fix them and run again.")
+        raise typer.Exit(1)
+    for campaign in campaigns:
+        typer.echo(f"ok  {campaign.id}: {campaign.title} ({len(campaign.products)} products)")
+
+
+@campaign_cli.command("show")
+def campaign_show(
+    campaign_id: str = typer.Argument(..., help="Campaign id (the `id:` in its file)."),
+    config: Path = CONFIG_OPTION,
+) -> None:
+    """Print a campaign's compiled timeline: each node, its time per group, and its state."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.app import App
+    from schedules.registry import CampaignRegistry
+
+    cfg = _load(config)
+    setup_logging("ERROR", None)
+    app = App.build(cfg)
+    registry = CampaignRegistry(app, None)
+    problems = registry.load_all()
+    if campaign_id not in registry.campaigns:
+        known = ", ".join(sorted(registry.campaigns)) or "none"
+        typer.echo(f"no campaign {campaign_id!r} in {registry.directory} (loaded: {known})", err=True)
+        if problems:
+            typer.echo("some files did not load; run `tuanbot campaign validate` on them", err=True)
+        raise typer.Exit(1)
+    loaded = registry.campaigns[campaign_id]
+    table = Table(title=f"{campaign_id} — {loaded.campaign.title} ({loaded.campaign.timezone})")
+    for column in ("node", "kind", "time", "offset", "group", "state"):
+        table.add_column(column)
+    style = {"pending": "yellow", "posted": "green", "done": "green", "skipped": "red"}
+    for node, group, state, detail in registry.node_states(campaign_id):
+        table.add_row(
+            node.node_id, node.kind, f"{node.fire_at:%Y-%m-%d %H:%M %Z}", _offset(node.offset), group,
+            f"[{style.get(state, 'white')}]{state}[/]" + (f" ({detail})" if detail else ""),
+        )
+    Console().print(table)
+
+
+def _offset(delta: object) -> str:
+    from bot.rehearsal import offset_label
+
+    return offset_label(delta)  # type: ignore[arg-type]
+
+
+@cli.command()
+def rehearse(
+    path: Path = typer.Argument(..., help="Campaign file to rehearse."),
+    speed: float = typer.Option(0.0, help="Time compression (3600 = an hour a second). Default: about a minute."),
+    scenario: Path | None = typer.Option(None, help="YAML list of {at: T+1m, line: 'alice@团购一群: 接龙 A1 2'}."),
+    transcript: Path | None = typer.Option(None, help="Write a JSON-lines transcript here."),
+    config: Path = CONFIG_OPTION,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the bot's logs too."),
+) -> None:
+    """Dry-run a campaign on the simulator with compressed time and a throw-away database."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.campaign import CampaignError
+    from bot.rehearsal import ScenarioError, offset_label
+    from bot.rehearsal import rehearse as run_rehearsal
+
+    cfg = _load(config)
+    setup_logging("INFO" if verbose else "ERROR", None)
+    try:
+        result = asyncio.run(
+            run_rehearsal(path, cfg, speed=speed or None, scenario=scenario, transcript_path=transcript)
+        )
+    except CampaignError as exc:
+        typer.echo(str(exc), err=True)
+        typer.echo("Fix the campaign file (see docs/campaigns.md) and rehearse again.", err=True)
+        raise typer.Exit(1) from None
+    except ScenarioError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    table = Table(title=f"rehearsal of {result.campaign.id} at {result.speed:g}x")
+    for column in ("node", "kind", "scheduled", "offset", "late (campaign time)", "late (real)", "result"):
+        table.add_column(column)
+    colours = {"on time": "green", "late": "yellow", "skipped": "red", "never ran": "red"}
+    for node in result.nodes:
+        table.add_row(
+            node.node_id, node.kind, f"{node.scheduled:%m-%d %H:%M}",
+            offset_label(node.scheduled - result.nodes[0].scheduled + (result.nodes[0].scheduled - next(
+                n.scheduled for n in result.nodes if n.kind == "open"))),
+            "-" if node.late_bot_seconds is None else f"{node.late_bot_seconds:.0f}s",
+            "-" if node.late_real_seconds is None else f"{node.late_real_seconds * 1000:.0f} ms",
+            f"[{colours[node.status]}]{node.status}[/]",
+        )
+    Console().print(table)
+    if transcript:
+        typer.echo(f"transcript: {transcript} ({len(result.transcript)} messages)")
+    if not result.all_on_time:
+        typer.echo("some nodes did not fire on time; see the table above", err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -76,3 +76,7 @@ class ScaledClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds / self.speed))
+
+    def jump(self, seconds: float) -> None:
+        """Skip ahead `seconds` of bot time at once (rehearsals skip quiet stretches)."""
+        self.anchor += timedelta(seconds=seconds)

@@ -103,3 +103,4 @@ class Outgoing:
     member_id: str = ""
     mentions: tuple[str, ...] = field(default_factory=tuple)
     outbox_id: int = 0
+    kind: str = ""

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Connection
+
 from loguru import logger
 
 from bot.clock import Clock
@@ -46,6 +48,19 @@ class _Queued:
     replace_key: str = field(compare=False)
     attempts: int = field(default=0, compare=False)
     not_before: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to queue with `enqueue_atomic`."""
+
+    text: str
+    group_id: str = ""
+    member_id: str = ""
+    priority: int = Priority.DEFAULT
+    kind: str = "reply"
+    replace_key: str = ""
+    mentions: tuple[str, ...] = ()
 
 
 @dataclass
@@ -192,6 +207,51 @@ class Outbox:
         self._wake.set()
         return row_id
 
+    def enqueue_atomic(
+        self,
+        drafts: list[Draft],
+        guard: Callable[[Connection], bool],
+    ) -> list[int] | None:
+        """Queue `drafts` in one transaction with `guard(conn)`; nothing is queued if it returns False.
+
+        Timeline jobs use this to write their exactly-once ledger row and their
+        posts together: either both are committed or neither is.
+        """
+        now = self.clock.now()
+        rows = [
+            {
+                "group_id": d.group_id,
+                "member_id": d.member_id,
+                "text": d.text,
+                "mentions": ",".join(d.mentions),
+                "priority": int(d.priority),
+                "kind": d.kind,
+                "replace_key": d.replace_key,
+            }
+            for d in drafts
+        ]
+        with self.store.engine.begin() as conn:
+            if not guard(conn):
+                return None
+            ids = self.store.insert_many(conn, rows, now)
+        for row_id, d in zip(ids, drafts, strict=True):
+            self._add(
+                _Queued(
+                    priority=int(d.priority),
+                    id=row_id,
+                    target=_target(d.group_id, d.member_id),
+                    group_id=d.group_id,
+                    member_id=d.member_id,
+                    text=d.text,
+                    mentions=d.mentions,
+                    kind=d.kind,
+                    replace_key=d.replace_key,
+                )
+            )
+        if ids:
+            self._wake.set()
+        return ids
+
     def _add(self, item: _Queued) -> None:
         self._items[item.id] = item
         if item.replace_key:
@@ -306,6 +366,7 @@ class Outbox:
             member_id=item.member_id,
             mentions=item.mentions,
             outbox_id=item.id,
+            kind=item.kind,
         )
         try:
             await self.transport.send(message)

@@ -1,13 +1,62 @@
-"""Start-up steps that features add to the app (scheduler, campaigns, watchers)."""
+"""Start-up steps that wire the scheduled parts into an app: scheduler, campaigns, file watcher."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
+
+from loguru import logger
+
 from bot.app import App
+from schedules import runtime
+from schedules.registry import CAMPAIGN_SUFFIXES, CampaignRegistry
+from schedules.scheduler import build_scheduler
 
 
-def install_features(app: App) -> None:
-    """Attach start-up and shutdown hooks for the scheduled parts of the bot."""
-    from schedules import runtime
+def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = True) -> CampaignRegistry:
+    """Attach the scheduler and the campaign registry; they start when the app runs."""
+    services = app.services
+    engine = services.repo.engine if persistent_jobs else None
+    scheduler = build_scheduler(engine, services.config.scheduler, timezone=services.config.bot.timezone)
+    registry = CampaignRegistry(app, scheduler)
+    services.features["campaigns"] = registry
+    tasks: list[asyncio.Task[None]] = []
 
-    app.startup_hooks.append(lambda a: runtime.set_app(a))
-    app.shutdown_hooks.append(lambda a: runtime.set_app(None))
+    async def start(a: App) -> None:
+        runtime.set_app(a)
+        scheduler.start()
+        registry.load_all()
+        if watch:
+            tasks.append(asyncio.create_task(watch_campaigns(registry), name="campaign-watcher"))
+
+    async def stop(a: App) -> None:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        runtime.set_app(None)
+
+    app.startup_hooks.append(start)
+    app.shutdown_hooks.append(stop)
+    return registry
+
+
+async def watch_campaigns(registry: CampaignRegistry) -> None:
+    """Reload campaign files as admins save them; a broken save is rejected, not applied."""
+    from watchfiles import Change, awatch
+
+    directory = registry.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    async for changes in awatch(directory, debounce=800, recursive=False):
+        for change, raw in sorted(changes, key=lambda c: c[1]):
+            path = Path(raw)
+            if path.suffix not in CAMPAIGN_SUFFIXES:
+                continue
+            if change == Change.deleted or not path.exists():
+                registry.remove_file(path)
+            else:
+                logger.info("campaign file changed: {}", path.name)
+                registry.load_file(path)

@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from handlers import help, roles
+from handlers import campaign_admin, help, roles
 
-FEATURES: list[ModuleType] = [help, roles]
+FEATURES: list[ModuleType] = [help, roles, campaign_admin]

@@ -279,7 +279,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str | None:
 
 
 def _short(value: object) -> str:
-    text = repr(str(value)) if isinstance(value, str | Decimal) else repr(value)
+    text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -346,7 +346,7 @@ class _Post(_Model):
 
     text: Text | None = Field(None, description="Literal message text (Simplified Chinese).")
     template: Text | None = Field(
-        None, description="Template file under templates/, e.g. preheat.j2 (instead of text)."
+        None, description="Template under templates/, e.g. campaign/preheat.j2 (instead of text)."
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from bot.storage.tables import OutboxRow
@@ -16,6 +16,18 @@ class OutboxStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def insert_many(self, conn: Connection, drafts: list[dict[str, object]], now: datetime) -> list[int]:
+        """Insert queued rows inside the caller's transaction (used to tie posts to the ledger)."""
+        ids = []
+        for draft in drafts:
+            result = conn.execute(
+                insert(OutboxRow).values(status="queued", attempts=0, last_error="", created_at=now, **draft)
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            ids.append(int(key[0]))
+        return ids
 
     def insert(
         self,

@@ -125,3 +125,49 @@ class OutboxRow(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime = utc_column()
     sent_at: datetime | None = utc_column(nullable=True)
+
+
+class TimelineLedger(SQLModel, table=True):
+    """Executed timeline nodes: one row per campaign, node and group, ever.
+
+    The unique key is what makes a timeline post exactly-once: a restart, a
+    reload or two overlapping runs all try to insert the same row, and only one
+    can. The row is written in the same transaction as the outbox rows it queues.
+    status: posted | skipped (too late for an informational post) | done (no post).
+    """
+
+    __tablename__ = "timeline_ledger"
+    __table_args__ = (UniqueConstraint("campaign_id", "node_id", "group_id", name="uq_ledger_node_group"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(index=True)
+    node_id: str
+    group_id: str
+    status: str
+    scheduled_at: datetime = utc_column()
+    ran_at: datetime = utc_column()
+    detail: str = ""
+
+
+class CampaignGroupState(SQLModel, table=True):
+    """Where a campaign stands in one group: scheduled -> open -> closed."""
+
+    __tablename__ = "campaign_groups"
+
+    campaign_id: str = Field(primary_key=True)
+    group_id: str = Field(primary_key=True)
+    status: str = "scheduled"
+    opened_at: datetime | None = utc_column(nullable=True)
+    closed_at: datetime | None = utc_column(nullable=True)
+
+
+class CampaignControl(SQLModel, table=True):
+    """Leader controls that outlive a restart: pause and delay."""
+
+    __tablename__ = "campaign_controls"
+
+    campaign_id: str = Field(primary_key=True)
+    paused: bool = False
+    delay_seconds: int = 0
+    updated_by: str = ""
+    updated_at: datetime = utc_column()

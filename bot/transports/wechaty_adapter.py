@@ -248,7 +248,8 @@ class WechatyTransport:
         self._sink: EventSink | None = None
         self._conn: _Connection | None = None
         self._stopping = asyncio.Event()
-        self._ever_logged_in = False
+        self._finished = asyncio.Event()
+        self._finished.set()
         self._reconnecting = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -262,6 +263,20 @@ class WechatyTransport:
         """Connect and deliver events to `sink` until `stop()`; reconnects with backoff."""
         self._sink = sink
         self._stopping.clear()
+        self._finished.clear()
+        try:
+            await self._run_forever()
+        finally:
+            self._finished.set()
+        logger.info("wechaty: transport stopped")
+
+    async def stop(self) -> None:
+        """Make `start()` finish (closing the connection) and wait for it, bounded."""
+        self._stopping.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._finished.wait(), timeout=self.connect_timeout + 5)
+
+    async def _run_forever(self) -> None:
         delay = self.reconnect_initial
         failures = 0
         while not self._stopping.is_set():
@@ -288,11 +303,6 @@ class WechatyTransport:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
             delay = min(delay * 2, self.reconnect_max)
-        logger.info("wechaty: transport stopped")
-
-    async def stop(self) -> None:
-        """Ask `start()` to finish; closes the connection."""
-        self._stopping.set()
 
     # ------------------------------------------------------------------ one connection
 
@@ -467,7 +477,6 @@ class WechatyTransport:
         conn.self_name = me.name if me is not None else ""
         conn.logged_in = True
         kind = "reconnected" if self._reconnecting else "login"
-        self._ever_logged_in = True
         self._reconnecting = False
         logger.info("wechaty: {} as {} ({})", kind, conn.self_name, contact_id)
         return [TransportStatus(kind, _now(), detail=conn.self_name, account_id=contact_id)]
@@ -629,7 +638,7 @@ class WechatyTransport:
         lowered = str(exc).lower()
         if "频繁" in str(exc) or "too frequent" in lowered or "rate limit" in lowered:
             return SendError(detail, rate_limited=True, retryable=True)
-        if isinstance(exc, OSError | ConnectionError) or type(exc).__name__ == "StreamTerminatedError":
+        if isinstance(exc, OSError) or type(exc).__name__ == "StreamTerminatedError":
             return SendError(detail, retryable=True)
         status = getattr(getattr(exc, "status", None), "name", "")
         if status in {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED"}:

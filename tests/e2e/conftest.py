@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -164,6 +165,15 @@ class MockService:
                 if stream is not None:
                     stream.close()
         self._proc = None
+
+    def pause(self) -> None:
+        """SIGSTOP: the service hangs with its connections open (nothing answers)."""
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
 
     def restart(self, *, timeout: float = 30.0) -> None:
         """Start again on the same port and token and replay contacts, rooms and the login."""

@@ -35,7 +35,7 @@ from bot.events import (
 from bot.transports.base import SendError
 from bot.transports.wechaty_adapter import WechatyTransport
 
-from .conftest import MockService
+from .conftest import MockService, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -252,6 +252,24 @@ async def test_round_trip_latency(service: MockService, wired: tuple[WechatyTran
     )
 
 
+async def test_detects_a_hung_service(
+    service: MockService, wired: tuple[WechatyTransport, Collector]
+) -> None:
+    """A service that stops answering (no TCP reset) is caught by the heartbeat."""
+    transport, collector = wired
+    start = collector.mark()
+    service.pause()
+    try:
+        await collector.wait(TransportStatus, lambda s: s.kind == "disconnected", start=start, timeout=15)
+        assert not transport.connected
+    finally:
+        service.resume()
+    await collector.wait(TransportStatus, lambda s: s.kind == "reconnected", start=start, timeout=20)
+    said_start = len(service.bot_said)
+    await transport.send(Outgoing(text="心跳恢复", group_id=ROOM))
+    await service.await_bot_said(lambda s: s["text"] == "心跳恢复", start=said_start)
+
+
 async def test_reconnects_after_service_restart(
     service: MockService, wired: tuple[WechatyTransport, Collector]
 ) -> None:
@@ -280,6 +298,31 @@ async def test_reconnects_after_service_restart(
     await transport.send(Outgoing(text="恢复了", group_id=ROOM))
     await service.await_bot_said(lambda s: s["text"] == "恢复了", start=said_start)
     assert service.said_texts(ROOM, start=said_start).count(queued.text) == 1
+
+
+async def test_waits_for_a_service_that_is_not_up_yet(
+    mock_service_factory: Callable[..., MockService],
+) -> None:
+    """The SDK's own start() would exit the process here; the transport reports it and retries."""
+    port = free_port()
+    transport = WechatyTransport(f"127.0.0.1:{port}", "late-token", reconnect_initial=0.2, reconnect_max=0.5)
+    collector = Collector()
+    task = asyncio.create_task(transport.start(collector))
+    try:
+        error = await collector.wait(TransportStatus, lambda s: s.kind == "error")
+        assert "cannot connect" in error.detail
+        with pytest.raises(SendError) as caught:
+            await transport.send(Outgoing(text="too early", group_id=ROOM))
+        assert caught.value.retryable
+        late = await asyncio.to_thread(mock_service_factory, port, "late-token")
+        late.create_contact(BOT, "团购助手")
+        late.login(BOT)
+        await collector.wait(TransportStatus, lambda s: s.kind == "login", timeout=15)
+        assert transport.connected
+    finally:
+        await transport.stop()
+        await asyncio.wait_for(task, 15)
+    assert not transport.connected
 
 
 async def test_needs_endpoint_and_token(monkeypatch: pytest.MonkeyPatch) -> None:

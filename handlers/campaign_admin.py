@@ -1,0 +1,84 @@
+"""Leader control of running campaigns: list, status, pause, resume, delay; admin /reload."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.campaign import parse_duration
+from bot.context import Context
+from bot.events import GroupMessage
+from bot.handler import Priority, Role, command
+
+if TYPE_CHECKING:
+    from schedules.registry import CampaignRegistry
+
+
+def _registry(ctx: Context) -> CampaignRegistry | None:
+    registry: CampaignRegistry | None = ctx.services.features.get("campaigns")
+    if registry is None:
+        ctx.reply("campaign/not_running.j2", priority=Priority.COMMAND)
+    return registry
+
+
+@command("campaign", "活动", role=Role.LEADER, private=True)
+async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
+    """/campaign list | status ID | pause ID | resume ID | delay ID 15m — 查看和控制活动（团长）"""
+    registry = _registry(ctx)
+    if registry is None:
+        return
+    action = ctx.args[0].lower() if ctx.args else "list"
+    if action == "list":
+        rows = []
+        for campaign_id, loaded in sorted(registry.campaigns.items()):
+            opens_at, closes_at = registry.effective_times(campaign_id)
+            rows.append((loaded.campaign, opens_at, closes_at, registry.store.control(campaign_id).paused))
+        ctx.reply("campaign/list.j2", rows=rows, priority=Priority.COMMAND)
+        return
+    if action not in {"status", "pause", "resume", "delay"} or len(ctx.args) < 2:
+        ctx.usage()
+        return
+    campaign_id = ctx.args[1]
+    if campaign_id not in registry.campaigns:
+        ctx.reply("campaign/unknown.j2", campaign_id=campaign_id, known=sorted(registry.campaigns),
+                  priority=Priority.COMMAND)
+        return
+    if action == "status":
+        states = registry.node_states(campaign_id)
+        now = ctx.clock.now()
+        upcoming = [(n, g) for n, g, state, _ in states if state == "pending" and n.fire_at >= now]
+        counts: dict[str, int] = {}
+        for _, _, state, _ in states:
+            counts[state] = counts.get(state, 0) + 1
+        ctx.reply("campaign/status.j2", campaign=registry.campaigns[campaign_id].campaign, counts=counts,
+                  upcoming=upcoming[:5], paused=registry.store.control(campaign_id).paused,
+                  priority=Priority.COMMAND)
+    elif action == "pause":
+        registry.pause(campaign_id, ctx.sender_id)
+        ctx.reply("campaign/paused.j2", campaign_id=campaign_id, priority=Priority.COMMAND)
+    elif action == "resume":
+        registry.resume(campaign_id, ctx.sender_id)
+        ctx.reply("campaign/resumed.j2", campaign_id=campaign_id, priority=Priority.COMMAND)
+    else:
+        try:
+            shift = parse_duration(ctx.args[2]) if len(ctx.args) > 2 else None
+        except ValueError:
+            shift = None
+        if shift is None or shift <= timedelta(0):
+            ctx.usage()
+            return
+        registry.delay(campaign_id, ctx.sender_id, int(shift.total_seconds()))
+        opens_at, closes_at = registry.effective_times(campaign_id)
+        ctx.reply("campaign/delayed.j2", campaign_id=campaign_id, minutes=int(shift.total_seconds() // 60),
+                  opens_at=opens_at, closes_at=closes_at, priority=Priority.COMMAND)
+
+
+@command("reload", "重新加载", role=Role.ADMIN, private=True)
+async def handle_reload(msg: GroupMessage, ctx: Context) -> None:
+    """/reload — 重新加载全部活动文件（管理员）；有错误的文件不生效，旧版本继续运行"""
+    registry = _registry(ctx)
+    if registry is None:
+        return
+    problems = registry.load_all()
+    ctx.reply("campaign/reloaded.j2", count=len(registry.campaigns), problems=problems[:5],
+              more=max(0, len(problems) - 5), priority=Priority.COMMAND)

@@ -1,0 +1,16 @@
+"""Job bodies: module-level async functions with plain arguments.
+
+APScheduler stores them by reference (`schedules.jobs:job_timeline_node`) in
+the persistent job store, so they must stay importable under these names.
+"""
+
+from __future__ import annotations
+
+from schedules import runtime
+
+
+async def job_timeline_node(campaign_id: str, node_id: str) -> None:
+    """Run one campaign timeline node in every group of the campaign."""
+    app = runtime.current_app()
+    registry = app.services.features["campaigns"]
+    await registry.run_node(campaign_id, node_id)

@@ -1,0 +1,313 @@
+"""Campaigns loaded from `data/campaigns/`, and their jobs in the scheduler.
+
+One job per campaign node (`campaign:<id>:<node>`, `replace_existing=True`);
+the job fans out to the campaign's groups through the outbox, so a thousand
+groups do not mean a thousand jobs due in one second. Each (node, group) runs
+at most once, enforced by the ledger's unique key in the same transaction as
+the posts. A broken edit of a file is rejected and the last good version keeps
+running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.date import DateTrigger
+from loguru import logger
+from sqlalchemy.engine import Connection
+
+from bot.campaign import Campaign, Problem, TimelineNode, compile_timeline, load_campaign
+from bot.campaign.loader import CampaignError
+from bot.storage.timeline_store import TimelineStore
+from handlers.campaign_timeline import RUNNERS, STATE_CHANGES, NodeRun
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+JOB_FUNC = "schedules.jobs:job_timeline_node"
+CAMPAIGN_SUFFIXES = {".yaml", ".yml"}
+MIN_REAL_GRACE_SECONDS = 2
+
+
+def job_id(campaign_id: str, node_id: str) -> str:
+    return f"campaign:{campaign_id}:{node_id}"
+
+
+@dataclass
+class Loaded:
+    campaign: Campaign
+    path: Path
+    nodes: list[TimelineNode]
+    loaded_at: datetime
+
+
+@dataclass
+class NodeOutcome:
+    """What happened when a node ran (kept in memory for rehearsal summaries)."""
+
+    campaign_id: str
+    node_id: str
+    kind: str
+    scheduled_at: datetime
+    ran_at: datetime
+    posted: int
+    skipped: int
+    duplicate: int
+
+
+@dataclass
+class CampaignRegistry:
+    """The live campaigns of one bot process."""
+
+    app: App
+    scheduler: BaseScheduler | None = None
+    campaigns: dict[str, Loaded] = field(default_factory=dict)
+    by_path: dict[Path, str] = field(default_factory=dict)
+    outcomes: list[NodeOutcome] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.store = TimelineStore(self.app.services.repo.engine)
+        if self.scheduler is not None:
+            self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+
+    # -- loading ---------------------------------------------------------------
+    @property
+    def directory(self) -> Path:
+        config = self.app.services.config
+        return config.path(config.campaigns_dir)
+
+    def known_templates(self) -> set[str]:
+        return self.app.services.renderer.names()
+
+    def load_all(self) -> list[Problem]:
+        """Load every campaign file; broken ones are reported, good ones scheduled."""
+        problems: list[Problem] = []
+        if not self.directory.exists():
+            logger.warning("campaigns folder {} does not exist; no campaigns loaded", self.directory)
+            return problems
+        for path in sorted(p for p in self.directory.iterdir() if p.suffix in CAMPAIGN_SUFFIXES):
+            problems.extend(self.load_file(path))
+        return problems
+
+    def load_file(self, path: Path) -> list[Problem]:
+        """(Re)load one file. On problems the previous good version stays scheduled."""
+        path = path.resolve()
+        try:
+            campaign = load_campaign(path, known_templates=self.known_templates())
+        except CampaignError as exc:
+            logger.error("campaign file {} rejected; the previous version (if any) keeps running:\n{}", path, exc)
+            self.app.notify_admins("admin/campaign_rejected.j2", path=path.name, problems=exc.problems[:10],
+                                   more=max(0, len(exc.problems) - 10))
+            return list(exc.problems)
+        other = self.campaigns.get(campaign.id)
+        if other is not None and other.path != path:
+            problem = Problem(str(path), 1, 1, "id", f"campaign id {campaign.id!r} is already used by {other.path.name}")
+            logger.error("{}", problem)
+            self.app.notify_admins("admin/campaign_rejected.j2", path=path.name, problems=[problem], more=0)
+            return [problem]
+        previous_id = self.by_path.get(path)
+        if previous_id is not None and previous_id != campaign.id:
+            self.unload(previous_id)
+        self.campaigns[campaign.id] = Loaded(campaign, path, compile_timeline(campaign), self.app.services.clock.now())
+        self.by_path[path] = campaign.id
+        self.schedule(campaign.id)
+        logger.info("campaign {} loaded from {} ({} nodes)", campaign.id, path.name, len(self.campaigns[campaign.id].nodes))
+        return []
+
+    def remove_file(self, path: Path) -> None:
+        campaign_id = self.by_path.pop(path.resolve(), None)
+        if campaign_id is not None:
+            self.unload(campaign_id)
+            logger.info("campaign {} removed with its file {}; pending jobs cancelled", campaign_id, path.name)
+
+    def unload(self, campaign_id: str) -> None:
+        self.campaigns.pop(campaign_id, None)
+        self._remove_jobs(campaign_id, keep=set())
+
+    # -- timeline ----------------------------------------------------------------
+    def groups_of(self, campaign: Campaign) -> list[str]:
+        """Group ids: listed ones, plus configured groups carrying one of the campaign's tags."""
+        groups = list(dict.fromkeys(campaign.groups))
+        tags = set(campaign.group_tags)
+        for group_id, settings in self.app.services.config.groups.items():
+            if tags & set(settings.tags) and group_id not in groups:
+                groups.append(group_id)
+        return groups
+
+    def effective_nodes(self, campaign_id: str) -> list[TimelineNode]:
+        """Nodes with a leader's delay applied to those not yet run."""
+        loaded = self.campaigns[campaign_id]
+        delay = self.store.control(campaign_id).delay_seconds
+        if not delay:
+            return loaded.nodes
+        done = {node for node, _ in self.store.done_nodes(campaign_id)}
+        shift = timedelta(seconds=delay)
+        return [n if n.node_id in done else replace(n, fire_at=n.fire_at + shift) for n in loaded.nodes]
+
+    def effective_times(self, campaign_id: str) -> tuple[datetime, datetime]:
+        nodes = {n.node_id: n for n in self.effective_nodes(campaign_id)}
+        return nodes["open"].fire_at, nodes["close"].fire_at
+
+    def _too_late(self, late_seconds: float, node: TimelineNode) -> bool:
+        """Past its grace in bot time, and by more than scheduling jitter in real time."""
+        real = self.app.services.clock.real_seconds(late_seconds)
+        return late_seconds > self._grace(node) and real > MIN_REAL_GRACE_SECONDS
+
+    def _grace(self, node: TimelineNode) -> int:
+        settings = self.app.services.config.scheduler
+        return settings.critical_grace_seconds if node.critical else settings.info_grace_seconds
+
+    def schedule(self, campaign_id: str) -> None:
+        """Add or replace one job per node not yet run everywhere; drop jobs of nodes that vanished."""
+        if self.scheduler is None:
+            return
+        loaded = self.campaigns[campaign_id]
+        groups = self.groups_of(loaded.campaign)
+        done = self.store.done_nodes(campaign_id)
+        paused = self.store.control(campaign_id).paused
+        clock = self.app.services.clock
+        wanted: set[str] = set()
+        for node in self.effective_nodes(campaign_id):
+            if all((node.node_id, g) in done for g in groups):
+                continue
+            jid = job_id(campaign_id, node.node_id)
+            wanted.add(jid)
+            grace = max(MIN_REAL_GRACE_SECONDS, int(clock.real_seconds(self._grace(node))))
+            self.scheduler.add_job(
+                JOB_FUNC,
+                trigger=DateTrigger(run_date=clock.to_real(node.fire_at)),
+                args=[campaign_id, node.node_id],
+                id=jid,
+                name=f"{campaign_id} {node.kind} {node.node_id}",
+                replace_existing=True,
+                misfire_grace_time=grace,
+                coalesce=True,
+                max_instances=1,
+            )
+            if paused:
+                self.scheduler.pause_job(jid)
+        self._remove_jobs(campaign_id, keep=wanted)
+
+    def _remove_jobs(self, campaign_id: str, keep: set[str]) -> None:
+        if self.scheduler is None:
+            return
+        prefix = job_id(campaign_id, "")
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(prefix) and job.id not in keep:
+                try:
+                    self.scheduler.remove_job(job.id)
+                except JobLookupError:
+                    pass
+
+    # -- running a node --------------------------------------------------------------
+    async def run_node(self, campaign_id: str, node_id: str) -> NodeOutcome | None:
+        """Run a node in each group, exactly once per group; late informational posts are skipped."""
+        loaded = self.campaigns.get(campaign_id)
+        if loaded is None:
+            logger.warning("job for unknown campaign {} node {} ignored (file removed?)", campaign_id, node_id)
+            return None
+        node = next((n for n in self.effective_nodes(campaign_id) if n.node_id == node_id), None)
+        if node is None:
+            logger.warning("campaign {} has no node {} any more (edited?); job ignored", campaign_id, node_id)
+            return None
+        services = self.app.services
+        now = services.clock.now()
+        late = (now - node.fire_at).total_seconds()
+        opens_at, closes_at = self.effective_times(campaign_id)
+        outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, 0, 0)
+        for group_id in self.groups_of(loaded.campaign):
+            log = logger.bind(campaign=campaign_id, node=node_id, group=group_id)
+            if not node.critical and self._too_late(late, node):
+                if self._record_skip(campaign_id, node, group_id, now, f"{late:.0f}s late"):
+                    outcome.skipped += 1
+                    log.warning("node skipped: {:.0f}s late, grace {}s", late, self._grace(node))
+                continue
+            run = NodeRun(loaded.campaign, node, group_id, services, now, node.fire_at, opens_at, closes_at)
+            try:
+                drafts = RUNNERS[node.kind](run)
+            except Exception:
+                log.opt(exception=True).error("node runner failed; nothing posted for this group")
+                continue
+            state = STATE_CHANGES.get(node.kind)
+
+            def guard(conn: Connection, group_id: str = group_id, state: str | None = state) -> bool:
+                claimed = TimelineStore.claim(
+                    conn, campaign_id=campaign_id, node_id=node_id, group_id=group_id,
+                    status="posted" if drafts else "done", scheduled_at=node.fire_at, now=now,
+                )
+                if claimed and state:
+                    TimelineStore.set_group_status(conn, campaign_id, group_id, state, now)
+                return claimed
+
+            queued = services.outbox.enqueue_atomic(drafts, guard)
+            if queued is None:
+                outcome.duplicate += 1
+                log.info("node already ran in this group; not posted again")
+            else:
+                outcome.posted += 1
+                log.info("node ran ({:.1f}s after its time): {} message(s) queued", late, len(queued))
+        self.outcomes.append(outcome)
+        return outcome
+
+    def _record_skip(self, campaign_id: str, node: TimelineNode, group_id: str, now: datetime, why: str) -> bool:
+        with self.store.engine.begin() as conn:
+            return TimelineStore.claim(
+                conn, campaign_id=campaign_id, node_id=node.node_id, group_id=group_id, status="skipped",
+                scheduled_at=node.fire_at, now=now, detail=why,
+            )
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        """APScheduler gave up on a job past its grace: record it as skipped, never silently lost."""
+        parts = event.job_id.split(":", 2)
+        if len(parts) != 3 or parts[0] != "campaign" or parts[1] not in self.campaigns:
+            return
+        campaign_id, node_id = parts[1], parts[2]
+        node = next((n for n in self.effective_nodes(campaign_id) if n.node_id == node_id), None)
+        if node is None:
+            return
+        now = self.app.services.clock.now()
+        skipped = 0
+        for group_id in self.groups_of(self.campaigns[campaign_id].campaign):
+            skipped += self._record_skip(campaign_id, node, group_id, now, "missed while the bot was down")
+        logger.bind(campaign=campaign_id, node=node_id).warning("node missed its grace time; recorded as skipped")
+        self.outcomes.append(NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, skipped, 0))
+
+    # -- leader controls ----------------------------------------------------------------
+    def pause(self, campaign_id: str, by: str) -> None:
+        control = self.store.control(campaign_id)
+        control.paused, control.updated_by, control.updated_at = True, by, self.app.services.clock.now()
+        self.store.save_control(control)
+        if self.scheduler is not None:
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith(job_id(campaign_id, "")):
+                    job.pause()
+
+    def resume(self, campaign_id: str, by: str) -> None:
+        control = self.store.control(campaign_id)
+        control.paused, control.updated_by, control.updated_at = False, by, self.app.services.clock.now()
+        self.store.save_control(control)
+        self.schedule(campaign_id)
+
+    def delay(self, campaign_id: str, by: str, seconds: int) -> None:
+        control = self.store.control(campaign_id)
+        control.delay_seconds += seconds
+        control.updated_by, control.updated_at = by, self.app.services.clock.now()
+        self.store.save_control(control)
+        self.schedule(campaign_id)
+
+    def node_states(self, campaign_id: str) -> list[tuple[TimelineNode, str, str, str]]:
+        """(node, group, state, detail) for every node and group: pending, posted, done or skipped."""
+        loaded = self.campaigns[campaign_id]
+        ledger = {(e.node_id, e.group_id): e for e in self.store.ledger(campaign_id)}
+        rows = []
+        for node in self.effective_nodes(campaign_id):
+            for group_id in self.groups_of(loaded.campaign):
+                entry = ledger.get((node.node_id, group_id))
+                rows.append((node, group_id, entry.status if entry else "pending", entry.detail if entry else ""))
+        return rows
