@@ -1,7 +1,18 @@
-"""Feature modules. The app collects handlers from this explicit list only."""
+"""Feature modules. The app collects handlers from this explicit list only.
+
+One feature module per line, so features can be added without touching each other.
+"""
 
 from types import ModuleType
 
-from handlers import campaign_admin, help, roles
+from handlers import (
+    campaign_admin,
+    help,
+    roles,
+)
 
-FEATURES: list[ModuleType] = [help, roles, campaign_admin]
+FEATURES: list[ModuleType] = [
+    help,
+    roles,
+    campaign_admin,
+]

@@ -2,32 +2,76 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from bot.app import App
 from bot.config import Config, parse_config
 from tests.fakes import FakeClock, FakeTransport
 
 
-def make_config(tmp_path: Path, **overrides: Any) -> Config:
+def make_config(tmp_path: Path, db_url: str | None = None, **overrides: Any) -> Config:
     data: dict[str, Any] = {
         "admins": ["admin"],
         "groups": {
             "团购一群": {"name": "团购一群", "leaders": ["lily"]},
             "团购二群": {"name": "团购二群", "leaders": ["mike"]},
         },
-        "database": {"url": f"sqlite:///{tmp_path / 'tuanbot.db'}"},
+        "database": {"url": db_url or f"sqlite:///{tmp_path / 'tuanbot.db'}"},
         "campaigns_dir": str(tmp_path / "campaigns"),
         "logging": {"file": str(tmp_path / "logs" / "tuanbot.log")},
     }
     data.update(overrides)
     return parse_config(data, base_dir=str(tmp_path))
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real PostgreSQL server for the session, from the `pgserver` wheel (no apt, no root setup).
+
+    Set TUANBOT_PG_URL to use an existing server instead (its database must allow CREATE DATABASE).
+    """
+    if os.environ.get("TUANBOT_PG_URL"):
+        yield None
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+_pg_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A fresh, empty PostgreSQL database for this test."""
+    base = os.environ.get("TUANBOT_PG_URL") or pg_server.get_uri()
+    base = base.replace("postgresql://", "postgresql+psycopg2://", 1)
+    name = f"t{os.getpid()}_{next(_pg_databases)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    head, _, query = base.partition("?")
+    return head.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run a storage test on SQLite and again on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tuanbot.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

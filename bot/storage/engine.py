@@ -46,5 +46,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables; existing data is kept."""
+    """Create missing tables; existing data is kept.
+
+    Feature modules define their own tables beside their repositories; importing
+    the feature list registers them all before the tables are created.
+    """
+    import handlers  # noqa: F401
+
     SQLModel.metadata.create_all(engine)

@@ -24,8 +24,8 @@ class Recorder(FakeTransport):
         outbox.attach(self)
 
 
-def make_outbox(tmp_path, clock: FakeClock, **settings) -> tuple[Outbox, OutboxStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+def make_outbox(db_url: str, clock: FakeClock, **settings) -> tuple[Outbox, OutboxStore]:
+    engine = make_engine(db_url)
     init_db(engine)
     store = OutboxStore(engine)
     outbox = Outbox(store, clock, OutboxSettings(**settings), rng=random.Random(1))
@@ -46,9 +46,9 @@ def assert_within_limits(rec: Recorder, *, group_interval: float, per_minute: in
         assert len(in_window) <= per_minute, f"{len(in_window)} sends within 60 s starting {start}"
 
 
-async def test_burst_of_500_never_exceeds_group_or_account_rate(tmp_path) -> None:
+async def test_burst_of_500_never_exceeds_group_or_account_rate(db_url) -> None:
     clock = FakeClock()
-    outbox, _ = make_outbox(tmp_path, clock)
+    outbox, _ = make_outbox(db_url, clock)
     rec = Recorder(outbox, clock)
     rng = random.Random(3)
     groups = [f"g{i}" for i in range(20)]
@@ -66,9 +66,9 @@ async def test_burst_of_500_never_exceeds_group_or_account_rate(tmp_path) -> Non
             assert (t2 - t1).total_seconds() >= 1.0
 
 
-async def test_single_group_burst_is_spaced_by_group_interval(tmp_path) -> None:
+async def test_single_group_burst_is_spaced_by_group_interval(db_url) -> None:
     clock = FakeClock()
-    outbox, _ = make_outbox(tmp_path, clock, group_interval_seconds=3)
+    outbox, _ = make_outbox(db_url, clock, group_interval_seconds=3)
     rec = Recorder(outbox, clock)
     for i in range(50):
         outbox.enqueue(f"m{i}", group_id="g")
@@ -77,9 +77,9 @@ async def test_single_group_burst_is_spaced_by_group_interval(tmp_path) -> None:
     assert min(gaps) >= 3.0
 
 
-async def test_priority_order_is_kept(tmp_path) -> None:
+async def test_priority_order_is_kept(db_url) -> None:
     clock = FakeClock()
-    outbox, _ = make_outbox(tmp_path, clock)
+    outbox, _ = make_outbox(db_url, clock)
     rec = Recorder(outbox, clock)
     outbox.enqueue("faq 1", group_id="g", priority=Priority.CHATTER)
     outbox.enqueue("reply 1", group_id="g", priority=Priority.DEFAULT)
@@ -90,55 +90,55 @@ async def test_priority_order_is_kept(tmp_path) -> None:
     assert [m.text for m in rec.sent] == ["alert", "open!", "reply 1", "faq 1", "faq 2"]
 
 
-async def test_queued_messages_survive_restart_and_are_sent_once(tmp_path) -> None:
+async def test_queued_messages_survive_restart_and_are_sent_once(db_url) -> None:
     clock = FakeClock()
-    outbox, store = make_outbox(tmp_path, clock)
+    outbox, store = make_outbox(db_url, clock)
     rec = Recorder(outbox, clock)
     for i in range(10):
         outbox.enqueue(f"m{i}", group_id="g")
     await outbox.pump()  # one leaves now; the rest wait for the group interval
     assert [m.text for m in rec.sent] == ["m0"]
     # The process dies here. A new outbox on the same database takes over.
-    outbox2, _ = make_outbox(tmp_path, clock)
+    outbox2, _ = make_outbox(db_url, clock)
     rec2 = Recorder(outbox2, clock)
     await outbox2.drain()
     assert [m.text for m in rec2.sent] == [f"m{i}" for i in range(1, 10)]
     # And a third start sends nothing more.
-    outbox3, _ = make_outbox(tmp_path, clock)
+    outbox3, _ = make_outbox(db_url, clock)
     rec3 = Recorder(outbox3, clock)
     await outbox3.drain()
     assert rec3.sent == []
     assert sorted(r.status for r in store.all_rows()) == ["sent"] * 10
 
 
-async def test_restart_respects_rate_of_messages_sent_just_before(tmp_path) -> None:
+async def test_restart_respects_rate_of_messages_sent_just_before(db_url) -> None:
     clock = FakeClock()
-    outbox, _ = make_outbox(tmp_path, clock)
+    outbox, _ = make_outbox(db_url, clock)
     rec = Recorder(outbox, clock)
     outbox.enqueue("a", group_id="g")
     outbox.enqueue("b", group_id="g")
     await outbox.pump()
-    outbox2, _ = make_outbox(tmp_path, clock)
+    outbox2, _ = make_outbox(db_url, clock)
     rec2 = Recorder(outbox2, clock)
     await outbox2.drain()
     assert (rec2.sent_at[0] - rec.sent_at[0]).total_seconds() >= 3.0
 
 
-async def test_message_caught_mid_send_is_not_resent(tmp_path) -> None:
+async def test_message_caught_mid_send_is_not_resent(db_url) -> None:
     clock = FakeClock()
-    outbox, store = make_outbox(tmp_path, clock)
+    outbox, store = make_outbox(db_url, clock)
     row_id = outbox.enqueue("maybe sent", group_id="g")
     store.set_status(row_id, "sending")  # as if the process died inside transport.send
-    outbox2, _ = make_outbox(tmp_path, clock)
+    outbox2, _ = make_outbox(db_url, clock)
     rec = Recorder(outbox2, clock)
     await outbox2.drain()
     assert rec.sent == []
     assert store.all_rows()[0].status == "uncertain"
 
 
-async def test_replace_key_swaps_queued_message_for_newer(tmp_path) -> None:
+async def test_replace_key_swaps_queued_message_for_newer(db_url) -> None:
     clock = FakeClock()
-    outbox, _ = make_outbox(tmp_path, clock)
+    outbox, _ = make_outbox(db_url, clock)
     rec = Recorder(outbox, clock)
     outbox.enqueue("hello", group_id="g")
     await outbox.pump()
@@ -150,9 +150,9 @@ async def test_replace_key_swaps_queued_message_for_newer(tmp_path) -> None:
     assert outbox.stats.replaced == 2
 
 
-async def test_frequency_error_pauses_everything_then_slows_down(tmp_path) -> None:
+async def test_frequency_error_pauses_everything_then_slows_down(db_url) -> None:
     clock = FakeClock()
-    outbox, _ = make_outbox(tmp_path, clock, frequency_pause_seconds=60, frequency_slowdown=2.0)
+    outbox, _ = make_outbox(db_url, clock, frequency_pause_seconds=60, frequency_slowdown=2.0)
     rec = Recorder(outbox, clock)
     rec.fail_next = [SendError("操作过于频繁", rate_limited=True)]
     start = clock.now()
@@ -165,9 +165,9 @@ async def test_frequency_error_pauses_everything_then_slows_down(tmp_path) -> No
     assert min(gaps) >= 6.0  # group interval doubled during the slowdown
 
 
-async def test_retryable_failure_keeps_message_until_it_goes(tmp_path) -> None:
+async def test_retryable_failure_keeps_message_until_it_goes(db_url) -> None:
     clock = FakeClock()
-    outbox, store = make_outbox(tmp_path, clock)
+    outbox, store = make_outbox(db_url, clock)
     rec = Recorder(outbox, clock)
     rec.fail_next = [SendError("connection lost"), SendError("connection lost")]
     outbox.enqueue("important", group_id="g")
@@ -176,11 +176,11 @@ async def test_retryable_failure_keeps_message_until_it_goes(tmp_path) -> None:
     assert store.all_rows()[0].attempts == 2
 
 
-async def test_daily_budget_warns_at_80_percent_and_holds_the_rest_until_tomorrow(tmp_path) -> None:
+async def test_daily_budget_warns_at_80_percent_and_holds_the_rest_until_tomorrow(db_url) -> None:
     clock = FakeClock()
     warnings: list[tuple[int, int]] = []
     outbox, _ = make_outbox(
-        tmp_path, clock, daily_budget=10, group_interval_seconds=0, switch_pause_seconds=(0, 0)
+        db_url, clock, daily_budget=10, group_interval_seconds=0, switch_pause_seconds=(0, 0)
     )
     outbox.on_budget_warning = lambda used, budget: warnings.append((used, budget))
     rec = Recorder(outbox, clock)
