@@ -37,15 +37,16 @@ from bot.storage.repo import Repo
 from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
 
-ADMIN_NOTICE_KINDS = {"login", "logout", "disconnected", "reconnected", "removed_from_group", "error"}
+ADMIN_NOTICE_KINDS = {"login", "logout", "disconnected", "reconnected", "removed_from_group", "scan"}
 
 
 class App:
     """One running bot: its services, its router and (once running) its transport."""
 
-    def __init__(self, services: Services, router: Router) -> None:
+    def __init__(self, services: Services, router: Router, features: list[ModuleType] | None = None) -> None:
         self.services = services
         self.router = router
+        self.features = features or []
         self.transport: Transport | None = None
         self.startup_hooks: list[Callable[[App], Any]] = []
         self.shutdown_hooks: list[Callable[[App], Any]] = []
@@ -77,9 +78,10 @@ class App:
             clock=clock,
             roles=RoleBook(config, repo),
         )
-        router = Router(collect(features if features is not None else FEATURES))
+        modules = features if features is not None else FEATURES
+        router = Router(collect(modules))
         services.router = router
-        app = cls(services, router)
+        app = cls(services, router, modules)
         outbox.on_budget_warning = app._budget_warning
         outbox.load()
         return app
@@ -148,7 +150,7 @@ class App:
             self.services.repo.set_bot_present(event.group_id, False, event.time)
         if event.kind == "reconnected":
             self.services.outbox.retry_now()
-        if event.kind in ADMIN_NOTICE_KINDS and event.kind != "error":
+        if event.kind in ADMIN_NOTICE_KINDS:
             self.notify_admins(
                 "admin/transport_status.j2", kind=event.kind, detail=event.detail, group=event.group_id
             )

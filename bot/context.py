@@ -91,12 +91,19 @@ class Context:
         kind: str = "reply",
         replace_key: str = "",
         mentions: tuple[str, ...] = (),
+        delay: float = 0.0,
         **variables: Any,
     ) -> int:
-        """Queue a templated group post; it leaves when the outbox's limits allow."""
+        """Queue a templated group post; it leaves when the outbox's limits allow (and not before `delay`)."""
         text = self.render(template, **variables)
         return self.services.outbox.enqueue(
-            text, group_id=group_id, priority=priority, kind=kind, replace_key=replace_key, mentions=mentions
+            text,
+            group_id=group_id,
+            priority=priority,
+            kind=kind,
+            replace_key=replace_key,
+            mentions=mentions,
+            delay=delay,
         )
 
     def send_private(
@@ -121,6 +128,7 @@ class Context:
         kind: str = "reply",
         replace_key: str = "",
         mention: bool = False,
+        delay: float = 0.0,
         **variables: Any,
     ) -> int:
         """Answer where the event came from: the group, or privately."""
@@ -134,6 +142,7 @@ class Context:
                 kind=kind,
                 replace_key=replace_key,
                 mentions=mentions,
+                delay=delay,
                 **variables,
             )
         if isinstance(event, PrivateMessage):

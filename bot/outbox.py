@@ -135,6 +135,7 @@ class Outbox:
                 kind=row.kind,
                 replace_key=row.replace_key,
                 attempts=row.attempts,
+                not_before=row.not_before,
             )
             self._add(item)
         now = self.clock.now()
@@ -162,11 +163,14 @@ class Outbox:
         kind: str = "reply",
         replace_key: str = "",
         mentions: tuple[str, ...] = (),
+        delay: float = 0.0,
     ) -> int:
         """Queue a message (persisted before this returns); returns its outbox id.
 
         With `replace_key`, a still-queued message with the same key to the same
-        target is replaced by this newer text instead of queuing another.
+        target is replaced by this newer text instead of queuing another. With
+        `delay` (bot seconds) it waits at least that long: together they combine
+        bursts (one welcome for thirty joins, one 接龙 list for a flurry of orders).
         """
         if bool(group_id) == bool(member_id):
             raise ValueError("a message goes to exactly one of group_id or member_id")
@@ -180,6 +184,7 @@ class Outbox:
                 self.stats.replaced += 1
                 logger.bind(outbox_id=existing, target=target, kind=kind).debug("outbox: replaced queued")
                 return existing
+        not_before = self.clock.now() + timedelta(seconds=delay) if delay > 0 else None
         row_id = self.store.insert(
             group_id=group_id,
             member_id=member_id,
@@ -189,6 +194,7 @@ class Outbox:
             kind=kind,
             replace_key=replace_key,
             now=self.clock.now(),
+            not_before=not_before,
         )
         self._add(
             _Queued(
@@ -201,6 +207,7 @@ class Outbox:
                 mentions=mentions,
                 kind=kind,
                 replace_key=replace_key,
+                not_before=not_before,
             )
         )
         logger.bind(outbox_id=row_id, target=target, kind=kind).debug("outbox: queued")
@@ -435,7 +442,8 @@ class Outbox:
     def retry_now(self) -> None:
         """Forget per-message backoff (called when a transport reconnects)."""
         for item in self._items.values():
-            item.not_before = None
+            if item.attempts:
+                item.not_before = None
         self._wake.set()
 
     # -- loops -------------------------------------------------------------------

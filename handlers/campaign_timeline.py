@@ -3,7 +3,8 @@
 Runners are plain functions from a `NodeRun` to the messages it posts. They
 only render: the scheduling layer writes the posts, the ledger row and any
 state change in one transaction. Selling and engagement features replace or
-extend entries of `RUNNERS` (e.g. stock figures in broadcasts).
+override entries of `DEFAULT_RUNNERS` with a module-level `NODE_RUNNERS` dict in
+their feature module, and add `NODE_HOOKS` run in the node's transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loguru import logger
+from sqlalchemy.engine import Connection
 
 from bot.campaign import Campaign, TimelineNode
 from bot.context import Services
@@ -37,6 +39,8 @@ class NodeRun:
 
 
 NodeRunner = Callable[[NodeRun], list[Draft]]
+# Work done inside the node's own transaction, after its ledger row is claimed.
+NodeHook = Callable[[NodeRun, Connection], None]
 
 # State a node moves the campaign to in each group, applied with its posts.
 STATE_CHANGES: dict[str, str] = {"open": "open", "close": "closed"}
@@ -117,7 +121,7 @@ def run_followup(run: NodeRun) -> list[Draft]:
     return _post(run, render_node(run, "campaign/followup.j2"), priority=Priority.DEFAULT)
 
 
-RUNNERS: dict[str, NodeRunner] = {
+DEFAULT_RUNNERS: dict[str, NodeRunner] = {
     "preheat": run_preheat,
     "countdown": run_countdown,
     "redpacket": run_redpacket,

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from bot.campaign import Campaign, Problem, TimelineNode, compile_timeline, load_campaign
 from bot.campaign.loader import CampaignError
 from bot.storage.timeline_store import TimelineStore
-from handlers.campaign_timeline import RUNNERS, STATE_CHANGES, NodeRun
+from handlers.campaign_timeline import DEFAULT_RUNNERS, STATE_CHANGES, NodeHook, NodeRun, NodeRunner
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -73,6 +73,14 @@ class CampaignRegistry:
 
     def __post_init__(self) -> None:
         self.store = TimelineStore(self.app.services.repo.engine)
+        # Feature modules may own a node kind's posts (NODE_RUNNERS) or add work done in the
+        # node's own transaction (NODE_HOOKS), e.g. settling coupons at close.
+        self.runners: dict[str, NodeRunner] = dict(DEFAULT_RUNNERS)
+        self.hooks: dict[str, list[NodeHook]] = {}
+        for module in self.app.features:
+            self.runners.update(getattr(module, "NODE_RUNNERS", {}))
+            for kind, hook in getattr(module, "NODE_HOOKS", {}).items():
+                self.hooks.setdefault(kind, []).append(hook)
         if self.scheduler is not None:
             self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
 
@@ -230,19 +238,22 @@ class CampaignRegistry:
                 continue
             run = NodeRun(loaded.campaign, node, group_id, services, now, node.fire_at, opens_at, closes_at)
             try:
-                drafts = RUNNERS[node.kind](run)
+                drafts = self.runners[node.kind](run)
             except Exception:
                 log.opt(exception=True).error("node runner failed; nothing posted for this group")
                 continue
             state = STATE_CHANGES.get(node.kind)
 
-            def guard(conn: Connection, group_id: str = group_id, state: str | None = state) -> bool:
+            def guard(conn: Connection, run: NodeRun = run, state: str | None = state, n: int = len(drafts)) -> bool:
                 claimed = TimelineStore.claim(
-                    conn, campaign_id=campaign_id, node_id=node_id, group_id=group_id,
-                    status="posted" if drafts else "done", scheduled_at=node.fire_at, now=now,
+                    conn, campaign_id=campaign_id, node_id=node_id, group_id=run.group_id,
+                    status="posted" if n else "done", scheduled_at=node.fire_at, now=now,
                 )
                 if claimed and state:
-                    TimelineStore.set_group_status(conn, campaign_id, group_id, state, now)
+                    TimelineStore.set_group_status(conn, campaign_id, run.group_id, state, now)
+                if claimed:
+                    for hook in self.hooks.get(node.kind, []):
+                        hook(run, conn)
                 return claimed
 
             queued = services.outbox.enqueue_atomic(drafts, guard)

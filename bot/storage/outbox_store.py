@@ -40,6 +40,7 @@ class OutboxStore:
         kind: str,
         replace_key: str,
         now: datetime,
+        not_before: datetime | None = None,
     ) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
@@ -55,6 +56,7 @@ class OutboxStore:
                     attempts=0,
                     last_error="",
                     created_at=now,
+                    not_before=not_before,
                 )
             )
             key = result.inserted_primary_key
@@ -62,6 +64,7 @@ class OutboxStore:
             return int(key[0])
 
     def replace_text(self, row_id: int, text: str, mentions: str) -> bool:
+        # not_before is kept: a newer version of a delayed post (a combined welcome) waits as long.
         """Swap a still-queued message for a newer version; False if it already left."""
         with self.engine.begin() as conn:
             result = conn.execute(

@@ -124,6 +124,7 @@ class OutboxRow(SQLModel, table=True):
     attempts: int = 0
     last_error: str = ""
     created_at: datetime = utc_column()
+    not_before: datetime | None = utc_column(nullable=True)
     sent_at: datetime | None = utc_column(nullable=True)
 
 

@@ -191,3 +191,19 @@ async def test_daily_budget_warns_at_80_percent_and_holds_the_rest_until_tomorro
     day_of = [t.astimezone(outbox.tz).date() for t in rec.sent_at]
     assert day_of.count(day_of[0]) == 10 and len(rec.sent) == 12
     assert day_of[10] > day_of[0]
+
+
+async def test_delayed_replaceable_post_combines_a_burst(db_url) -> None:
+    clock = FakeClock()
+    outbox, _ = make_outbox(db_url, clock)
+    rec = Recorder(outbox, clock)
+    start = clock.now()
+    names: list[str] = []
+    for i in range(30):
+        names.append(f"m{i}")
+        outbox.enqueue("欢迎 " + "、".join(names), group_id="g", replace_key="welcome", delay=60)
+        await outbox.pump()
+        clock.advance(1)
+    await outbox.drain()
+    assert len(rec.sent) == 1 and rec.sent[0].text.endswith("m29")
+    assert (rec.sent_at[0] - start).total_seconds() >= 60

@@ -1,0 +1,1 @@
+"""Selling: order parsing, the single order writer, pricing."""
