@@ -46,7 +46,7 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
     if action == "status":
         states = registry.node_states(campaign_id)
         now = ctx.clock.now()
-        upcoming = [(n, g) for n, g, state, _ in states if state == "pending" and n.fire_at >= now]
+        upcoming = list({n.node_id: n for n, _, state, _ in states if state == "pending" and n.fire_at >= now}.values())
         counts: dict[str, int] = {}
         for _, _, state, _ in states:
             counts[state] = counts.get(state, 0) + 1

@@ -30,7 +30,7 @@ class FakeClock:
         return when
 
     def real_seconds(self, seconds: float) -> float:
-        return 0.0
+        return seconds
 
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))

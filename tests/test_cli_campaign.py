@@ -1,0 +1,73 @@
+"""The campaign commands an admin runs: validate, show, rehearse (through the real CLI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "campaigns" / "sample.yaml"
+
+
+def tuanbot(*args: str, cwd: Path = REPO, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(cwd)},
+    )
+
+
+def test_validate_sample_exits_zero() -> None:
+    proc = tuanbot("campaign", "validate", str(SAMPLE))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok  fruit-2026-12")
+
+
+def test_validate_broken_files_lists_every_problem_with_file_and_line() -> None:
+    proc = tuanbot("campaign", "validate", str(REPO / "tests" / "data" / "broken"))
+    assert proc.returncode == 1
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(str(REPO))]
+    assert len(lines) > 20
+    # file:line:column: field: message
+    first = lines[0].removeprefix(str(REPO) + "/")
+    path, line, column, rest = first.split(":", 3)
+    assert path.startswith("tests/data/broken/") and line.isdigit() and column.isdigit() and ": " in rest
+    assert "did you mean" in proc.stdout
+    assert proc.stdout.rstrip().endswith("fix them and run again.")
+
+
+def test_show_prints_timeline_per_group(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    text = (REPO / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace("sqlite:///data/tuanbot.db", f"sqlite:///{tmp_path}/t.db")
+    text = text.replace("campaigns_dir: data/campaigns", f"campaigns_dir: {SAMPLE.parent}")
+    config.write_text(text, encoding="utf-8")
+    proc = tuanbot("campaign", "show", "fruit-2026-12", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert "countdown-T-10m" in proc.stdout and "2026-12-05 19:50 CST" in proc.stdout
+    assert proc.stdout.count("pending") == 2 * 21  # 21 nodes, two groups
+    missing = tuanbot("campaign", "show", "nope", "--config", str(config))
+    assert missing.returncode == 1 and "no campaign 'nope'" in missing.stderr
+
+
+def test_rehearse_sample_at_3600x_shows_every_node_in_order(tmp_path: Path) -> None:
+    transcript = tmp_path / "out.jsonl"
+    started = time.monotonic()
+    proc = tuanbot("rehearse", str(SAMPLE), "--speed", "3600", "--transcript", str(transcript))
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert elapsed < 120
+    entries = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    assert {"time", "t", "group", "sender", "text", "kind"} <= set(entries[0])
+    kinds = [e["kind"] for e in entries if e["group"] == "团购一群"]
+    expected = ["preheat"] * 3 + ["countdown", "redpacket", "countdown", "redpacket", "countdown", "open"]
+    assert kinds[: len(expected)] == expected
+    assert kinds[len(expected)] == "broadcast" and kinds.count("close") == 1 and kinds[-2:] == ["followup"] * 2
+    times = [e["time"] for e in entries]
+    assert times == sorted(times)  # ISO times in one timezone sort as strings
+    assert entries[0]["t"].startswith("T-3d")
+    opening = next(e for e in entries if e["kind"] == "open")
+    assert opening["time"].startswith("2026-12-05T20:0") and opening["t"].startswith("T+")
+    assert "on time" in proc.stdout and "never ran" not in proc.stdout
