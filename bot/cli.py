@@ -92,7 +92,10 @@ def campaign_validate(
     campaigns, problems = validate_paths(paths, known_templates=Renderer().names())
     if problems:
         typer.echo(format_problems(problems))
-        typer.echo(f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s); fix them and run again.")
+        typer.echo(
+            f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s); "
+            "fix them and run again."
+        )
         raise typer.Exit(1)
     for campaign in campaigns:
         typer.echo(f"ok  {campaign.id}: {campaign.title} ({len(campaign.products)} products)")
@@ -128,7 +131,11 @@ def campaign_show(
     style = {"pending": "yellow", "posted": "green", "done": "green", "skipped": "red"}
     for node, group, state, detail in registry.node_states(campaign_id):
         table.add_row(
-            node.node_id, node.kind, f"{node.fire_at:%Y-%m-%d %H:%M %Z}", _offset(node.offset), group,
+            node.node_id,
+            node.kind,
+            f"{node.fire_at:%Y-%m-%d %H:%M %Z}",
+            _offset(node.offset),
+            group,
             f"[{style.get(state, 'white')}]{state}[/]" + (f" ({detail})" if detail else ""),
         )
     Console().print(table)
@@ -143,8 +150,12 @@ def _offset(delta: object) -> str:
 @cli.command()
 def rehearse(
     path: Path = typer.Argument(..., help="Campaign file to rehearse."),
-    speed: float = typer.Option(0.0, help="Time compression (3600 = an hour a second). Default: about a minute."),
-    scenario: Path | None = typer.Option(None, help="YAML list of {at: T+1m, line: 'alice@团购一群: 接龙 A1 2'}."),
+    speed: float = typer.Option(
+        0.0, help="Time compression (3600 = an hour a second). Default: about a minute."
+    ),
+    scenario: Path | None = typer.Option(
+        None, help="YAML list of {at: T+1m, line: 'alice@团购一群: 接龙 A1 2'}."
+    ),
     transcript: Path | None = typer.Option(None, help="Write a JSON-lines transcript here."),
     config: Path = CONFIG_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the bot's logs too."),
@@ -176,9 +187,14 @@ def rehearse(
     colours = {"on time": "green", "late": "yellow", "skipped": "red", "never ran": "red"}
     for node in result.nodes:
         table.add_row(
-            node.node_id, node.kind, f"{node.scheduled:%m-%d %H:%M}",
-            offset_label(node.scheduled - result.nodes[0].scheduled + (result.nodes[0].scheduled - next(
-                n.scheduled for n in result.nodes if n.kind == "open"))),
+            node.node_id,
+            node.kind,
+            f"{node.scheduled:%m-%d %H:%M}",
+            offset_label(
+                node.scheduled
+                - result.nodes[0].scheduled
+                + (result.nodes[0].scheduled - next(n.scheduled for n in result.nodes if n.kind == "open"))
+            ),
             "-" if node.late_bot_seconds is None else f"{node.late_bot_seconds:.0f}s",
             "-" if node.late_real_seconds is None else f"{node.late_real_seconds * 1000:.0f} ms",
             f"[{colours[node.status]}]{node.status}[/]",

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Connection
-
 from loguru import logger
+from sqlalchemy.engine import Connection
 
 from bot.clock import Clock
 from bot.config import OutboxSettings

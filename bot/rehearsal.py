@@ -172,8 +172,11 @@ class RehearsalTransport:
     async def send(self, message: Outgoing) -> None:
         target = message.group_id or f"→{message.member_id}"
         self.transcript.record(
-            self.clock.now(), message.group_id, self.transcript.bot_name if message.group_id else target,
-            message.text, message.kind or "reply",
+            self.clock.now(),
+            message.group_id,
+            self.transcript.bot_name if message.group_id else target,
+            message.text,
+            message.kind or "reply",
         )
 
     async def stop(self) -> None:
@@ -276,10 +279,18 @@ async def rehearse(
                 job.modify(next_run_time=job.next_run_time - timedelta(seconds=seconds / speed))
         echo(f"⏩ nothing due until {min(candidates).astimezone(campaign.tz):%m-%d %H:%M}; skipping ahead")
 
-    transport = RehearsalTransport(clock, steps, transcript, LineParser(clock, {config.bot.name, config.bot.id}),
-                                   finished, skip_quiet if skip else None)
-    echo(f"rehearsing {campaign.id} 「{campaign.title}」 at {speed:g}x: {len(nodes)} nodes, "
-         f"{len(steps)} scenario lines; throw-away database in {workdir}")
+    transport = RehearsalTransport(
+        clock,
+        steps,
+        transcript,
+        LineParser(clock, {config.bot.name, config.bot.id}),
+        finished,
+        skip_quiet if skip else None,
+    )
+    echo(
+        f"rehearsing {campaign.id} 「{campaign.title}」 at {speed:g}x: {len(nodes)} nodes, "
+        f"{len(steps)} scenario lines; throw-away database in {workdir}"
+    )
     try:
         await app.run(transport, drain_seconds=3600)
     finally:
@@ -293,9 +304,14 @@ async def rehearse(
             reports.append(NodeReport(node.node_id, node.kind, node.fire_at, None, None, None, "never ran"))
             continue
         late = (outcome.ran_at - node.fire_at).total_seconds()
-        status = "skipped" if outcome.skipped and not outcome.posted else (
-            "on time" if late / speed <= ON_TIME_REAL_SECONDS else "late")
-        reports.append(NodeReport(node.node_id, node.kind, node.fire_at, outcome.ran_at, late, late / speed, status))
+        status = (
+            "skipped"
+            if outcome.skipped and not outcome.posted
+            else ("on time" if late / speed <= ON_TIME_REAL_SECONDS else "late")
+        )
+        reports.append(
+            NodeReport(node.node_id, node.kind, node.fire_at, outcome.ran_at, late, late / speed, status)
+        )
     if not keep_workdir:
         shutil.rmtree(workdir, ignore_errors=True)
     return RehearsalResult(campaign, speed, reports, transcript.lines, workdir)

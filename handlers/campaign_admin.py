@@ -40,19 +40,30 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
         return
     campaign_id = ctx.args[1]
     if campaign_id not in registry.campaigns:
-        ctx.reply("campaign/unknown.j2", campaign_id=campaign_id, known=sorted(registry.campaigns),
-                  priority=Priority.COMMAND)
+        ctx.reply(
+            "campaign/unknown.j2",
+            campaign_id=campaign_id,
+            known=sorted(registry.campaigns),
+            priority=Priority.COMMAND,
+        )
         return
     if action == "status":
         states = registry.node_states(campaign_id)
         now = ctx.clock.now()
-        upcoming = list({n.node_id: n for n, _, state, _ in states if state == "pending" and n.fire_at >= now}.values())
+        upcoming = list(
+            {n.node_id: n for n, _, state, _ in states if state == "pending" and n.fire_at >= now}.values()
+        )
         counts: dict[str, int] = {}
         for _, _, state, _ in states:
             counts[state] = counts.get(state, 0) + 1
-        ctx.reply("campaign/status.j2", campaign=registry.campaigns[campaign_id].campaign, counts=counts,
-                  upcoming=upcoming[:5], paused=registry.store.control(campaign_id).paused,
-                  priority=Priority.COMMAND)
+        ctx.reply(
+            "campaign/status.j2",
+            campaign=registry.campaigns[campaign_id].campaign,
+            counts=counts,
+            upcoming=upcoming[:5],
+            paused=registry.store.control(campaign_id).paused,
+            priority=Priority.COMMAND,
+        )
     elif action == "pause":
         registry.pause(campaign_id, ctx.sender_id)
         ctx.reply("campaign/paused.j2", campaign_id=campaign_id, priority=Priority.COMMAND)
@@ -69,8 +80,14 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
             return
         registry.delay(campaign_id, ctx.sender_id, int(shift.total_seconds()))
         opens_at, closes_at = registry.effective_times(campaign_id)
-        ctx.reply("campaign/delayed.j2", campaign_id=campaign_id, minutes=int(shift.total_seconds() // 60),
-                  opens_at=opens_at, closes_at=closes_at, priority=Priority.COMMAND)
+        ctx.reply(
+            "campaign/delayed.j2",
+            campaign_id=campaign_id,
+            minutes=int(shift.total_seconds() // 60),
+            opens_at=opens_at,
+            closes_at=closes_at,
+            priority=Priority.COMMAND,
+        )
 
 
 @command("reload", "重新加载", role=Role.ADMIN, private=True)
@@ -80,5 +97,10 @@ async def handle_reload(msg: GroupMessage, ctx: Context) -> None:
     if registry is None:
         return
     problems = registry.load_all()
-    ctx.reply("campaign/reloaded.j2", count=len(registry.campaigns), problems=problems[:5],
-              more=max(0, len(problems) - 5), priority=Priority.COMMAND)
+    ctx.reply(
+        "campaign/reloaded.j2",
+        count=len(registry.campaigns),
+        problems=problems[:5],
+        more=max(0, len(problems) - 5),
+        priority=Priority.COMMAND,
+    )

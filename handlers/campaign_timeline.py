@@ -78,14 +78,22 @@ def render_node(run: NodeRun, default_template: str, **extra: Any) -> str:
         try:
             return renderer.render_string(str(params["text"]), **variables)
         except TemplateRenderError as exc:
-            logger.warning("campaign {} node {}: text is not a valid template, posting it literally: {}",
-                           run.campaign.id, run.node.node_id, exc)
+            logger.warning(
+                "campaign {} node {}: text is not a valid template, posting it literally: {}",
+                run.campaign.id,
+                run.node.node_id,
+                exc,
+            )
             return str(params["text"])
     return renderer.render(default_template, **variables)
 
 
 def _post(run: NodeRun, text: str, priority: int = Priority.CAMPAIGN, replace_key: str = "") -> list[Draft]:
-    return [Draft(text=text, group_id=run.group_id, priority=priority, kind=run.node.kind, replace_key=replace_key)]
+    return [
+        Draft(
+            text=text, group_id=run.group_id, priority=priority, kind=run.node.kind, replace_key=replace_key
+        )
+    ]
 
 
 def run_preheat(run: NodeRun) -> list[Draft]:

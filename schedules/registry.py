@@ -10,6 +10,7 @@ running.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -109,30 +110,47 @@ class CampaignRegistry:
         try:
             campaign = load_campaign(path, known_templates=self.known_templates())
         except CampaignError as exc:
-            logger.error("campaign file {} rejected; the previous version (if any) keeps running:\n{}", path, exc)
-            self.app.notify_admins("admin/campaign_rejected.j2", path=path.name, problems=exc.problems[:10],
-                                   more=max(0, len(exc.problems) - 10))
+            logger.error(
+                "campaign file {} rejected; the previous version (if any) keeps running:\n{}", path, exc
+            )
+            self.app.notify_admins(
+                "admin/campaign_rejected.j2",
+                path=path.name,
+                problems=exc.problems[:10],
+                more=max(0, len(exc.problems) - 10),
+            )
             return list(exc.problems)
         other = self.campaigns.get(campaign.id)
         if other is not None and other.path != path:
-            problem = Problem(str(path), 1, 1, "id", f"campaign id {campaign.id!r} is already used by {other.path.name}")
+            problem = Problem(
+                str(path), 1, 1, "id", f"campaign id {campaign.id!r} is already used by {other.path.name}"
+            )
             logger.error("{}", problem)
             self.app.notify_admins("admin/campaign_rejected.j2", path=path.name, problems=[problem], more=0)
             return [problem]
         previous_id = self.by_path.get(path)
         if previous_id is not None and previous_id != campaign.id:
             self.unload(previous_id)
-        self.campaigns[campaign.id] = Loaded(campaign, path, compile_timeline(campaign), self.app.services.clock.now())
+        self.campaigns[campaign.id] = Loaded(
+            campaign, path, compile_timeline(campaign), self.app.services.clock.now()
+        )
         self.by_path[path] = campaign.id
         self.schedule(campaign.id)
-        logger.info("campaign {} loaded from {} ({} nodes)", campaign.id, path.name, len(self.campaigns[campaign.id].nodes))
+        logger.info(
+            "campaign {} loaded from {} ({} nodes)",
+            campaign.id,
+            path.name,
+            len(self.campaigns[campaign.id].nodes),
+        )
         return []
 
     def remove_file(self, path: Path) -> None:
         campaign_id = self.by_path.pop(path.resolve(), None)
         if campaign_id is not None:
             self.unload(campaign_id)
-            logger.info("campaign {} removed with its file {}; pending jobs cancelled", campaign_id, path.name)
+            logger.info(
+                "campaign {} removed with its file {}; pending jobs cancelled", campaign_id, path.name
+            )
 
     def unload(self, campaign_id: str) -> None:
         self.campaigns.pop(campaign_id, None)
@@ -211,17 +229,17 @@ class CampaignRegistry:
         prefix = job_id(campaign_id, "")
         for job in self.scheduler.get_jobs():
             if job.id.startswith(prefix) and job.id not in keep:
-                try:
+                with contextlib.suppress(JobLookupError):
                     self.scheduler.remove_job(job.id)
-                except JobLookupError:
-                    pass
 
     # -- running a node --------------------------------------------------------------
     async def run_node(self, campaign_id: str, node_id: str) -> NodeOutcome | None:
         """Run a node in each group, exactly once per group; late informational posts are skipped."""
         loaded = self.campaigns.get(campaign_id)
         if loaded is None:
-            logger.warning("job for unknown campaign {} node {} ignored (file removed?)", campaign_id, node_id)
+            logger.warning(
+                "job for unknown campaign {} node {} ignored (file removed?)", campaign_id, node_id
+            )
             return None
         node = next((n for n in self.effective_nodes(campaign_id) if n.node_id == node_id), None)
         if node is None:
@@ -247,10 +265,17 @@ class CampaignRegistry:
                 continue
             state = STATE_CHANGES.get(node.kind)
 
-            def guard(conn: Connection, run: NodeRun = run, state: str | None = state, n: int = len(drafts)) -> bool:
+            def guard(
+                conn: Connection, run: NodeRun = run, state: str | None = state, n: int = len(drafts)
+            ) -> bool:
                 claimed = TimelineStore.claim(
-                    conn, campaign_id=campaign_id, node_id=node_id, group_id=run.group_id,
-                    status="posted" if n else "done", scheduled_at=node.fire_at, now=now,
+                    conn,
+                    campaign_id=campaign_id,
+                    node_id=node_id,
+                    group_id=run.group_id,
+                    status="posted" if n else "done",
+                    scheduled_at=node.fire_at,
+                    now=now,
                 )
                 if claimed and state:
                     TimelineStore.set_group_status(conn, campaign_id, run.group_id, state, now)
@@ -269,11 +294,19 @@ class CampaignRegistry:
         self.outcomes.append(outcome)
         return outcome
 
-    def _record_skip(self, campaign_id: str, node: TimelineNode, group_id: str, now: datetime, why: str) -> bool:
+    def _record_skip(
+        self, campaign_id: str, node: TimelineNode, group_id: str, now: datetime, why: str
+    ) -> bool:
         with self.store.engine.begin() as conn:
             return TimelineStore.claim(
-                conn, campaign_id=campaign_id, node_id=node.node_id, group_id=group_id, status="skipped",
-                scheduled_at=node.fire_at, now=now, detail=why,
+                conn,
+                campaign_id=campaign_id,
+                node_id=node.node_id,
+                group_id=group_id,
+                status="skipped",
+                scheduled_at=node.fire_at,
+                now=now,
+                detail=why,
             )
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
@@ -289,7 +322,9 @@ class CampaignRegistry:
         skipped = 0
         for group_id in self.groups_of(self.campaigns[campaign_id].campaign):
             skipped += self._record_skip(campaign_id, node, group_id, now, "missed while the bot was down")
-        logger.bind(campaign=campaign_id, node=node_id).warning("node missed its grace time; recorded as skipped")
+        logger.bind(campaign=campaign_id, node=node_id).warning(
+            "node missed its grace time; recorded as skipped"
+        )
         self.outcomes.append(NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, skipped, 0))
 
     # -- leader controls ----------------------------------------------------------------
@@ -323,5 +358,7 @@ class CampaignRegistry:
         for node in self.effective_nodes(campaign_id):
             for group_id in self.groups_of(loaded.campaign):
                 entry = ledger.get((node.node_id, group_id))
-                rows.append((node, group_id, entry.status if entry else "pending", entry.detail if entry else ""))
+                rows.append(
+                    (node, group_id, entry.status if entry else "pending", entry.detail if entry else "")
+                )
         return rows

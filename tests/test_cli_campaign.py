@@ -14,7 +14,11 @@ SAMPLE = REPO / "data" / "campaigns" / "sample.yaml"
 
 def tuanbot(*args: str, cwd: Path = REPO, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(cwd)},
     )
 
@@ -64,7 +68,9 @@ def test_rehearse_sample_at_3600x_shows_every_node_in_order(tmp_path: Path) -> N
     kinds = [e["kind"] for e in entries if e["group"] == "团购一群"]
     expected = ["preheat"] * 3 + ["countdown", "redpacket", "countdown", "redpacket", "countdown", "open"]
     assert kinds[: len(expected)] == expected
-    assert kinds[len(expected)] == "broadcast" and kinds.count("close") == 1 and kinds[-2:] == ["followup"] * 2
+    assert (
+        kinds[len(expected)] == "broadcast" and kinds.count("close") == 1 and kinds[-2:] == ["followup"] * 2
+    )
     times = [e["time"] for e in entries]
     assert times == sorted(times)  # ISO times in one timezone sort as strings
     assert entries[0]["time"].startswith("2026-12-02T20:0")  # T-3d, within minutes of campaign time

@@ -61,7 +61,9 @@ class TimelineStore:
         return True
 
     @staticmethod
-    def set_group_status(conn: Connection, campaign_id: str, group_id: str, status: str, now: datetime) -> None:
+    def set_group_status(
+        conn: Connection, campaign_id: str, group_id: str, status: str, now: datetime
+    ) -> None:
         """Move a campaign's state in a group (open/closed), inside the caller's transaction."""
         values: dict[str, object] = {"status": status}
         if status == "open":
@@ -70,17 +72,23 @@ class TimelineStore:
             values["closed_at"] = now
         updated = conn.execute(
             update(CampaignGroupState)
-            .where(col(CampaignGroupState.campaign_id) == campaign_id, col(CampaignGroupState.group_id) == group_id)
+            .where(
+                col(CampaignGroupState.campaign_id) == campaign_id,
+                col(CampaignGroupState.group_id) == group_id,
+            )
             .values(**values)
         )
         if not updated.rowcount:
-            conn.execute(insert(CampaignGroupState).values(campaign_id=campaign_id, group_id=group_id, **values))
+            conn.execute(
+                insert(CampaignGroupState).values(campaign_id=campaign_id, group_id=group_id, **values)
+            )
 
     def group_status(self, campaign_id: str, group_id: str) -> str:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(col(CampaignGroupState.status)).where(
-                    col(CampaignGroupState.campaign_id) == campaign_id, col(CampaignGroupState.group_id) == group_id
+                    col(CampaignGroupState.campaign_id) == campaign_id,
+                    col(CampaignGroupState.group_id) == group_id,
                 )
             ).first()
         return str(row[0]) if row else "scheduled"

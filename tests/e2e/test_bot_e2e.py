@@ -23,7 +23,14 @@ from tests.e2e.conftest import MockService
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-BOT, ADMIN, LEADER, ALICE, BOB, NEWBIE = "bot-e2e", "wxid_admin", "wxid_leader", "wxid_alice", "wxid_bob", "wxid_new"
+BOT, ADMIN, LEADER, ALICE, BOB, NEWBIE = (
+    "bot-e2e",
+    "wxid_admin",
+    "wxid_leader",
+    "wxid_alice",
+    "wxid_bob",
+    "wxid_new",
+)
 ROOM = "30001@chatroom"
 WAIT = 15.0
 
@@ -31,8 +38,14 @@ WAIT = 15.0
 @pytest.fixture(scope="module")
 def service(mock_service_factory: Callable[..., MockService]) -> MockService:
     svc = mock_service_factory()
-    for contact_id, name in [(BOT, "团购小助手"), (ADMIN, "运营"), (LEADER, "团长莉莉"), (ALICE, "Alice"),
-                             (BOB, "Bob"), (NEWBIE, "新人小王")]:
+    for contact_id, name in [
+        (BOT, "团购小助手"),
+        (ADMIN, "运营"),
+        (LEADER, "团长莉莉"),
+        (ALICE, "Alice"),
+        (BOB, "Bob"),
+        (NEWBIE, "新人小王"),
+    ]:
         svc.create_contact(contact_id, name)
     svc.create_room(ROOM, "幸福小区团购群", [BOT, ADMIN, LEADER, ALICE, BOB])
     svc.login(BOT)
@@ -53,8 +66,12 @@ async def bot(service: MockService, tmp_path_factory: pytest.TempPathFactory) ->
     )
     app = App.build(config)
     transport = WechatyTransport(
-        service.endpoint, service.token, reconnect_initial=0.2, reconnect_max=1.0,
-        heartbeat_interval=2.0, connect_timeout=2.0,
+        service.endpoint,
+        service.token,
+        reconnect_initial=0.2,
+        reconnect_max=1.0,
+        heartbeat_interval=2.0,
+        connect_timeout=2.0,
     )
     task = asyncio.create_task(app.run(transport, drain_seconds=5))
     loop = asyncio.get_running_loop()
@@ -78,7 +95,9 @@ async def say(service: MockService, who: str, text: str) -> int:
 
 
 async def reply_after(service: MockService, start: int, needle: str) -> str:
-    said = await service.await_bot_said(lambda s: s["room"] == ROOM and needle in s["text"], WAIT, start=start)
+    said = await service.await_bot_said(
+        lambda s: s["room"] == ROOM and needle in s["text"], WAIT, start=start
+    )
     return str(said["text"])
 
 
@@ -124,5 +143,7 @@ async def test_round_trip_latency_through_the_bot(service: MockService, bot: App
         start = await say(service, BOB, "/whoami")
         await reply_after(service, start, "你的 id")
         samples.append((time.perf_counter() - t0) * 1000)
-    print(f"bot round trip over {len(samples)}: median {statistics.median(samples):.1f} ms, max {max(samples):.1f} ms")
+    print(
+        f"bot round trip over {len(samples)}: median {statistics.median(samples):.1f} ms, max {max(samples):.1f} ms"
+    )
     assert len(samples) == 20

@@ -76,7 +76,9 @@ def fire_times(registry: CampaignRegistry, now: datetime) -> dict[str, datetime]
     return {job.id: job.trigger.get_next_fire_time(None, now) for job in registry.scheduler.get_jobs()}
 
 
-async def test_nodes_fire_at_their_local_times(make_app: AppFactory, clock: FakeClock, campaigns_dir: Path) -> None:
+async def test_nodes_fire_at_their_local_times(
+    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
+) -> None:
     write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
     write_campaign(campaigns_dir, "night.yaml", MIDNIGHT_BERLIN)
     app, _ = make_app()
@@ -185,7 +187,9 @@ async def test_jobs_persist_in_the_database_job_store(
     job = registry2.scheduler.get_job(job_id("berries", "open"))
     assert job is not None and job.misfire_grace_time == app.services.config.scheduler.critical_grace_seconds
     preheat = registry2.scheduler.get_job(job_id("berries", "preheat-T-1d"))
-    assert preheat is not None and preheat.misfire_grace_time == app.services.config.scheduler.info_grace_seconds
+    assert (
+        preheat is not None and preheat.misfire_grace_time == app.services.config.scheduler.info_grace_seconds
+    )
     registry2.scheduler.shutdown(wait=False)
 
 
@@ -215,7 +219,9 @@ async def test_rejected_edit_keeps_previous_version_and_tells_admins(
     assert fire_times(registry, clock.now()) == {}
 
 
-async def test_leader_pause_resume_and_delay(make_app: AppFactory, clock: FakeClock, campaigns_dir: Path) -> None:
+async def test_leader_pause_resume_and_delay(
+    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
+) -> None:
     write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
     app, transport = make_app()
     registry = registry_for(app)
@@ -237,7 +243,9 @@ async def test_leader_pause_resume_and_delay(make_app: AppFactory, clock: FakeCl
     app2, _ = make_app()
     registry2 = registry_for(app2)
     registry2.load_all()
-    assert registry2.effective_times("berries")[0] == datetime(2026, 12, 5, 20, 15, tzinfo=registry2.campaigns["berries"].campaign.tz)
+    assert registry2.effective_times("berries")[0] == datetime(
+        2026, 12, 5, 20, 15, tzinfo=registry2.campaigns["berries"].campaign.tz
+    )
     assert registry2.store.control("berries").paused
     # Members cannot steer a campaign; malformed commands get the usage line.
     await transport.inject(group_message("/campaign pause berries", sender="bob", at=clock.now()))
@@ -246,7 +254,9 @@ async def test_leader_pause_resume_and_delay(make_app: AppFactory, clock: FakeCl
     assert transport.texts()[-1].startswith("@") or "用法" in transport.texts()[-1]
 
 
-async def test_campaign_list_and_status_in_chat(make_app: AppFactory, clock: FakeClock, campaigns_dir: Path) -> None:
+async def test_campaign_list_and_status_in_chat(
+    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
+) -> None:
     write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
     app, transport = make_app()
     registry = registry_for(app)
