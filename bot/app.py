@@ -28,6 +28,7 @@ from bot.events import (
     TransportStatus,
 )
 from bot.handler import Priority, collect
+from bot.monitoring.health import HealthMonitor
 from bot.outbox import Outbox
 from bot.roles import RoleBook
 from bot.router import DispatchResult, Router
@@ -36,8 +37,6 @@ from bot.storage.outbox_store import OutboxStore
 from bot.storage.repo import Repo
 from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
-
-ADMIN_NOTICE_KINDS = {"login", "logout", "disconnected", "reconnected", "removed_from_group", "scan"}
 
 
 class App:
@@ -50,6 +49,7 @@ class App:
         self.transport: Transport | None = None
         self.startup_hooks: list[Callable[[App], Any]] = []
         self.shutdown_hooks: list[Callable[[App], Any]] = []
+        self.health = HealthMonitor(services.config.monitoring)
         self._known_groups: dict[str, str] = {}
         self._known_members: dict[tuple[str, str], str] = {}
 
@@ -150,10 +150,13 @@ class App:
             self.services.repo.set_bot_present(event.group_id, False, event.time)
         if event.kind == "reconnected":
             self.services.outbox.retry_now()
-        if event.kind in ADMIN_NOTICE_KINDS:
-            self.notify_admins(
-                "admin/transport_status.j2", kind=event.kind, detail=event.detail, group=event.group_id
-            )
+        for notice in self.health.on_status(event):
+            self.notify_admins(notice.template, **notice.variables)
+
+    def check_health(self) -> None:
+        """Run the periodic bot-health checks (a scheduled job calls this every minute)."""
+        for notice in self.health.check(self.services.clock.now(), self.services.outbox.pending()):
+            self.notify_admins(notice.template, **notice.variables)
 
     # -- outbound helpers ------------------------------------------------------------
     def notify_admins(self, template: str, **variables: Any) -> None:

@@ -64,6 +64,14 @@ class OutboxSettings(_Strict):
         return value
 
 
+class MonitoringSettings(_Strict):
+    """Bot-health alerts to admins, and the leaders' daily summary."""
+
+    disconnect_alert_minutes: float = Field(default=5.0, gt=0)
+    backlog_alert: int = Field(default=200, ge=1)
+    daily_summary_at: str = Field(default="21:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class LoggingSettings(_Strict):
     level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: str = "data/logs/tuanbot.log"
@@ -88,6 +96,7 @@ class Config(_Strict):
     campaigns_dir: str = "data/campaigns"
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     base_dir: str = Field(default=".", exclude=True)
 

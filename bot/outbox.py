@@ -377,11 +377,11 @@ class Outbox:
         try:
             await self.transport.send(message)
         except SendError as exc:
-            self._after_failure(item, exc, now, log)
+            self._after_failure(item, exc, now)
             return
         except Exception as exc:  # a transport bug must not kill the send loop
             log.exception("outbox: transport raised unexpectedly")
-            self._after_failure(item, SendError(str(exc), retryable=True), now, log)
+            self._after_failure(item, SendError(str(exc), retryable=True), now)
             return
         self.store.set_status(item.id, "sent", sent_at=now)
         self._remove(item)
@@ -399,7 +399,7 @@ class Outbox:
         log.info("sent {}: {}", item.target, item.text[:80].replace("\n", " ⏎ "))
         self._check_budget()
 
-    def _after_failure(self, item: _Queued, exc: SendError, now: datetime, log: object) -> None:
+    def _after_failure(self, item: _Queued, exc: SendError, now: datetime) -> None:
         item.attempts += 1
         bound = logger.bind(outbox_id=item.id, target=item.target)
         if exc.rate_limited:

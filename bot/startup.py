@@ -26,6 +26,16 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
     async def start(a: App) -> None:
         runtime.set_app(a)
         scheduler.start()
+        scheduler.add_job(
+            "schedules.jobs:job_health_check",
+            "interval",
+            minutes=1,
+            id="health",
+            replace_existing=True,
+            misfire_grace_time=30,
+            coalesce=True,
+            max_instances=1,
+        )
         registry.load_all()
         if watch:
             tasks.append(asyncio.create_task(watch_campaigns(registry), name="campaign-watcher"))

@@ -14,3 +14,8 @@ async def job_timeline_node(campaign_id: str, node_id: str) -> None:
     app = runtime.current_app()
     registry = app.services.features["campaigns"]
     await registry.run_node(campaign_id, node_id)
+
+
+async def job_health_check() -> None:
+    """Every minute: long disconnects and a growing outbox backlog, reported to admins."""
+    runtime.current_app().check_health()

@@ -1,0 +1,1 @@
+"""Watching groups: metrics over sliding windows, alert rules, reports."""
