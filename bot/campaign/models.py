@@ -420,6 +420,25 @@ class Broadcasts(_Post):
     )
 
 
+class AlertRule(_Model):
+    """Overrides for one monitoring rule; anything left out keeps the documents' default."""
+
+    threshold: float | None = Field(None, ge=0, description="Alert when the metric falls below this.")
+    window: Duration | None = Field(None, description="Sliding window the metric is computed over.")
+    min_duration: Duration | None = Field(None, description="How long it must stay low before alerting.")
+    cooldown: Duration | None = Field(None, description="Quiet time after an alert before another.")
+
+
+class Monitoring(_Model):
+    """Alert thresholds for this campaign's groups (docs/metrics.md); alerts go to leaders privately."""
+
+    enabled: bool = Field(True, description="Watch the groups while the sale is open.")
+    active_ratio: AlertRule = Field(default_factory=AlertRule, description="Active members ÷ members (50%).")
+    messages_per_minute: AlertRule = Field(default_factory=AlertRule, description="Messages a minute (10).")
+    conversion: AlertRule = Field(default_factory=AlertRule, description="Buyers ÷ active members (15%).")
+    stock_ratio: AlertRule = Field(default_factory=AlertRule, description="Stock left ÷ stock (20%).")
+
+
 class ClosePosts(_Post):
     """What happens at closing (结团): results, thanks, preview of the next campaign."""
 
@@ -518,6 +537,7 @@ class Campaign(_Model):
     coupons: list[Coupon] = Field(default_factory=list, description="Coupons.")
     spend_tiers: list[SpendTier] = Field(default_factory=list, description="Spend discount tiers (满减).")
     faq: list[FaqEntry] = Field(default_factory=list, description="FAQ entries.")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Alert thresholds (监控预警).")
     pickup_points: list[PickupPoint] = Field(default_factory=list, description="Pickup points (自提点).")
 
     @field_validator("opens_at", "closes_at", mode="after")
