@@ -82,6 +82,11 @@ class App:
         router = Router(collect(modules))
         services.router = router
         app = cls(services, router, modules)
+        # A feature module may define `setup(app)` to register its services or start-up hooks.
+        for module in modules:
+            setup = getattr(module, "setup", None)
+            if callable(setup):
+                setup(app)
         outbox.on_budget_warning = app._budget_warning
         outbox.load()
         return app

@@ -159,6 +159,7 @@ def rehearse(
     transcript: Path | None = typer.Option(None, help="Write a JSON-lines transcript here."),
     config: Path = CONFIG_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the bot's logs too."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the throw-away database (for `tuanbot report`)."),
 ) -> None:
     """Dry-run a campaign on the simulator with compressed time and a throw-away database."""
     from rich.console import Console
@@ -172,7 +173,14 @@ def rehearse(
     setup_logging("INFO" if verbose else "ERROR", None)
     try:
         result = asyncio.run(
-            run_rehearsal(path, cfg, speed=speed or None, scenario=scenario, transcript_path=transcript)
+            run_rehearsal(
+                path,
+                cfg,
+                speed=speed or None,
+                scenario=scenario,
+                transcript_path=transcript,
+                keep_workdir=keep,
+            )
         )
     except CampaignError as exc:
         typer.echo(str(exc), err=True)
@@ -202,9 +210,87 @@ def rehearse(
     Console().print(table)
     if transcript:
         typer.echo(f"transcript: {transcript} ({len(result.transcript)} messages)")
+    if keep:
+        db = result.workdir / "rehearsal.db"
+        typer.echo(f"database kept: {db}\n  tuanbot report {result.campaign.id} --database sqlite:///{db}")
     if not result.all_on_time:
         typer.echo("some nodes did not fire on time; see the table above", err=True)
         raise typer.Exit(1)
+
+
+@cli.command()
+def report(
+    campaign_id: str = typer.Argument(..., help="Campaign id."),
+    config: Path = CONFIG_OPTION,
+    database: str = typer.Option(
+        "", help="Database URL to read instead of config.yaml's (e.g. a kept rehearsal)."
+    ),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+) -> None:
+    """Per-group results of a campaign: members, activity, buyers, orders, GMV, AOV, conversion."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.app import App
+    from bot.monitoring.report import build_report
+    from schedules.registry import CampaignRegistry
+
+    cfg = _load(config)
+    if database:
+        cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
+    setup_logging("ERROR", None)
+    app = App.build(cfg)
+    registry = CampaignRegistry(app, None)
+    registry.load_all()
+    if campaign_id not in registry.campaigns:
+        typer.echo(
+            f"no campaign {campaign_id!r} in {registry.directory}; `tuanbot campaign validate` it", err=True
+        )
+        raise typer.Exit(1)
+    loaded = registry.campaigns[campaign_id]
+    groups = registry.groups_of(loaded.campaign)
+    since = loaded.nodes[0].fire_at
+    until = max(registry.effective_times(campaign_id)[1], app.services.clock.now())
+    names = {g: app.services.repo.group_name(g) for g in groups}
+    result = build_report(app.services.repo.engine, campaign_id, groups, names, since, until)
+    if as_json:
+        typer.echo(result.to_json())
+        return
+    if as_csv:
+        typer.echo(result.to_csv(), nl=False)
+        return
+    table = Table(title=f"{campaign_id} — {loaded.campaign.title}（售罄率 {result.sell_through_pct}%）")
+    headers = [
+        "群",
+        "成员",
+        "活跃%",
+        "消息",
+        "下单人数",
+        "订单",
+        "件数",
+        "GMV",
+        "客单价",
+        "转化%(活跃)",
+        "转化%(全部)",
+    ]
+    for header in headers:
+        table.add_column(header, justify="left" if header == "群" else "right")
+    for row in [*result.rows, result.totals()]:
+        table.add_row(
+            row.group,
+            str(row.members),
+            f"{row.active_pct:.1f}" if row.group != "合计" else "",
+            str(row.messages),
+            str(row.buyers),
+            str(row.orders),
+            str(row.units),
+            f"¥{row.gmv_yuan:,.2f}",
+            f"¥{row.aov_yuan:,.2f}",
+            f"{row.conversion_pct:.1f}" if row.group != "合计" else "",
+            f"{row.conversion_all_pct:.1f}",
+        )
+    Console().print(table)
 
 
 def main() -> None:

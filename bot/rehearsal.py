@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from apscheduler.triggers.interval import IntervalTrigger
 from ruamel.yaml import YAML
 
 from bot.app import App
@@ -261,7 +262,12 @@ async def rehearse(
         """Jump over stretches where nothing is due, moving every job's real fire time along."""
         if app.services.outbox.pending():
             return
-        due = [j.next_run_time for j in scheduler.get_jobs() if j.next_run_time is not None]
+        # Periodic jobs (the monitor) tick all the time; only one-off work counts as "due".
+        due = [
+            j.next_run_time
+            for j in scheduler.get_jobs()
+            if j.next_run_time is not None and not isinstance(j.trigger, IntervalTrigger)
+        ]
         now_real = clock.to_real(clock.now())
         next_real = min(due, default=None)
         candidates = [clock.now() + (t - now_real) * speed for t in ([next_real] if next_real else [])]
@@ -275,7 +281,7 @@ async def rehearse(
         seconds = gap.total_seconds()
         clock.jump(seconds)
         for job in scheduler.get_jobs():
-            if job.next_run_time is not None:
+            if job.next_run_time is not None and not isinstance(job.trigger, IntervalTrigger):
                 job.modify(next_run_time=job.next_run_time - timedelta(seconds=seconds / speed))
         echo(f"⏩ nothing due until {min(candidates).astimezone(campaign.tz):%m-%d %H:%M}; skipping ahead")
 

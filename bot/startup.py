@@ -9,6 +9,7 @@ from pathlib import Path
 from loguru import logger
 
 from bot.app import App
+from bot.monitoring.monitor import CampaignMonitor
 from schedules import runtime
 from schedules.registry import CAMPAIGN_SUFFIXES, CampaignRegistry
 from schedules.scheduler import build_scheduler
@@ -21,6 +22,7 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
     scheduler = build_scheduler(engine, services.config.scheduler, timezone=services.config.bot.timezone)
     registry = CampaignRegistry(app, scheduler)
     services.features["campaigns"] = registry
+    services.features["monitor"] = CampaignMonitor(app)
     tasks: list[asyncio.Task[None]] = []
 
     async def start(a: App) -> None:

@@ -7,12 +7,26 @@ from types import ModuleType
 
 from handlers import (
     campaign_admin,
+    coupons,
+    faq,
     help,
+    orders,
+    redpacket,
     roles,
+    sales_leader,
+    stock,
+    welcome,
 )
 
 FEATURES: list[ModuleType] = [
     help,
     roles,
     campaign_admin,
+    welcome,
+    coupons,
+    redpacket,
+    faq,
+    orders,
+    stock,
+    sales_leader,
 ]

@@ -19,3 +19,14 @@ async def job_timeline_node(campaign_id: str, node_id: str) -> None:
 async def job_health_check() -> None:
     """Every minute: long disconnects and a growing outbox backlog, reported to admins."""
     runtime.current_app().check_health()
+
+
+async def job_monitor(campaign_id: str) -> None:
+    """Every minute while a campaign is open: check its groups against the alert rules."""
+    app = runtime.current_app()
+    registry = app.services.features["campaigns"]
+    loaded = registry.campaigns.get(campaign_id)
+    if loaded is None:
+        return
+    monitor = app.services.features["monitor"]
+    monitor.check(loaded.campaign, registry.groups_of(loaded.campaign), app.services.clock.now())

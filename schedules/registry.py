@@ -20,6 +20,7 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 from sqlalchemy.engine import Connection
 
@@ -32,12 +33,17 @@ if TYPE_CHECKING:
     from bot.app import App
 
 JOB_FUNC = "schedules.jobs:job_timeline_node"
+MONITOR_FUNC = "schedules.jobs:job_monitor"
 CAMPAIGN_SUFFIXES = {".yaml", ".yml"}
 MIN_REAL_GRACE_SECONDS = 2
 
 
 def job_id(campaign_id: str, node_id: str) -> str:
     return f"campaign:{campaign_id}:{node_id}"
+
+
+def monitor_job_id(campaign_id: str) -> str:
+    return f"monitor:{campaign_id}"
 
 
 @dataclass
@@ -221,14 +227,41 @@ class CampaignRegistry:
             )
             if paused:
                 self.scheduler.pause_job(jid)
-        self._remove_jobs(campaign_id, keep=wanted)
+        self._remove_jobs(campaign_id, keep=wanted | {monitor_job_id(campaign_id)})
+        self._schedule_monitor(campaign_id)
+
+    def _schedule_monitor(self, campaign_id: str) -> None:
+        """One interval job per campaign checks its groups every minute while the sale is open."""
+        if self.scheduler is None:
+            return
+        clock = self.app.services.clock
+        opens_at, closes_at = self.effective_times(campaign_id)
+        if clock.now() >= closes_at or not self.campaigns[campaign_id].campaign.monitoring.enabled:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(monitor_job_id(campaign_id))
+            return
+        self.scheduler.add_job(
+            MONITOR_FUNC,
+            trigger=IntervalTrigger(
+                seconds=max(1.0, clock.real_seconds(60)),
+                start_date=clock.to_real(opens_at),
+                end_date=clock.to_real(closes_at),
+            ),
+            args=[campaign_id],
+            id=monitor_job_id(campaign_id),
+            name=f"{campaign_id} monitor",
+            replace_existing=True,
+            misfire_grace_time=max(MIN_REAL_GRACE_SECONDS, int(clock.real_seconds(30))),
+            coalesce=True,
+            max_instances=1,
+        )
 
     def _remove_jobs(self, campaign_id: str, keep: set[str]) -> None:
         if self.scheduler is None:
             return
         prefix = job_id(campaign_id, "")
         for job in self.scheduler.get_jobs():
-            if job.id.startswith(prefix) and job.id not in keep:
+            if (job.id.startswith(prefix) or job.id == monitor_job_id(campaign_id)) and job.id not in keep:
                 with contextlib.suppress(JobLookupError):
                     self.scheduler.remove_job(job.id)
 

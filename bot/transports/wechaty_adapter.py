@@ -87,6 +87,7 @@ class _Sdk:
     MessageType: Any
     ScanStatus: Any
     AsyncIOScheduler: Any
+    PuppetOptions: Any
 
 
 _sdk: _Sdk | None = None
@@ -140,6 +141,7 @@ def _load_sdk() -> _Sdk:
         MessageType=MessageType,
         ScanStatus=ScanStatus,
         AsyncIOScheduler=AsyncIOScheduler,
+        PuppetOptions=puppet_schema.PuppetOptions,
     )
     return _sdk
 
@@ -323,6 +325,11 @@ class WechatyTransport:
         options = sdk.WechatyOptions(
             endpoint=self.endpoint,  # WORKAROUND 8: plaintext gRPC to host:port, token as :authority
             token=self.token,
+            # WORKAROUND 11: `WechatyOptions.puppet_options` defaults to ONE shared PuppetOptions
+            # instance (the mutable default the 3.11 shim lets through), and the SDK writes the
+            # endpoint into it only if it is empty: a second transport in the same process would
+            # silently talk to the first one's service. Give every connection its own.
+            puppet_options=sdk.PuppetOptions(token=self.token, end_point=self.endpoint),
             host="127.0.0.1",
             port=_free_local_port(),  # WORKAROUND 4
             scheduler=scheduler,

@@ -230,7 +230,7 @@ async def test_leader_pause_resume_and_delay(
     registry.scheduler.start(paused=True)
     await transport.inject(group_message("/campaign pause berries", sender="lily", at=clock.now()))
     assert "已暂停" in transport.texts()[-1]
-    assert all(j.next_run_time is None for j in registry.scheduler.get_jobs())
+    assert all(j.next_run_time is None for j in registry.scheduler.get_jobs() if j.id.startswith("campaign:"))
     await transport.inject(group_message("/campaign resume berries", sender="lily", at=clock.now()))
     assert all(j.next_run_time is not None for j in registry.scheduler.get_jobs())
     await transport.inject(group_message("/campaign delay berries 15m", sender="lily", at=clock.now()))

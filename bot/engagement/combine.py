@@ -1,0 +1,84 @@
+"""One rolling post instead of many: the coupon receipts of a claim burst, the names of a welcome.
+
+While a combined post is still queued in the outbox, each new item re-renders
+it with every item so far (`replace_key`); once it has been sent, the next item
+starts a new post. The outbox enforces the pacing (3 s per group), so a burst of
+a hundred claims becomes a handful of posts naming everyone.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from bot.storage.tables import OutboxRow
+
+if TYPE_CHECKING:
+    from bot.context import Services
+
+STATE_KEY = "engagement_combined_posts"
+
+
+def still_queued(services: Services, outbox_id: int) -> bool:
+    """Whether an outbox message has not left yet (the database is the truth, across restarts)."""
+    with services.repo.engine.connect() as conn:
+        status = conn.execute(select(col(OutboxRow.status)).where(col(OutboxRow.id) == outbox_id)).scalar()
+    return status == "queued"
+
+
+@dataclass
+class _Rolling:
+    outbox_id: int
+    items: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class _State:
+    # Replace keys carry a per-process nonce: after a restart the in-memory item list is gone,
+    # so a post queued before it must not be replaced by one that forgot its names.
+    nonce: str = field(default_factory=lambda: secrets.token_hex(3))
+    rolling: dict[tuple[str, str], _Rolling] = field(default_factory=dict)
+
+
+def _state(services: Services) -> _State:
+    state = services.features.get(STATE_KEY)
+    if not isinstance(state, _State):
+        state = _State()
+        services.features[STATE_KEY] = state
+    return state
+
+
+def add_to_post(
+    services: Services,
+    group_id: str,
+    key: str,
+    item: Any,
+    render: Callable[[list[Any]], str],
+    *,
+    priority: int,
+    kind: str,
+    delay: float = 0.0,
+) -> int:
+    """Add `item` to the group's rolling post `key` and (re)queue it; returns the outbox id."""
+    state = _state(services)
+    current = state.rolling.get((group_id, key))
+    if current is None or not still_queued(services, current.outbox_id):
+        current = _Rolling(outbox_id=0)
+    if item not in current.items:
+        current.items.append(item)
+    outbox_id = services.outbox.enqueue(
+        render(current.items),
+        group_id=group_id,
+        priority=priority,
+        kind=kind,
+        replace_key=f"{key}:{state.nonce}",
+        delay=delay,
+    )
+    current.outbox_id = outbox_id
+    state.rolling[(group_id, key)] = current
+    return outbox_id

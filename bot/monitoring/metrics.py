@@ -1,0 +1,137 @@
+"""Per-group campaign metrics, computed from the raw tables.
+
+Every figure here is defined in docs/metrics.md; `tuanbot report`, `/stats`,
+the alert checks and the daily summary all read them from this one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from bot.monitoring.activity import Activity, group_activity
+from bot.storage.orders import ACTIVE, CampaignStock, OrderRow
+
+
+@dataclass(frozen=True)
+class Sales:
+    buyers: frozenset[str]
+    orders: int
+    units: int
+    gmv_cents: int
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    """One group's figures for one campaign over one window."""
+
+    group_id: str
+    campaign_id: str
+    activity: Activity
+    sales: Sales
+
+    @property
+    def members(self) -> int:
+        return self.activity.members
+
+    @property
+    def active_members(self) -> int:
+        """Members who spoke or ordered in the window."""
+        return len(self.activity.speakers | self.sales.buyers)
+
+    @property
+    def active_ratio(self) -> float:
+        return self.active_members / self.members if self.members else 0.0
+
+    @property
+    def buyers(self) -> int:
+        return len(self.sales.buyers)
+
+    @property
+    def conversion_active(self) -> float:
+        """Buyers ÷ active members."""
+        return self.buyers / self.active_members if self.active_members else 0.0
+
+    @property
+    def conversion_all(self) -> float:
+        """Buyers ÷ all members."""
+        return self.buyers / self.members if self.members else 0.0
+
+    @property
+    def aov_cents(self) -> int:
+        """客单价: GMV ÷ buyers (spend per buying member)."""
+        return self.sales.gmv_cents // self.buyers if self.buyers else 0
+
+
+def group_sales(engine: Engine, campaign_id: str, group_id: str, since: datetime, until: datetime) -> Sales:
+    """Active (not cancelled) orders placed in the window."""
+    where = (
+        col(OrderRow.campaign_id) == campaign_id,
+        col(OrderRow.group_id) == group_id,
+        col(OrderRow.status) == ACTIVE,
+        col(OrderRow.created_at) >= since,
+        col(OrderRow.created_at) < until,
+    )
+    with engine.connect() as conn:
+        buyers = conn.execute(select(col(OrderRow.member_id)).where(*where).distinct()).scalars().all()
+        orders, units, gmv = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(col(OrderRow.quantity)), 0),
+                func.coalesce(func.sum(col(OrderRow.quantity) * col(OrderRow.unit_price_cents)), 0),
+            ).where(*where)
+        ).one()
+    return Sales(frozenset(buyers), int(orders), int(units), int(gmv))
+
+
+def group_metrics(
+    engine: Engine, campaign_id: str, group_id: str, since: datetime, until: datetime
+) -> GroupMetrics:
+    return GroupMetrics(
+        group_id=group_id,
+        campaign_id=campaign_id,
+        activity=group_activity(engine, group_id, since, until),
+        sales=group_sales(engine, campaign_id, group_id, since, until),
+    )
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    product_code: str
+    name: str
+    stock: int
+    total: int
+
+    @property
+    def ratio(self) -> float:
+        """Share of all units ever available that is still unsold."""
+        return self.stock / self.total if self.total else 0.0
+
+    @property
+    def sold(self) -> int:
+        return self.total - self.stock
+
+
+def stock_levels(engine: Engine, campaign_id: str) -> list[StockLevel]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                col(CampaignStock.product_code),
+                col(CampaignStock.name),
+                col(CampaignStock.stock),
+                col(CampaignStock.total),
+            )
+            .where(col(CampaignStock.campaign_id) == campaign_id)
+            .order_by(col(CampaignStock.product_code))
+        ).all()
+    return [StockLevel(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+
+def sell_through(levels: list[StockLevel]) -> float:
+    """Units sold ÷ units made available, over all products of the campaign."""
+    total = sum(level.total for level in levels)
+    return sum(level.sold for level in levels) / total if total else 0.0

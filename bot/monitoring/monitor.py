@@ -1,0 +1,136 @@
+"""Watching live campaigns: scheduled checks turn metrics into private alerts.
+
+Each open campaign gets one interval job (`monitor:<campaign id>`, every
+minute between opening and closing). Each rule has its own check interval,
+duration before firing, cool-down and recovery message (`bot.monitoring.rules`).
+Alerts go to the group's leaders and the admins privately, never to the group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from bot.campaign import Campaign
+from bot.handler import Priority
+from bot.monitoring.metrics import group_metrics, stock_levels
+from bot.monitoring.rules import DEFAULT_RULES, AlertState, Rule, due, step
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+STOCK_SUBJECT_GROUP = "*"
+
+
+def campaign_rules(campaign: Campaign) -> dict[str, Rule]:
+    """The documents' rules with this campaign's overrides applied."""
+    rules = {}
+    for name, rule in DEFAULT_RULES.items():
+        override = getattr(campaign.monitoring, name)
+        changes = {k: v for k, v in override.model_dump().items() if v is not None}
+        rules[name] = replace(rule, **changes)
+    return rules
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert or recovery, for the log, the tests and the templates."""
+
+    campaign_id: str
+    group_id: str
+    rule: str
+    subject: str
+    value: float
+    threshold: float
+    transition: str
+    at: datetime
+
+
+@dataclass
+class CampaignMonitor:
+    app: App
+    states: dict[tuple[str, str, str, str], AlertState] = field(default_factory=dict)
+    history: list[Alert] = field(default_factory=list)
+
+    def check(self, campaign: Campaign, groups: list[str], now: datetime) -> list[Alert]:
+        """Evaluate every due rule for every group; send and return the transitions."""
+        if not campaign.monitoring.enabled:
+            return []
+        engine = self.app.services.repo.engine
+        rules = campaign_rules(campaign)
+        alerts: list[Alert] = []
+        for group_id in groups:
+            for name in ("active_ratio", "messages_per_minute", "conversion"):
+                rule = rules[name]
+                state = self.states.setdefault((campaign.id, group_id, name, ""), AlertState())
+                if not due(rule, state, now):
+                    continue
+                metrics = group_metrics(engine, campaign.id, group_id, now - rule.window, now)
+                if metrics.members == 0:
+                    continue
+                value = {
+                    "active_ratio": metrics.active_ratio,
+                    "messages_per_minute": metrics.activity.messages_per_minute,
+                    "conversion": metrics.conversion_active,
+                }[name]
+                self._advance(alerts, campaign, group_id, rule, state, "", value, now)
+        rule = rules["stock_ratio"]
+        for level in stock_levels(engine, campaign.id):
+            state = self.states.setdefault(
+                (campaign.id, STOCK_SUBJECT_GROUP, rule.name, level.product_code), AlertState()
+            )
+            if due(rule, state, now) and level.total:
+                self._advance(
+                    alerts, campaign, STOCK_SUBJECT_GROUP, rule, state, level.product_code, level.ratio, now
+                )
+        for alert in alerts:
+            self._send(alert, campaign, groups)
+        self.history.extend(alerts)
+        return alerts
+
+    def _advance(
+        self,
+        alerts: list[Alert],
+        campaign: Campaign,
+        group_id: str,
+        rule: Rule,
+        state: AlertState,
+        subject: str,
+        value: float,
+        now: datetime,
+    ) -> None:
+        transition = step(rule, state, value, now)
+        if transition is not None:
+            alerts.append(
+                Alert(campaign.id, group_id, rule.name, subject, value, rule.threshold, transition, now)
+            )
+
+    def _send(self, alert: Alert, campaign: Campaign, groups: list[str]) -> None:
+        services = self.app.services
+        targets = set(services.config.admins)
+        for group_id in groups if alert.group_id == STOCK_SUBJECT_GROUP else [alert.group_id]:
+            targets |= services.roles.leaders_of(group_id)
+        product = campaign.product(alert.subject) if alert.subject else None
+        group_name = (
+            "全部群" if alert.group_id == STOCK_SUBJECT_GROUP else services.repo.group_name(alert.group_id)
+        )
+        text = services.renderer.render(
+            "monitor/alert.j2",
+            bot_name=services.config.bot.name,
+            alert=alert,
+            campaign=campaign,
+            group_name=group_name,
+            product=product,
+        )
+        logger.bind(campaign=alert.campaign_id, group=alert.group_id, rule=alert.rule).warning(
+            "monitor: {} {} = {:.3f} (threshold {})",
+            alert.transition,
+            alert.rule,
+            alert.value,
+            alert.threshold,
+        )
+        for member_id in sorted(targets):
+            services.outbox.enqueue(text, member_id=member_id, priority=Priority.ALERT, kind="alert")

@@ -1,0 +1,110 @@
+"""Helpers shared by the selling tests: a small campaign, an app with the campaign registry, chat."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import App
+from bot.config import Config
+from bot.events import GroupMessage
+from bot.startup import install_features
+from handlers.orders import Selling, selling
+from schedules.registry import CampaignRegistry
+from tests.conftest import make_config
+from tests.factories import group_message
+from tests.fakes import FakeClock, FakeTransport
+
+G1, G2 = "团购一群", "团购二群"
+OPENS = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # 20:00 in Asia/Shanghai
+CLOSES = OPENS + timedelta(hours=2)
+
+CAMPAIGN = """\
+id: t1
+title: 测试鲜果团
+groups: [{groups}]
+opens_at: 2026-12-05 20:00
+closes_at: 2026-12-05 22:00
+products:
+  - {{code: A1, name: 丹东草莓, price: 10, stock: {a1}, limit_per_member: {limit}, unit: 盒}}
+  - {{code: A2, name: 赣南脐橙, price: 20.50, stock: {a2}}}
+countdowns: [T-10m, T-5m, T-1m]
+broadcasts:
+  at: [T+30m]
+  window: 60s
+close:
+  next_preview: 下周预告：云南蓝莓
+spend_tiers:
+  - {{min_spend: 30, off: 5}}
+pickup_points:
+  - {{name: 东门菜鸟驿站, address: 阳光花园东门12号}}
+  - {{name: 南区便利店, address: 南区3栋}}
+"""
+
+
+def campaign_text(*, groups: tuple[str, ...] = (G1, G2), a1: int = 10, a2: int = 5, limit: int = 3) -> str:
+    return CAMPAIGN.format(groups=", ".join(groups), a1=a1, a2=a2, limit=limit)
+
+
+class Shop:
+    """An app with the campaign registry and a fake transport, plus chat helpers."""
+
+    def __init__(
+        self, app: App, transport: FakeTransport, clock: FakeClock, registry: CampaignRegistry, path: Path
+    ) -> None:
+        self.app = app
+        self.transport = transport
+        self.clock = clock
+        self.registry = registry
+        self.path = path
+
+    @property
+    def sell(self) -> Selling:
+        return selling(self.app.services)
+
+    def message(
+        self, text: str, sender: str = "alice", group: str = G1, name: str | None = None
+    ) -> GroupMessage:
+        return group_message(text, sender, name=name, group=group, at=self.clock.now())
+
+    async def say(
+        self, text: str, sender: str = "alice", group: str = G1, name: str | None = None, drain: bool = True
+    ) -> Any:
+        return await self.transport.inject(self.message(text, sender, group, name), drain=drain)
+
+    async def open(self) -> None:
+        self.clock.set(OPENS)
+        await self.registry.run_node("t1", "open")
+        await self.drain()
+
+    async def drain(self) -> None:
+        await self.app.services.outbox.drain()
+
+    def texts(self, group: str = G1) -> list[str]:
+        return self.transport.texts(group)
+
+    def stock(self, code: str = "A1") -> int:
+        return next(line.stock for line in self.sell.store.stock("t1") if line.product_code == code)
+
+
+def build_shop(
+    tmp_path: Path,
+    clock: FakeClock,
+    *,
+    db_url: str | None = None,
+    text: str | None = None,
+    config: Config | None = None,
+) -> Shop:
+    campaigns = tmp_path / "campaigns"
+    campaigns.mkdir(parents=True, exist_ok=True)
+    path = campaigns / "t1.yaml"
+    path.write_text(text or campaign_text(), encoding="utf-8")
+    cfg = config or make_config(tmp_path, db_url=db_url)
+    app = App.build(cfg, clock=clock, rng=random.Random(7))
+    transport = FakeTransport(app, clock)
+    registry = install_features(app, persistent_jobs=False, watch=False)
+    problems = registry.load_file(path)
+    assert not problems, problems
+    return Shop(app, transport, clock, registry, path)

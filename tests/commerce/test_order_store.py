@@ -1,0 +1,129 @@
+"""The order store on SQLite and PostgreSQL: seeding, the conditional decrement, limits, cancel, restock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from bot.campaign import parse_campaign
+from bot.storage.engine import init_db, make_engine
+from bot.storage.orders import STOCK, CancelOrders, OrderStore, PlaceOrder, Restock
+from bot.storage.timeline_store import TimelineStore
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def campaign(a1: int = 5, limit: int = 2):  # type: ignore[no-untyped-def]
+    return parse_campaign(
+        "id: s\ntitle: 测试\ngroups: [g1, g2]\nopens_at: 2026-12-05 20:00\ncloses_at: 2026-12-05 22:00\n"
+        f"products:\n  - {{code: A1, name: 草莓, price: 10, stock: {a1}, limit_per_member: {limit}}}\n"
+        "  - {code: A2, name: 橙子, price: 5, stock: 3}\n"
+    )
+
+
+@pytest.fixture
+def store(db_url: str) -> OrderStore:
+    engine = make_engine(db_url)
+    init_db(engine)
+    s = OrderStore(engine)
+    s.ensure_stock(campaign(), NOW)
+    for group in ("g1", "g2"):
+        s.set_group_status("s", group, "open", NOW)
+    return s
+
+
+def place(member: str, *lines: tuple[str, int], group: str = "g1") -> PlaceOrder:
+    return PlaceOrder("s", group, member, member, tuple(lines), NOW)
+
+
+def stock_of(store: OrderStore, code: str = "A1") -> int:
+    return next(line.stock for line in store.stock("s") if line.product_code == code)
+
+
+def test_batch_fills_until_sold_out_with_partial_fill_and_limits(store: OrderStore) -> None:
+    results = store.apply(
+        [place("a", ("A1", 2)), place("b", ("A1", 3)), place("a", ("A1", 1)), place("c", ("A1", 2)),
+         place("d", ("A1", 1)), place("e", ("A9", 1))],
+        NOW,
+    )  # fmt: skip
+    outcomes = [(r.lines[0].outcome, r.lines[0].filled) for r in results]
+    assert outcomes == [("ok", 2), ("partial_limit", 2), ("limit", 0), ("partial_stock", 1), ("sold_out", 0),
+                        ("unknown", 0)]  # fmt: skip
+    assert stock_of(store) == 0
+    assert sum(o.quantity for o in store.orders("s")) == 5
+
+
+def test_stock_is_shared_across_groups_and_limit_is_per_member(store: OrderStore) -> None:
+    store.apply([place("a", ("A1", 2), group="g1")], NOW)
+    [again] = store.apply([place("a", ("A1", 1), group="g2")], NOW)
+    assert again.lines[0].outcome == "limit"
+    store.apply([place("b", ("A1", 2), group="g2")], NOW)
+    assert stock_of(store) == 1
+
+
+def test_orders_need_an_open_group(store: OrderStore) -> None:
+    store.set_group_status("s", "g2", "closed", NOW)
+    [closed, unknown_group] = store.apply([place("a", ("A1", 1), group="g2"), place("a", ("A1", 1), group="g9")],
+                                          NOW)  # fmt: skip
+    assert closed.status == "closed" and unknown_group.status == "not_open"
+    assert stock_of(store) == 5
+
+
+def test_cancel_returns_stock_and_frees_the_limit(store: OrderStore) -> None:
+    store.apply([place("a", ("A1", 2), ("A2", 1))], NOW)
+    [one] = store.apply([CancelOrders("s", "g1", "a", "A1", NOW)], NOW)
+    assert one.cancelled == {"A1": 2} and stock_of(store) == 5
+    [refill] = store.apply([place("a", ("A1", 2))], NOW)
+    assert refill.lines[0].outcome == "ok"
+    [rest] = store.apply([CancelOrders("s", "g1", "a", None, NOW)], NOW)
+    assert rest.cancelled == {"A1": 2, "A2": 1}
+    assert stock_of(store) == 5 and stock_of(store, "A2") == 3 and store.orders("s") == []
+    [nothing] = store.apply([CancelOrders("s", "g1", "a", None, NOW)], NOW)
+    assert nothing.status == "ok" and nothing.cancelled == {}
+    store.set_group_status("s", "g1", "closed", NOW)
+    [late] = store.apply([CancelOrders("s", "g1", "a", None, NOW)], NOW)
+    assert late.status == "closed"
+
+
+def test_restock_adds_and_reload_never_resets(store: OrderStore) -> None:
+    store.apply([place("a", ("A1", 2))], NOW)
+    [restock] = store.apply([Restock("s", "A1", 10, NOW)], NOW)
+    assert (restock.stock, restock.total) == (13, 15)
+    store.ensure_stock(campaign(), NOW)  # a reload or restart
+    assert stock_of(store) == 13
+    store.ensure_stock(campaign(a1=8), NOW)  # the admin raised the file's stock by 3
+    line = next(line for line in store.stock("s") if line.product_code == "A1")
+    assert (line.stock, line.total, line.sold) == (16, 18, 2)
+    store.ensure_stock(campaign(a1=1), NOW)  # cut below what is left: floored at 0, never negative
+    assert stock_of(store) == 9
+    [unknown] = store.apply([Restock("s", "Z1", 1, NOW)], NOW)
+    assert unknown.status == "unknown"
+
+
+def test_check_constraint_is_the_backstop(store: OrderStore) -> None:
+    with pytest.raises(IntegrityError), store.write() as conn:
+        conn.execute(sa.update(STOCK).where(STOCK.c.product_code == "A1").values(stock=-1))
+
+
+def test_stock_is_read_inside_the_writers_transaction(store: OrderStore) -> None:
+    with store.write() as conn:  # units sold by someone else since anyone last looked
+        conn.execute(sa.update(STOCK).where(STOCK.c.product_code == "A2").values(stock=0))
+    results = store.apply([place("a", ("A1", 1)), place("b", ("A2", 1))], NOW)
+    assert [r.lines[0].outcome for r in results] == ["ok", "sold_out"]
+
+
+def test_a_failing_batch_is_rolled_back_and_replayed_one_by_one(store: OrderStore) -> None:
+    bad = place("x", ("A2", 0))  # a zero quantity violates CHECK (quantity > 0): the whole batch rolls back
+    results = store.apply([place("a", ("A1", 1)), bad, place("b", ("A2", 1))], NOW)
+    assert [r.status for r in results] == ["ok", "error", "ok"]
+    assert stock_of(store) == 4 and stock_of(store, "A2") == 2
+    assert sorted(o.member_id for o in store.orders("s")) == ["a", "b"]
+
+
+def test_group_status_is_read_inside_the_write(store: OrderStore) -> None:
+    assert store.set_group_status("s", "g1", "closed", NOW) == "open"
+    assert TimelineStore(store.engine).group_status("s", "g1") == "closed"
+    assert store.group_statuses("s") == {"g1": "closed", "g2": "open"}

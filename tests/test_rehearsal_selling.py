@@ -1,0 +1,45 @@
+"""Acceptance 3: rehearsing the sample campaign with members ordering shows the whole selling arc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.config import load_config
+from bot.rehearsal import rehearse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_rehearsal_shows_the_selling_arc(tmp_path: Path) -> None:
+    transcript = tmp_path / "out.jsonl"
+    result = await rehearse(
+        ROOT / "data" / "campaigns" / "sample.yaml",
+        load_config(ROOT / "config.yaml"),
+        speed=3600,
+        scenario=ROOT / "data" / "scenarios" / "sample_orders.yaml",
+        transcript_path=transcript,
+        echo=lambda line: None,
+    )
+    bot = [
+        e for e in result.transcript if e["sender"] != "" and e["kind"] not in ("member", "member-private")
+    ]
+    g1 = [e for e in bot if e["group"] == "团购一群"]
+    text = "\n".join(e["text"] for e in g1)
+
+    def first(needle: str) -> int:
+        return next(i for i, e in enumerate(g1) if needle in e["text"])
+
+    # a too-early order, countdowns, opening with the first stock post, 接龙 lists, only-N-left,
+    # sold out, results, thanks, preview, and a polite refusal after closing, in that order
+    arc = ["还没开团", "倒计时", "开团啦", "限量供应",
+           "接龙名单", "仅剩20件", "已售罄", "团购战绩", "感谢", "下周预告", "本次团购已结团"]  # fmt: skip
+    positions = [first(needle) for needle in arc]
+    assert positions == sorted(positions), list(zip(arc, positions))
+    assert "1. 王阿姨 丹东99红颜草莓×2" in text and "李叔 丹东99红颜草莓×1" in text
+    assert "只剩20件，已为你接龙20件" in "\n".join(e["text"] for e in bot if e["group"] == "团购二群")
+    assert "已取消 A1×1" in text
+    thanks = next(e["text"] for e in g1 if e["text"].startswith("🙏 感谢"))
+    assert "王阿姨" in thanks and "老周" in thanks and "小陈" not in thanks  # carol cancelled everything
+    private = [e for e in result.transcript if e["group"] == "" and "实时数据" in e["text"]]
+    assert private  # /stats went privately to the leader
+    assert transcript.exists()
