@@ -1,7 +1,9 @@
 """The whole bot on the wire: app + router + outbox + WechatyTransport against a real puppet service.
 
 The npm `wechaty-puppet-service` serves `wechaty-puppet-mock`; members speak through the mock,
-and the test asserts on the texts the mock room receives from the bot.
+and the test asserts on the texts the mock room receives from the bot. The bot runs on a
+clock 60 times faster than the wall clock, so its real pacing (3 s between posts to a group,
+a 60 s window to combine welcomes) plays out in a test-friendly fraction of a second.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import contextlib
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from bot.app import App
+from bot.clock import ScaledClock
+from bot.startup import install_features
 from bot.transports.wechaty_adapter import WechatyTransport
 from tests.conftest import make_config
 from tests.e2e.conftest import MockService
@@ -33,6 +38,17 @@ BOT, ADMIN, LEADER, ALICE, BOB, NEWBIE = (
 )
 ROOM = "30001@chatroom"
 WAIT = 15.0
+SPEED = 60.0
+CAMPAIGN = """\
+id: e2e-fruit
+title: 端到端鲜果团
+groups: ["30001@chatroom"]
+opens_at: 2030-06-01 20:00
+closes_at: 2030-06-02 20:00
+products:
+  - {code: A1, name: 丹东草莓, price: 59.90, stock: 10, limit_per_member: 3, unit: 盒}
+countdowns: []
+"""
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +70,19 @@ def service(mock_service_factory: Callable[..., MockService]) -> MockService:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def bot(service: MockService, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
-    tmp = tmp_path_factory.mktemp("e2e-bot")
+    tmp = Path(tmp_path_factory.mktemp("e2e-bot"))
+    (tmp / "campaigns").mkdir()
+    (tmp / "campaigns" / "e2e.yaml").write_text(CAMPAIGN, encoding="utf-8")
     config = make_config(
-        Path(tmp),
+        tmp,
         admins=[ADMIN],
         groups={ROOM: {"name": "幸福小区团购群", "leaders": [LEADER]}},
         transport="wechaty",
         wechaty={"endpoint": service.endpoint, "token": service.token},
-        # Real pacing, shortened so the test is quick; the limits themselves are tested elsewhere.
-        outbox={"group_interval_seconds": 0.2, "switch_pause_seconds": [0.0, 0.1]},
     )
-    app = App.build(config)
+    clock = ScaledClock(anchor=datetime.now(UTC), speed=SPEED)
+    app = App.build(config, clock=clock)
+    install_features(app, persistent_jobs=True, watch=False)
     transport = WechatyTransport(
         service.endpoint,
         service.token,
@@ -112,6 +130,28 @@ async def test_leader_rights_come_from_contact_id(service: MockService, bot: App
     assert "身份：团长" in await reply_after(service, start, "你的 id")
     start = await say(service, ALICE, "/campaign list")
     assert "仅限团长" in await reply_after(service, start, "/campaign")
+
+
+async def test_a_sale_over_the_wire(service: MockService, bot: App) -> None:
+    """A member joins and is welcomed; the leader opens the sale; two members order; the 接龙 list returns."""
+    start = len(service.bot_said)
+    await asyncio.to_thread(service.add_member, ROOM, [NEWBIE], ALICE)
+    welcome = await reply_after(service, start, "欢迎")
+    assert "新人小王" in welcome and "感谢 Alice 的邀请" in welcome
+
+    start = await say(service, LEADER, "/open e2e-fruit")
+    opening = await reply_after(service, start, "丹东草莓")
+    assert "端到端鲜果团" in opening
+    start = await say(service, ALICE, "接龙 A1 2")
+    await asyncio.to_thread(service.say, BOB, "A1+1", room_id=ROOM)
+    listing = await service.await_bot_said(
+        lambda s: s["room"] == ROOM and "接龙名单" in s["text"] and "Bob" in s["text"], WAIT, start=start
+    )
+    text = str(listing["text"])
+    assert "1. Alice 丹东草莓×2" in text and "2. Bob 丹东草莓×1" in text
+    # Rights come from the contact id: a member cannot close the sale.
+    start = await say(service, BOB, "/close e2e-fruit")
+    assert "仅限团长" in await reply_after(service, start, "/close")
 
 
 async def test_queued_message_survives_an_outage_exactly_once(service: MockService, bot: App) -> None:
