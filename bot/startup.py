@@ -38,6 +38,19 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
             coalesce=True,
             max_instances=1,
         )
+        hour, minute = services.config.monitoring.daily_summary_at.split(":")
+        scheduler.add_job(
+            "schedules.jobs:job_daily_summary",
+            "cron",
+            hour=int(hour),
+            minute=int(minute),
+            timezone=services.config.bot.timezone,
+            id="daily-summary",
+            replace_existing=True,
+            misfire_grace_time=3600,
+            coalesce=True,
+            max_instances=1,
+        )
         registry.load_all()
         if watch:
             tasks.append(asyncio.create_task(watch_campaigns(registry), name="campaign-watcher"))

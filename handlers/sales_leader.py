@@ -11,14 +11,14 @@ results, or refused after), then renders results from the committed orders.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from loguru import logger
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlmodel import col
 
 from bot.campaign import Campaign, TimelineNode, parse_duration
 from bot.commerce.pricing import settle_coupons
@@ -26,8 +26,8 @@ from bot.commerce.results import Conversion, compute_results, export_csv
 from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import Priority, Role, command
+from bot.monitoring.metrics import day_summary, group_metrics
 from bot.outbox import Draft
-from bot.storage.tables import InboundMessage
 from bot.storage.timeline_store import TimelineStore
 from handlers.campaign_timeline import STATE_CHANGES, NodeRun, render_node
 from handlers.orders import Selling, selling
@@ -246,21 +246,22 @@ async def handle_orders(msg: GroupMessage, ctx: Context) -> None:
     )
 
 
-def conversion(services: Services, group_id: str, since: datetime, buyers: int) -> Conversion:
-    """Buyers over members who spoke in the group since `since`, and over all current members."""
-    with services.repo.engine.connect() as conn:
-        speakers = conn.execute(
-            select(func.count(func.distinct(col(InboundMessage.sender_id)))).where(
-                col(InboundMessage.group_id) == group_id,
-                col(InboundMessage.time) >= since,
-            )
-        ).scalar_one()
-    return Conversion(buyers=buyers, speakers=int(speakers), members=services.repo.member_count(group_id))
+def conversion(services: Services, campaign_id: str, group_id: str, since: datetime) -> Conversion:
+    """Buyers over active members (spoke or ordered since `since`) and over all members (docs/metrics.md)."""
+    m = group_metrics(
+        services.repo.engine, campaign_id, group_id, since, services.clock.now() + timedelta(seconds=1)
+    )
+    return Conversion(buyers=m.buyers, speakers=m.active_members, members=m.members)
 
 
 @command("stats", "战绩", role=Role.LEADER)
 async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
-    """/stats — 本群订单数、下单人数、GMV、转化率（私聊发给团长）"""
+    """/stats [today | 活动ID] — 本群实时数据：订单、下单人数、GMV、转化率；today 看今日群活跃（私聊发给团长）"""
+    if ctx.args and ctx.args[0].lower() in {"today", "今天", "今日"}:
+        _stats_today(msg, ctx)
+        return
+    if ctx.args and ctx.args[0].lower() == "campaign":
+        ctx.command = replace(ctx.command, args=ctx.args[1:]) if ctx.command else None
     found = _campaign(ctx, msg)
     if found is None:
         return
@@ -270,7 +271,7 @@ async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
     stock = sell.store.stock(campaign.id)
     results = compute_results(sell.store.orders(campaign.id, group_id=msg.group_id), stock)
     opens_at = sell.times(campaign)[0]
-    conv = conversion(ctx.services, msg.group_id, opens_at, results.buyers)
+    conv = conversion(ctx.services, campaign.id, msg.group_id, opens_at)
     ctx.send_private(
         msg.sender.id,
         "sales/stats.j2",
@@ -280,6 +281,22 @@ async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
         results=results,
         conversion=conv,
         opens_at=opens_at,
+        priority=Priority.COMMAND,
+    )
+
+
+def _stats_today(msg: GroupMessage, ctx: Context) -> None:
+    """Today's activity in this group (local midnight to now), across campaigns."""
+    now = ctx.clock.now()
+    local = now.astimezone(ZoneInfo(ctx.config.bot.timezone))
+    since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    summary = day_summary(ctx.repo.engine, msg.group_id, since, now + timedelta(seconds=1))
+    ctx.send_private(
+        msg.sender.id,
+        "sales/stats_today.j2",
+        group=ctx.repo.group_name(msg.group_id),
+        day=local,
+        s=summary,
         priority=Priority.COMMAND,
     )
 

@@ -30,3 +30,10 @@ async def job_monitor(campaign_id: str) -> None:
         return
     monitor = app.services.features["monitor"]
     monitor.check(loaded.campaign, registry.groups_of(loaded.campaign), app.services.clock.now())
+
+
+async def job_daily_summary() -> None:
+    """At `monitoring.daily_summary_at`: each leader gets the day's figures for their groups."""
+    from bot.monitoring.daily import send_daily_summaries
+
+    send_daily_summaries(runtime.current_app())

@@ -135,3 +135,39 @@ def sell_through(levels: list[StockLevel]) -> float:
     """Units sold ÷ units made available, over all products of the campaign."""
     total = sum(level.total for level in levels)
     return sum(level.sold for level in levels) / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """One group's day across all campaigns: for `/stats today` and the leaders' daily summary."""
+
+    group_id: str
+    activity: Activity
+    sales: Sales
+
+    @property
+    def active_members(self) -> int:
+        return len(self.activity.speakers | self.sales.buyers)
+
+
+def day_summary(engine: Engine, group_id: str, since: datetime, until: datetime) -> DaySummary:
+    where = (
+        col(OrderRow.group_id) == group_id,
+        col(OrderRow.status) == ACTIVE,
+        col(OrderRow.created_at) >= since,
+        col(OrderRow.created_at) < until,
+    )
+    with engine.connect() as conn:
+        buyers = conn.execute(select(col(OrderRow.member_id)).where(*where).distinct()).scalars().all()
+        orders, units, gmv = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(col(OrderRow.quantity)), 0),
+                func.coalesce(func.sum(col(OrderRow.quantity) * col(OrderRow.unit_price_cents)), 0),
+            ).where(*where)
+        ).one()
+    return DaySummary(
+        group_id,
+        group_activity(engine, group_id, since, until),
+        Sales(frozenset(buyers), int(orders), int(units), int(gmv)),
+    )

@@ -69,7 +69,8 @@ class CampaignMonitor:
                 if not due(rule, state, now):
                     continue
                 metrics = group_metrics(engine, campaign.id, group_id, now - rule.window, now)
-                if metrics.members == 0:
+                if metrics.members == 0 or (name == "conversion" and metrics.active_members == 0):
+                    # Conversion of nobody is undefined; an empty group is the activity rules' business.
                     continue
                 value = {
                     "active_ratio": metrics.active_ratio,

@@ -49,6 +49,10 @@ class Repo:
             row = s.get(GroupRow, group_id)
             return row.name if row and row.name else group_id
 
+    def known_group_ids(self) -> set[str]:
+        with self.session() as s:
+            return {r[0] for r in s.execute(select(col(GroupRow.id)))}
+
     def set_bot_present(self, group_id: str, present: bool, now: datetime) -> None:
         with self.session() as s:
             row = s.get(GroupRow, group_id) or GroupRow(id=group_id, updated_at=now)

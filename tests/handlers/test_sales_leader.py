@@ -101,7 +101,7 @@ async def test_orders_stats_and_export(tmp_path: Path, clock: FakeClock) -> None
     await shop.say("/stats", "lily")
     [stats] = shop.transport.private_texts("lily")
     assert "订单 2 笔 · 下单 2 人 · 3 件" in stats and "¥40.50" in stats
-    assert "下单人数 / 开团后发过言的成员" in stats and "下单人数 / 全部群成员" in stats
+    assert "下单人数 / 开团后活跃的成员（发言或下单）" in stats and "下单人数 / 全部群成员" in stats
     assert "2/4" in stats  # buyers over members who spoke since opening (a, b, c, lily)
 
     await shop.say("/export", "lily")
@@ -115,3 +115,21 @@ async def test_orders_stats_and_export(tmp_path: Path, clock: FakeClock) -> None
         ("未选择", "a", "A1", "2"),
     ]
     assert not any("订单已导出" in t for t in shop.texts(G1))  # nothing about it in the group
+
+
+async def test_stats_today_and_by_campaign_id(tmp_path, clock) -> None:
+    from tests.commerce.selling_kit import build_shop
+    from tests.factories import joined
+
+    shop = build_shop(tmp_path, clock)
+    await shop.open()
+    await shop.transport.inject(joined("newbie", at=clock.now()))
+    await shop.say("接龙 A1 2", sender="alice")
+    await shop.say("今天几点取货", sender="bob")
+    await shop.say("/stats today", sender="lily")
+    today = shop.transport.private_texts("lily")[-1]
+    assert "今日数据" in today and "新进 1" in today and "订单 1 笔 · 下单 1 人 · 2 件 · 成交额 ¥20" in today
+    await shop.say("/stats campaign t1", sender="lily")
+    assert "测试鲜果团" in shop.transport.private_texts("lily")[-1]
+    await shop.say("/stats today", sender="bob")
+    assert "仅限团长" in shop.texts()[-1]
