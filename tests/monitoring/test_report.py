@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from bot.campaign import compile_timeline, load_campaign
@@ -84,9 +85,8 @@ def test_report_matches_raw_tables_after_rehearsal() -> None:
         campaign = load_campaign(SAMPLE)
         nodes = compile_timeline(campaign)
         # SQLite stores naive UTC: compare with the same text form.
-        fmt = lambda t: t.astimezone(tz=None).utctimetuple()  # noqa: E731
-        since = "%04d-%02d-%02d %02d:%02d:%02d" % fmt(nodes[0].fire_at)[:6]
-        until = "%04d-%02d-%02d %02d:%02d:%02d" % fmt(campaign.closes_at)[:6]
+        since = nodes[0].fire_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        until = campaign.closes_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         rows = {row["group"]: row for row in data["groups"]}
         assert set(rows) == {"团购一群", "团购二群"}
         for group, row in rows.items():
