@@ -151,7 +151,9 @@ def _offset(delta: object) -> str:
 def rehearse(
     path: Path = typer.Argument(..., help="Campaign file to rehearse."),
     speed: float = typer.Option(
-        0.0, help="Time compression (3600 = an hour a second). Default: about a minute."
+        0.0,
+        help="Time compression: 60 (default) = a minute a second, 3600 = an hour a second. "
+        "Quiet stretches are skipped either way.",
     ),
     scenario: Path | None = typer.Option(
         None, help="YAML list of {at: T+1m, line: 'alice@团购一群: 接龙 A1 2'}."
