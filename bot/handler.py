@@ -99,11 +99,17 @@ class HandlerSpec:
         return self.doc.splitlines()[0] if self.doc else f"/{self.command}"
 
 
-def _attach(func: HandlerFunc, spec: HandlerSpec) -> HandlerFunc:
-    specs: list[HandlerSpec] = list(getattr(func, SPEC_ATTR, []))
-    specs.append(spec)
-    setattr(func, SPEC_ATTR, specs)
-    return func
+def _declare(event_type: type, **fields: Any) -> Callable[[HandlerFunc], HandlerFunc]:
+    """A decorator that attaches one `HandlerSpec` to the function and returns it unchanged."""
+
+    def decorate(func: HandlerFunc) -> HandlerFunc:
+        spec = HandlerSpec(
+            func=func, event_type=event_type, name=f"{func.__module__}.{func.__name__}", **fields
+        )
+        setattr(func, SPEC_ATTR, [*getattr(func, SPEC_ATTR, []), spec])
+        return func
+
+    return decorate
 
 
 def _compile(pattern: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
@@ -124,24 +130,15 @@ def command(
     The handler's first docstring line is its /help entry; `private=True` also
     accepts it in a private chat with the bot.
     """
-
-    def decorate(func: HandlerFunc) -> HandlerFunc:
-        return _attach(
-            func,
-            HandlerSpec(
-                func=func,
-                event_type=GroupMessage,
-                priority=Priority.COMMAND,
-                role=role,
-                command=name.lower(),
-                aliases=tuple(a.lower() for a in aliases),
-                private=private,
-                group=group,
-                name=f"{func.__module__}.{func.__name__}",
-            ),
-        )
-
-    return decorate
+    return _declare(
+        GroupMessage,
+        priority=Priority.COMMAND,
+        role=role,
+        command=name.lower(),
+        aliases=tuple(a.lower() for a in aliases),
+        private=private,
+        group=group,
+    )
 
 
 def on_message(
@@ -152,22 +149,7 @@ def on_message(
     role: Role = Role.MEMBER,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """A handler for group messages whose text matches `pattern` (searched) and `when`."""
-
-    def decorate(func: HandlerFunc) -> HandlerFunc:
-        return _attach(
-            func,
-            HandlerSpec(
-                func=func,
-                event_type=GroupMessage,
-                priority=priority,
-                pattern=_compile(pattern),
-                when=when,
-                role=role,
-                name=f"{func.__module__}.{func.__name__}",
-            ),
-        )
-
-    return decorate
+    return _declare(GroupMessage, priority=priority, pattern=_compile(pattern), when=when, role=role)
 
 
 def on_private(
@@ -177,35 +159,12 @@ def on_private(
     priority: int = Priority.DEFAULT,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """A handler for private messages to the bot."""
-
-    def decorate(func: HandlerFunc) -> HandlerFunc:
-        return _attach(
-            func,
-            HandlerSpec(
-                func=func,
-                event_type=PrivateMessage,
-                priority=priority,
-                pattern=_compile(pattern),
-                when=when,
-                name=f"{func.__module__}.{func.__name__}",
-            ),
-        )
-
-    return decorate
+    return _declare(PrivateMessage, priority=priority, pattern=_compile(pattern), when=when)
 
 
 def on_event(event_type: type, *, priority: int = Priority.DEFAULT) -> Callable[[HandlerFunc], HandlerFunc]:
     """A handler for a non-message event such as `MemberJoined`."""
-
-    def decorate(func: HandlerFunc) -> HandlerFunc:
-        return _attach(
-            func,
-            HandlerSpec(
-                func=func, event_type=event_type, priority=priority, name=f"{func.__module__}.{func.__name__}"
-            ),
-        )
-
-    return decorate
+    return _declare(event_type, priority=priority)
 
 
 def collect(modules: list[ModuleType]) -> list[HandlerSpec]:

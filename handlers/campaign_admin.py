@@ -32,7 +32,7 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
         rows = []
         for campaign_id, loaded in sorted(registry.campaigns.items()):
             opens_at, closes_at = registry.effective_times(campaign_id)
-            rows.append((loaded.campaign, opens_at, closes_at, registry.store.control(campaign_id).paused))
+            rows.append((loaded.campaign, opens_at, closes_at, registry.control(campaign_id).paused))
         ctx.reply("campaign/list.j2", rows=rows, priority=Priority.COMMAND)
         return
     if action not in {"status", "pause", "resume", "delay"} or len(ctx.args) < 2:
@@ -61,7 +61,7 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
             campaign=registry.campaigns[campaign_id].campaign,
             counts=counts,
             upcoming=upcoming[:5],
-            paused=registry.store.control(campaign_id).paused,
+            paused=registry.control(campaign_id).paused,
             priority=Priority.COMMAND,
         )
     elif action == "pause":

@@ -159,7 +159,7 @@ class Selling:
         candidates = [
             loaded.campaign
             for loaded in registry.campaigns.values()
-            if group_id in self.groups_of(loaded.campaign)
+            if registry.runs_in(loaded.campaign, group_id)
         ]
         if not candidates:
             return None

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from bot.campaign import Campaign, Problem, TimelineNode, compile_timeline, load_campaign
 from bot.campaign.loader import CampaignError
+from bot.storage.tables import CampaignControl
 from bot.storage.timeline_store import TimelineStore
 from handlers.campaign_timeline import DEFAULT_RUNNERS, STATE_CHANGES, NodeHook, NodeRun, NodeRunner
 
@@ -80,6 +81,8 @@ class CampaignRegistry:
 
     def __post_init__(self) -> None:
         self.store = TimelineStore(self.app.services.repo.engine)
+        self._groups: dict[str, tuple[Campaign, list[str], frozenset[str]]] = {}
+        self._controls: dict[str, CampaignControl] = {}
         # Feature modules may own a node kind's posts (NODE_RUNNERS) or add work done in the
         # node's own transaction (NODE_HOOKS), e.g. settling coupons at close.
         self.runners: dict[str, NodeRunner] = dict(DEFAULT_RUNNERS)
@@ -164,18 +167,34 @@ class CampaignRegistry:
 
     # -- timeline ----------------------------------------------------------------
     def groups_of(self, campaign: Campaign) -> list[str]:
-        """Group ids: listed ones, plus configured groups carrying one of the campaign's tags."""
+        """Group ids: listed ones, plus configured groups carrying one of the campaign's tags.
+
+        Computed once per loaded campaign version: handlers ask on every message, and with
+        thousands of configured groups recomputing it dominated routing time (docs/performance.md).
+        """
+        cached = self._groups.get(campaign.id)
+        if cached is not None and cached[0] is campaign:
+            return cached[1]
         groups = list(dict.fromkeys(campaign.groups))
+        listed = set(groups)
         tags = set(campaign.group_tags)
-        for group_id, settings in self.app.services.config.groups.items():
-            if tags & set(settings.tags) and group_id not in groups:
-                groups.append(group_id)
+        if tags:
+            for group_id, settings in self.app.services.config.groups.items():
+                if group_id not in listed and tags.intersection(settings.tags):
+                    groups.append(group_id)
+                    listed.add(group_id)
+        self._groups[campaign.id] = (campaign, groups, frozenset(groups))
         return groups
+
+    def runs_in(self, campaign: Campaign, group_id: str) -> bool:
+        """Whether `campaign` runs in `group_id` (a set lookup, for per-message checks)."""
+        self.groups_of(campaign)
+        return group_id in self._groups[campaign.id][2]
 
     def effective_nodes(self, campaign_id: str) -> list[TimelineNode]:
         """Nodes with a leader's delay applied to those not yet run."""
         loaded = self.campaigns[campaign_id]
-        delay = self.store.control(campaign_id).delay_seconds
+        delay = self.control(campaign_id).delay_seconds
         if not delay:
             return loaded.nodes
         done = {node for node, _ in self.store.done_nodes(campaign_id)}
@@ -205,7 +224,7 @@ class CampaignRegistry:
         loaded = self.campaigns[campaign_id]
         groups = self.groups_of(loaded.campaign)
         done = self.store.done_nodes(campaign_id)
-        paused = self.store.control(campaign_id).paused
+        paused = self.control(campaign_id).paused
         clock = self.app.services.clock
         wanted: set[str] = set()
         for node in self.effective_nodes(campaign_id):
@@ -361,26 +380,37 @@ class CampaignRegistry:
         self.outcomes.append(NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, skipped, 0))
 
     # -- leader controls ----------------------------------------------------------------
-    def pause(self, campaign_id: str, by: str) -> None:
-        control = self.store.control(campaign_id)
-        control.paused, control.updated_by, control.updated_at = True, by, self.app.services.clock.now()
+    def control(self, campaign_id: str) -> CampaignControl:
+        """Pause and delay for a campaign, read once from the database; only this class writes them."""
+        control = self._controls.get(campaign_id)
+        if control is None:
+            control = self._controls[campaign_id] = self.store.control(campaign_id)
+        return control
+
+    def _save_control(self, control: CampaignControl) -> None:
         self.store.save_control(control)
+        self._controls[control.campaign_id] = control
+
+    def pause(self, campaign_id: str, by: str) -> None:
+        control = self.control(campaign_id)
+        control.paused, control.updated_by, control.updated_at = True, by, self.app.services.clock.now()
+        self._save_control(control)
         if self.scheduler is not None:
             for job in self.scheduler.get_jobs():
                 if job.id.startswith(job_id(campaign_id, "")):
                     job.pause()
 
     def resume(self, campaign_id: str, by: str) -> None:
-        control = self.store.control(campaign_id)
+        control = self.control(campaign_id)
         control.paused, control.updated_by, control.updated_at = False, by, self.app.services.clock.now()
-        self.store.save_control(control)
+        self._save_control(control)
         self.schedule(campaign_id)
 
     def delay(self, campaign_id: str, by: str, seconds: int) -> None:
-        control = self.store.control(campaign_id)
+        control = self.control(campaign_id)
         control.delay_seconds += seconds
         control.updated_by, control.updated_at = by, self.app.services.clock.now()
-        self.store.save_control(control)
+        self._save_control(control)
         self.schedule(campaign_id)
 
     def node_states(self, campaign_id: str) -> list[tuple[TimelineNode, str, str, str]]:

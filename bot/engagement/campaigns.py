@@ -42,7 +42,7 @@ def campaigns_in_group(services: Services, group_id: str) -> list[ActiveCampaign
         return []
     found = []
     for campaign_id, loaded in sorted(registry.campaigns.items()):
-        if group_id not in registry.groups_of(loaded.campaign):
+        if not registry.runs_in(loaded.campaign, group_id):
             continue
         nodes = registry.effective_nodes(campaign_id)
         opens_at, closes_at = registry.effective_times(campaign_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -67,15 +68,8 @@ class GroupMetrics:
         return self.sales.gmv_cents // self.buyers if self.buyers else 0
 
 
-def group_sales(engine: Engine, campaign_id: str, group_id: str, since: datetime, until: datetime) -> Sales:
-    """Active (not cancelled) orders placed in the window."""
-    where = (
-        col(OrderRow.campaign_id) == campaign_id,
-        col(OrderRow.group_id) == group_id,
-        col(OrderRow.status) == ACTIVE,
-        col(OrderRow.created_at) >= since,
-        col(OrderRow.created_at) < until,
-    )
+def _sales(engine: Engine, *where: Any) -> Sales:
+    """Active (not cancelled) orders matching `where`."""
     with engine.connect() as conn:
         buyers = conn.execute(select(col(OrderRow.member_id)).where(*where).distinct()).scalars().all()
         orders, units, gmv = conn.execute(
@@ -86,6 +80,20 @@ def group_sales(engine: Engine, campaign_id: str, group_id: str, since: datetime
             ).where(*where)
         ).one()
     return Sales(frozenset(buyers), int(orders), int(units), int(gmv))
+
+
+def _placed(group_id: str, since: datetime, until: datetime) -> tuple[Any, ...]:
+    return (
+        col(OrderRow.group_id) == group_id,
+        col(OrderRow.status) == ACTIVE,
+        col(OrderRow.created_at) >= since,
+        col(OrderRow.created_at) < until,
+    )
+
+
+def group_sales(engine: Engine, campaign_id: str, group_id: str, since: datetime, until: datetime) -> Sales:
+    """One campaign's active orders placed in the group in the window."""
+    return _sales(engine, col(OrderRow.campaign_id) == campaign_id, *_placed(group_id, since, until))
 
 
 def group_metrics(
@@ -151,23 +159,9 @@ class DaySummary:
 
 
 def day_summary(engine: Engine, group_id: str, since: datetime, until: datetime) -> DaySummary:
-    where = (
-        col(OrderRow.group_id) == group_id,
-        col(OrderRow.status) == ACTIVE,
-        col(OrderRow.created_at) >= since,
-        col(OrderRow.created_at) < until,
-    )
-    with engine.connect() as conn:
-        buyers = conn.execute(select(col(OrderRow.member_id)).where(*where).distinct()).scalars().all()
-        orders, units, gmv = conn.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(col(OrderRow.quantity)), 0),
-                func.coalesce(func.sum(col(OrderRow.quantity) * col(OrderRow.unit_price_cents)), 0),
-            ).where(*where)
-        ).one()
+    """The group's activity and its orders of every campaign in the window."""
     return DaySummary(
         group_id,
         group_activity(engine, group_id, since, until),
-        Sales(frozenset(buyers), int(orders), int(units), int(gmv)),
+        _sales(engine, *_placed(group_id, since, until)),
     )
