@@ -13,6 +13,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from cachetools import LRUCache
 from loguru import logger
 
 from bot.clock import Clock, SystemClock
@@ -38,6 +39,9 @@ from bot.storage.repo import Repo
 from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
 
+KNOWN_GROUPS_CACHE = 20_000
+KNOWN_MEMBERS_CACHE = 50_000
+
 
 class App:
     """One running bot: its services, its router and (once running) its transport."""
@@ -50,8 +54,10 @@ class App:
         self.startup_hooks: list[Callable[[App], Any]] = []
         self.shutdown_hooks: list[Callable[[App], Any]] = []
         self.health = HealthMonitor(services.config.monitoring)
-        self._known_groups: dict[str, str] = {}
-        self._known_members: dict[tuple[str, str], str] = {}
+        # Caches that spare a database write per message; bounded, because a bot in thousands of
+        # groups sees hundreds of thousands of members (a miss only costs one upsert).
+        self._known_groups: LRUCache[str, str] = LRUCache(maxsize=KNOWN_GROUPS_CACHE)
+        self._known_members: LRUCache[tuple[str, str], str] = LRUCache(maxsize=KNOWN_MEMBERS_CACHE)
 
     @classmethod
     def build(

@@ -18,6 +18,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from cachetools import LRUCache
 from loguru import logger
 
 from bot.context import Context, Services
@@ -40,6 +41,7 @@ MAX_TEMPLATE_CHARS = 1000
 DEFAULT_TEMPLATE = "welcome/default.j2"
 SAMPLE_NAMES = ("小明", "小红")
 CHECKED_KEY = "welcome_first_message_checked"
+CHECKED_CACHE = 50_000
 SET_RE = re.compile(r"^\s*\S+\s+(.+)$", re.DOTALL)
 
 
@@ -143,11 +145,14 @@ async def handle_join(event: MemberJoined, ctx: Context) -> bool:
 @on_message(priority=1)
 async def handle_first_message(msg: GroupMessage, ctx: Context) -> bool:
     """A newcomer's first message without a recorded join: welcome them now. Never stops other handlers."""
-    checked: set[tuple[str, str]] = ctx.services.features.setdefault(CHECKED_KEY, set())
+    # Bounded: a member evicted here is only looked up in the database again.
+    checked: LRUCache[tuple[str, str], bool] = ctx.services.features.setdefault(
+        CHECKED_KEY, LRUCache(maxsize=CHECKED_CACHE)
+    )
     key = (msg.group_id, msg.sender.id)
     if key in checked:
         return False
-    checked.add(key)
+    checked[key] = True
     if store_of(ctx.services).unseen_join(msg.group_id, msg.sender.id, FALLBACK_WARMUP):
         _greet(ctx.services, msg.group_id, [(msg.sender.id, msg.sender.name)], "", ctx.clock.now())
     return False
