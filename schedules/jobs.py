@@ -6,6 +6,8 @@ the persistent job store, so they must stay importable under these names.
 
 from __future__ import annotations
 
+import asyncio
+
 from schedules import runtime
 
 
@@ -29,7 +31,10 @@ async def job_monitor(campaign_id: str) -> None:
     if loaded is None:
         return
     monitor = app.services.features["monitor"]
-    monitor.check(loaded.campaign, registry.groups_of(loaded.campaign), app.services.clock.now())
+    groups = registry.groups_of(loaded.campaign)
+    now = app.services.clock.now()
+    observations = await asyncio.to_thread(monitor.observe, loaded.campaign, groups, now)
+    monitor.apply(loaded.campaign, groups, now, observations)
 
 
 async def job_daily_summary() -> None:

@@ -10,6 +10,7 @@ running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ JOB_FUNC = "schedules.jobs:job_timeline_node"
 MONITOR_FUNC = "schedules.jobs:job_monitor"
 CAMPAIGN_SUFFIXES = {".yaml", ".yml"}
 MIN_REAL_GRACE_SECONDS = 2
+FANOUT_YIELD_EVERY = 20
 
 
 def job_id(campaign_id: str, node_id: str) -> str:
@@ -302,7 +304,9 @@ class CampaignRegistry:
         late = (now - node.fire_at).total_seconds()
         opens_at, closes_at = self.effective_times(campaign_id)
         outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, 0, 0)
-        for group_id in self.groups_of(loaded.campaign):
+        for index, group_id in enumerate(self.groups_of(loaded.campaign)):
+            if index and index % FANOUT_YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let chat be handled while a node fans out to many groups
             log = logger.bind(campaign=campaign_id, node=node_id, group=group_id)
             if not node.critical and self._too_late(late, node):
                 if self._record_skip(campaign_id, node, group_id, now, f"{late:.0f}s late"):

@@ -36,6 +36,16 @@ def campaign_rules(campaign: Campaign) -> dict[str, Rule]:
 
 
 @dataclass(frozen=True)
+class Observation:
+    """One metric value for one rule, group and (for stock) product."""
+
+    group_id: str
+    rule: str
+    subject: str
+    value: float
+
+
+@dataclass(frozen=True)
 class Alert:
     """One alert or recovery, for the log, the tests and the templates."""
 
@@ -57,16 +67,24 @@ class CampaignMonitor:
 
     def check(self, campaign: Campaign, groups: list[str], now: datetime) -> list[Alert]:
         """Evaluate every due rule for every group; send and return the transitions."""
+        return self.apply(campaign, groups, now, self.observe(campaign, groups, now))
+
+    def observe(self, campaign: Campaign, groups: list[str], now: datetime) -> list[Observation]:
+        """The database half of a check: metric values for the rules that are due.
+
+        Reads only, so the scheduled job runs it in a worker thread and the event loop keeps
+        handling chat while a campaign with many groups is measured.
+        """
         if not campaign.monitoring.enabled:
             return []
         engine = self.app.services.repo.engine
         rules = campaign_rules(campaign)
-        alerts: list[Alert] = []
+        observations: list[Observation] = []
         for group_id in groups:
             for name in ("active_ratio", "messages_per_minute", "conversion"):
                 rule = rules[name]
-                state = self.states.setdefault((campaign.id, group_id, name, ""), AlertState())
-                if not due(rule, state, now):
+                state = self.states.get((campaign.id, group_id, name, ""))
+                if state is not None and not due(rule, state, now):
                     continue
                 metrics = group_metrics(engine, campaign.id, group_id, now - rule.window, now)
                 if metrics.members == 0 or (name == "conversion" and metrics.active_members == 0):
@@ -77,16 +95,25 @@ class CampaignMonitor:
                     "messages_per_minute": metrics.activity.messages_per_minute,
                     "conversion": metrics.conversion_active,
                 }[name]
-                self._advance(alerts, campaign, group_id, rule, state, "", value, now)
-        rule = rules["stock_ratio"]
+                observations.append(Observation(group_id, name, "", value))
         for level in stock_levels(engine, campaign.id):
-            state = self.states.setdefault(
-                (campaign.id, STOCK_SUBJECT_GROUP, rule.name, level.product_code), AlertState()
-            )
-            if due(rule, state, now) and level.total:
-                self._advance(
-                    alerts, campaign, STOCK_SUBJECT_GROUP, rule, state, level.product_code, level.ratio, now
+            if level.total:
+                observations.append(
+                    Observation(STOCK_SUBJECT_GROUP, "stock_ratio", level.product_code, level.ratio)
                 )
+        return observations
+
+    def apply(
+        self, campaign: Campaign, groups: list[str], now: datetime, observations: list[Observation]
+    ) -> list[Alert]:
+        """The event-loop half: advance each rule's state, send alerts and recoveries."""
+        rules = campaign_rules(campaign)
+        alerts: list[Alert] = []
+        for obs in observations:
+            rule = rules[obs.rule]
+            state = self.states.setdefault((campaign.id, obs.group_id, obs.rule, obs.subject), AlertState())
+            if due(rule, state, now):
+                self._advance(alerts, campaign, obs.group_id, rule, state, obs.subject, obs.value, now)
         for alert in alerts:
             self._send(alert, campaign, groups)
         self.history.extend(alerts)
