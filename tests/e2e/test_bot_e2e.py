@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import statistics
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ import pytest_asyncio
 
 from bot.app import App
 from bot.clock import ScaledClock
+from bot.events import Event, TransportStatus
+from bot.router import DispatchResult
 from bot.startup import install_features
 from bot.transports.wechaty_adapter import WechatyTransport
 from tests.conftest import make_config
@@ -91,12 +94,19 @@ async def bot(service: MockService, tmp_path_factory: pytest.TempPathFactory) ->
         heartbeat_interval=2.0,
         connect_timeout=2.0,
     )
+    statuses: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+    handle = app.handle_event
+
+    async def watching(event: Event) -> DispatchResult:
+        """The app's own sink, noting transport statuses so the tests can wait on them."""
+        if isinstance(event, TransportStatus):
+            statuses[event.kind].set()
+        return await handle(event)
+
+    app.handle_event = watching  # type: ignore[method-assign]
+    app.statuses = statuses  # type: ignore[attr-defined]
     task = asyncio.create_task(app.run(transport, drain_seconds=5))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while not transport.connected:
-        assert loop.time() < deadline, "the bot did not log in"
-        await asyncio.sleep(0.05)
+    await asyncio.wait_for(statuses["login"].wait(), 30)
     try:
         yield app
     finally:
@@ -158,11 +168,8 @@ async def test_queued_message_survives_an_outage_exactly_once(service: MockServi
     await asyncio.to_thread(service.stop)  # the puppet service crashes
     transport = bot.transport
     assert transport is not None
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while getattr(transport, "connected", True):
-        assert loop.time() < deadline, "the outage was not noticed"
-        await asyncio.sleep(0.05)
+    await asyncio.wait_for(bot.statuses["disconnected"].wait(), WAIT)  # type: ignore[attr-defined]
+    assert not getattr(transport, "connected", True)
     # Something the bot says during the outage waits in the outbox instead of being lost.
     text = "📦 断线期间的库存播报"
     bot.services.outbox.enqueue(text, group_id=ROOM, kind="broadcast")
