@@ -273,3 +273,41 @@ def test_fake_transport_is_what_tests_use(make_app: AppFactory) -> None:
     app, transport = make_app()
     assert isinstance(transport, FakeTransport) and app.services.outbox.transport is transport
     assert timedelta(0) == timedelta(0)
+
+
+async def test_saving_a_file_reloads_it_and_a_broken_save_is_rejected(
+    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
+) -> None:
+    """The real file watcher (watchfiles): saves are picked up without a restart."""
+    import asyncio
+    import contextlib
+
+    from bot.startup import watch_campaigns
+
+    path = write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
+    app, transport = make_app()
+    registry = registry_for(app)
+    registry.load_all()
+    seen: asyncio.Queue[Path] = asyncio.Queue()
+    load_file = registry.load_file
+
+    def spy(changed: Path) -> list:
+        result = load_file(changed)
+        seen.put_nowait(changed)
+        return result
+
+    registry.load_file = spy  # type: ignore[method-assign]
+    watcher = asyncio.create_task(watch_campaigns(registry))
+    try:
+        await asyncio.sleep(0)  # let the watcher start
+        path.write_text(SHANGHAI.replace("title: 草莓团", "title: 草莓团（改）"), encoding="utf-8")
+        await asyncio.wait_for(seen.get(), 20)
+        assert registry.campaigns["berries"].campaign.title == "草莓团（改）"
+        path.write_text(SHANGHAI.replace("stock: 10", "stock: -1"), encoding="utf-8")
+        await asyncio.wait_for(seen.get(), 20)
+        assert registry.campaigns["berries"].campaign.title == "草莓团（改）"  # the last good version runs
+        assert registry.campaigns["berries"].campaign.products[0].stock == 10
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
