@@ -324,6 +324,10 @@ class Outbox:
     def _choose(self, now: datetime) -> tuple[_Queued | None, datetime | None]:
         """The best message sendable now, or the earliest time something will be."""
         account_ready = self._account_ready_at(now)
+        if account_ready > now:
+            # Paused, over the per-minute rate or the daily budget: nothing can go before then,
+            # so skip scanning a possibly long queue on every wake-up.
+            return None, account_ready
         heads: dict[str, _Queued] = {}
         for item in self._items.values():
             head = heads.get(item.target)

@@ -17,6 +17,9 @@ from sqlmodel import Session, col
 
 from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, RoleGrant
 
+# Built once: SQLAlchemy then reuses the compiled statement instead of rebuilding it per message.
+_INSERT_INBOUND = insert(InboundMessage)
+
 
 class Repo:
     """The bot's storage API; features add their own repositories beside it."""
@@ -160,14 +163,15 @@ class Repo:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(InboundMessage).values(
-                        message_id=message_id,
-                        kind=kind,
-                        group_id=group_id,
-                        sender_id=sender_id,
-                        text=text,
-                        time=time,
-                    )
+                    _INSERT_INBOUND,
+                    {
+                        "message_id": message_id,
+                        "kind": kind,
+                        "group_id": group_id,
+                        "sender_id": sender_id,
+                        "text": text,
+                        "time": time,
+                    },
                 )
         except IntegrityError:
             return False
