@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
+from cachetools import LRUCache
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
 
+COMPILED_CACHE = 512
 DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -45,6 +47,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        self._compiled: LRUCache[str, Template] = LRUCache(maxsize=COMPILED_CACHE)
         self.env.filters["yuan"] = yuan
         self.env.filters["hm"] = self._hm
         self.env.filters["mdhm"] = self._mdhm
@@ -72,9 +75,16 @@ class Renderer:
             raise TemplateRenderError(f"template {name!r} failed: {exc}") from exc
 
     def render_string(self, source: str, /, **variables: Any) -> str:
-        """Render an admin-edited template (e.g. a custom welcome) in the same sandbox."""
+        """Render an admin-edited template (e.g. a custom welcome) in the same sandbox.
+
+        Compiled templates are cached by their source: a timeline node renders the same campaign
+        text once per group, and compiling it each time was a large share of the fan-out.
+        """
         try:
-            return self.env.from_string(source).render(**variables).strip()
+            template = self._compiled.get(source)
+            if template is None:
+                template = self._compiled[source] = self.env.from_string(source)
+            return template.render(**variables).strip()
         except TemplateError as exc:
             raise TemplateRenderError(f"custom template failed: {exc}") from exc
 

@@ -19,6 +19,8 @@ from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, 
 
 # Built once: SQLAlchemy then reuses the compiled statement instead of rebuilding it per message.
 _INSERT_INBOUND = insert(InboundMessage)
+_INSERT_MEMBER = insert(MemberRow)
+_INSERT_MEMBERSHIP = insert(Membership)
 
 
 class Repo:
@@ -65,21 +67,32 @@ class Repo:
             s.commit()
 
     def touch_member(self, group_id: str, member_id: str, name: str, now: datetime) -> bool:
-        """Record a member seen in a group; return True the first time we see them there."""
-        first_time = False
-        with self.session() as s:
-            member = s.get(MemberRow, member_id)
-            if member is None:
-                s.add(MemberRow(id=member_id, name=name, updated_at=now))
-            elif name and member.name != name:
-                member.name = name
-                member.updated_at = now
-                s.add(member)
-            if group_id and s.get(Membership, (group_id, member_id)) is None:
-                s.add(Membership(group_id=group_id, member_id=member_id, first_seen_at=now))
-                first_time = True
-            s.commit()
-        return first_time
+        """Record a member seen in a group; return True the first time we see them there.
+
+        Core statements in one transaction: this runs for each member's first message after
+        every start, so ORM sessions here showed up in the routing profile.
+        """
+        with self.engine.begin() as conn:
+            current = conn.execute(select(col(MemberRow.name)).where(col(MemberRow.id) == member_id)).first()
+            if current is None:
+                conn.execute(_INSERT_MEMBER, {"id": member_id, "name": name, "updated_at": now})
+            elif name and current[0] != name:
+                conn.execute(
+                    update(MemberRow).where(col(MemberRow.id) == member_id).values(name=name, updated_at=now)
+                )
+            if not group_id:
+                return False
+            seen = conn.execute(
+                select(col(Membership.member_id)).where(
+                    col(Membership.group_id) == group_id, col(Membership.member_id) == member_id
+                )
+            ).first()
+            if seen is not None:
+                return False
+            conn.execute(
+                _INSERT_MEMBERSHIP, {"group_id": group_id, "member_id": member_id, "first_seen_at": now}
+            )
+            return True
 
     def record_join(self, group_id: str, member_id: str, name: str, now: datetime) -> None:
         with self.session() as s:
