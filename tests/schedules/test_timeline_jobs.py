@@ -71,6 +71,19 @@ def registry_for(app: App) -> CampaignRegistry:
     return install_features(app, persistent_jobs=True, watch=False)
 
 
+Shop = tuple[App, FakeTransport, CampaignRegistry]
+
+
+@pytest.fixture
+def berries(make_app: AppFactory, campaigns_dir: Path) -> Shop:
+    """The Shanghai campaign file in place, an app, and its registry with the file loaded."""
+    write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
+    app, transport = make_app()
+    registry = registry_for(app)
+    registry.load_all()
+    return app, transport, registry
+
+
 def fire_times(registry: CampaignRegistry, now: datetime) -> dict[str, datetime]:
     assert registry.scheduler is not None
     return {job.id: job.trigger.get_next_fire_time(None, now) for job in registry.scheduler.get_jobs()}
@@ -101,12 +114,9 @@ async def test_nodes_fire_at_their_local_times(
 
 
 async def test_restart_mid_campaign_posts_no_node_twice(
-    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
+    berries: Shop, make_app: AppFactory, clock: FakeClock
 ) -> None:
-    write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
-    app, transport = make_app()
-    registry = registry_for(app)
-    registry.load_all()
+    app, transport, registry = berries
     nodes = [n for n in registry.campaigns["berries"].nodes]
     first_half = [n for n in nodes if n.kind != "close"][:4]  # preheat, countdowns, open
     for node in first_half:
@@ -134,13 +144,8 @@ async def test_restart_mid_campaign_posts_no_node_twice(
     assert set(states.values()) == {"posted"}
 
 
-async def test_missed_nodes_skip_informational_and_run_critical_late(
-    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
-) -> None:
-    write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
-    app, transport = make_app()
-    registry = registry_for(app)
-    registry.load_all()
+async def test_missed_nodes_skip_informational_and_run_critical_late(berries: Shop, clock: FakeClock) -> None:
+    app, transport, registry = berries
     # The bot was down from before the countdown until two hours after opening.
     clock.set(datetime(2026, 12, 5, 14, 0, tzinfo=UTC))
     for node_id in ("countdown-T-10m", "countdown-T-1m", "open"):
@@ -154,13 +159,8 @@ async def test_missed_nodes_skip_informational_and_run_critical_late(
     assert registry.store.group_status("berries", "团购一群") == "open"
 
 
-async def test_job_missed_by_apscheduler_is_recorded_as_skipped(
-    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
-) -> None:
-    write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
-    app, _ = make_app()
-    registry = registry_for(app)
-    registry.load_all()
+async def test_job_missed_by_apscheduler_is_recorded_as_skipped(berries: Shop, clock: FakeClock) -> None:
+    app, _, registry = berries
     event = JobExecutionEvent(EVENT_JOB_MISSED, job_id("berries", "preheat-T-1d"), "default", clock.now())
     registry._on_missed(event)
     states = {(n.node_id, g): (s, d) for n, g, s, d in registry.node_states("berries")}
@@ -168,12 +168,9 @@ async def test_job_missed_by_apscheduler_is_recorded_as_skipped(
 
 
 async def test_jobs_persist_in_the_database_job_store(
-    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
+    berries: Shop, make_app: AppFactory, clock: FakeClock
 ) -> None:
-    write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
-    app, _ = make_app()
-    registry = registry_for(app)
-    registry.load_all()
+    app, _, registry = berries
     assert registry.scheduler is not None
     registry.scheduler.start(paused=True)
     ids = {j.id for j in registry.scheduler.get_jobs()}
@@ -219,13 +216,8 @@ async def test_rejected_edit_keeps_previous_version_and_tells_admins(
     assert fire_times(registry, clock.now()) == {}
 
 
-async def test_leader_pause_resume_and_delay(
-    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
-) -> None:
-    write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
-    app, transport = make_app()
-    registry = registry_for(app)
-    registry.load_all()
+async def test_leader_pause_resume_and_delay(berries: Shop, make_app: AppFactory, clock: FakeClock) -> None:
+    app, transport, registry = berries
     assert registry.scheduler is not None
     registry.scheduler.start(paused=True)
     await transport.inject(group_message("/campaign pause berries", sender="lily", at=clock.now()))
@@ -254,13 +246,8 @@ async def test_leader_pause_resume_and_delay(
     assert transport.texts()[-1].startswith("@") or "用法" in transport.texts()[-1]
 
 
-async def test_campaign_list_and_status_in_chat(
-    make_app: AppFactory, clock: FakeClock, campaigns_dir: Path
-) -> None:
-    write_campaign(campaigns_dir, "berries.yaml", SHANGHAI)
-    app, transport = make_app()
-    registry = registry_for(app)
-    registry.load_all()
+async def test_campaign_list_and_status_in_chat(berries: Shop, clock: FakeClock) -> None:
+    app, transport, registry = berries
     await transport.inject(group_message("/campaign list", sender="lily", at=clock.now()))
     assert "berries「草莓团」12月5日 20:00 开团" in transport.texts()[-1]
     await transport.inject(group_message("/campaign status berries", sender="lily", at=clock.now()))
