@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from loguru import logger
-from sqlalchemy.engine import Connection
 
 from bot.campaign import Campaign, TimelineNode, parse_duration
 from bot.commerce.pricing import settle_coupons
@@ -28,8 +27,7 @@ from bot.events import GroupMessage
 from bot.handler import Priority, Role, command
 from bot.monitoring.metrics import day_summary, group_metrics
 from bot.outbox import Draft
-from bot.storage.timeline_store import TimelineStore
-from handlers.campaign_timeline import STATE_CHANGES, NodeRun, render_node
+from handlers.campaign_timeline import NodeRun, render_node
 from handlers.orders import Selling, selling
 
 if TYPE_CHECKING:
@@ -117,33 +115,8 @@ def run_node_in_group(
     registry: CampaignRegistry, campaign_id: str, node: TimelineNode, group_id: str, *, detail: str = ""
 ) -> bool:
     """Run one node for one group now, exactly once (ledger) like the scheduler; False if it had run."""
-    services = registry.app.services
-    loaded = registry.campaigns[campaign_id]
-    now = services.clock.now()
-    opens_at, closes_at = registry.effective_times(campaign_id)
-    run = NodeRun(loaded.campaign, node, group_id, services, now, node.fire_at, opens_at, closes_at)
-    drafts = registry.runners[node.kind](run)
-    state = STATE_CHANGES.get(node.kind)
-
-    def guard(conn: Connection) -> bool:
-        claimed = TimelineStore.claim(
-            conn,
-            campaign_id=campaign_id,
-            node_id=node.node_id,
-            group_id=group_id,
-            status="posted" if drafts else "done",
-            scheduled_at=node.fire_at,
-            now=now,
-            detail=detail,
-        )
-        if claimed and state:
-            TimelineStore.set_group_status(conn, campaign_id, group_id, state, now)
-        if claimed:
-            for hook in registry.hooks.get(node.kind, []):
-                hook(run, conn)
-        return claimed
-
-    return services.outbox.enqueue_atomic(drafts, guard) is not None
+    now = registry.app.services.clock.now()
+    return registry.run_in_group(campaign_id, node, group_id, now=now, detail=detail) is not None
 
 
 def _registry(ctx: Context) -> CampaignRegistry | None:

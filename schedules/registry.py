@@ -299,10 +299,9 @@ class CampaignRegistry:
         if node is None:
             logger.warning("campaign {} has no node {} any more (edited?); job ignored", campaign_id, node_id)
             return None
-        services = self.app.services
-        now = services.clock.now()
+        now = self.app.services.clock.now()
         late = (now - node.fire_at).total_seconds()
-        opens_at, closes_at = self.effective_times(campaign_id)
+        times = self.effective_times(campaign_id)  # once per node, not per group
         outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, 0, 0)
         for index, group_id in enumerate(self.groups_of(loaded.campaign)):
             if index and index % FANOUT_YIELD_EVERY == 0:
@@ -313,34 +312,11 @@ class CampaignRegistry:
                     outcome.skipped += 1
                     log.warning("node skipped: {:.0f}s late, grace {}s", late, self._grace(node))
                 continue
-            run = NodeRun(loaded.campaign, node, group_id, services, now, node.fire_at, opens_at, closes_at)
             try:
-                drafts = self.runners[node.kind](run)
+                queued = self.run_in_group(campaign_id, node, group_id, now=now, times=times)
             except Exception:
                 log.opt(exception=True).error("node runner failed; nothing posted for this group")
                 continue
-            state = STATE_CHANGES.get(node.kind)
-
-            def guard(
-                conn: Connection, run: NodeRun = run, state: str | None = state, n: int = len(drafts)
-            ) -> bool:
-                claimed = TimelineStore.claim(
-                    conn,
-                    campaign_id=campaign_id,
-                    node_id=node_id,
-                    group_id=run.group_id,
-                    status="posted" if n else "done",
-                    scheduled_at=node.fire_at,
-                    now=now,
-                )
-                if claimed and state:
-                    TimelineStore.set_group_status(conn, campaign_id, run.group_id, state, now)
-                if claimed:
-                    for hook in self.hooks.get(node.kind, []):
-                        hook(run, conn)
-                return claimed
-
-            queued = services.outbox.enqueue_atomic(drafts, guard)
             if queued is None:
                 outcome.duplicate += 1
                 log.info("node already ran in this group; not posted again")
@@ -349,6 +325,49 @@ class CampaignRegistry:
                 log.info("node ran ({:.1f}s after its time): {} message(s) queued", late, len(queued))
         self.outcomes.append(outcome)
         return outcome
+
+    def run_in_group(
+        self,
+        campaign_id: str,
+        node: TimelineNode,
+        group_id: str,
+        *,
+        now: datetime,
+        detail: str = "",
+        times: tuple[datetime, datetime] | None = None,
+    ) -> list[int] | None:
+        """Run one node in one group: its posts, the ledger row, any state change and the
+        feature hooks, all in one transaction. Returns the queued outbox ids, or None when the
+        ledger says the node already ran there. The scheduler's fan-out and a leader's `/open`,
+        `/close` or `/countdown` both come through here.
+        """
+        loaded = self.campaigns[campaign_id]
+        opens_at, closes_at = self.effective_times(campaign_id)
+        run = NodeRun(
+            loaded.campaign, node, group_id, self.app.services, now, node.fire_at, opens_at, closes_at
+        )
+        drafts = self.runners[node.kind](run)
+        state = STATE_CHANGES.get(node.kind)
+
+        def guard(conn: Connection) -> bool:
+            claimed = TimelineStore.claim(
+                conn,
+                campaign_id=campaign_id,
+                node_id=node.node_id,
+                group_id=group_id,
+                status="posted" if drafts else "done",
+                scheduled_at=node.fire_at,
+                now=now,
+                detail=detail,
+            )
+            if claimed and state:
+                TimelineStore.set_group_status(conn, campaign_id, group_id, state, now)
+            if claimed:
+                for hook in self.hooks.get(node.kind, []):
+                    hook(run, conn)
+            return claimed
+
+        return self.app.services.outbox.enqueue_atomic(drafts, guard)
 
     def _record_skip(
         self, campaign_id: str, node: TimelineNode, group_id: str, now: datetime, why: str
