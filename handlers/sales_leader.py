@@ -29,6 +29,7 @@ from bot.monitoring.metrics import day_summary, group_metrics
 from bot.outbox import Draft
 from handlers.campaign_timeline import NodeRun, render_node
 from handlers.orders import Selling, selling
+from handlers.stock import reply_unknown_product
 
 if TYPE_CHECKING:
     from schedules.registry import CampaignRegistry
@@ -203,12 +204,7 @@ async def handle_orders(msg: GroupMessage, ctx: Context) -> None:
     sell = selling(ctx.services)
     code = args[0].upper() if args else None
     if code is not None and campaign.product(code) is None:
-        ctx.reply(
-            "stock/unknown_product.j2",
-            code=code,
-            codes=[p.code for p in campaign.products],
-            priority=Priority.COMMAND,
-        )
+        reply_unknown_product(ctx, campaign, code)
         return
     entries = sell.store.chain(campaign.id, msg.group_id)
     ctx.reply(

@@ -236,12 +236,7 @@ async def handle_stock(msg: GroupMessage, ctx: Context) -> None:
     args = [a.upper() for a in ctx.args]
     code = args[0] if args else None
     if code is not None and campaign.product(code) is None:
-        ctx.reply(
-            "stock/unknown_product.j2",
-            code=code,
-            codes=[p.code for p in campaign.products],
-            priority=Priority.COMMAND,
-        )
+        reply_unknown_product(ctx, campaign, code)
         return
     if len(args) >= 2:
         amount = args[1].lstrip("+")
@@ -251,12 +246,7 @@ async def handle_stock(msg: GroupMessage, ctx: Context) -> None:
         assert code is not None
         result = await sell.writer.submit(Restock(campaign.id, code, int(amount), ctx.clock.now()))
         if result.status != "ok":
-            ctx.reply(
-                "stock/unknown_product.j2",
-                code=code,
-                codes=[p.code for p in campaign.products],
-                priority=Priority.COMMAND,
-            )
+            reply_unknown_product(ctx, campaign, code)
             return
         name = sell.product_name(campaign, code)
         for group_id in sell.groups_of(campaign):
@@ -293,4 +283,22 @@ async def handle_stock(msg: GroupMessage, ctx: Context) -> None:
     )
 
 
-__all__ = ["NODE_RUNNERS", "StockAnnouncer", "handle_stock", "level", "run_broadcast", "run_open"]
+__all__ = [
+    "NODE_RUNNERS",
+    "StockAnnouncer",
+    "handle_stock",
+    "level",
+    "reply_unknown_product",
+    "run_broadcast",
+    "run_open",
+]
+
+
+def reply_unknown_product(ctx: Context, campaign: Campaign, code: str) -> None:
+    """Tell a leader a product code is not in the campaign, listing the codes that are."""
+    ctx.reply(
+        "stock/unknown_product.j2",
+        code=code,
+        codes=[p.code for p in campaign.products],
+        priority=Priority.COMMAND,
+    )
