@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from bot.monitoring.activity import Activity, group_activity
-from bot.storage.orders import ACTIVE, CampaignStock, OrderRow
+from bot.storage.orders import ACTIVE, OrderRow
 
 
 @dataclass(frozen=True)
@@ -105,44 +105,6 @@ def group_metrics(
         activity=group_activity(engine, group_id, since, until),
         sales=group_sales(engine, campaign_id, group_id, since, until),
     )
-
-
-@dataclass(frozen=True)
-class StockLevel:
-    product_code: str
-    name: str
-    stock: int
-    total: int
-
-    @property
-    def ratio(self) -> float:
-        """Share of all units ever available that is still unsold."""
-        return self.stock / self.total if self.total else 0.0
-
-    @property
-    def sold(self) -> int:
-        return self.total - self.stock
-
-
-def stock_levels(engine: Engine, campaign_id: str) -> list[StockLevel]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                col(CampaignStock.product_code),
-                col(CampaignStock.name),
-                col(CampaignStock.stock),
-                col(CampaignStock.total),
-            )
-            .where(col(CampaignStock.campaign_id) == campaign_id)
-            .order_by(col(CampaignStock.product_code))
-        ).all()
-    return [StockLevel(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
-
-
-def sell_through(levels: list[StockLevel]) -> float:
-    """Units sold ÷ units made available, over all products of the campaign."""
-    total = sum(level.total for level in levels)
-    return sum(level.sold for level in levels) / total if total else 0.0
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from loguru import logger
 
 from bot.campaign import Campaign
 from bot.handler import Priority
-from bot.monitoring.metrics import group_metrics, stock_levels
+from bot.monitoring.metrics import group_metrics
 from bot.monitoring.rules import DEFAULT_RULES, AlertState, Rule, due, step
+from bot.storage.orders import OrderStore
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -96,10 +97,12 @@ class CampaignMonitor:
                     "conversion": metrics.conversion_active,
                 }[name]
                 observations.append(Observation(group_id, name, "", value))
-        for level in stock_levels(engine, campaign.id):
+        for level in OrderStore(engine).stock(campaign.id):
             if level.total:
                 observations.append(
-                    Observation(STOCK_SUBJECT_GROUP, "stock_ratio", level.product_code, level.ratio)
+                    Observation(
+                        STOCK_SUBJECT_GROUP, "stock_ratio", level.product_code, level.stock / level.total
+                    )
                 )
         return observations
 

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.monitoring.metrics import group_metrics, sell_through, stock_levels
+from bot.monitoring.metrics import group_metrics
+from bot.storage.orders import OrderStore, sell_through
 
 
 @dataclass(frozen=True)
@@ -104,5 +105,5 @@ def build_report(
             )
         )
     return Report(
-        campaign_id, since, until, rows, round(100 * sell_through(stock_levels(engine, campaign_id)), 1)
+        campaign_id, since, until, rows, round(100 * sell_through(OrderStore(engine).stock(campaign_id)), 1)
     )
