@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from loguru import logger
@@ -101,40 +101,19 @@ def run_preheat(run: NodeRun) -> list[Draft]:
     return _post(run, render_node(run, "campaign/preheat.j2", featured=featured or run.campaign.products))
 
 
-def run_countdown(run: NodeRun) -> list[Draft]:
-    # Count from the node's own time unless it ran well late, so a busy second never says "9 分钟".
-    reference = run.now if run.now - run.fire_at > timedelta(seconds=60) else run.fire_at
-    left = max(timedelta(0), run.opens_at - reference)
-    minutes = int((left.total_seconds() + 59) // 60)
-    return _post(run, render_node(run, "campaign/countdown.j2", minutes_left=minutes))
-
-
 def run_redpacket(run: NodeRun) -> list[Draft]:
     return _post(run, render_node(run, "campaign/redpacket.j2"))
-
-
-def run_open(run: NodeRun) -> list[Draft]:
-    return _post(run, render_node(run, "campaign/open.j2"))
-
-
-def run_broadcast(run: NodeRun) -> list[Draft]:
-    return _post(run, render_node(run, "campaign/broadcast.j2"), replace_key="stock")
-
-
-def run_close(run: NodeRun) -> list[Draft]:
-    return _post(run, render_node(run, "campaign/close.j2"))
 
 
 def run_followup(run: NodeRun) -> list[Draft]:
     return _post(run, render_node(run, "campaign/followup.j2"), priority=Priority.DEFAULT)
 
 
+# The posts of the other kinds (countdown, open, broadcast, close) carry live stock and
+# results, so the selling feature owns them (`NODE_RUNNERS` in handlers/stock.py and
+# handlers/sales_leader.py); the registry refuses to start if a kind has no runner.
 DEFAULT_RUNNERS: dict[str, NodeRunner] = {
     "preheat": run_preheat,
-    "countdown": run_countdown,
     "redpacket": run_redpacket,
-    "open": run_open,
-    "broadcast": run_broadcast,
-    "close": run_close,
     "followup": run_followup,
 }

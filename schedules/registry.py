@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 from sqlalchemy.engine import Connection
 
-from bot.campaign import Campaign, Problem, TimelineNode, compile_timeline, load_campaign
+from bot.campaign import KINDS, Campaign, Problem, TimelineNode, compile_timeline, load_campaign
 from bot.campaign.loader import CampaignError
 from bot.storage.tables import CampaignControl
 from bot.storage.timeline_store import TimelineStore
@@ -93,6 +93,11 @@ class CampaignRegistry:
             self.runners.update(getattr(module, "NODE_RUNNERS", {}))
             for kind, hook in getattr(module, "NODE_HOOKS", {}).items():
                 self.hooks.setdefault(kind, []).append(hook)
+        missing = sorted(set(KINDS) - set(self.runners))
+        if missing:
+            raise RuntimeError(
+                f"no feature posts timeline nodes of kind {', '.join(missing)}; check handlers.FEATURES"
+            )
         if self.scheduler is not None:
             self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
 

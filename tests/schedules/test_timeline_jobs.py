@@ -298,3 +298,12 @@ async def test_saving_a_file_reloads_it_and_a_broken_save_is_rejected(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+def test_a_timeline_kind_without_a_runner_stops_start_up(make_app: AppFactory) -> None:
+    """Dropping the selling feature must not silently drop the opening and closing posts."""
+    from handlers import help as help_module
+
+    app, _ = make_app([help_module])
+    with pytest.raises(RuntimeError, match="broadcast, close, countdown, open"):
+        registry_for(app)
