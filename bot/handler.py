@@ -15,7 +15,7 @@ from enum import IntEnum
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from bot.events import Event, GroupMessage, PrivateMessage
+from bot.events import GroupMessage, PrivateMessage
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -68,9 +68,6 @@ class Filter:
 
 def text_contains(*needles: str) -> Filter:
     return Filter(lambda e: any(n in getattr(e, "text", "") for n in needles), f"contains{needles}")
-
-
-mentions_bot = Filter(lambda e: bool(getattr(e, "mentions_bot", False)), "mentions_bot")
 
 
 @dataclass(frozen=True)
@@ -175,7 +172,3 @@ def collect(modules: list[ModuleType]) -> list[HandlerSpec]:
             if obj.__module__ == module.__name__:
                 specs.extend(getattr(obj, SPEC_ATTR, []))
     return specs
-
-
-def is_event(value: object) -> bool:
-    return isinstance(value, Event.__args__)

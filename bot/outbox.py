@@ -110,8 +110,6 @@ class Outbox:
         self._day: tuple[int, int, int] | None = None
         self._warned_day: tuple[int, int, int] | None = None
         self._wake = asyncio.Event()
-        self.sent_log: list[tuple[datetime, Outgoing]] = []
-        self.keep_sent_log = False
 
     # -- start-up ------------------------------------------------------------
     def load(self) -> None:
@@ -273,9 +271,6 @@ class Outbox:
     def pending(self) -> int:
         return len(self._items)
 
-    def queued_texts(self, group_id: str) -> list[str]:
-        return [i.text for i in sorted(self._items.values()) if i.group_id == group_id]
-
     # -- pacing ------------------------------------------------------------------
     def _slow_factor(self, now: datetime) -> float:
         if self._slow_until is not None and now < self._slow_until:
@@ -398,8 +393,6 @@ class Outbox:
         self._freq_streak = 0
         self.stats.sent += 1
         self.stats.sent_today += 1
-        if self.keep_sent_log:
-            self.sent_log.append((now, message))
         log.info("sent {}: {}", item.target, item.text[:80].replace("\n", " ⏎ "))
         self._check_budget()
 
