@@ -152,8 +152,8 @@ def rehearse(
     path: Path = typer.Argument(..., help="Campaign file to rehearse."),
     speed: float = typer.Option(
         0.0,
-        help="Time compression: 60 (default) = a minute a second, 3600 = an hour a second. "
-        "Quiet stretches are skipped either way.",
+        help="How fast to play it: 60 (default) = a minute a second, 3600 = an hour a second. "
+        "Quiet stretches are skipped either way, and the transcript's times do not depend on it.",
     ),
     scenario: Path | None = typer.Option(
         None, help="YAML list of {at: T+1m, line: 'alice@团购一群: 接龙 A1 2'}."
@@ -192,7 +192,7 @@ def rehearse(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     table = Table(title=f"rehearsal of {result.campaign.id} at {result.speed:g}x")
-    for column in ("node", "kind", "scheduled", "offset", "late (campaign time)", "late (real)", "result"):
+    for column in ("node", "kind", "scheduled", "offset", "ran at", "late", "result"):
         table.add_column(column)
     colours = {"on time": "green", "late": "yellow", "skipped": "red", "never ran": "red"}
     for node in result.nodes:
@@ -205,8 +205,8 @@ def rehearse(
                 - result.nodes[0].scheduled
                 + (result.nodes[0].scheduled - next(n.scheduled for n in result.nodes if n.kind == "open"))
             ),
-            "-" if node.late_bot_seconds is None else f"{node.late_bot_seconds:.0f}s",
-            "-" if node.late_real_seconds is None else f"{node.late_real_seconds * 1000:.0f} ms",
+            "-" if node.ran_at is None else f"{node.ran_at.astimezone(result.campaign.tz):%m-%d %H:%M:%S}",
+            "-" if node.late_seconds is None else f"{node.late_seconds:.0f}s",
             f"[{colours[node.status]}]{node.status}[/]",
         )
     Console().print(table)

@@ -12,7 +12,6 @@ goes out twice. Handlers must expect replies to be delayed, and can pass a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import deque
 from collections.abc import Callable
@@ -459,6 +458,4 @@ class Outbox:
         while True:
             self._wake.clear()
             delay = await self.pump()
-            timeout = None if delay is None else self.clock.real_seconds(delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            await self.clock.wait(self._wake, delay)

@@ -1,42 +1,53 @@
 """Rehearsal: a campaign dry run an admin can watch before going live.
 
 The real app, router, outbox and APScheduler run on a throw-away SQLite
-database with time compressed `speed` times. The bot's clock runs on the
-campaign's own calendar, starting just before its first node, so a file works
-whatever dates it carries. A scenario file replays member events (simulator
-lines) at offsets from T; every message is printed, written to a JSON-lines
-transcript, and a table at the end says whether each node fired on time.
+database, on a `VirtualClock`: bot time stands still while the bot works and
+then jumps to the next thing due, so the transcript's times are exactly what
+real groups would see however fast or loaded the machine is. `speed` only
+sets how fast a person watches it go by. The clock runs on the campaign's own
+calendar, starting just before its first node, so a file works whatever dates
+it carries. A scenario file replays member events (simulator lines) at offsets
+from T; every message is printed, written to a JSON-lines transcript, and a
+table at the end says whether each node fired on time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+import random
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from apscheduler.triggers.interval import IntervalTrigger
 from ruamel.yaml import YAML
 
 from bot.app import App
 from bot.campaign import Campaign, compile_timeline, load_campaign, parse_time_spec
-from bot.clock import ScaledClock
+from bot.clock import VirtualClock
 from bot.config import Config
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, Outgoing, PrivateMessage
 from bot.transports.base import EventSink
 from bot.transports.simulator import LineParser, SimulatorSyntaxError
+from schedules.virtual_time import JobRelease
 
 LEAD_IN = timedelta(seconds=30)
 QUIET_GAP = timedelta(minutes=5)
-# A minute of campaign time a second. Quiet stretches are skipped, so even a three-day campaign
-# rehearses in a minute or two, while busy moments (a red-packet burst, the opening rush) keep
-# their real shape: at 3600x, the 10-30 ms the bot spends on each message is minutes of campaign time.
+# A minute of campaign time a second, to watch. Quiet stretches are skipped, so even a three-day
+# campaign rehearses in a minute or two; the times in the transcript do not depend on the speed.
 DEFAULT_SPEED = 60.0
-ON_TIME_REAL_SECONDS = 1.0
+# Bot time stands still while the bot works, so a node that runs at all runs on the second.
+ON_TIME_SECONDS = 1.0
+# Rounds of the event loop with nothing runnable before bot time may move on.
+SETTLE_ROUNDS = 3
+SETTLE_POLL_SECONDS = 0.001
+RNG_SEED = 2026
 
 
 class ScenarioError(ValueError):
@@ -72,7 +83,7 @@ def load_scenario(path: Path, campaign: Campaign) -> list[ScenarioStep]:
 
 
 def offset_label(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
+    seconds = math.floor(delta.total_seconds())  # whole seconds down, like the clock time beside it
     sign = "+" if seconds >= 0 else "-"
     seconds = abs(seconds)
     days, rest = divmod(seconds, 86400)
@@ -113,46 +124,103 @@ class Transcript:
 
 
 class RehearsalTransport:
-    """Feeds scenario lines at their times; records what the bot says."""
+    """Drives bot time: plays scenario lines, releases jobs, records what the bot says.
+
+    Each round waits until the bot has done all it can at the current instant
+    (no job running, every clock waiter parked), then moves bot time to the next
+    thing due: a scenario line, a job, or a wait ending (the outbox's pacing).
+    Between two instants it sleeps `gap / speed` real seconds so a person can
+    watch, unless nothing but monitor ticks is due for a while (`QUIET_GAP`).
+    """
 
     name = "rehearsal"
 
     def __init__(
         self,
-        clock: ScaledClock,
+        clock: VirtualClock,
+        jobs: JobRelease,
         steps: list[ScenarioStep],
         transcript: Transcript,
         parser: LineParser,
         finished: Callable[[], bool],
-        skip_quiet: Callable[[datetime | None], None] | None = None,
+        *,
+        speed: float,
+        skip_quiet: bool = True,
     ) -> None:
         self.clock = clock
-        self.steps = steps
+        self.jobs = jobs
+        self.steps = deque(steps)
         self.transcript = transcript
         self.parser = parser
         self.finished = finished
+        self.speed = speed
         self.skip_quiet = skip_quiet
         self.connected = True
+        self._announced_skip: datetime | None = None
+        self._last_eventful = clock.now()
 
     async def start(self, sink: EventSink) -> None:
-        for step in self.steps:
-            while (wait := (step.at - self.clock.now()).total_seconds()) > 0:
-                if self.skip_quiet is not None:
-                    self.skip_quiet(step.at)
-                    wait = (step.at - self.clock.now()).total_seconds()
-                await self.clock.sleep(min(wait, QUIET_GAP.total_seconds()))
-            try:
-                event = self.parser.parse(step.line).event
-            except SimulatorSyntaxError as exc:
-                self.transcript.echo(f"scenario line skipped ({step.mark}: {step.line!r}): {exc}")
-                continue
-            if event is not None:
-                self._record_member_event(event)
-                await sink(event)
-        while not self.finished():
-            if self.skip_quiet is not None:
-                self.skip_quiet(None)
-            await self.clock.sleep(30)
+        while True:
+            await self._settle()
+            if not self.steps and self.finished():
+                return
+            now = self.clock.now()
+            next_job, next_timeline_job = self.jobs.next_due()
+            # Monitor ticks are due every minute of a sale; only the rest decides what is "quiet".
+            waits = [t for t in (self.steps[0].at if self.steps else None, self.clock.next_deadline()) if t]
+            eventful = min([*waits, *([next_timeline_job] if next_timeline_job else [])], default=None)
+            upcoming = [*waits, *([next_job] if next_job else [])]
+            if not upcoming:
+                self.transcript.echo("⚠ nothing more is due, yet the timeline has not finished; stopping")
+                return
+            target = await self._pass_time(now, max(min(upcoming), now), eventful)
+            self.clock.advance_to(target)
+            if eventful is not None and target >= eventful:
+                self._last_eventful = target
+            while self.steps and self.steps[0].at <= target:
+                await self._play(self.steps.popleft(), sink)
+            self.jobs.release_due()
+
+    async def _settle(self) -> None:
+        """Return once the bot has done everything it can at this instant of bot time."""
+        quiet_rounds = 0
+        while quiet_rounds < SETTLE_ROUNDS:
+            if self.clock.busy() or not self.jobs.idle:
+                quiet_rounds = 0
+                await asyncio.sleep(SETTLE_POLL_SECONDS)  # a job may be waiting on a thread
+            else:
+                quiet_rounds += 1
+                await asyncio.sleep(0)
+
+    async def _pass_time(self, now: datetime, target: datetime, eventful: datetime | None) -> datetime:
+        """Let a person watch the gap go by at `speed`, unless it is a quiet stretch.
+
+        A stretch is quiet when more than `QUIET_GAP` separates the last eventful
+        moment from the next one; it is skipped up to `LEAD_IN` before the next.
+        Returns the bot time to move to.
+        """
+        if target <= now:
+            return now
+        quiet = eventful is None or eventful - self._last_eventful > QUIET_GAP
+        lead_in = None if eventful is None else eventful - LEAD_IN
+        if self.skip_quiet and quiet and (lead_in is None or now < lead_in):
+            if eventful is not None and eventful != self._announced_skip:
+                self._announced_skip = eventful
+                local = eventful.astimezone(self.transcript.campaign.tz)
+                self.transcript.echo(f"⏩ nothing due until {local:%m-%d %H:%M}; skipping ahead")
+            return target if lead_in is None else min(target, lead_in)
+        await asyncio.sleep((target - now).total_seconds() / self.speed)
+        return target
+
+    async def _play(self, step: ScenarioStep, sink: EventSink) -> None:
+        try:
+            event = self.parser.parse(step.line).event
+        except SimulatorSyntaxError as exc:
+            self.transcript.echo(f"scenario line skipped ({step.mark}: {step.line!r}): {exc}")
+            return
+        if event is not None:
+            self._record_member_event(event)
+            await sink(event)
 
     def _record_member_event(self, event: Event) -> None:
         now = self.clock.now()
@@ -187,8 +255,7 @@ class NodeReport:
     kind: str
     scheduled: datetime
     ran_at: datetime | None
-    late_bot_seconds: float | None
-    late_real_seconds: float | None
+    late_seconds: float | None
     status: str
 
 
@@ -230,20 +297,24 @@ async def rehearse(
     keep_workdir: bool = False,
     skip: bool = True,
 ) -> RehearsalResult:
-    """Run the campaign end to end on a scaled clock and report every node."""
+    """Run the campaign end to end on a virtual clock and report every node."""
     from bot.startup import install_features
+    from handlers.redpacket import RNG_KEY
 
     campaign = load_campaign(campaign_file)
     nodes = compile_timeline(campaign)
     steps = load_scenario(scenario, campaign) if scenario else []
     speed = speed or DEFAULT_SPEED
-    # Lead in by at least a real second, so start-up never makes the first node late.
-    start = min([nodes[0].fire_at, *(s.at for s in steps)]) - max(LEAD_IN, timedelta(seconds=speed))
+    start = min([nodes[0].fire_at, *(s.at for s in steps)]) - LEAD_IN
     workdir = Path(tempfile.mkdtemp(prefix="tuanbot-rehearsal-"))
     config = rehearsal_config(base_config, workdir, campaign_file)
-    clock = ScaledClock(anchor=start, speed=speed)
-    app = App.build(config, clock=clock)
+    clock = VirtualClock(start)
+    # Seeded, so rehearsing the same files twice gives the same transcript (pacing jitter, red packets).
+    app = App.build(config, clock=clock, rng=random.Random(RNG_SEED))
+    app.services.features[RNG_KEY] = random.Random(RNG_SEED)
     registry = install_features(app, persistent_jobs=True, watch=False)
+    assert registry.scheduler is not None
+    jobs = JobRelease(registry.scheduler, clock)
     sink = transcript_path.open("w", encoding="utf-8") if transcript_path else None
     opens_at = next(n.fire_at for n in nodes if n.kind == "open")
     transcript = Transcript(campaign, opens_at, sink, echo, config.bot.name)
@@ -252,50 +323,22 @@ async def rehearse(
         ran = {o.node_id for o in registry.outcomes}
         return all(n.node_id in ran for n in nodes) and app.services.outbox.pending() == 0
 
-    scheduler = registry.scheduler
-    assert scheduler is not None
-
-    def skip_quiet(until: datetime | None) -> None:
-        """Jump over stretches where nothing is due, moving every job's real fire time along."""
-        if app.services.outbox.pending():
-            return
-        # Periodic jobs (the monitor) tick all the time; only one-off work counts as "due".
-        due = [
-            j.next_run_time
-            for j in scheduler.get_jobs()
-            if j.next_run_time is not None and not isinstance(j.trigger, IntervalTrigger)
-        ]
-        now_real = clock.to_real(clock.now())
-        next_real = min(due, default=None)
-        candidates = [clock.now() + (t - now_real) * speed for t in ([next_real] if next_real else [])]
-        if until is not None:
-            candidates.append(until)
-        if not candidates:
-            return
-        gap = min(candidates) - clock.now() - LEAD_IN
-        if gap <= QUIET_GAP:
-            return
-        seconds = gap.total_seconds()
-        clock.jump(seconds)
-        for job in scheduler.get_jobs():
-            if job.next_run_time is not None and not isinstance(job.trigger, IntervalTrigger):
-                job.modify(next_run_time=job.next_run_time - timedelta(seconds=seconds / speed))
-        echo(f"⏩ nothing due until {min(candidates).astimezone(campaign.tz):%m-%d %H:%M}; skipping ahead")
-
     transport = RehearsalTransport(
         clock,
+        jobs,
         steps,
         transcript,
         LineParser(clock, {config.bot.name, config.bot.id}),
         finished,
-        skip_quiet if skip else None,
+        speed=speed,
+        skip_quiet=skip,
     )
     echo(
         f"rehearsing {campaign.id} 「{campaign.title}」 at {speed:g}x: {len(nodes)} nodes, "
         f"{len(steps)} scenario lines; throw-away database in {workdir}"
     )
     try:
-        await app.run(transport, drain_seconds=3600)
+        await app.run(transport, drain_seconds=0)  # the driver only stops once the outbox is empty
     finally:
         if sink is not None:
             sink.close()
@@ -304,17 +347,15 @@ async def rehearse(
     for node in nodes:
         outcome = outcomes.get(node.node_id)
         if outcome is None:
-            reports.append(NodeReport(node.node_id, node.kind, node.fire_at, None, None, None, "never ran"))
+            reports.append(NodeReport(node.node_id, node.kind, node.fire_at, None, None, "never ran"))
             continue
         late = (outcome.ran_at - node.fire_at).total_seconds()
         status = (
             "skipped"
             if outcome.skipped and not outcome.posted
-            else ("on time" if late / speed <= ON_TIME_REAL_SECONDS else "late")
+            else ("on time" if late <= ON_TIME_SECONDS else "late")
         )
-        reports.append(
-            NodeReport(node.node_id, node.kind, node.fire_at, outcome.ran_at, late, late / speed, status)
-        )
+        reports.append(NodeReport(node.node_id, node.kind, node.fire_at, outcome.ran_at, late, status))
     if not keep_workdir:
         shutil.rmtree(workdir, ignore_errors=True)
     return RehearsalResult(campaign, speed, reports, transcript.lines, workdir)

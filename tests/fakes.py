@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.app import App
+from bot.clock import wait_real
 from bot.events import Event, Outgoing
 from bot.router import DispatchResult
 from bot.transports.base import EventSink, SendError
@@ -35,6 +36,9 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+    async def wait(self, event: asyncio.Event, seconds: float | None) -> None:
+        await wait_real(event, seconds)
 
 
 class FakeTransport:

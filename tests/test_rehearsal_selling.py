@@ -2,24 +2,59 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.config import load_config
-from bot.rehearsal import rehearse
+from bot.rehearsal import RehearsalResult, rehearse
+from schedules.registry import CampaignRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
+_FAST: list[RehearsalResult] = []
 
 
-async def test_rehearsal_shows_the_selling_arc(tmp_path: Path) -> None:
-    transcript = tmp_path / "out.jsonl"
-    result = await rehearse(
+async def rehearse_sample_orders() -> RehearsalResult:
+    return await rehearse(
         ROOT / "data" / "campaigns" / "sample.yaml",
         load_config(ROOT / "config.yaml"),
         speed=3600,
         scenario=ROOT / "data" / "scenarios" / "sample_orders.yaml",
-        transcript_path=transcript,
         echo=lambda line: None,
     )
+
+
+async def fast_run() -> RehearsalResult:
+    """One undisturbed rehearsal shared by the tests below (it takes half a minute)."""
+    if not _FAST:
+        _FAST.append(await rehearse_sample_orders())
+    return _FAST[0]
+
+
+async def test_a_slow_machine_gives_the_same_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI once saw the T-0 post 31 minutes late: bot time ran on while an opening job was starting.
+
+    Bot time now stands still while the bot works, so stalling every node job (a real
+    wait, then a blocking one) changes nothing a member would see, not even pacing.
+    """
+    run_node = CampaignRegistry.run_node
+
+    async def slow_run_node(self: CampaignRegistry, campaign_id: str, node_id: str) -> Any:
+        await asyncio.sleep(0.3)
+        time.sleep(0.05)
+        return await run_node(self, campaign_id, node_id)
+
+    monkeypatch.setattr(CampaignRegistry, "run_node", slow_run_node)
+    slow = await rehearse_sample_orders()
+    assert slow.transcript == (await fast_run()).transcript
+    assert slow.all_on_time
+
+
+async def test_rehearsal_shows_the_selling_arc() -> None:
+    result = await fast_run()
     bot = [
         e for e in result.transcript if e["sender"] != "" and e["kind"] not in ("member", "member-private")
     ]
@@ -42,4 +77,3 @@ async def test_rehearsal_shows_the_selling_arc(tmp_path: Path) -> None:
     assert "王阿姨" in thanks and "老周" in thanks and "小陈" not in thanks  # carol cancelled everything
     private = [e for e in result.transcript if e["group"] == "" and "实时数据" in e["text"]]
     assert private  # /stats went privately to the leader
-    assert transcript.exists()

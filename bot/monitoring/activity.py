@@ -32,12 +32,15 @@ class Activity:
 
 
 def group_activity(engine: Engine, group_id: str, since: datetime, until: datetime) -> Activity:
+    """Two queries per group: the monitor runs this for every group every minute."""
     with engine.connect() as conn:
-        members = conn.execute(
-            select(func.count())
-            .select_from(Membership)
-            .where(col(Membership.group_id) == group_id, col(Membership.left_at).is_(None))
-        ).scalar_one()
+        members, joined, left = conn.execute(
+            select(
+                func.count().filter(col(Membership.left_at).is_(None)),
+                func.count().filter(col(Membership.joined_at) >= since, col(Membership.joined_at) < until),
+                func.count().filter(col(Membership.left_at) >= since, col(Membership.left_at) < until),
+            ).where(col(Membership.group_id) == group_id)
+        ).one()
         rows = conn.execute(
             select(col(InboundMessage.sender_id), func.count())
             .where(
@@ -47,24 +50,6 @@ def group_activity(engine: Engine, group_id: str, since: datetime, until: dateti
             )
             .group_by(col(InboundMessage.sender_id))
         ).all()
-        joined = conn.execute(
-            select(func.count())
-            .select_from(Membership)
-            .where(
-                col(Membership.group_id) == group_id,
-                col(Membership.joined_at) >= since,
-                col(Membership.joined_at) < until,
-            )
-        ).scalar_one()
-        left = conn.execute(
-            select(func.count())
-            .select_from(Membership)
-            .where(
-                col(Membership.group_id) == group_id,
-                col(Membership.left_at) >= since,
-                col(Membership.left_at) < until,
-            )
-        ).scalar_one()
     return Activity(
         members=int(members),
         speakers=frozenset(r[0] for r in rows),

@@ -69,17 +69,24 @@ class GroupMetrics:
 
 
 def _sales(engine: Engine, *where: Any) -> Sales:
-    """Active (not cancelled) orders matching `where`."""
+    """Active (not cancelled) orders matching `where`, in one query (per buyer, summed here)."""
     with engine.connect() as conn:
-        buyers = conn.execute(select(col(OrderRow.member_id)).where(*where).distinct()).scalars().all()
-        orders, units, gmv = conn.execute(
+        rows = conn.execute(
             select(
+                col(OrderRow.member_id),
                 func.count(),
-                func.coalesce(func.sum(col(OrderRow.quantity)), 0),
-                func.coalesce(func.sum(col(OrderRow.quantity) * col(OrderRow.unit_price_cents)), 0),
-            ).where(*where)
-        ).one()
-    return Sales(frozenset(buyers), int(orders), int(units), int(gmv))
+                func.sum(col(OrderRow.quantity)),
+                func.sum(col(OrderRow.quantity) * col(OrderRow.unit_price_cents)),
+            )
+            .where(*where)
+            .group_by(col(OrderRow.member_id))
+        ).all()
+    return Sales(
+        frozenset(r[0] for r in rows),
+        sum(int(r[1]) for r in rows),
+        sum(int(r[2]) for r in rows),
+        sum(int(r[3]) for r in rows),
+    )
 
 
 def _placed(group_id: str, since: datetime, until: datetime) -> tuple[Any, ...]:
