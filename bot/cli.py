@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import typer
@@ -147,6 +148,12 @@ def _offset(delta: object) -> str:
     return offset_label(delta)  # type: ignore[arg-type]
 
 
+def _ran_at(scheduled: datetime, ran_at: datetime, tz: tzinfo) -> str:
+    """The time of day a node ran, with its date only when that differs from the scheduled one."""
+    ran, due = ran_at.astimezone(tz), scheduled.astimezone(tz)
+    return f"{ran:%H:%M:%S}" if ran.date() == due.date() else f"{ran:%m-%d %H:%M:%S}"
+
+
 @cli.command()
 def rehearse(
     path: Path = typer.Argument(..., help="Campaign file to rehearse."),
@@ -205,7 +212,7 @@ def rehearse(
                 - result.nodes[0].scheduled
                 + (result.nodes[0].scheduled - next(n.scheduled for n in result.nodes if n.kind == "open"))
             ),
-            "-" if node.ran_at is None else f"{node.ran_at.astimezone(result.campaign.tz):%m-%d %H:%M:%S}",
+            "-" if node.ran_at is None else _ran_at(node.scheduled, node.ran_at, result.campaign.tz),
             "-" if node.late_seconds is None else f"{node.late_seconds:.0f}s",
             f"[{colours[node.status]}]{node.status}[/]",
         )
