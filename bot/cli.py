@@ -175,7 +175,7 @@ def rehearse(
     from rich.table import Table
 
     from bot.campaign import CampaignError
-    from bot.rehearsal import ScenarioError, offset_label
+    from bot.rehearsal import RehearsalStuck, ScenarioError, offset_label
     from bot.rehearsal import rehearse as run_rehearsal
 
     cfg = _load(config)
@@ -195,7 +195,7 @@ def rehearse(
         typer.echo(str(exc), err=True)
         typer.echo("Fix the campaign file (see docs/campaigns.md) and rehearse again.", err=True)
         raise typer.Exit(1) from None
-    except ScenarioError as exc:
+    except (ScenarioError, RehearsalStuck) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     table = Table(title=f"rehearsal of {result.campaign.id} at {result.speed:g}x")

@@ -19,6 +19,7 @@ import math
 import random
 import shutil
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,11 +48,17 @@ ON_TIME_SECONDS = 1.0
 # Rounds of the event loop with nothing runnable before bot time may move on.
 SETTLE_ROUNDS = 3
 SETTLE_POLL_SECONDS = 0.001
+# Real seconds the bot may take over one instant before the rehearsal gives up (a hung job).
+SETTLE_TIMEOUT_SECONDS = 120.0
 RNG_SEED = 2026
 
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be replayed; the message names the entry."""
+
+
+class RehearsalStuck(RuntimeError):
+    """The bot never finished reacting to one instant of bot time (a job hung)."""
 
 
 @dataclass(frozen=True)
@@ -184,9 +191,16 @@ class RehearsalTransport:
     async def _settle(self) -> None:
         """Return once the bot has done everything it can at this instant of bot time."""
         quiet_rounds = 0
+        started = time.monotonic()
         while quiet_rounds < SETTLE_ROUNDS:
             if self.clock.busy() or not self.jobs.idle:
                 quiet_rounds = 0
+                if time.monotonic() - started > SETTLE_TIMEOUT_SECONDS:
+                    raise RehearsalStuck(
+                        f"the bot has been busy for {SETTLE_TIMEOUT_SECONDS:.0f} s at "
+                        f"{self.clock.now().astimezone(self.transcript.campaign.tz):%m-%d %H:%M:%S} "
+                        f"(waiting for: {self.jobs.describe_busy()}); run with --verbose to see its logs"
+                    )
                 await asyncio.sleep(SETTLE_POLL_SECONDS)  # a job may be waiting on a thread
             else:
                 quiet_rounds += 1

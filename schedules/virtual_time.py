@@ -42,7 +42,13 @@ class JobRelease:
 
     @property
     def idle(self) -> bool:
+        # A released job removed before the scheduler picked it up (a campaign reloaded) never runs.
+        self._released = {job_id for job_id in self._released if self.scheduler.get_job(job_id) is not None}
         return not self._released and not self._running
+
+    def describe_busy(self) -> str:
+        """What the rehearsal is still waiting for, for a stuck-rehearsal message."""
+        return ", ".join(sorted({*self._released, *self._running})) or "no job"
 
     def _waiting(self) -> list[tuple[datetime, Job]]:
         """Jobs on bot time, with the bot time each is due, soonest first."""
