@@ -46,8 +46,10 @@ MAX_PACKETS = 200
 MAX_BUDGET_CENTS = 2000_00
 MANUAL_CREDIT_DAYS = 7
 LOG_BURSTS = 3
+RECENT_BURSTS = 5
 RNG_KEY = "engagement_rng"
 ALREADY_KEY = "redpacket_already_told"
+KEYWORDS_KEY = "redpacket_keywords"
 
 
 def store_of(services: Services) -> RedPacketStore:
@@ -98,6 +100,8 @@ def start_burst(
         started_by=started_by,
     )
     if created:
+        # No await between here and the caller's commit, so no grab can re-read the old set.
+        _keyword_cache(services).pop(group_id, None)
         schedule_close(services, burst_id, now + window)
     return created
 
@@ -186,9 +190,25 @@ NODE_HOOKS = {"redpacket": start_from_node}
 
 
 # -- grabbing ------------------------------------------------------------------------------
+def _keyword_cache(services: Services) -> dict[str, frozenset[str]]:
+    cache: dict[str, frozenset[str]] = services.features.setdefault(KEYWORDS_KEY, {})
+    return cache
+
+
 def _burst_for(services: Services, group_id: str, said: str, now: datetime) -> Burst | None:
-    """The newest burst of the group whose keyword this is, if open or only recently ended."""
-    for burst in store_of(services).recent(group_id, limit=5):
+    """The newest burst of the group whose keyword this is, if open or only recently ended.
+
+    The keywords of each group's recent bursts are kept in memory (`start_burst` drops a
+    group's entry), so ordinary short chat costs no query: it was one per message.
+    """
+    cache = _keyword_cache(services)
+    keywords = cache.get(group_id)
+    if keywords is None:
+        bursts = store_of(services).recent(group_id, limit=RECENT_BURSTS)
+        keywords = cache[group_id] = frozenset(core(b.keyword) for b in bursts)
+    if said not in keywords:
+        return None
+    for burst in store_of(services).recent(group_id, limit=RECENT_BURSTS):
         if core(burst.keyword) != said:
             continue
         ended = burst.closed_at or burst.closes_at

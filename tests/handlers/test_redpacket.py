@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from bot.engagement.coupons import CouponStore, make_wallet
 from bot.engagement.redpackets import RedPacketStore
@@ -220,3 +221,29 @@ async def test_a_burst_nobody_grabbed_ends_silently(make_app, clock) -> None:
     assert len(transport.sent) == sent
     await transport.inject(say(clock, "/redpacket log", "lily"))
     assert "已结束" in transport.texts(GROUP)[-1] and "0 人抢到" in transport.texts(GROUP)[-1]
+
+
+async def test_chat_reads_no_bursts_yet_a_new_burst_keyword_works_at_once(make_app, clock) -> None:
+    """Short chat used to cost a burst query per message; the keywords now live in memory."""
+    app, transport = make_app()
+    app.services.features[RNG_KEY] = random.Random(5)
+    queries: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if "redpacket_burst" in statement:
+            queries.append(statement)
+
+    sa.event.listen(app.services.repo.engine, "before_cursor_execute", note)
+    await transport.inject(say(clock, "发财", "a"))  # before any burst: ordinary chat
+    first = len(queries)
+    for i in range(20):
+        await transport.inject(say(clock, f"好的{i}", "b"))
+    assert len(queries) == first  # twenty short messages, no burst query
+    await transport.inject(say(clock, "/redpacket 3 ¥9.99 发财 30s", "lily"))
+    await transport.inject(say(clock, "发财", "a"))
+    assert (
+        RedPacketStore(app.services.repo.engine)
+        .winners(RedPacketStore(app.services.repo.engine).recent(GROUP)[0].id)[0]
+        .member_id
+        == "a"
+    )
