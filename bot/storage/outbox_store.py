@@ -10,6 +10,9 @@ from sqlmodel import col
 
 from bot.storage.tables import OutboxRow
 
+_QUEUED_DEFAULTS: dict[str, object] = {"status": "queued", "attempts": 0, "last_error": ""}
+_INSERT_RETURNING_ID = insert(OutboxRow).returning(col(OutboxRow.id), sort_by_parameter_order=True)
+
 
 class OutboxStore:
     """Rows of the `outbox` table, written with short explicit transactions."""
@@ -18,15 +21,17 @@ class OutboxStore:
         self.engine = engine
 
     def insert_many(self, conn: Connection, drafts: list[dict[str, object]], now: datetime) -> list[int]:
-        """Insert queued rows inside the caller's transaction (used to tie posts to the ledger)."""
-        ids = []
-        for draft in drafts:
-            result = conn.execute(
-                insert(OutboxRow).values(status="queued", attempts=0, last_error="", created_at=now, **draft)
-            )
-            key = result.inserted_primary_key
-            assert key is not None
-            ids.append(int(key[0]))
+        """Insert queued rows inside the caller's transaction (used to tie posts to the ledger).
+
+        One statement for all rows (`RETURNING` ids in the drafts' order), built once per
+        process so SQLAlchemy reuses its compiled form.
+        """
+        if not drafts:
+            return []
+        rows = [{**_QUEUED_DEFAULTS, "created_at": now, "not_before": None, **draft} for draft in drafts]
+        result = conn.execute(_INSERT_RETURNING_ID, rows)
+        ids = [row_id for row_id in result.scalars().all() if row_id is not None]
+        assert len(ids) == len(rows)
         return ids
 
     def insert(
@@ -42,26 +47,18 @@ class OutboxStore:
         now: datetime,
         not_before: datetime | None = None,
     ) -> int:
+        draft: dict[str, object] = {
+            "group_id": group_id,
+            "member_id": member_id,
+            "text": text,
+            "mentions": mentions,
+            "priority": priority,
+            "kind": kind,
+            "replace_key": replace_key,
+            "not_before": not_before,
+        }
         with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(OutboxRow).values(
-                    group_id=group_id,
-                    member_id=member_id,
-                    text=text,
-                    mentions=mentions,
-                    priority=priority,
-                    kind=kind,
-                    replace_key=replace_key,
-                    status="queued",
-                    attempts=0,
-                    last_error="",
-                    created_at=now,
-                    not_before=not_before,
-                )
-            )
-            key = result.inserted_primary_key
-            assert key is not None
-            return int(key[0])
+            return self.insert_many(conn, [draft], now)[0]
 
     def replace_text(self, row_id: int, text: str, mentions: str) -> bool:
         # not_before is kept: a newer version of a delayed post (a combined welcome) waits as long.

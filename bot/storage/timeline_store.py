@@ -12,6 +12,9 @@ from sqlmodel import col
 
 from bot.storage.tables import CampaignControl, CampaignGroupState, TimelineLedger
 
+# Built once, so SQLAlchemy reuses the compiled statement for every group of every node.
+_INSERT_LEDGER = insert(TimelineLedger)
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
@@ -46,15 +49,16 @@ class TimelineStore:
         try:
             with conn.begin_nested():
                 conn.execute(
-                    insert(TimelineLedger).values(
-                        campaign_id=campaign_id,
-                        node_id=node_id,
-                        group_id=group_id,
-                        status=status,
-                        scheduled_at=scheduled_at,
-                        ran_at=now,
-                        detail=detail[:500],
-                    )
+                    _INSERT_LEDGER,
+                    {
+                        "campaign_id": campaign_id,
+                        "node_id": node_id,
+                        "group_id": group_id,
+                        "status": status,
+                        "scheduled_at": scheduled_at,
+                        "ran_at": now,
+                        "detail": detail[:500],
+                    },
                 )
         except IntegrityError:
             return False
