@@ -28,6 +28,9 @@ class Repo:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Group names, read for every group of every timeline post; `touch_group` is the only
+        # writer of names and keeps this current (one bot process per database).
+        self._group_names: dict[str, str] = {}
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -48,11 +51,15 @@ class Repo:
             else:
                 return
             s.commit()
+        self._group_names.pop(group_id, None)
 
     def group_name(self, group_id: str) -> str:
-        with self.session() as s:
-            row = s.get(GroupRow, group_id)
-            return row.name if row and row.name else group_id
+        name = self._group_names.get(group_id)
+        if name is None:
+            with self.session() as s:
+                row = s.get(GroupRow, group_id)
+                name = self._group_names[group_id] = row.name if row and row.name else group_id
+        return name
 
     def known_group_ids(self) -> set[str]:
         with self.session() as s:
