@@ -117,10 +117,11 @@ class VirtualClock:
     """Bot time that stands still until a driver moves it (discrete-event time).
 
     On a scaled clock the bot's own milliseconds of work are multiplied by the
-    speed: at 3600x, a 0.5 s stall on a busy CI machine made the T-0 post look
-    half an hour late. Here bot time moves only when the driver (the rehearsal)
-    has seen every task that waits on the clock parked, so a transcript shows
-    exactly the pacing real groups would see, on any machine and at any speed.
+    speed (at 3600x, 20 ms of work is over a minute of campaign time), and a
+    rehearsal's times depended on how busy the machine was. Here bot time moves
+    only when the driver (the rehearsal) has seen every task that waits on the
+    clock parked and no job running, so a transcript shows exactly the pacing
+    real groups would see, on any machine and at any speed.
 
     APScheduler keeps running on the wall clock: `to_real` maps bot time ten
     years ahead, so no campaign job fires by itself; the driver releases each
