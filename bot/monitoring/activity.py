@@ -7,6 +7,7 @@ window if they sent at least one message there or placed an order in it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,30 +32,63 @@ class Activity:
         return self.messages / (self.window_seconds / 60) if self.window_seconds else 0.0
 
 
-def group_activity(engine: Engine, group_id: str, since: datetime, until: datetime) -> Activity:
-    """Two queries per group: the monitor runs this for every group every minute."""
+# Group ids per query: below SQLite's oldest limit of 999 bound parameters.
+CHUNK = 900
+
+
+def chunks(group_ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(group_ids), CHUNK):
+        yield group_ids[start : start + CHUNK]
+
+
+def groups_activity(
+    engine: Engine, group_ids: list[str], since: datetime, until: datetime
+) -> dict[str, Activity]:
+    """Every group's activity with two grouped queries per 900 groups, not two per group.
+
+    The monitor measures each campaign's groups every minute; per-group queries made
+    that a multi-second job at a thousand groups.
+    """
+    members: dict[str, tuple[int, int, int]] = {}
+    speakers: dict[str, dict[str, int]] = {group_id: {} for group_id in group_ids}
     with engine.connect() as conn:
-        members, joined, left = conn.execute(
-            select(
-                func.count().filter(col(Membership.left_at).is_(None)),
-                func.count().filter(col(Membership.joined_at) >= since, col(Membership.joined_at) < until),
-                func.count().filter(col(Membership.left_at) >= since, col(Membership.left_at) < until),
-            ).where(col(Membership.group_id) == group_id)
-        ).one()
-        rows = conn.execute(
-            select(col(InboundMessage.sender_id), func.count())
-            .where(
-                col(InboundMessage.group_id) == group_id,
-                col(InboundMessage.time) >= since,
-                col(InboundMessage.time) < until,
-            )
-            .group_by(col(InboundMessage.sender_id))
-        ).all()
-    return Activity(
-        members=int(members),
-        speakers=frozenset(r[0] for r in rows),
-        messages=sum(int(r[1]) for r in rows),
-        joined=int(joined),
-        left=int(left),
-        window_seconds=(until - since).total_seconds(),
-    )
+        for part in chunks(group_ids):
+            for group_id, now_in, joined, left in conn.execute(
+                select(
+                    col(Membership.group_id),
+                    func.count().filter(col(Membership.left_at).is_(None)),
+                    func.count().filter(
+                        col(Membership.joined_at) >= since, col(Membership.joined_at) < until
+                    ),
+                    func.count().filter(col(Membership.left_at) >= since, col(Membership.left_at) < until),
+                )
+                .where(col(Membership.group_id).in_(part))
+                .group_by(col(Membership.group_id))
+            ):
+                members[group_id] = (int(now_in), int(joined), int(left))
+            for group_id, sender_id, count in conn.execute(
+                select(col(InboundMessage.group_id), col(InboundMessage.sender_id), func.count())
+                .where(
+                    col(InboundMessage.group_id).in_(part),
+                    col(InboundMessage.time) >= since,
+                    col(InboundMessage.time) < until,
+                )
+                .group_by(col(InboundMessage.group_id), col(InboundMessage.sender_id))
+            ):
+                speakers[group_id][sender_id] = int(count)
+    window = (until - since).total_seconds()
+    return {
+        group_id: Activity(
+            members=members.get(group_id, (0, 0, 0))[0],
+            speakers=frozenset(speakers[group_id]),
+            messages=sum(speakers[group_id].values()),
+            joined=members.get(group_id, (0, 0, 0))[1],
+            left=members.get(group_id, (0, 0, 0))[2],
+            window_seconds=window,
+        )
+        for group_id in group_ids
+    }
+
+
+def group_activity(engine: Engine, group_id: str, since: datetime, until: datetime) -> Activity:
+    return groups_activity(engine, [group_id], since, until)[group_id]

@@ -16,7 +16,7 @@ from loguru import logger
 
 from bot.campaign import Campaign
 from bot.handler import Priority
-from bot.monitoring.metrics import group_metrics
+from bot.monitoring.metrics import GroupMetrics, groups_metrics
 from bot.monitoring.rules import DEFAULT_RULES, AlertState, Rule, due, step
 from bot.storage.orders import OrderStore
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from bot.app import App
 
 STOCK_SUBJECT_GROUP = "*"
+# Rules measured per group (stock is measured per product, across the campaign's groups).
+GROUP_RULES = ("active_ratio", "messages_per_minute", "conversion")
 
 
 def campaign_rules(campaign: Campaign) -> dict[str, Rule]:
@@ -80,14 +82,24 @@ class CampaignMonitor:
             return []
         engine = self.app.services.repo.engine
         rules = campaign_rules(campaign)
+        measured: dict[tuple[str, str], GroupMetrics] = {}
+        for name in GROUP_RULES:  # one set of grouped queries per rule (its own window), not per group
+            rule = rules[name]
+            due_groups = [
+                group_id
+                for group_id in groups
+                if (state := self.states.get((campaign.id, group_id, name, ""))) is None
+                or due(rule, state, now)
+            ]
+            if due_groups:
+                by_group = groups_metrics(engine, campaign.id, due_groups, now - rule.window, now)
+                measured.update({(group_id, name): m for group_id, m in by_group.items()})
         observations: list[Observation] = []
         for group_id in groups:
-            for name in ("active_ratio", "messages_per_minute", "conversion"):
-                rule = rules[name]
-                state = self.states.get((campaign.id, group_id, name, ""))
-                if state is not None and not due(rule, state, now):
+            for name in GROUP_RULES:
+                metrics = measured.get((group_id, name))
+                if metrics is None:
                     continue
-                metrics = group_metrics(engine, campaign.id, group_id, now - rule.window, now)
                 if metrics.members == 0 or (name == "conversion" and metrics.active_members == 0):
                     # Conversion of nobody is undefined; an empty group is the activity rules' business.
                     continue

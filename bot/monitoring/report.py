@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.monitoring.metrics import group_metrics
+from bot.monitoring.metrics import groups_metrics
 from bot.storage.orders import OrderStore, sell_through
 
 
@@ -87,8 +87,9 @@ def build_report(
     until: datetime,
 ) -> Report:
     rows = []
+    metrics = groups_metrics(engine, campaign_id, groups, since, until)
     for group_id in groups:
-        m = group_metrics(engine, campaign_id, group_id, since, until)
+        m = metrics[group_id]
         rows.append(
             ReportRow(
                 group=names.get(group_id, group_id),
