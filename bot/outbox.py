@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from loguru import logger
@@ -172,14 +173,8 @@ class Outbox:
             raise ValueError("a message goes to exactly one of group_id or member_id")
         target = _target(group_id, member_id)
         existing = self._by_replace.get((target, replace_key)) if replace_key else None
-        if existing is not None and existing in self._items:  # noqa: SIM102 (the DB says whether it left)
-            if self.store.replace_text(existing, text, ",".join(mentions)):
-                item = self._items[existing]
-                item.text = text
-                item.mentions = mentions
-                self.stats.replaced += 1
-                logger.bind(outbox_id=existing, target=target, kind=kind).debug("outbox: replaced queued")
-                return existing
+        if existing is not None and self.replace(existing, text, mentions):
+            return existing
         not_before = self.clock.now() + timedelta(seconds=delay) if delay > 0 else None
         row_id = self.store.insert(
             group_id=group_id,
@@ -209,6 +204,37 @@ class Outbox:
         logger.bind(outbox_id=row_id, target=target, kind=kind).debug("outbox: queued")
         self._wake.set()
         return row_id
+
+    def replace(self, outbox_id: int, text: str, mentions: tuple[str, ...] = ()) -> bool:
+        """Give a still-queued message newer text; False if it has left (the database says)."""
+        item = self._items.get(outbox_id)
+        if item is None or not self.store.replace_text(outbox_id, text, ",".join(mentions)):
+            return False
+        item.text = text
+        item.mentions = mentions
+        self.stats.replaced += 1
+        logger.bind(outbox_id=outbox_id, target=item.target, kind=item.kind).debug("outbox: replaced queued")
+        return True
+
+    def roll(
+        self,
+        previous_id: int | None,
+        render: Callable[[bool], tuple[str, tuple[str, ...]]],
+        **enqueue: Any,
+    ) -> int:
+        """One rolling post that grows while queued and says each thing once.
+
+        `render(True)` is everything so far, to replace the still-queued post
+        `previous_id`; `render(False)` is only what a new post must carry, queued
+        (with `enqueue`'s arguments) when there is no previous post or it has left.
+        Returns the id of the post that now carries the text.
+        """
+        if previous_id is not None:
+            text, mentions = render(True)
+            if self.replace(previous_id, text, mentions):
+                return previous_id
+        text, mentions = render(False)
+        return self.enqueue(text, mentions=mentions, **enqueue)
 
     def enqueue_atomic(
         self,

@@ -194,32 +194,18 @@ class Selling:
         kind: str,
     ) -> None:
         """Add `new` items to the group's queued post, or start a new post if the last one left."""
-        outbox = self.services.outbox
-        items = state.items + new
-        text, mentions = render(items)
-        outbox_id = outbox.enqueue(
-            text,
+        grown, fresh = state.items + new, list(new)
+        outbox_id = self.services.outbox.roll(
+            state.outbox_id,
+            lambda grow: render(grown if grow else fresh),
             group_id=group_id,
             replace_key=key,
             delay=delay,
             priority=priority,
             kind=kind,
-            mentions=mentions,
         )
-        if state.outbox_id is not None and outbox_id != state.outbox_id:
-            # The previous post already left: this one must carry only what it has not said.
-            items = list(new)
-            text, mentions = render(items)
-            outbox.enqueue(
-                text,
-                group_id=group_id,
-                replace_key=key,
-                delay=delay,
-                priority=priority,
-                kind=kind,
-                mentions=mentions,
-            )
-        state.outbox_id, state.items = outbox_id, items
+        state.items = grown if outbox_id == state.outbox_id else fresh
+        state.outbox_id = outbox_id
 
     def notice(self, group_id: str, kind: str, member_id: str, name: str, **data: Any) -> None:
         """A short answer to a member, gathered with others into one post per window."""
@@ -253,29 +239,21 @@ class Selling:
             return
         entries = self.store.chain(campaign_id, group_id)
         state = self.chains.setdefault((campaign_id, group_id), _ChainState())
-        outbox = self.services.outbox
-        key = f"chain:{campaign_id}"
-        text = self.render_chain(campaign, entries, state.posted_upto)
-        outbox_id = outbox.enqueue(
-            text,
+
+        def render(grow: bool) -> tuple[str, tuple[str, ...]]:
+            if not grow:  # a new list: what the last one showed is no longer new
+                state.posted_upto = state.queued_upto
+            return self.render_chain(campaign, entries, state.posted_upto), ()
+
+        state.outbox_id = self.services.outbox.roll(
+            state.outbox_id,
+            render,
             group_id=group_id,
-            replace_key=key,
+            replace_key=f"chain:{campaign_id}",
             delay=CHAIN_WINDOW,
             priority=Priority.ORDER,
             kind="chain",
         )
-        if state.outbox_id is not None and outbox_id != state.outbox_id:
-            state.posted_upto = state.queued_upto
-            text = self.render_chain(campaign, entries, state.posted_upto)
-            outbox.enqueue(
-                text,
-                group_id=group_id,
-                replace_key=key,
-                delay=CHAIN_WINDOW,
-                priority=Priority.ORDER,
-                kind="chain",
-            )
-        state.outbox_id = outbox_id
         state.queued_upto = max((e.last_id for e in entries), default=state.queued_upto)
 
     def render_chain(

@@ -123,9 +123,10 @@ class StockAnnouncer:
                 closes_at=self.sell.times(campaign)[1],
             )
 
-        pending = {**board.pending, **news}
-        outbox_id = services.outbox.enqueue(
-            render(pending),
+        grown, fresh = {**board.pending, **news}, dict(news)
+        outbox_id = services.outbox.roll(
+            board.outbox_id,
+            lambda grow: (render(grown if grow else fresh), ()),
             group_id=group_id,
             replace_key=key,
             delay=delay,
@@ -133,18 +134,9 @@ class StockAnnouncer:
             kind="stock",
         )
         if outbox_id != board.outbox_id:
-            if board.outbox_id is not None:  # the previous post left; say only what is new
-                pending = dict(news)
-                services.outbox.enqueue(
-                    render(pending),
-                    group_id=group_id,
-                    replace_key=key,
-                    delay=delay,
-                    priority=Priority.CAMPAIGN,
-                    kind="stock",
-                )
             board.last_at = now + timedelta(seconds=delay)
-        board.outbox_id, board.pending = outbox_id, pending
+        board.pending = grown if outbox_id == board.outbox_id else fresh
+        board.outbox_id = outbox_id
         board.levels.update(news)
         board.last_sold = sum(line.sold for line in lines)
 

@@ -1,8 +1,8 @@
 """One rolling post instead of many: the coupon receipts of a claim burst, the names of a welcome.
 
 While a combined post is still queued in the outbox, each new item re-renders
-it with every item so far (`replace_key`); once it has been sent, the next item
-starts a new post. The outbox enforces the pacing (3 s per group), so a burst of
+it with every item so far; once it has been sent, the next item starts a new
+post (`Outbox.roll`). The outbox enforces the pacing (3 s per group), so a burst of
 a hundred claims becomes a handful of posts naming everyone.
 """
 
@@ -13,22 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlmodel import col
-
-from bot.storage.tables import OutboxRow
-
 if TYPE_CHECKING:
     from bot.context import Services
 
 STATE_KEY = "engagement_combined_posts"
-
-
-def still_queued(services: Services, outbox_id: int) -> bool:
-    """Whether an outbox message has not left yet (the database is the truth, across restarts)."""
-    with services.repo.engine.connect() as conn:
-        status = conn.execute(select(col(OutboxRow.status)).where(col(OutboxRow.id) == outbox_id)).scalar()
-    return status == "queued"
 
 
 @dataclass
@@ -67,18 +55,17 @@ def add_to_post(
     """Add `item` to the group's rolling post `key` and (re)queue it; returns the outbox id."""
     state = _state(services)
     current = state.rolling.get((group_id, key))
-    if current is None or not still_queued(services, current.outbox_id):
-        current = _Rolling(outbox_id=0)
-    if item not in current.items:
-        current.items.append(item)
-    outbox_id = services.outbox.enqueue(
-        render(current.items),
+    known = current.items if current is not None else []
+    grown, fresh = (known if item in known else [*known, item]), [item]
+    outbox_id = services.outbox.roll(
+        current.outbox_id if current is not None else None,
+        lambda grow: (render(grown if grow else fresh), ()),
         group_id=group_id,
         priority=priority,
         kind=kind,
         replace_key=f"{key}:{state.nonce}",
         delay=delay,
     )
-    current.outbox_id = outbox_id
-    state.rolling[(group_id, key)] = current
+    replaced = current is not None and outbox_id == current.outbox_id
+    state.rolling[(group_id, key)] = _Rolling(outbox_id, grown if replaced else fresh)
     return outbox_id

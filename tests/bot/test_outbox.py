@@ -207,3 +207,25 @@ async def test_delayed_replaceable_post_combines_a_burst(db_url) -> None:
     await outbox.drain()
     assert len(rec.sent) == 1 and rec.sent[0].text.endswith("m29")
     assert (rec.sent_at[0] - start).total_seconds() >= 60
+
+
+async def test_a_rolling_post_grows_while_queued_and_restarts_with_only_the_new_part(tmp_path) -> None:
+    clock = FakeClock()
+    outbox, store = make_outbox(f"sqlite:///{tmp_path / 'o.db'}", clock)
+    rec = Recorder(outbox, clock)
+    said: list[str] = []
+
+    def add(item: str, previous: int | None) -> int:
+        grown = [*said, item]
+        posted = outbox.roll(previous, lambda grow: (" ".join(grown if grow else [item]), ()), group_id="g")
+        said[:] = grown if posted == previous else [item]
+        return posted
+
+    first = add("a", None)
+    assert add("b", first) == first and outbox.pending() == 1  # replaced in place, not queued again
+    await outbox.drain()
+    assert [m.text for m in rec.sent] == ["a b"]
+    second = add("c", first)  # the first post left: a new one says only what is new
+    assert second != first and outbox.stats.replaced == 1
+    await outbox.drain()
+    assert [m.text for m in rec.sent] == ["a b", "c"]
