@@ -1,7 +1,7 @@
 """Time as the bot sees it.
 
 Everything that reads the time asks a `Clock`, so tests can use a fake one and a
-rehearsal can compress a three-day campaign into a minute. Times are always
+rehearsal can play a three-day campaign in a minute (`VirtualClock`). Times are always
 timezone-aware UTC datetimes; campaign timezones apply only when rendering.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -62,38 +61,6 @@ class SystemClock:
 
     async def wait(self, event: asyncio.Event, seconds: float | None) -> None:
         await wait_real(event, seconds)
-
-
-class ScaledClock:
-    """Bot time that runs `speed` times faster than the wall clock.
-
-    For end-to-end runs against a real chat peer, where time must keep moving
-    on its own. The bot's own milliseconds of work are multiplied by `speed`
-    too, so rehearsals use `VirtualClock` instead.
-    """
-
-    def __init__(self, anchor: datetime, speed: float) -> None:
-        if speed <= 0:
-            raise ValueError("speed must be positive")
-        self.anchor = anchor
-        self.speed = speed
-        self._real_start = time.time()
-
-    def now(self) -> datetime:
-        return self.anchor + timedelta(seconds=(time.time() - self._real_start) * self.speed)
-
-    def to_real(self, when: datetime) -> datetime:
-        elapsed = (when - self.anchor).total_seconds() / self.speed
-        return datetime.fromtimestamp(self._real_start + elapsed, UTC)
-
-    def real_seconds(self, seconds: float) -> float:
-        return seconds / self.speed
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds / self.speed))
-
-    async def wait(self, event: asyncio.Event, seconds: float | None) -> None:
-        await wait_real(event, None if seconds is None else seconds / self.speed)
 
 
 @dataclass(eq=False)

@@ -1,8 +1,9 @@
-"""Test doubles: a fake clock and an in-memory transport. Only the chat network is faked."""
+"""Test doubles: fake and scaled clocks and an in-memory transport. Only the chat network is faked."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 from bot.app import App
@@ -39,6 +40,38 @@ class FakeClock:
 
     async def wait(self, event: asyncio.Event, seconds: float | None) -> None:
         await wait_real(event, seconds)
+
+
+class ScaledClock:
+    """Bot time that runs `speed` times faster than the wall clock.
+
+    For the end-to-end tests against a real chat peer, where time must keep moving
+    on its own. The bot's own milliseconds of work are multiplied by `speed` too,
+    which is why rehearsals use `bot.clock.VirtualClock` instead.
+    """
+
+    def __init__(self, anchor: datetime, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.anchor = anchor
+        self.speed = speed
+        self._real_start = time.time()
+
+    def now(self) -> datetime:
+        return self.anchor + timedelta(seconds=(time.time() - self._real_start) * self.speed)
+
+    def to_real(self, when: datetime) -> datetime:
+        elapsed = (when - self.anchor).total_seconds() / self.speed
+        return datetime.fromtimestamp(self._real_start + elapsed, UTC)
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds / self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds / self.speed))
+
+    async def wait(self, event: asyncio.Event, seconds: float | None) -> None:
+        await wait_real(event, None if seconds is None else seconds / self.speed)
 
 
 class FakeTransport:

@@ -21,13 +21,13 @@ import pytest
 import pytest_asyncio
 
 from bot.app import App
-from bot.clock import ScaledClock
 from bot.events import Event, TransportStatus
 from bot.router import DispatchResult
 from bot.startup import install_features
 from bot.transports.wechaty_adapter import WechatyTransport
 from tests.conftest import make_config
 from tests.e2e.conftest import MockService
+from tests.fakes import ScaledClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
