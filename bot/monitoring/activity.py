@@ -77,17 +77,12 @@ def groups_activity(
             ):
                 speakers[group_id][sender_id] = int(count)
     window = (until - since).total_seconds()
-    return {
-        group_id: Activity(
-            members=members.get(group_id, (0, 0, 0))[0],
-            speakers=frozenset(speakers[group_id]),
-            messages=sum(speakers[group_id].values()),
-            joined=members.get(group_id, (0, 0, 0))[1],
-            left=members.get(group_id, (0, 0, 0))[2],
-            window_seconds=window,
-        )
-        for group_id in group_ids
-    }
+    result = {}
+    for group_id in group_ids:
+        now_in, joined, left = members.get(group_id, (0, 0, 0))
+        said = speakers[group_id]
+        result[group_id] = Activity(now_in, frozenset(said), sum(said.values()), joined, left, window)
+    return result
 
 
 def group_activity(engine: Engine, group_id: str, since: datetime, until: datetime) -> Activity:
