@@ -174,9 +174,9 @@ class RehearsalTransport:
             now = self.clock.now()
             next_job, next_timeline_job = self.jobs.next_due()
             # Monitor ticks are due every minute of a sale; only the rest decides what is "quiet".
-            waits = [t for t in (self.steps[0].at if self.steps else None, self.clock.next_deadline()) if t]
-            eventful = min([*waits, *([next_timeline_job] if next_timeline_job else [])], default=None)
-            upcoming = [*waits, *([next_job] if next_job else [])]
+            waits = (self.steps[0].at if self.steps else None, self.clock.next_deadline())
+            eventful = min((t for t in (*waits, next_timeline_job) if t), default=None)
+            upcoming = [t for t in (*waits, next_job) if t]
             if not upcoming:
                 self.transcript.echo("⚠ nothing more is due, yet the timeline has not finished; stopping")
                 return
