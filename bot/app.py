@@ -34,10 +34,12 @@ from bot.outbox import Outbox
 from bot.roles import RoleBook
 from bot.router import DispatchResult, Router
 from bot.storage.engine import init_db, make_engine
+from bot.storage.lease import ProcessLeaseHolder
 from bot.storage.outbox_store import OutboxStore
 from bot.storage.repo import Repo
 from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
+from bot.trouble import TroubleDesk, is_storage_error
 
 KNOWN_GROUPS_CACHE = 20_000
 KNOWN_MEMBERS_CACHE = 50_000
@@ -54,6 +56,8 @@ class App:
         self.startup_hooks: list[Callable[[App], Any]] = []
         self.shutdown_hooks: list[Callable[[App], Any]] = []
         self.health = HealthMonitor(services.config.monitoring)
+        self.trouble = TroubleDesk(self.notify_admins)
+        self.lease: ProcessLeaseHolder | None = None
         # Caches that spare a database write per message; bounded, because a bot in thousands of
         # groups sees hundreds of thousands of members (a miss only costs one upsert).
         self._known_groups: LRUCache[str, str] = LRUCache(maxsize=KNOWN_GROUPS_CACHE)
@@ -67,12 +71,19 @@ class App:
         clock: Clock | None = None,
         features: list[ModuleType] | None = None,
         rng: random.Random | None = None,
+        hold_lease: bool = False,
     ) -> App:
+        """Make every part. With `hold_lease` (the real `tuanbot run`), first take the database's
+        one-process lease, before anything reads the queue: raises `LeaseHeld` if a bot runs."""
         from handlers import FEATURES
 
         clock = clock or SystemClock()
         engine = make_engine(config.database_url(), busy_timeout_ms=config.database.busy_timeout_ms)
         init_db(engine)
+        lease: ProcessLeaseHolder | None = None
+        if hold_lease:
+            lease = ProcessLeaseHolder(engine)
+            lease.acquire()
         repo = Repo(engine)
         renderer = Renderer(DEFAULT_TEMPLATE_DIR, timezone=config.bot.timezone)
         outbox = Outbox(OutboxStore(engine), clock, config.outbox, timezone=config.bot.timezone, rng=rng)
@@ -88,6 +99,7 @@ class App:
         router = Router(collect(modules))
         services.router = router
         app = cls(services, router, modules)
+        app.lease = lease
         # A feature module may define `setup(app)` to register its services or start-up hooks.
         for module in modules:
             setup = getattr(module, "setup", None)
@@ -99,13 +111,32 @@ class App:
 
     # -- inbound -----------------------------------------------------------------
     async def handle_event(self, event: Event) -> DispatchResult:
-        """Record what happened, then dispatch it. Never raises."""
+        """Record what happened, then dispatch it. Never raises.
+
+        A storage failure (locked database, full disk) is logged and told to admins once
+        per episode; the bot goes on serving what it can without the database.
+        """
+        now = self.services.clock.now()
+        recorded = True
         try:
             if not self._record(event):
                 return DispatchResult(duplicate=True)
-        except Exception:
+        except Exception as exc:
+            recorded = False
             logger.opt(exception=True).error("failed to record inbound event {}", type(event).__name__)
-        return await self.router.dispatch(event, self.services)
+            if is_storage_error(exc):
+                self.trouble.failed("storage", exc, now)
+        try:
+            result = await self.router.dispatch(event, self.services)
+        except Exception as exc:  # the router promises not to raise; this is the last backstop
+            logger.opt(exception=True).error("dispatch raised on {}", type(event).__name__)
+            result = DispatchResult(errors=[exc])
+        storage_errors = [e for e in result.errors if is_storage_error(e)]
+        if storage_errors:
+            self.trouble.failed("storage", storage_errors[0], now)
+        elif recorded and isinstance(event, GroupMessage | PrivateMessage):
+            self.trouble.ok("storage", now)
+        return result
 
     def _record(self, event: Event) -> bool:
         """Bookkeeping before dispatch; False if the event was seen before (a redelivery)."""
@@ -188,25 +219,43 @@ class App:
             if asyncio.iscoroutine(result):
                 await result
         sender = asyncio.create_task(self.services.outbox.run(), name="outbox")
+        guards: list[asyncio.Task[None]] = []
+        if self.lease is not None:
+            guards.append(asyncio.create_task(self.lease.keep(), name="lease"))
+            guards.append(
+                asyncio.create_task(self._stop_when_lease_lost(transport, sender), name="lease-lost")
+            )
         try:
             await transport.start(self.handle_event)
             logger.info("transport {} finished; sending what is still queued", transport.name)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
-            await self.services.outbox.drain(max_seconds=drain_seconds)
+            if self.lease is None or not self.lease.lost.is_set():
+                await self.services.outbox.drain(max_seconds=drain_seconds)
             left = self.services.outbox.pending()
             if left:
                 logger.warning(
                     "{} message(s) still queued at shutdown; they will be sent on next start", left
                 )
         finally:
-            if not sender.done():
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sender
+            for task in (sender, *guards):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             for hook in self.shutdown_hooks:
                 result = hook(self)
                 if asyncio.iscoroutine(result):
                     await result
             await transport.stop()
+            if self.lease is not None:
+                self.lease.release()
+
+    async def _stop_when_lease_lost(self, transport: Transport, sender: asyncio.Task[None]) -> None:
+        """Another process owns the database now: send nothing more and stop reading."""
+        assert self.lease is not None
+        await self.lease.lost.wait()
+        sender.cancel()
+        self.services.outbox.transport = None
+        await transport.stop()

@@ -62,7 +62,13 @@ def run(
     from bot.app import App
     from bot.startup import install_features
 
-    app = App.build(cfg)
+    from bot.storage.lease import LeaseHeld
+
+    try:
+        app = App.build(cfg, hold_lease=True)
+    except LeaseHeld as exc:
+        typer.echo(f"tuanbot: not starting: {exc}", err=True)
+        raise typer.Exit(3) from None
     install_features(app)
     transport = make_transport(cfg)
     try:

@@ -52,6 +52,7 @@ class DispatchResult:
     handled_by: str = ""
     ran: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
 
 
 class Router:
@@ -90,7 +91,18 @@ class Router:
         return False
 
     async def dispatch(self, event: Event, services: Services) -> DispatchResult:
+        """Route one event. Never raises: even the router's own replies may fail (a full disk)."""
         result = DispatchResult()
+        try:
+            await self._dispatch(event, services, result)
+        except Exception as exc:
+            result.errors.append(exc)
+            logger.bind(event_id=event_id(event)).opt(exception=True).error(
+                "dispatch failed on {}", type(event).__name__
+            )
+        return result
+
+    async def _dispatch(self, event: Event, services: Services, result: DispatchResult) -> DispatchResult:
         if self._is_duplicate(event_id(event)):
             result.duplicate = True
             logger.bind(event_id=event_id(event)).debug("dispatch: duplicate dropped")
@@ -155,13 +167,19 @@ class Router:
         result.ran.append(spec.name)
         try:
             handled = await spec.func(event, ctx)
-        except Exception:
+        except Exception as exc:
             result.failed.append(spec.name)
-            logger.bind(handler=spec.name, event_id=event_id(event), group=ctx.group_id).opt(
-                exception=True
-            ).error("handler {} failed on {}", spec.name, type(event).__name__)
+            result.errors.append(exc)
+            log = logger.bind(handler=spec.name, event_id=event_id(event), group=ctx.group_id)
+            log.opt(exception=True).error("handler {} failed on {}", spec.name, type(event).__name__)
             if spec.command and ctx.sender_id:
-                ctx.send_private(ctx.sender_id, "errors/command_failed.j2", command=spec.command)
+                try:
+                    ctx.send_private(ctx.sender_id, "errors/command_failed.j2", command=spec.command)
+                except Exception as notice_exc:  # the notice fails too (a full disk): logged, not raised
+                    result.errors.append(notice_exc)
+                    log.error(
+                        "could not tell {} that /{} failed: {}", ctx.sender_id, spec.command, notice_exc
+                    )
             return False
         finally:
             elapsed = (time.perf_counter() - started) * 1000

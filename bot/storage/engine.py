@@ -3,6 +3,14 @@
 SQLite gets WAL mode (readers never block the single writer), a busy timeout so
 a brief lock waits instead of failing, and foreign keys on. Engines are built
 on request, never at import time.
+
+On SQLite the driver's own transaction handling is switched off and SQLAlchemy
+emits BEGIN itself, as SQLAlchemy documents for pysqlite. Left to itself,
+pysqlite sends no BEGIN before a SAVEPOINT, so the SAVEPOINT starts the
+transaction and its RELEASE commits it: a timeline claim made in
+``begin_nested()`` committed alone, ahead of the posts it guards. A connection
+can ask for ``BEGIN IMMEDIATE`` (take the write lock up front) with the
+execution option ``sqlite_begin="IMMEDIATE"``.
 """
 
 from __future__ import annotations
@@ -11,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
 from bot.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+SQLITE_BEGIN_MODES = {"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
 
 
 def is_sqlite(url: str) -> bool:
@@ -34,12 +45,21 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # We emit BEGIN ourselves (below); the driver must not begin or commit behind our back.
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+            if mode not in SQLITE_BEGIN_MODES:
+                raise ValueError(f"{SQLITE_BEGIN_OPTION} must be one of {sorted(SQLITE_BEGIN_MODES)}")
+            conn.exec_driver_sql(f"BEGIN {mode}".rstrip())
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from bot.campaign import Campaign
+from bot.storage.engine import SQLITE_BEGIN_OPTION
 from bot.storage.tables import CampaignGroupState, utc_column
 
 ACTIVE = "active"
@@ -233,7 +234,8 @@ class OrderStore:
         """A write transaction holding the write lock from its first statement (SQLite: BEGIN IMMEDIATE)."""
         with self.engine.connect() as conn:
             if self.sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            conn.begin()
             try:
                 yield conn
             except BaseException:

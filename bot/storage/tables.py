@@ -172,3 +172,22 @@ class CampaignControl(SQLModel, table=True):
     delay_seconds: int = 0
     updated_by: str = ""
     updated_at: datetime = utc_column()
+
+
+class ProcessLease(SQLModel, table=True):
+    """Which bot process owns this database (one process per database).
+
+    One row per lease name. On SQLite the row is the lock (renewed by a heartbeat,
+    taken over when its holder is gone); on PostgreSQL an advisory lock is the lock
+    and the row only says who holds it.
+    """
+
+    __tablename__ = "process_lease"
+
+    name: str = Field(primary_key=True)
+    holder: str = ""  # host:pid:random, unique per process
+    host: str = ""
+    pid: int = 0
+    pid_started: str = ""  # the process's start time on its host, to tell a reused pid apart
+    since: datetime = utc_column()
+    heartbeat_at: datetime = utc_column()
