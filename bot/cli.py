@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from loguru import logger
 
+from bot.cli_output import print_table
 from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import setup_logging
 
@@ -61,7 +62,6 @@ def run(
     setup_logging(console_level, cfg.path(cfg.logging.file), serialize=cfg.logging.json_file)
     from bot.app import App
     from bot.startup import install_features
-
     from bot.storage.lease import LeaseHeld
 
     try:
@@ -92,20 +92,34 @@ def db_init(config: Path = CONFIG_OPTION) -> None:
 def campaign_validate(
     paths: list[Path] = typer.Argument(..., help="Campaign files or folders (all *.yaml inside)."),
 ) -> None:
-    """Check campaign files; print every problem as file:line:column: field: message."""
-    from bot.campaign import format_problems, validate_paths
+    """Check campaign files; print every problem as file:line:column: field: message.
+
+    Every file is reported (a broken one never stops the rest); relative openings (`+2h`) count
+    from now. Exit 1 if any file has a problem, with a summary line at the end.
+    """
+    from bot.campaign import format_problems
+    from bot.campaign.loader import check_paths
     from bot.templates import Renderer
 
-    campaigns, problems = validate_paths(paths, known_templates=Renderer().names())
-    if problems:
-        typer.echo(format_problems(problems))
+    reports, missing = check_paths(paths, known_templates=Renderer().names())
+    broken = len(missing)
+    if missing:
+        typer.echo(format_problems(missing))
+    for report in reports:
+        if report.problems:
+            broken += 1
+            typer.echo(format_problems(report.problems))
+        elif report.campaign is not None:
+            campaign = report.campaign
+            typer.echo(f"ok  {campaign.id}: {campaign.title} ({len(campaign.products)} products)")
+    problems = len(missing) + sum(len(r.problems) for r in reports)
+    if broken:
         typer.echo(
-            f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s); "
+            f"{problems} problem(s) in {broken} file(s), {len(reports) - broken + len(missing)} ok; "
             "fix them and run again."
         )
         raise typer.Exit(1)
-    for campaign in campaigns:
-        typer.echo(f"ok  {campaign.id}: {campaign.title} ({len(campaign.products)} products)")
+    typer.echo(f"{len(reports)} file(s) ok")
 
 
 @campaign_cli.command("show")
@@ -114,7 +128,6 @@ def campaign_show(
     config: Path = CONFIG_OPTION,
 ) -> None:
     """Print a campaign's compiled timeline: each node, its time per group, and its state."""
-    from rich.console import Console
     from rich.table import Table
 
     from bot.app import App
@@ -145,7 +158,7 @@ def campaign_show(
             group,
             f"[{style.get(state, 'white')}]{state}[/]" + (f" ({detail})" if detail else ""),
         )
-    Console().print(table)
+    print_table(table)
 
 
 def _offset(delta: object) -> str:
@@ -177,7 +190,6 @@ def rehearse(
     keep: bool = typer.Option(False, "--keep", help="Keep the throw-away database (for `tuanbot report`)."),
 ) -> None:
     """Dry-run a campaign on the simulator with compressed time and a throw-away database."""
-    from rich.console import Console
     from rich.table import Table
 
     from bot.campaign import CampaignError
@@ -222,7 +234,7 @@ def rehearse(
             "-" if node.late_seconds is None else f"{node.late_seconds:.0f}s",
             f"[{colours[node.status]}]{node.status}[/]",
         )
-    Console().print(table)
+    print_table(table)
     if transcript:
         typer.echo(f"transcript: {transcript} ({len(result.transcript)} messages)")
     if keep:
@@ -243,12 +255,15 @@ def report(
     as_csv: bool = typer.Option(False, "--csv", help="CSV instead of a table."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
-    """Per-group results of a campaign: members, activity, buyers, orders, GMV, AOV, conversion."""
-    from rich.console import Console
+    """Per-group results of a campaign: members, activity, buyers, orders, money, AOV, conversion.
+
+    Money is gross (GMV), the discounts (满减, coupons, red-packet credit) and net, as the results post.
+    """
     from rich.table import Table
 
     from bot.app import App
     from bot.monitoring.report import build_report
+    from bot.templates import money as money_text
     from schedules.registry import CampaignRegistry
 
     cfg = _load(config)
@@ -268,7 +283,17 @@ def report(
     since = loaded.nodes[0].fire_at
     until = max(registry.effective_times(campaign_id)[1], app.services.clock.now())
     names = {g: app.services.repo.group_name(g) for g in groups}
-    result = build_report(app.services.repo.engine, campaign_id, groups, names, since, until)
+    closes_at = registry.effective_times(campaign_id)[1]
+    result = build_report(
+        app.services.repo.engine,
+        campaign_id,
+        groups,
+        names,
+        since,
+        until,
+        tiers=loaded.campaign.spend_tiers,
+        priced_at=min(until, closes_at),
+    )
     if as_json:
         typer.echo(result.to_json())
         return
@@ -285,6 +310,10 @@ def report(
         "订单",
         "件数",
         "GMV",
+        "满减",
+        "优惠券",
+        "红包抵扣",
+        "实付",
         "客单价",
         "转化%(活跃)",
         "转化%(全部)",
@@ -300,12 +329,16 @@ def report(
             str(row.buyers),
             str(row.orders),
             str(row.units),
-            f"¥{row.gmv_yuan:,.2f}",
-            f"¥{row.aov_yuan:,.2f}",
+            money_text(round(row.gmv_yuan * 100)),
+            money_text(round(row.tier_off_yuan * 100)),
+            money_text(round(row.coupon_off_yuan * 100)),
+            money_text(round(row.credit_off_yuan * 100)),
+            money_text(round(row.net_yuan * 100)),
+            money_text(round(row.aov_yuan * 100)),
             f"{row.conversion_pct:.1f}" if row.group != "合计" else "",
             f"{row.conversion_all_pct:.1f}",
         )
-    Console().print(table)
+    print_table(table)
 
 
 def main() -> None:

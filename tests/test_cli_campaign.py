@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "campaigns" / "sample.yaml"
+SAMPLE = REPO / "tests" / "fixtures" / "sample_fixed.yaml"
 
 
 def tuanbot(*args: str, cwd: Path = REPO, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -78,3 +78,18 @@ def test_rehearse_sample_at_3600x_shows_every_node_in_order(tmp_path: Path) -> N
     opening = next(e for e in entries if e["kind"] == "open")
     assert (opening["time"], opening["t"]) == ("2026-12-05T20:00:00+08:00", "T+0s")
     assert "on time" in proc.stdout and "never ran" not in proc.stdout
+
+
+def test_validate_folder_reports_every_file_and_a_summary(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("id: x\nproducts: " + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("price: 59.90", "price: 1e308"), encoding="utf-8"
+    )
+    (tmp_path / "c.yaml").write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("id: fruit-2026-12", "id: other"), encoding="utf-8"
+    )
+    proc = tuanbot("campaign", "validate", str(tmp_path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{tmp_path}/a.yaml:2:" in proc.stdout and f"{tmp_path}/b.yaml:" in proc.stdout
+    assert "ok  other" in proc.stdout
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("2 problem(s) in 2 file(s), 1 ok")

@@ -23,7 +23,7 @@ async def test_a_hung_job_stops_the_rehearsal_with_a_clear_message(monkeypatch: 
     monkeypatch.setattr(rehearsal, "SETTLE_TIMEOUT_SECONDS", 0.5)
     with pytest.raises(rehearsal.RehearsalStuck) as stuck:
         await rehearsal.rehearse(
-            ROOT / "data" / "campaigns" / "sample.yaml",
+            ROOT / "tests" / "fixtures" / "sample_fixed.yaml",
             load_config(ROOT / "config.yaml"),
             echo=lambda _: None,
         )

@@ -19,7 +19,7 @@ _FAST: list[RehearsalResult] = []
 
 async def rehearse_sample_orders() -> RehearsalResult:
     return await rehearse(
-        ROOT / "data" / "campaigns" / "sample.yaml",
+        ROOT / "tests" / "fixtures" / "sample_fixed.yaml",
         load_config(ROOT / "config.yaml"),
         speed=3600,
         scenario=ROOT / "data" / "scenarios" / "sample_orders.yaml",

@@ -19,27 +19,29 @@ import difflib
 import types
 import typing
 import zoneinfo
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from loguru import logger
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarbool import ScalarBoolean
 
 from bot.campaign.models import DEFAULT_TIMEZONE, Campaign
-from bot.campaign.times import TimeSpec, to_utc
+from bot.campaign.reader import MAX_FILE_BYTES, read_yaml
+from bot.campaign.reader import Positions as _Positions
+from bot.campaign.times import TimeSpec, is_anchored, to_utc
 
 __all__ = [
+    "Anchor",
     "CampaignError",
+    "FileReport",
     "Problem",
+    "check_paths",
+    "duplicate_id_problem",
     "format_problems",
     "load_campaign",
     "parse_campaign",
@@ -102,127 +104,6 @@ class CampaignError(Exception):
 def format_problems(problems: Iterable[Problem]) -> str:
     """All problems, one per line, as ``file:line:column: field: message``."""
     return "\n".join(str(p) for p in problems)
-
-
-# --------------------------------------------------------------------------- YAML parsing
-
-
-class _Constructor(RoundTripConstructor):
-    """Round-trip constructor that records duplicate keys and keeps values exact.
-
-    * Duplicate keys are recorded (first occurrence wins) so they become ordinary problems
-      with a line instead of aborting the whole parse at the first one.
-    * Floats become ``Decimal`` from their source text: ``12.90`` must stay 12.90 yuan, and
-      ``0.1 + 0.2`` style surprises have no place in prices.
-    * Timestamps stay strings: YAML's own timestamp rules differ from ours (``20:00`` without
-      seconds is not a YAML timestamp) and drop timezone information; one parser is clearer.
-    """
-
-    duplicates: list[tuple[Position, Any, Position, int]]
-
-    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
-        if key not in mapping:
-            return True
-        if not hasattr(self, "duplicates"):
-            self.duplicates = []
-        first_line = next(
-            (k.start_mark.line for k, _ in node.value if k.value == key_node.value and k is not key_node),
-            key_node.start_mark.line,
-        )
-        self.duplicates.append(
-            (
-                (node.start_mark.line, node.start_mark.column),
-                key,
-                (key_node.start_mark.line, key_node.start_mark.column),
-                first_line,
-            )
-        )
-        return False
-
-    def _decimal_float(self, node: Any) -> Any:
-        text = str(self.construct_scalar(node)).replace("_", "")
-        try:
-            value = Decimal(text)
-        except ArithmeticError:
-            return RoundTripConstructor.construct_yaml_float(self, node)
-        return value if value.is_finite() else RoundTripConstructor.construct_yaml_float(self, node)
-
-    def _string_timestamp(self, node: Any, values: Any = None) -> Any:
-        return str(self.construct_scalar(node))
-
-
-_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor._decimal_float)
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor._string_timestamp)
-
-
-@dataclass
-class _Positions:
-    """1-based positions of every key and value, by path (``("products", 0, "price")``)."""
-
-    keys: dict[Loc, Position] = field(default_factory=dict)
-    values: dict[Loc, Position] = field(default_factory=dict)
-    containers: dict[Position, Loc] = field(default_factory=dict)
-
-    def value(self, loc: Loc) -> Position:
-        """Where the value at ``loc`` is, or its nearest ancestor's if it does not exist."""
-        for end in range(len(loc), -1, -1):
-            if loc[:end] in self.values:
-                return self.values[loc[:end]]
-        return (1, 1)
-
-    def key(self, loc: Loc) -> Position:
-        """Where the key of ``loc`` is (falls back to the value)."""
-        return self.keys.get(loc) or self.value(loc)
-
-    def container(self, loc: Loc) -> Position:
-        """Where to point for "this mapping lacks a key": the key it sits under, or the item."""
-        if loc and isinstance(loc[-1], str) and loc in self.keys:
-            return self.keys[loc]
-        return self.value(loc)
-
-
-def _index(node: Any, loc: Loc, positions: _Positions) -> None:
-    """Fill ``positions`` for everything below ``node`` (ruamel ``.lc`` is 0-based)."""
-    if isinstance(node, CommentedMap):
-        positions.containers[(node.lc.line, node.lc.col)] = loc
-        for key, child in node.items():
-            child_loc = (*loc, key)
-            try:
-                key_line, key_col = node.lc.key(key)
-                value_line, value_col = node.lc.value(key)
-            except (KeyError, TypeError):  # merged (<<) keys have no position of their own
-                continue
-            key_pos = (key_line + 1, key_col + 1)
-            positions.keys[child_loc] = key_pos
-            # A missing value or a nested block points at its key: that is where the eye goes.
-            is_block = isinstance(child, CommentedMap | CommentedSeq)
-            positions.values[child_loc] = (
-                key_pos if child is None or is_block else (value_line + 1, value_col + 1)
-            )
-            _index(child, child_loc, positions)
-    elif isinstance(node, CommentedSeq):
-        positions.containers[(node.lc.line, node.lc.col)] = loc
-        for i, child in enumerate(node):
-            line, col = node.lc.item(i)
-            positions.values[(*loc, i)] = (line + 1, col + 1)
-            _index(child, (*loc, i), positions)
-
-
-def _plain(node: Any) -> Any:
-    """ruamel's comment-carrying containers and scalars → plain Python for pydantic."""
-    if isinstance(node, dict):
-        return {_plain(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, TaggedScalar):
-        return str(node.value)
-    if isinstance(node, ScalarBoolean | bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, str):
-        return str(node)
-    return node
 
 
 # --------------------------------------------------------------------------- helpers
@@ -335,6 +216,7 @@ class _Result:
     problems: list[Problem]
     positions: _Positions
     raw_id: str | None = None
+    anchored: bool = False
 
 
 @dataclass
@@ -347,45 +229,33 @@ class _Issue:
     pos: Position | None = None
 
 
-def _analyse(text: str, file: str, known_templates: set[str] | None) -> _Result:
-    positions = _Positions()
-    yaml = YAML(typ="rt")
-    yaml.Constructor = _Constructor
-    yaml.allow_duplicate_keys = True
-    try:
-        document = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = exc.problem or exc.context or "invalid YAML"
-        return _Result(
-            None, [Problem(file, line, col, "", f"YAML syntax error: {reason}; check indentation")], positions
-        )
-    except YAMLError as exc:
-        return _Result(None, [Problem(file, 1, 1, "", f"YAML syntax error: {exc}")], positions)
+def _analyse(text: str, file: str, known_templates: set[str] | None, anchor: datetime) -> _Result:
+    read = read_yaml(text)
+    positions = read.positions
+    document = read.data
+    if document is None and read.problems:
+        (line, col), loc, message = read.problems[0]
+        return _Result(None, [Problem(file, line, col, _path(loc), message)], positions)
     if document is None:
         return _Result(
             None, [Problem(file, 1, 1, "", "file is empty; start from data/campaigns/sample.yaml")], positions
         )
-    if not isinstance(document, CommentedMap):
+    if not isinstance(document, dict):
         message = "expected a mapping of 'key: value' lines at the top (id:, title:, opens_at: ...)"
         return _Result(None, [Problem(file, 1, 1, "", message)], positions)
 
-    positions.values[()] = (document.lc.line + 1, document.lc.col + 1)
-    _index(document, (), positions)
-    issues: list[_Issue] = []
-    for (map_line, map_col), key, (line, col), first_line in getattr(yaml.constructor, "duplicates", []):
-        parent = positions.containers.get((map_line, map_col), ())
-        message = f"duplicate key '{key}' (first on line {first_line + 1}); keep one"
-        issues.append(_Issue((*parent, key), message, pos=(line + 1, col + 1)))
+    issues: list[_Issue] = [_Issue(loc, message, pos=pos) for pos, loc, message in read.problems]
+    for duplicate in read.duplicates:
+        message = f"duplicate key '{duplicate.loc[-1]}' (first on line {duplicate.first_line}); keep one"
+        issues.append(_Issue(duplicate.loc, message, pos=duplicate.position))
 
-    data = _plain(document)
+    data = document
     campaign: Campaign | None = None
     try:
-        campaign = Campaign.model_validate(data)
+        campaign = Campaign.model_validate(data, context={"anchor": anchor})
     except ValidationError as exc:
         issues.extend(_structural(exc))
-    issues.extend(_semantic(data, known_templates, positions))
+    issues.extend(_semantic(data, known_templates, positions, anchor))
 
     problems: set[Problem] = set()
     for issue in issues:
@@ -400,7 +270,8 @@ def _analyse(text: str, file: str, known_templates: set[str] | None) -> _Result:
         problems.add(Problem(file, line, col, _path(issue.loc), issue.message))
     raw_id = data.get("id") if isinstance(data.get("id"), str) else None
     ordered = sorted(problems, key=lambda p: (p.line, p.column, p.field, p.message))
-    return _Result(campaign if not ordered else None, ordered, positions, raw_id)
+    anchored = is_anchored(data.get("opens_at")) or is_anchored(data.get("closes_at"))
+    return _Result(campaign if not ordered else None, ordered, positions, raw_id, anchored)
 
 
 def _structural(exc: ValidationError) -> Iterator[_Issue]:
@@ -438,7 +309,7 @@ def _adapter(name: str, item: bool) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
-def _sections(data: dict[Any, Any]) -> dict[str, Any]:
+def _sections(data: dict[Any, Any], anchor: datetime) -> dict[str, Any]:
     """Each top-level field validated on its own; list fields item by item as ``(index, item)``.
 
     Whatever validates is checked further even when other parts of the file are broken, so one
@@ -462,14 +333,23 @@ def _sections(data: dict[Any, Any]) -> dict[str, Any]:
                     items.append((i, _adapter(name, True).validate_python(value)))
             parts[name] = items
         else:
+            # opens_at and closes_at are read in the campaign timezone, closes_at may count from
+            # opens_at: give them what validated before them (fields are in file-format order).
+            context = {"anchor": anchor, **{k: v for k, v in parts.items() if k in ("timezone", "opens_at")}}
             with contextlib.suppress(ValidationError):
-                parts[name] = _adapter(name, False).validate_python(raw)
+                parts[name] = _adapter(name, False).validate_python(raw, context=context)
     return parts
 
 
 def _raw_list(data: dict[Any, Any], name: str) -> list[Any]:
     value = data.get(name)
     return value if isinstance(value, list) else []
+
+
+def _raw_texts(data: dict[Any, Any], section: str, key: str) -> set[str]:
+    """Text values of ``key`` in a section's items as written (a list-valued id is no id)."""
+    items = _raw_list(data, section)
+    return {v for item in items if isinstance(item, dict) and isinstance(v := item.get(key), str) and v}
 
 
 def _local(value: datetime, tz: tzinfo) -> datetime:
@@ -480,9 +360,11 @@ def _fmt(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
-def _semantic(data: dict[Any, Any], known_templates: set[str] | None, positions: _Positions) -> list[_Issue]:
+def _semantic(
+    data: dict[Any, Any], known_templates: set[str] | None, positions: _Positions, anchor: datetime
+) -> list[_Issue]:
     """Checks that need several fields; each is skipped when its inputs did not validate."""
-    parts = _sections(data)
+    parts = _sections(data, anchor)
     line = _LineOf(positions)
     issues: list[_Issue] = []
 
@@ -530,8 +412,8 @@ def _semantic(data: dict[Any, Any], known_templates: set[str] | None, positions:
     # does not turn every reference to it into a second error).
     products = parts.get("products", [])
     _duplicates(issues, line, "products", products, "product code", attr="code")
-    codes = {p.get("code") for p in _raw_list(data, "products") if isinstance(p, dict)}
-    coupon_ids = {c.get("id") for c in _raw_list(data, "coupons") if isinstance(c, dict)}
+    codes = _raw_texts(data, "products", "code")
+    coupon_ids = _raw_texts(data, "coupons", "id")
 
     # Preheat
     preheat = parts.get("preheat", [])
@@ -547,9 +429,7 @@ def _semantic(data: dict[Any, Any], known_templates: set[str] | None, positions:
 
     red_packets = parts.get("red_packets", [])
     before_open("red_packets", "red-packet burst", red_packets, "at")
-    coupon_keywords = {
-        c.get("keyword") for c in _raw_list(data, "coupons") if isinstance(c, dict) and c.get("keyword")
-    }
+    coupon_keywords = _raw_texts(data, "coupons", "keyword")
     for i, burst in red_packets:
         _content(issues, ("red_packets", i), burst, required=False)
         if burst.budget_cents < burst.packets:
@@ -732,9 +612,17 @@ def _templates(parts: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
 
 # --------------------------------------------------------------------------- entry points
 
+Anchor = datetime | Callable[[str], datetime] | None
+"""What relative openings (``opens_at: +2h``) count from: a moment, a function of the campaign id
+returning one (the running bot's persisted first-load time), or None for now."""
+
 
 def _read(path: Path) -> tuple[str | None, list[Problem]]:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            message = f"file is {size // 1024} KB; a campaign file may be at most {MAX_FILE_BYTES // 1024} KB"
+            return None, [Problem(str(path), 1, 1, "", message)]
         return path.read_text(encoding="utf-8"), []
     except UnicodeDecodeError:
         return None, [Problem(str(path), 1, 1, "", "not UTF-8 text; save the file as UTF-8")]
@@ -742,33 +630,85 @@ def _read(path: Path) -> tuple[str | None, list[Problem]]:
         return None, [Problem(str(path), 1, 1, "", f"cannot read file: {exc.strerror or exc}")]
 
 
-def parse_campaign(text: str, file: str = "<string>", *, known_templates: set[str] | None = None) -> Campaign:
+def _checked(text: str, file: str, known_templates: set[str] | None, anchor: datetime) -> _Result:
+    """:func:`_analyse`, but a bug in the checks becomes a problem naming the file, never a crash.
+
+    The running bot reloads files on save; whatever an admin writes, the reload path must only
+    ever see :class:`CampaignError`.
+    """
+    try:
+        return _analyse(text, file, known_templates, anchor)
+    except Exception as exc:
+        logger.opt(exception=exc).error("campaign file {} could not be checked", file)
+        message = f"could not be checked ({type(exc).__name__}); the file is refused, please report this"
+        return _Result(None, [Problem(file, 1, 1, "", message)], _Positions())
+
+
+def _anchored(text: str, file: str, known_templates: set[str] | None, anchor: Anchor) -> _Result:
+    """Check the file; a relative opening counts from ``anchor`` (asked for only if the file is good)."""
+    provisional = anchor if isinstance(anchor, datetime) else datetime.now(UTC)
+    result = _checked(text, file, known_templates, provisional)
+    if callable(anchor) and result.campaign is not None and result.anchored:
+        try:
+            fixed = anchor(result.campaign.id)
+        except Exception as exc:
+            logger.opt(exception=exc).error("no anchor time for campaign file {}", file)
+            message = f"could not read when this campaign was first loaded ({type(exc).__name__}); try again"
+            return _Result(None, [Problem(file, 1, 1, "opens_at", message)], result.positions)
+        if fixed != provisional:
+            result = _checked(text, file, known_templates, fixed)
+    return result
+
+
+def parse_campaign(
+    text: str, file: str = "<string>", *, known_templates: set[str] | None = None, anchor: Anchor = None
+) -> Campaign:
     """Validate campaign YAML text; ``file`` is only used in problem reports.
 
     Raises:
-        CampaignError: with every problem found.
+        CampaignError: with every problem found (and nothing else, whatever the text).
     """
-    result = _analyse(text, file, known_templates)
+    result = _anchored(text, file, known_templates, anchor)
     if result.campaign is None:
         raise CampaignError(result.problems)
     return result.campaign
 
 
-def load_campaign(path: Path, *, known_templates: set[str] | None = None) -> Campaign:
+def load_campaign(path: Path, *, known_templates: set[str] | None = None, anchor: Anchor = None) -> Campaign:
     """Load and validate one campaign file.
 
     Args:
         path: the YAML file.
         known_templates: template names that exist (e.g. files under ``templates/``); when
             given, a ``template:`` naming anything else is a problem.
+        anchor: what ``opens_at: +2h`` counts from (see :data:`Anchor`); default now.
 
     Raises:
-        CampaignError: with every problem found, each with file, line and column.
+        CampaignError: with every problem found, each with file, line and column — and never any
+            other exception, so a live reload cannot be knocked over by a file.
     """
     text, problems = _read(path)
     if text is None:
         raise CampaignError(problems)
-    return parse_campaign(text, str(path), known_templates=known_templates)
+    return parse_campaign(text, str(path), known_templates=known_templates, anchor=anchor)
+
+
+def duplicate_id_problem(campaign_id: str, path: Path, other: Path) -> Problem:
+    """The problem for a campaign id that ``other`` already uses, at the ``id:`` line of ``path``.
+
+    Both files are named: the operator may have edited either one (often the copy of the sample).
+    """
+    line, column = 1, 1
+    text, _ = _read(path)
+    for number, row in enumerate((text or "").splitlines(), start=1):
+        if row.startswith("id:"):
+            line, column = number, min(len(row), len(row) - len(row[3:].lstrip()) + 1)
+            break
+    message = (
+        f"campaign id '{campaign_id}' is already used by {other}; {path.name} and {other.name} "
+        "need different ids (change it in the one you copied or added)"
+    )
+    return Problem(str(path), line, column, "id", message)
 
 
 def _files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
@@ -784,34 +724,52 @@ def _files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     return files, problems
 
 
+@dataclass(frozen=True)
+class FileReport:
+    """What checking one file gave: its campaign (if clean) and its problems."""
+
+    path: Path
+    campaign: Campaign | None
+    problems: list[Problem]
+
+
+def check_paths(
+    paths: list[Path], *, known_templates: set[str] | None = None, anchor: Anchor = None
+) -> tuple[list[FileReport], list[Problem]]:
+    """Check files and directories (their ``*.yaml``/``*.yml``, not recursive), one report per file.
+
+    A campaign id used by more than one file is a problem in each of them, naming both; only the
+    first file's campaign is kept. The second list holds paths that do not exist.
+    """
+    files, missing = _files(paths)
+    reports: list[FileReport] = []
+    owners: dict[str, Path] = {}
+    for path in files:
+        text, read_problems = _read(path)
+        if text is None:
+            reports.append(FileReport(path, None, read_problems))
+            continue
+        result = _anchored(text, str(path), known_templates, anchor)
+        problems = list(result.problems)
+        campaign = result.campaign
+        if result.raw_id is not None and result.raw_id in owners:
+            other = owners[result.raw_id]
+            problems.append(duplicate_id_problem(result.raw_id, path, other))
+            campaign = None
+        elif result.raw_id is not None:
+            owners[result.raw_id] = path
+        reports.append(FileReport(path, campaign, problems))
+    return reports, missing
+
+
 def validate_paths(
-    paths: list[Path], *, known_templates: set[str] | None = None
+    paths: list[Path], *, known_templates: set[str] | None = None, anchor: Anchor = None
 ) -> tuple[list[Campaign], list[Problem]]:
     """Validate files and directories (their ``*.yaml``/``*.yml``, not recursive).
 
     Returns the campaigns that loaded cleanly and every problem, including campaign ids used by
-    more than one file (the later file is reported and its campaign left out).
+    more than one file (the later file is reported, naming both, and its campaign left out).
     """
-    files, problems = _files(paths)
-    campaigns: list[Campaign] = []
-    owners: dict[str, str] = {}
-    for path in files:
-        text, read_problems = _read(path)
-        if text is None:
-            problems.extend(read_problems)
-            continue
-        result = _analyse(text, str(path), known_templates)
-        problems.extend(result.problems)
-        if result.raw_id is None:
-            continue
-        if result.raw_id in owners:
-            line, col = result.positions.value(("id",))
-            message = (
-                f"campaign id '{result.raw_id}' is already used by {owners[result.raw_id]}; make it unique"
-            )
-            problems.append(Problem(str(path), line, col, "id", message))
-            continue
-        owners[result.raw_id] = str(path)
-        if result.campaign is not None:
-            campaigns.append(result.campaign)
-    return campaigns, problems
+    reports, problems = check_paths(paths, known_templates=known_templates, anchor=anchor)
+    campaigns = [r.campaign for r in reports if r.campaign is not None]
+    return campaigns, [*problems, *(p for r in reports for p in r.problems)]

@@ -16,12 +16,13 @@ import difflib
 import functools
 import re
 import zoneinfo
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -33,13 +34,17 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.campaign.times import (
+    CLOSING_HINT,
     DURATION_HINT,
+    MAX_SPAN,
+    OPENING_HINT,
     TIME_HINT,
     TimeSpec,
     format_duration,
-    parse_datetime,
     parse_duration,
     parse_time_spec,
+    resolve_closing,
+    resolve_opening,
     to_utc,
 )
 
@@ -65,6 +70,16 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_COUNTDOWNS = ("T-10m", "T-5m", "T-1m")
 _CENT = Decimal("0.01")
 
+# Upper bounds of every number (docs/campaigns.md, "Limits"): past them a value is a typo, and
+# the bot must refuse it when the file is checked rather than fail while the sale runs.
+MAX_YUAN = Decimal("1000000")
+MAX_STOCK = 1_000_000
+MAX_LIMIT = 10_000
+MAX_PACKETS = 1_000
+MAX_QUOTA = 1_000_000
+MAX_PER_MEMBER = 1_000
+MAX_THRESHOLD = 1_000_000.0
+
 # --------------------------------------------------------------------------- field types
 # Each type validates itself with a short, actionable message (PydanticCustomError) so the
 # loader can print it as is, and declares its JSON Schema so editors can check it too.
@@ -88,6 +103,8 @@ def _money(value: object, *, positive: bool) -> Decimal:
         raise PydanticCustomError("money", hint)
     if not amount.is_finite():
         raise PydanticCustomError("money", hint)
+    if abs(amount) > MAX_YUAN:
+        raise PydanticCustomError("money_too_large", f"must be at most {MAX_YUAN} yuan")
     if amount != amount.quantize(_CENT):
         raise PydanticCustomError("money_precision", "use at most 2 decimal places (yuan.fen), e.g. 12.90")
     if amount < 0:
@@ -164,38 +181,6 @@ When = Annotated[
 """A point on the timeline, relative (``T-10m``) or absolute."""
 
 
-def _absolute_time(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return parse_datetime(value)
-        except ValueError as exc:
-            message = str(exc)
-            if message == TIME_HINT:
-                message = "expected an absolute time like '2026-12-05 20:00' (T±… is not allowed here)"
-            raise PydanticCustomError("absolute_time", message) from None
-    raise PydanticCustomError(
-        "absolute_time", "expected an absolute time like '2026-12-05 20:00'; put it in quotes if in doubt"
-    )
-
-
-AbsoluteTime = Annotated[
-    datetime,
-    PlainValidator(_absolute_time),
-    PlainSerializer(lambda dt: dt.isoformat(sep=" ", timespec="minutes"), return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": _ABSOLUTE_PATTERN,
-            "description": "Absolute time; without an offset it is read in the campaign timezone",
-            "examples": ["2026-12-05 20:00", "2026-12-05T20:00:00+08:00"],
-        }
-    ),
-]
-"""An absolute time (naive = campaign timezone)."""
-
-
 def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         duration = value
@@ -208,6 +193,8 @@ def _duration(value: object) -> timedelta:
         raise PydanticCustomError("duration", DURATION_HINT + " (with a unit)")
     if duration <= timedelta(0):
         raise PydanticCustomError("duration", "must be longer than 0s")
+    if duration > MAX_SPAN:
+        raise PydanticCustomError("duration", f"too long: at most {MAX_SPAN.days}d (a year)")
     return duration
 
 
@@ -332,6 +319,114 @@ def in_quiet_hours(moment: time, quiet: tuple[time, time]) -> bool:
 Text = Annotated[str, Field(min_length=1)]
 """Non-empty text."""
 
+
+def _count(value: object) -> int:
+    """A whole number as written: ``true`` is not 1 and ``5.0`` is not 5."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        shown = str(value) if isinstance(value, Decimal) else repr(value)
+        raise PydanticCustomError("int_type", "expected a whole number, got {got}", {"got": shown[:40]})
+    return value
+
+
+def _number(value: object) -> float:
+    """A number (whole or not); booleans are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        shown = str(value) if isinstance(value, Decimal) else repr(value)
+        raise PydanticCustomError("float_type", "expected a number like 0.2, got {got}", {"got": shown[:40]})
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise PydanticCustomError("float_type", "expected a number like 0.2, got {got}", {"got": str(value)})
+    return number
+
+
+Count = Annotated[int, BeforeValidator(_count)]
+"""A whole number (bounds are given per field)."""
+
+Number = Annotated[float, BeforeValidator(_number)]
+"""A finite number that is not a boolean (bounds are given per field)."""
+
+
+def _context(info: ValidationInfo, name: str) -> Any:
+    """A value the loader passes in the validation context, or the already-validated field."""
+    data = info.data if isinstance(getattr(info, "data", None), dict) else {}
+    if name in data:
+        return data[name]
+    return (info.context or {}).get(name)
+
+
+def _campaign_tz(info: ValidationInfo) -> tzinfo:
+    name = _context(info, "timezone")
+    try:
+        return zoneinfo.ZoneInfo(name) if isinstance(name, str) else zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def _anchor(info: ValidationInfo) -> datetime:
+    """When relative openings (``+2h``) count from: the loader's anchor, else now."""
+    anchor = (info.context or {}).get("anchor")
+    return anchor if isinstance(anchor, datetime) else datetime.now(UTC)
+
+
+def _opening(value: object, info: ValidationInfo) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("opening", OPENING_HINT + "; put it in quotes if in doubt")
+    try:
+        return resolve_opening(value, _anchor(info), _campaign_tz(info))
+    except ValueError as exc:
+        raise PydanticCustomError("opening", str(exc)) from None
+
+
+def _closing(value: object, info: ValidationInfo) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("closing", CLOSING_HINT + "; put it in quotes if in doubt")
+    opens = _context(info, "opens_at")
+    try:
+        return resolve_closing(
+            value, _anchor(info), opens if isinstance(opens, datetime) else None, _campaign_tz(info)
+        )
+    except ValueError as exc:
+        raise PydanticCustomError("closing", str(exc)) from None
+
+
+_ANCHORED_PATTERN = r"\+\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\s+\d{1,2}:\d{2})?"
+
+Opening = Annotated[
+    datetime,
+    PlainValidator(_opening),
+    PlainSerializer(lambda dt: dt.isoformat(sep=" ", timespec="minutes"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^\s*({_ANCHORED_PATTERN}|{_ABSOLUTE_PATTERN[4:-4]})\s*$",
+            "description": "Absolute time (without an offset: campaign timezone), or counted from when "
+            "the bot first loaded this campaign: '+2h', '+1d 20:00' (tomorrow at 20:00)",
+            "examples": ["2026-12-05 20:00", "+2h", "+1d 20:00"],
+        }
+    ),
+]
+"""The opening time T: absolute, or relative to the campaign's anchor (its first load)."""
+
+Closing = Annotated[
+    datetime,
+    PlainValidator(_closing),
+    PlainSerializer(lambda dt: dt.isoformat(sep=" ", timespec="minutes"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^\s*([Tt]\s*\+\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?|{_ANCHORED_PATTERN}"
+            rf"|{_ABSOLUTE_PATTERN[4:-4]})\s*$",
+            "description": "Absolute time, 'T+26h' (after opening), or like opens_at: '+1d 22:00'",
+            "examples": ["2026-12-06 22:00", "T+26h", "+2d 22:00"],
+        }
+    ),
+]
+"""The closing time C: absolute, ``T+…`` after the opening, or relative to the anchor."""
+
 # --------------------------------------------------------------------------- models
 
 
@@ -356,8 +451,10 @@ class Product(_Model):
     code: ProductCode = Field(description="Order code members type, e.g. A1.")
     name: Text = Field(description="Product name shown in posts.")
     price: PositiveMoney = Field(description="Price in yuan, at most 2 decimals.")
-    stock: int = Field(ge=0, description="Units available; orders never exceed it.")
-    limit_per_member: int | None = Field(None, ge=1, description="Max units one member may order.")
+    stock: Count = Field(ge=0, le=MAX_STOCK, description="Units available; orders never exceed it.")
+    limit_per_member: Count | None = Field(
+        None, ge=1, le=MAX_LIMIT, description="Max units one member may order."
+    )
     unit: Text | None = Field(None, description="Unit word, e.g. 盒, 斤, 箱.")
     description: Text | None = Field(None, description="One or two lines about the product.")
 
@@ -379,7 +476,7 @@ class RedPacketBurst(_Post):
     """A red-packet rain burst (红包雨): members grab with a keyword; paid as coupon credit."""
 
     at: When = Field(description="When the burst starts; must be before opening.")
-    packets: int = Field(ge=1, description="Number of packets (the first N grabbers win).")
+    packets: Count = Field(ge=1, le=MAX_PACKETS, description="Number of packets (the first N grabbers win).")
     budget: PositiveMoney = Field(description="Total yuan split randomly among the packets.")
     keyword: Text = Field("抢", description="What members type to grab.")
     window: Duration = Field(
@@ -407,7 +504,7 @@ class Broadcasts(_Post):
         json_schema_extra={"default": ["T+30m"]},
     )
     every: Duration | None = Field(None, description="Also broadcast at this interval after opening.")
-    low_stock_threshold: float = Field(
+    low_stock_threshold: Number = Field(
         0.2, gt=0, lt=1, description="Announce 'only N left' when stock falls below this share."
     )
     window: Duration = Field(
@@ -423,7 +520,9 @@ class Broadcasts(_Post):
 class AlertRule(_Model):
     """Overrides for one monitoring rule; anything left out keeps the documents' default."""
 
-    threshold: float | None = Field(None, ge=0, description="Alert when the metric falls below this.")
+    threshold: Number | None = Field(
+        None, ge=0, le=MAX_THRESHOLD, description="Alert when the metric falls below this."
+    )
     window: Duration | None = Field(None, description="Sliding window the metric is computed over.")
     min_duration: Duration | None = Field(None, description="How long it must stay low before alerting.")
     cooldown: Duration | None = Field(None, description="Quiet time after an alert before another.")
@@ -464,8 +563,10 @@ class Coupon(_Model):
     on_join: bool = Field(False, description="Issue to members who join (新人礼包).")
     amount: PositiveMoney = Field(description="Discount in yuan.")
     min_spend: Money = Field(Decimal("0.00"), description="Minimum order total in yuan (0 = none).")
-    quota: int | None = Field(None, ge=1, description="Total coupons available (omit = unlimited).")
-    per_member: int = Field(1, ge=1, description="Coupons one member may get.")
+    quota: Count | None = Field(
+        None, ge=1, le=MAX_QUOTA, description="Total coupons available (omit = unlimited)."
+    )
+    per_member: Count = Field(1, ge=1, le=MAX_PER_MEMBER, description="Coupons one member may get.")
     products: list[ProductCode] = Field(
         default_factory=list, description="Only valid for these products (empty = all)."
     )
@@ -520,8 +621,8 @@ class Campaign(_Model):
         default_factory=list, description="Run in every group carrying one of these tags."
     )
     timezone: Timezone = Field(DEFAULT_TIMEZONE, description="IANA timezone of naive times.")
-    opens_at: AbsoluteTime = Field(description="Opening time T (开团).")
-    closes_at: AbsoluteTime = Field(description="Closing time C (结团); after opens_at.")
+    opens_at: Opening = Field(description="Opening time T (开团).")
+    closes_at: Closing = Field(description="Closing time C (结团); after opens_at.")
     products: list[Product] = Field(min_length=1, description="Products on sale.")
     preheat: list[PreheatPost] = Field(default_factory=list, description="Teaser posts before opening.")
     countdowns: list[When] = Field(

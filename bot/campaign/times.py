@@ -36,6 +36,15 @@ __all__ = [
 
 TIME_HINT = "expected a time like 'T-10m', 'T+30m', 'T-1d2h', 'C+1h' or '2026-12-01 20:00'"
 DURATION_HINT = "expected a duration like '60s', '15m', '2h' or '1h30m'"
+OPENING_HINT = "expected a time like '2026-12-05 20:00', '+2h' (after the first load) or '+1d 20:00'"
+CLOSING_HINT = "expected a time like '2026-12-06 22:00', 'T+26h' (after opening) or '+1d 22:00'"
+
+MAX_SPAN = timedelta(days=366)
+"""Longest duration or offset a campaign may use: past a year it is a typo (``T-99999999999d``)."""
+MIN_YEAR = 2000
+MAX_YEAR = 2199
+"""Absolute times outside these years are typos, and near year 1 or 9999 time zones overflow."""
+_MAX_UNIT_DIGITS = 8
 
 Anchor = Literal["T", "C"]
 
@@ -64,9 +73,17 @@ def _match_seconds(match: re.Match[str]) -> tuple[int, int] | None:
     groups = [match.group(unit) for unit, _ in _UNITS]
     if all(g is None for g in groups):
         return None
+    if any(g is not None and len(g) > _MAX_UNIT_DIGITS for g in groups):
+        raise ValueError(_too_long())
     days = int(groups[0] or 0)
     seconds = sum(int(g or 0) * size for g, (_, size) in zip(groups[1:], _UNITS[1:], strict=True))
+    if timedelta(days=days, seconds=seconds) > MAX_SPAN:
+        raise ValueError(_too_long())
     return days, seconds
+
+
+def _too_long() -> str:
+    return f"too long: at most {MAX_SPAN.days}d (a year)"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -148,9 +165,12 @@ def parse_datetime(text: str) -> datetime:
             digits = raw_tz[1:].replace(":", "")
             delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
             tz = timezone(-delta if raw_tz[0] == "-" else delta)
+    year = int(match.group("y"))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"year {year} is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}")
     try:
         return datetime(
-            int(match.group("y")),
+            year,
             int(match.group("mo")),
             int(match.group("d")),
             int(match.group("h")),
@@ -250,3 +270,76 @@ def parse_time_spec(text: str) -> TimeSpec:
         days, seconds = parts
         return TimeSpec(anchor=anchor, days=sign * days, clock=timedelta(seconds=sign * seconds))
     return TimeSpec(at=parse_datetime(text))
+
+
+_ANCHORED_RE = re.compile(
+    rf"^\s*\+\s*{_PARTS}(?:\s+(?P<hh>\d{{1,2}}):(?P<mm>\d{{2}}))?\s*$",
+    re.IGNORECASE,
+)
+_DATE_ONLY_RE = re.compile(r"^\s*(?P<date>\d{4}[-/]\d{1,2}[-/]\d{1,2})\s*$")
+
+
+def is_anchored(value: object) -> bool:
+    """True for ``+2h`` / ``+1d 20:00``: a time counted from when the bot first loaded the campaign."""
+    return isinstance(value, str) and _ANCHORED_RE.match(value) is not None
+
+
+def _anchored(text: str, anchor: datetime, tz: tzinfo) -> datetime:
+    """``+2h`` is the anchor plus two hours; ``+1d 20:00`` is 20:00 local time one day after it."""
+    match = _ANCHORED_RE.match(text)
+    assert match is not None
+    parts = _match_seconds(match)
+    if match.group("hh") is None:
+        if parts is None:
+            raise ValueError(OPENING_HINT)
+        days, seconds = parts
+        return (to_utc(anchor) + timedelta(days=days, seconds=seconds)).astimezone(tz)
+    days, seconds = parts or (0, 0)
+    if seconds:
+        raise ValueError("with a time of day, count whole days only, e.g. '+1d 20:00'")
+    hour, minute = int(match.group("hh")), int(match.group("mm"))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"'{hour}:{minute:02d}' is not a time of day")
+    day = anchor.astimezone(tz).date() + timedelta(days=days)
+    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+    return to_utc(local).astimezone(tz)  # a time in a DST gap moves to a real instant
+
+
+def _absolute(text: str, hint: str) -> datetime:
+    date_only = _DATE_ONLY_RE.match(text)
+    if date_only:
+        raise ValueError(f"add a time: '{date_only.group('date')} 20:00'")
+    try:
+        return parse_datetime(text)
+    except ValueError as exc:
+        raise ValueError(hint if str(exc) == TIME_HINT else str(exc)) from None
+
+
+def resolve_opening(text: str, anchor: datetime, tz: tzinfo) -> datetime:
+    """The opening time T from ``opens_at``: absolute (naive = ``tz``) or counted from ``anchor``.
+
+    Raises:
+        ValueError: with a hint saying what to write instead.
+    """
+    if is_anchored(text):
+        return _anchored(text, anchor, tz)
+    return _absolute(text, OPENING_HINT)
+
+
+def resolve_closing(text: str, anchor: datetime, opens_at: datetime | None, tz: tzinfo) -> datetime:
+    """The closing time C from ``closes_at``: absolute, ``T+26h`` (after opening) or like an opening.
+
+    Raises:
+        ValueError: with a hint; also when ``T+…`` is used but the opening itself is invalid.
+    """
+    if is_anchored(text):
+        return _anchored(text, anchor, tz)
+    match = _RELATIVE_RE.match(text)
+    if match:
+        spec = parse_time_spec(text)
+        if spec.anchor != "T":
+            raise ValueError(CLOSING_HINT + "; 'C' here would be relative to itself")
+        if opens_at is None:
+            raise ValueError("is counted from opens_at, which has a problem; fix opens_at first")
+        return spec.resolve(opens_at, None, tz)
+    return _absolute(text, CLOSING_HINT)

@@ -102,7 +102,8 @@ class OutboxRow(SQLModel, table=True):
 
     status: queued -> sending -> sent, or failed (not retryable), or uncertain
     (the bot stopped between handing it to the network and hearing back; it is
-    not sent again, so a restart can never post it twice).
+    not sent again, so a restart can never post it twice), or cancelled (dropped
+    while still queued because it became stale; never sent).
     """
 
     __tablename__ = "outbox"
@@ -191,3 +192,16 @@ class ProcessLease(SQLModel, table=True):
     pid_started: str = ""  # the process's start time on its host, to tell a reused pid apart
     since: datetime = utc_column()
     heartbeat_at: datetime = utc_column()
+
+
+class CampaignAnchor(SQLModel, table=True):
+    """When the bot first loaded a campaign whose opening is relative (``opens_at: +2h``).
+
+    Kept so that a restart or an edit does not move the sale: the exactly-once ledger and the
+    members' expectations both depend on fixed times.
+    """
+
+    __tablename__ = "campaign_anchor"
+
+    campaign_id: str = Field(primary_key=True)
+    anchored_at: datetime = utc_column()

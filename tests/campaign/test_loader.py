@@ -20,7 +20,7 @@ from bot.campaign import (
 from bot.campaign.timeline import compile_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "data" / "campaigns" / "sample.yaml"
+SAMPLE = ROOT / "tests" / "fixtures" / "sample_fixed.yaml"
 BROKEN = ROOT / "tests" / "data" / "broken"
 TEMPLATES = {
     f"campaign/{kind}.j2" for kind in ("preheat", "countdown", "redpacket", "open", "broadcast", "close")

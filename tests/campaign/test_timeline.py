@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.campaign import KINDS, Campaign, compile_timeline, load_campaign, parse_campaign
 from bot.campaign.timeline import TimelineNode
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sample_fixed.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -17,7 +17,7 @@ from bot.commerce.orders_parse import (
     safe_name,
 )
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sample_fixed.yaml"
 CATALOG = Catalog.of(load_campaign(SAMPLE).products)  # A1 草莓, A2 脐橙, A3 芒果, A4 苹果
 
 

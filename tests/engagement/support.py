@@ -15,7 +15,7 @@ from schedules.registry import CampaignRegistry
 from tests.factories import group_message
 from tests.fakes import FakeClock, FakeTransport
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sample_fixed.yaml"
 CAMPAIGN_ID = "fruit-2026-12"
 OPENS_AT = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # 20:00 Asia/Shanghai
 CLOSES_AT = datetime(2026, 12, 6, 14, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.campaign import compile_timeline, load_campaign
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "campaigns" / "sample.yaml"
+SAMPLE = REPO / "tests" / "fixtures" / "sample_fixed.yaml"
 SCENARIO = REPO / "data" / "scenarios" / "sample_orders.yaml"
 
 
