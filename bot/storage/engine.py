@@ -4,13 +4,21 @@ SQLite gets WAL mode (readers never block the single writer), a busy timeout so
 a brief lock waits instead of failing, and foreign keys on. Engines are built
 on request, never at import time.
 
-On SQLite the driver's own transaction handling is switched off and SQLAlchemy
-emits BEGIN itself, as SQLAlchemy documents for pysqlite. Left to itself,
+On SQLite the driver's own transaction handling is switched off and we begin
+transactions ourselves, as SQLAlchemy documents for pysqlite. Left to itself,
 pysqlite sends no BEGIN before a SAVEPOINT, so the SAVEPOINT starts the
 transaction and its RELEASE commits it: a timeline claim made in
-``begin_nested()`` committed alone, ahead of the posts it guards. A connection
-can ask for ``BEGIN IMMEDIATE`` (take the write lock up front) with the
-execution option ``sqlite_begin="IMMEDIATE"``.
+``begin_nested()`` committed alone, ahead of the posts it guards (issue 12).
+
+When to begin keeps what was good in pysqlite's habit: reads run outside a
+transaction (WAL readers never wait and hold no snapshot), and the first
+statement that writes (or a SAVEPOINT) is preceded by ``BEGIN IMMEDIATE``, which
+takes the write lock up front and waits for it up to the busy timeout. A
+DEFERRED transaction that read first could not be upgraded once another
+connection committed ("database is locked" at once), and the bot writes from
+several threads (the order writer, monitoring, the scheduler). A connection that
+must read under the lock (the order writer's limit checks) asks for the BEGIN at
+once with the execution option ``sqlite_begin="IMMEDIATE"``.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from bot.storage import tables  # noqa: F401  (registers the tables on SQLModel.
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_BEGIN_MODES = {"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
+# Statements that write (or open a savepoint), so a transaction must have begun before them.
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER", "WITH")
 
 
 def is_sqlite(url: str) -> bool:
@@ -55,11 +65,24 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin(conn: Connection) -> None:
-            mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+        def _begin_now_if_asked(conn: Connection) -> None:
+            mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION)
+            if mode is None:
+                return  # begun lazily, before the first write (below)
             if mode not in SQLITE_BEGIN_MODES:
                 raise ValueError(f"{SQLITE_BEGIN_OPTION} must be one of {sorted(SQLITE_BEGIN_MODES)}")
             conn.exec_driver_sql(f"BEGIN {mode}".rstrip())
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _begin_before_first_write(
+            conn: Connection, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+        ) -> None:
+            if (
+                statement.lstrip()[:9].upper().startswith(_WRITE_VERBS)
+                and conn.in_transaction()
+                and not cursor.connection.in_transaction
+            ):
+                cursor.execute("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
