@@ -18,14 +18,14 @@ state, and the coalescing state of lists and notices.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from bot.campaign import Campaign
+from bot.commerce.notices import Notice, NoticeBoard
 from bot.commerce.order_writer import OrderWriter
 from bot.commerce.orders_parse import Catalog, is_my_orders, normalize, parse_cancel, parse_order, safe_name
 from bot.commerce.pricing import PricedLine, Quote, quote_member
@@ -48,16 +48,7 @@ if TYPE_CHECKING:
     from schedules.registry import CampaignRegistry
 
 CHAIN_WINDOW = 5.0  # seconds: at most one 接龙 list per group this often
-NOTICE_WINDOW = 3.0  # seconds: refusals and partial fills gathered into one post
 CHAIN_MAX_LINES = 40  # a longer list shows its newest lines (WeChat messages have a length limit)
-
-
-@dataclass
-class _Coalesced:
-    """One queued post per group and key that grows until it leaves the outbox."""
-
-    outbox_id: int | None = None
-    items: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -65,14 +56,6 @@ class _ChainState:
     outbox_id: int | None = None
     queued_upto: int = 0  # newest order id in the queued list
     posted_upto: int = 0  # newest order id in the last list that left: newer ones are marked new
-
-
-@dataclass(frozen=True)
-class Notice:
-    kind: str
-    member_id: str
-    name: str
-    data: tuple[tuple[str, Any], ...] = ()
 
 
 def selling(services: Services) -> Selling:
@@ -96,7 +79,7 @@ class Selling:
         self.hints: dict[tuple[str, str], str] = {}
         self.last_product: dict[tuple[str, str], str] = {}
         self.chains: dict[tuple[str, str], _ChainState] = {}
-        self.notices: dict[str, _Coalesced] = {}
+        self.notices = NoticeBoard(services.outbox, self._render)
         self.announcer: StockAnnouncer = StockAnnouncer(self)
         self._catalogs: dict[str, tuple[Campaign, Catalog]] = {}
         self._seeded: dict[str, Campaign] = {}
@@ -182,55 +165,17 @@ class Selling:
     def _render(self, template: str, **variables: Any) -> str:
         return self.services.renderer.render(template, bot_name=self.services.config.bot.name, **variables)
 
-    def _coalesce(
-        self,
-        state: _Coalesced,
-        group_id: str,
-        key: str,
-        new: list[Any],
-        render: Callable[[list[Any]], tuple[str, tuple[str, ...]]],
-        delay: float,
-        priority: int,
-        kind: str,
-    ) -> None:
-        """Add `new` items to the group's queued post, or start a new post if the last one left."""
-        grown, fresh = state.items + new, list(new)
-        outbox_id = self.services.outbox.roll(
-            state.outbox_id,
-            lambda grow: render(grown if grow else fresh),
-            group_id=group_id,
-            replace_key=key,
-            delay=delay,
-            priority=priority,
-            kind=kind,
-        )
-        state.items = grown if outbox_id == state.outbox_id else fresh
-        state.outbox_id = outbox_id
-
     def notice(self, group_id: str, kind: str, member_id: str, name: str, **data: Any) -> None:
         """A short answer to a member, gathered with others into one post per window."""
         item = Notice(kind, member_id, name, tuple(sorted(data.items())))
         if self._batch_notices is not None:  # inside a batch's after-commit: one outbox write per group
             self._batch_notices.setdefault(group_id, []).append(item)
             return
-        self._post_notices(group_id, [item])
+        self.notices.post(group_id, [item])
 
-    def _post_notices(self, group_id: str, items: list[Notice]) -> None:
-        state = self.notices.setdefault(group_id, _Coalesced())
-        self._coalesce(
-            state, group_id, "notice", items, self._render_notices, NOTICE_WINDOW, Priority.ORDER, "notice"
-        )
-
-    def _render_notices(self, items: list[Notice]) -> tuple[str, tuple[str, ...]]:
-        groups: dict[tuple[str, tuple[tuple[str, Any], ...]], list[str]] = {}
-        mentions: dict[str, None] = {}
-        for item in items:
-            names = groups.setdefault((item.kind, item.data), [])
-            if item.name not in names:
-                names.append(item.name)
-            mentions[item.member_id] = None
-        rows = [{"kind": kind, "names": names, **dict(data)} for (kind, data), names in groups.items()]
-        return self._render("orders/notices.j2", rows=rows), tuple(mentions)
+    def drop_preopen_replies(self, group_id: str) -> None:
+        """The group opens now: its still-queued "还没开团哦" replies never leave."""
+        self.notices.drop_preopen(group_id)
 
     def refresh_chain(self, campaign_id: str, group_id: str) -> None:
         """Queue (or replace the queued) 接龙 list of a group, rendered from the committed orders."""
@@ -239,6 +184,9 @@ class Selling:
             return
         entries = self.store.chain(campaign_id, group_id)
         state = self.chains.setdefault((campaign_id, group_id), _ChainState())
+        if not entries:  # everything was cancelled: an empty list says nothing
+            self._drop_queued_chain(campaign_id, group_id, state)
+            return
 
         def render(grow: bool) -> tuple[str, tuple[str, ...]]:
             if not grow:  # a new list: what the last one showed is no longer new
@@ -255,6 +203,22 @@ class Selling:
             kind="chain",
         )
         state.queued_upto = max((e.last_id for e in entries), default=state.queued_upto)
+
+    def _drop_queued_chain(self, campaign_id: str, group_id: str, state: _ChainState) -> None:
+        """Cancel the group's still-queued list, which shows orders that are gone.
+
+        The outbox cancels by kind, so another campaign's queued list in the same group
+        goes too and is queued again here (rendered afresh from its orders).
+        """
+        if state.outbox_id is None:
+            return
+        state.outbox_id = None
+        if not self.services.outbox.cancel_queued(group_id=group_id, kind="chain"):
+            return
+        for (other_id, other_group), other in list(self.chains.items()):
+            if other_group == group_id and other_id != campaign_id and other.outbox_id is not None:
+                other.outbox_id = None
+                self.refresh_chain(other_id, group_id)
 
     def render_chain(
         self,
@@ -302,7 +266,7 @@ class Selling:
         finally:
             pending, self._batch_notices = self._batch_notices, None
         for group_id, items in pending.items():
-            self._post_notices(group_id, items)
+            self.notices.post(group_id, items)
         for campaign_id, group_id in chains:
             if self.hints.get((campaign_id, group_id)) != "closed":
                 self.refresh_chain(campaign_id, group_id)

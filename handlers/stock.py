@@ -29,6 +29,8 @@ from handlers.orders import Selling, selling
 
 LOW = "low"
 SOLD_OUT = "sold_out"
+HOT_SHARE = 0.3
+"""A broadcast says 火热 once this share of all units has sold (or something runs low): not for 2 of 250."""
 
 
 def level(line: StockLine, threshold: float) -> str:
@@ -70,7 +72,7 @@ class _Board:
     outbox_id: int | None = None
     levels: dict[str, str] = field(default_factory=dict)  # what the group has been told
     pending: dict[str, str] = field(default_factory=dict)  # news in the queued post
-    last_sold: int = -1
+    last_sold: int = -1  # units sold as the last scheduled post (opening, broadcast) showed them
 
 
 class StockAnnouncer:
@@ -138,7 +140,6 @@ class StockAnnouncer:
         board.pending = grown if outbox_id == board.outbox_id else fresh
         board.outbox_id = outbox_id
         board.levels.update(news)
-        board.last_sold = sum(line.sold for line in lines)
 
     def mark_posted(self, campaign: Campaign, group_id: str, lines: list[StockLine], now: datetime) -> None:
         """A scheduled post (open, broadcast) just showed the stock: count it in the window."""
@@ -162,6 +163,9 @@ def _sent_at(sell: Selling, outbox_id: int) -> datetime | None:
 def run_open(run: NodeRun) -> list[Draft]:
     """T-0: the opening post with the first stock list (limited-time / limited-quantity labels)."""
     sell = selling(run.services)
+    # Before the opening's transaction (which holds SQLite's write lock): a reply to an order
+    # sent before the opening must not arrive after it.
+    sell.drop_preopen_replies(run.group_id)
     sell.ensure_stock(run.campaign)
     lines = sell.store.stock(run.campaign.id)
     board = sell._render(
@@ -177,11 +181,11 @@ def run_open(run: NodeRun) -> list[Draft]:
 
 
 def run_broadcast(run: NodeRun) -> list[Draft]:
-    """T+30m and friends: sales so far and 仅剩N件.
+    """T+30m and friends: sales so far and 仅剩N件, worded from the numbers (火热 only when it is).
 
-    Scheduled broadcasts are the urgency reminders the admin asked for, so they post while
-    anything is left; they are skipped when there is nothing to sell any more and the group
-    has been told, or when a stock post went out less than a window ago and nothing changed.
+    A broadcast is news or nothing: it posts when more has sold than the last scheduled post
+    (the opening or a broadcast) showed, or a product newly ran low or out.
+    Otherwise an `every: 10m` timeline would repeat "已售 130 件" all night (issue 13.12).
     """
     sell = selling(run.services)
     if sell.status(run.campaign.id, run.group_id) != "open":
@@ -196,17 +200,12 @@ def run_broadcast(run: NodeRun) -> list[Draft]:
         if level(line, threshold) not in ("ok", board.levels.get(line.product_code))
     }
     sold = sum(line.sold for line in lines)
-    if not news and all(line.stock <= 0 for line in lines):
+    if not news and (sold <= max(board.last_sold, 0) or all(line.stock <= 0 for line in lines)):
         return []
-    window = run.campaign.broadcasts.window
-    if (
-        not news
-        and sold == board.last_sold
-        and board.last_at is not None
-        and run.now - board.last_at < window
-    ):
-        return []
-    text = render_node(run, "campaign/broadcast.j2", rows=stock_rows(run.campaign, lines), sold=sold)
+    total = sum(line.total for line in lines)
+    hot = any(level(line, threshold) != "ok" for line in lines) or (total > 0 and sold >= total * HOT_SHARE)
+    rows = stock_rows(run.campaign, lines)
+    text = render_node(run, "campaign/broadcast.j2", rows=rows, sold=sold, hot=hot)
     sell.announcer.mark_posted(run.campaign, run.group_id, lines, run.now)
     return [Draft(text=text, group_id=run.group_id, priority=Priority.CAMPAIGN, kind="broadcast")]
 

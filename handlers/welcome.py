@@ -3,11 +3,16 @@
 Join bursts are combined: every newcomer is added to the group's pending list
 (in the database) and one delayed post naming all of them is re-rendered and
 replaced in the outbox (`replace_key="welcome"`), so thirty joins in a minute
-are one welcome. WeChat's join events are unreliable, so a member whose first
-message arrives without a recorded join is welcomed then, once: the
-`welcomed_at` of their membership is claimed with a conditional UPDATE.
+are one welcome, naming newcomers in join order. Only a real join earns the
+welcome and the newcomer gift: a join event, or a member the bot saw leave who
+speaks again (they must have rejoined while the bot watched; WeChat does not
+always report joins). A first message alone is no evidence: members who were in
+the group before the bot arrived speak for the first time days later (issue
+13.10). Each member is welcomed once: `welcomed_at` is claimed with a
+conditional UPDATE.
 
-Templates: a leader's custom one (`/welcome set`), else
+Templates: a leader's custom one (`/welcome set`, a sandbox without files:
+`bot.engagement.welcome_template`), else
 `templates/welcome/campaign/<campaign id>.j2` for the running campaign, else
 `templates/welcome/default.j2`. Member names only ever go in as variables.
 """
@@ -24,20 +29,15 @@ from loguru import logger
 from bot.context import Context, Services
 from bot.engagement.campaigns import active_campaigns
 from bot.engagement.welcome import Newcomer, WelcomeStore
-from bot.events import GroupMessage, MemberJoined
+from bot.engagement.welcome_template import LeaderTemplateError, Problem, leader_templates
+from bot.events import GroupMessage, MemberJoined, MemberLeft
 from bot.handler import Priority, Role, command, on_event, on_message
-from bot.templates import TemplateRenderError
 from handlers.coupons import issue_join_gifts
 
 WELCOME_DELAY = 60.0
 """Seconds a welcome waits for more newcomers before it is posted."""
 
-FALLBACK_WARMUP = 24 * 3600.0
-"""A member first seen this long after the bot began watching the group counts as a newcomer
-whose join was missed; anyone seen earlier was there before the bot arrived."""
-
 MAX_NAMES = 30
-MAX_TEMPLATE_CHARS = 1000
 DEFAULT_TEMPLATE = "welcome/default.j2"
 SAMPLE_NAMES = ("小明", "小红")
 CHECKED_KEY = "welcome_first_message_checked"
@@ -88,9 +88,9 @@ def render_welcome(services: Services, group_id: str, variables: dict[str, Any],
     renderer = services.renderer
     if custom:
         try:
-            return renderer.render_string(custom, **variables)
-        except TemplateRenderError as exc:
-            logger.bind(group=group_id).warning("custom welcome failed, using the default: {}", exc)
+            return leader_templates(services.features, renderer).render(custom, variables)
+        except LeaderTemplateError as exc:
+            logger.bind(group=group_id).warning("custom welcome failed ({}), using the default", exc)
     for active in active_campaigns(services, group_id, services.clock.now()):
         name = f"welcome/campaign/{active.campaign.id}.j2"
         if name in renderer.names():
@@ -142,19 +142,35 @@ async def handle_join(event: MemberJoined, ctx: Context) -> bool:
     return False
 
 
-@on_message(priority=1)
-async def handle_first_message(msg: GroupMessage, ctx: Context) -> bool:
-    """A newcomer's first message without a recorded join: welcome them now. Never stops other handlers."""
+def _checked(services: Services) -> LRUCache[tuple[str, str], bool]:
     # Bounded: a member evicted here is only looked up in the database again.
-    checked: LRUCache[tuple[str, str], bool] = ctx.services.features.setdefault(
+    cache: LRUCache[tuple[str, str], bool] = services.features.setdefault(
         CHECKED_KEY, LRUCache(maxsize=CHECKED_CACHE)
     )
+    return cache
+
+
+@on_message(priority=1)
+async def handle_first_message(msg: GroupMessage, ctx: Context) -> bool:
+    """A member the bot saw leave speaks again: they rejoined unreported; welcome them. Never stops others."""
+    checked = _checked(ctx.services)
     key = (msg.group_id, msg.sender.id)
     if key in checked:
         return False
     checked[key] = True
-    if store_of(ctx.services).unseen_join(msg.group_id, msg.sender.id, FALLBACK_WARMUP):
-        _greet(ctx.services, msg.group_id, [(msg.sender.id, msg.sender.name)], "", ctx.clock.now())
+    if store_of(ctx.services).rejoined_unreported(msg.group_id, msg.sender.id):
+        now = ctx.clock.now()
+        ctx.services.repo.record_join(msg.group_id, msg.sender.id, msg.sender.name, now)
+        _greet(ctx.services, msg.group_id, [(msg.sender.id, msg.sender.name)], "", now)
+    return False
+
+
+@on_event(MemberLeft)
+async def handle_left(event: MemberLeft, ctx: Context) -> bool:
+    """Forget that a leaver was checked, so their next message is looked at again (a rejoin)."""
+    checked = _checked(ctx.services)
+    for member in event.members:
+        checked.pop((event.group_id, member.id), None)
     return False
 
 
@@ -193,9 +209,11 @@ async def handle_welcome(msg: GroupMessage, ctx: Context) -> None:
         if not source:
             ctx.usage()
             return
-        error = _check_template(ctx, source)
-        if error:
-            ctx.reply("welcome/invalid.j2", error=error, priority=Priority.COMMAND)
+        problem = _check_template(ctx, source)
+        if problem is not None:
+            ctx.reply(
+                "welcome/invalid.j2", reason=problem.reason, detail=problem.detail, priority=Priority.COMMAND
+            )
             return
         store.save_settings(msg.group_id, by=msg.sender.id, now=now, template=source)
         preview = render_welcome(ctx.services, msg.group_id, _sample_variables(ctx), source)
@@ -204,16 +222,7 @@ async def handle_welcome(msg: GroupMessage, ctx: Context) -> None:
         ctx.usage()
 
 
-def _check_template(ctx: Context, source: str) -> str | None:
-    """Why a leader's template cannot be used (syntax, unknown variable, too long), or None."""
-    if len(source) > MAX_TEMPLATE_CHARS:
-        return f"too long ({len(source)} > {MAX_TEMPLATE_CHARS})"
-    renderer = ctx.services.renderer
-    error = renderer.check_string(source)
-    if error:
-        return error
-    try:
-        renderer.render_string(source, **_sample_variables(ctx))
-    except TemplateRenderError as exc:
-        return str(exc).removeprefix("custom template failed: ")
-    return None
+def _check_template(ctx: Context, source: str) -> Problem | None:
+    """Why a leader's template cannot be used (files, syntax, unknown variable, too long), or None."""
+    templates = leader_templates(ctx.services.features, ctx.services.renderer)
+    return templates.problem(source, _sample_variables(ctx))

@@ -10,15 +10,19 @@ it starts afresh once the post it fed has left the outbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from bot.engagement.tables import PendingWelcome, WelcomeSettings
 from bot.storage.tables import GroupRow, Membership, OutboxRow
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -81,32 +85,25 @@ class WelcomeStore:
             )
             return bool(result.rowcount)
 
-    def unseen_join(self, group_id: str, member_id: str, warmup_seconds: float) -> bool:
-        """True if the member is a newcomer whose join was never reported.
+    def rejoined_unreported(self, group_id: str, member_id: str) -> bool:
+        """True if the member was seen leaving and is back without a reported join or a welcome.
 
-        They have no join and no welcome on record, and they first appeared at
-        least `warmup_seconds` after the bot began watching the group, so the
-        members already there when the bot arrived are not taken for newcomers.
+        The bot saw them leave, so they must have rejoined while it was watching the
+        group: a real join WeChat did not report. A first message alone proves nothing,
+        since members who were there before the bot arrived also speak for a first time.
         """
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(Membership).where(
+                select(col(Membership.joined_at), col(Membership.left_at), col(Membership.welcomed_at)).where(
                     col(Membership.group_id) == group_id, col(Membership.member_id) == member_id
                 )
             ).first()
-            if row is None:
-                return False
-            membership = Membership.model_validate(row._mapping)
-            if membership.joined_at is not None or membership.welcomed_at is not None:
-                return False
-            watching_since = conn.execute(
-                select(func.min(col(Membership.first_seen_at))).where(col(Membership.group_id) == group_id)
-            ).scalar_one()
-        if watching_since is None:
+        if row is None:
             return False
-        if watching_since.tzinfo is None:  # func.min may skip the column type's result processing
-            watching_since = watching_since.replace(tzinfo=UTC)
-        return (membership.first_seen_at - watching_since).total_seconds() >= warmup_seconds
+        joined_at, left_at, welcomed_at = row
+        if welcomed_at is not None or left_at is None:
+            return False
+        return joined_at is None or _utc(joined_at) <= _utc(left_at)
 
     def known_member_count(self, group_id: str, counted: int) -> int:
         """The larger of the transport-reported size (if any) and the members the bot has seen."""
@@ -118,9 +115,11 @@ class WelcomeStore:
 
     # -- pending list -------------------------------------------------------------------
     def add_pending(self, group_id: str, newcomers: list[Newcomer], now: datetime) -> list[Newcomer]:
-        """Add newcomers to the group's pending welcome; return everyone it should now name.
+        """Add newcomers to the group's pending welcome; return everyone it should now name, in join order.
 
         If the post the list last fed is no longer queued (it was sent), the list starts afresh.
+        `added_at` strictly increases (by a microsecond where joins share an instant), so the
+        names keep the order members joined in and never fall back to their ids' string order.
         """
         with self.engine.begin() as conn:
             rows = conn.execute(
@@ -146,7 +145,9 @@ class WelcomeStore:
                         col(PendingWelcome.group_id) == group_id, col(PendingWelcome.member_id).in_(stale)
                     )
                 )
+            latest = max((_utc(r.added_at) for r in rows), default=None)
             for newcomer in newcomers:
+                at = now if latest is None or now > latest else latest + timedelta(microseconds=1)
                 try:
                     with conn.begin_nested():
                         conn.execute(
@@ -155,9 +156,10 @@ class WelcomeStore:
                                 member_id=newcomer.member_id,
                                 name=newcomer.name,
                                 inviter_name=newcomer.inviter_name,
-                                added_at=now,
+                                added_at=at,
                             )
                         )
+                    latest = at
                 except IntegrityError:
                     pass
             rows = conn.execute(

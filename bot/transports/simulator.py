@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from loguru import logger
+
 from bot.clock import Clock, SystemClock
 from bot.events import Event, GroupMessage, Member, MemberJoined, MemberLeft, Outgoing, PrivateMessage
 from bot.transports.base import EventSink
@@ -160,12 +162,16 @@ class SimulatorTransport:
         self.prompt = self.stream.isatty() if prompt is None else prompt
         self.sent: list[Outgoing] = []
         self._stopping = False
+        # Read bytes and decode them here when we can: a text stream raises on invalid UTF-8
+        # and the line is lost; decoded with a replacement, the line still reaches the bot.
+        self._raw = getattr(self.stream, "buffer", None)
+        self._warned_encoding = False
 
     async def start(self, sink: EventSink) -> None:
         if self.prompt:
             self.out("tuanbot simulator — type lines like 'alice@团购一群: /help'; Ctrl-D to quit.")
         while not self._stopping:
-            line = await asyncio.to_thread(self.stream.readline)
+            line = await asyncio.to_thread(self._readline)
             if line == "":
                 return
             try:
@@ -178,11 +184,27 @@ class SimulatorTransport:
             if parsed.event is not None:
                 await sink(parsed.event)
 
+    def _readline(self) -> str:
+        """One line of input; undecodable bytes become U+FFFD (and the operator is told once)."""
+        if self._raw is None:
+            return self.stream.readline()
+        raw: bytes = self._raw.readline()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if not self._warned_encoding:
+                self._warned_encoding = True
+                logger.warning("simulator: input is not valid UTF-8; undecodable bytes are read as \ufffd")
+            return raw.decode("utf-8", errors="replace")
+
     async def send(self, message: Outgoing) -> None:
         self.sent.append(message)
         local = self.clock.now().astimezone(self.tz).strftime("%H:%M:%S")
         where = f"[{message.group_id}]" if message.group_id else f"[私聊 → {message.member_id}]"
-        mention = "".join(f"@{m} " for m in message.mentions)
+        # As the wechaty adapter sends it: a member the text already names is not prefixed again.
+        names = {m: self.parser.names.get(m, m) for m in message.mentions}
+        text = message.text
+        mention = "".join(f"@{m} " for m, n in names.items() if f"@{m}" not in text and f"@{n}" not in text)
         self.out(f"{local} {where} {self.bot_name}: {mention}{message.text}")
 
     async def stop(self) -> None:

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from bot.engagement.coupons import CouponStore
 from bot.events import GroupMessage, Member, MemberJoined
-from handlers.welcome import FALLBACK_WARMUP, WELCOME_DELAY
+from handlers.welcome import WELCOME_DELAY
 from tests.engagement.support import CAMPAIGN_ID, GROUP, say, with_campaign
-from tests.factories import joined
+from tests.factories import joined, left
 
 
 def welcomes(transport) -> list[str]:
@@ -64,7 +64,9 @@ async def test_first_message_without_a_join_is_welcomed_once(make_app, clock) ->
     app, transport = make_app()
     await transport.inject(say(clock, "大家好", "old-timer"))  # the bot starts watching the group
     assert welcomes(transport) == []  # members there before the bot are not newcomers
-    clock.advance(FALLBACK_WARMUP + 60)
+    await transport.inject(say(clock, "路过", "quiet-newbie", name="小新"))
+    await transport.inject(left("quiet-newbie", at=clock.now()))
+    clock.advance(24 * 3600 + 60)  # back without a reported join: the bot saw them leave (issue 13.10)
     await transport.inject(say(clock, "请问怎么下单", "quiet-newbie", name="小新"))
     await transport.inject(say(clock, "第二句", "quiet-newbie", name="小新"))
     clock.advance(600)
@@ -80,7 +82,7 @@ async def test_first_message_without_a_join_is_welcomed_once(make_app, clock) ->
 async def test_a_seen_join_is_not_welcomed_again_by_the_first_message(make_app, clock) -> None:
     app, transport = make_app()
     await transport.inject(say(clock, "早", "old-timer"))
-    clock.advance(FALLBACK_WARMUP + 60)
+    clock.advance(24 * 3600 + 60)
     await transport.inject(joined("ann", at=clock.now()))
     await transport.inject(say(clock, "谢谢欢迎", "ann"))
     assert len(welcomes(transport)) == 1
@@ -92,7 +94,9 @@ async def test_first_message_still_reaches_other_handlers(make_app, clock) -> No
 
     app, transport = make_app([*FEATURES, feature_probe])
     await transport.inject(say(clock, "早", "old-timer"))
-    clock.advance(FALLBACK_WARMUP + 60)
+    await transport.inject(say(clock, "早", "newbie"))
+    await transport.inject(left("newbie", at=clock.now()))
+    clock.advance(24 * 3600 + 60)
     feature_probe.calls.clear()
     await transport.inject(say(clock, "echo hi", "newbie"))
     assert "echo" in feature_probe.calls
@@ -105,7 +109,7 @@ async def test_newcomer_gift_is_issued_on_join_and_announced(make_app, clock, tm
     joined_at = clock.now()
     await transport.inject(joined("ann", "bea", at=clock.now()))
     [text] = welcomes(transport)
-    assert "新人礼包" in text and "满¥30减¥5" in text and "丹东草莓" in text
+    assert "新人礼包" in text and "满¥30.00减¥5.00" in text and "丹东草莓" in text
     store = CouponStore(app.services.repo.engine)
     assert store.issued_count(CAMPAIGN_ID, "newcomer") == 2
     [gift] = store.member_coupons("ann", clock.now())
