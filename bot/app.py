@@ -106,6 +106,8 @@ class App:
             if callable(setup):
                 setup(app)
         outbox.on_budget_warning = app._budget_warning
+        outbox.on_trouble = app._outbox_trouble
+        outbox.on_recovered = app._outbox_recovered
         outbox.load()
         return app
 
@@ -208,6 +210,12 @@ class App:
 
     def _budget_warning(self, used: int, budget: int) -> None:
         self.notify_admins("admin/budget_warning.j2", used=used, budget=budget)
+
+    def _outbox_trouble(self, kind: str, detail: str) -> None:
+        self.notify_admins("admin/outbox_trouble.j2", kind=kind, detail=detail)
+
+    def _outbox_recovered(self) -> None:
+        self.notify_admins("admin/outbox_recovered.j2")
 
     # -- running -----------------------------------------------------------------------
     async def run(self, transport: Transport, *, drain_seconds: float = 600.0) -> None:

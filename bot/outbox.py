@@ -5,8 +5,14 @@ the per-group interval, the per-account rate, the pause when switching groups,
 the daily budget and any frequency-error pause all allow it. The queue is
 persisted; a message is marked `sending` before it is handed to the network and
 `sent` after, and a restart never resends one caught in between, so no post
-goes out twice. Handlers must expect replies to be delayed, and can pass a
-`replace_key` so a newer version (the latest stock post) replaces a queued one.
+goes out twice: if the `sent` mark cannot be written, the message is kept as
+sent in memory and the mark is written later. Handlers must expect replies to be
+delayed, and can pass a `replace_key` so a newer version (the latest stock post)
+replaces a queued one. A post that is not yet due (`delay`) never holds back one
+that is. Private alerts to one member are merged into the one still queued for
+them, and private messages take at most `private_burst` sends in a row while a
+group post is waiting. The send loop survives any exception: it backs off,
+retries, and reports each trouble episode once (`on_trouble`, `on_recovered`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,26 +33,16 @@ from bot.clock import Clock
 from bot.config import OutboxSettings
 from bot.events import Outgoing
 from bot.handler import Priority
+from bot.outbox_merge import COALESCE_KINDS, COALESCE_MAX_CHARS, merge_lines
+from bot.outbox_pick import Queued as _Queued
+from bot.outbox_pick import pick
+from bot.outbox_trouble import RecoveredCallback, Trouble, TroubleCallback, call_safely
 from bot.storage.outbox_store import OutboxStore
 from bot.transports.base import SendError, Transport
 
 RETRY_CAP_SECONDS = 60.0
 MAX_ATTEMPTS = 8
-
-
-@dataclass(order=True)
-class _Queued:
-    priority: int
-    id: int
-    target: str = field(compare=False)
-    group_id: str = field(compare=False)
-    member_id: str = field(compare=False)
-    text: str = field(compare=False)
-    mentions: tuple[str, ...] = field(compare=False)
-    kind: str = field(compare=False)
-    replace_key: str = field(compare=False)
-    attempts: int = field(default=0, compare=False)
-    not_before: datetime | None = field(default=None, compare=False)
+DRAIN_TROUBLE_LIMIT_SECONDS = 600.0  # an unbounded drain() gives up on a trouble episode this long
 
 
 @dataclass(frozen=True)
@@ -88,6 +84,10 @@ class Outbox:
         timezone: str = "Asia/Shanghai",
         rng: random.Random | None = None,
         on_budget_warning: Callable[[int, int], None] | None = None,
+        on_trouble: TroubleCallback | None = None,
+        on_recovered: RecoveredCallback | None = None,
+        private_burst: int = 1,
+        coalesce_max_chars: int = COALESCE_MAX_CHARS,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -95,10 +95,18 @@ class Outbox:
         self.tz = ZoneInfo(timezone)
         self.rng = rng or random.Random()
         self.on_budget_warning = on_budget_warning
+        self.on_trouble = on_trouble
+        self.on_recovered = on_recovered
+        self.private_burst = max(1, private_burst)
+        self.coalesce_max_chars = coalesce_max_chars
         self.transport: Transport | None = None
         self.stats = OutboxStats()
         self._items: dict[int, _Queued] = {}
         self._by_replace: dict[tuple[str, str], int] = {}
+        self._coalesce: dict[tuple[str, str], int] = {}  # (member target, kind) -> queued id
+        self._unwritten: dict[int, tuple[str, dict[str, Any]]] = {}  # status writes still owed
+        self._trouble = Trouble()
+        self._private_streak = 0
         self._last_to: dict[str, datetime] = {}
         self._recent: deque[datetime] = deque()
         self._last_target = ""
@@ -168,6 +176,8 @@ class Outbox:
         target is replaced by this newer text instead of queuing another. With
         `delay` (bot seconds) it waits at least that long: together they combine
         bursts (one welcome for thirty joins, one 接龙 list for a flurry of orders).
+        A private message of a kind in `COALESCE_KINDS` (alerts) is merged into
+        the one of that kind still queued to the member, and that id is returned.
         """
         if bool(group_id) == bool(member_id):
             raise ValueError("a message goes to exactly one of group_id or member_id")
@@ -175,6 +185,9 @@ class Outbox:
         existing = self._by_replace.get((target, replace_key)) if replace_key else None
         if existing is not None and self.replace(existing, text, mentions):
             return existing
+        merged = self._merge(target, kind, text) if member_id and not replace_key else None
+        if merged is not None:
+            return merged
         not_before = self.clock.now() + timedelta(seconds=delay) if delay > 0 else None
         row_id = self.store.insert(
             group_id=group_id,
@@ -215,6 +228,34 @@ class Outbox:
         self.stats.replaced += 1
         logger.bind(outbox_id=outbox_id, target=item.target, kind=item.kind).debug("outbox: replaced queued")
         return True
+
+    def _merge(self, target: str, kind: str, text: str) -> int | None:
+        """Fold `text` into the message of `kind` still queued to `target`; its id, or None."""
+        row_id = self._coalesce.get((target, kind))
+        item = self._items.get(row_id) if row_id is not None else None
+        if item is None:
+            return None
+        merged = merge_lines(item.text, text, self.coalesce_max_chars)
+        if merged is None:
+            return None
+        if merged == item.text or self.replace(item.id, merged, item.mentions):
+            return item.id
+        return None
+
+    def cancel_queued(self, *, group_id: str, kind: str) -> int:
+        """Drop still-queued messages of `kind` to `group_id` that became stale; how many.
+
+        They are marked `cancelled` in the database (never sent, not even after a
+        restart). A message already handed to the network is not touched.
+        """
+        ids = self.store.cancel_queued(group_id=group_id, kind=kind)
+        for row_id in ids:
+            item = self._items.get(row_id)
+            if item is not None:
+                self._remove(item)
+        if ids:
+            logger.bind(group_id=group_id, kind=kind).info("outbox: cancelled {} queued message(s)", len(ids))
+        return len(ids)
 
     def roll(
         self,
@@ -285,12 +326,16 @@ class Outbox:
         self._items[item.id] = item
         if item.replace_key:
             self._by_replace[(item.target, item.replace_key)] = item.id
+        elif item.member_id and item.kind in COALESCE_KINDS:
+            self._coalesce[(item.target, item.kind)] = item.id
         self.stats.queued = len(self._items)
 
     def _remove(self, item: _Queued) -> None:
         self._items.pop(item.id, None)
         if item.replace_key and self._by_replace.get((item.target, item.replace_key)) == item.id:
             del self._by_replace[(item.target, item.replace_key)]
+        if self._coalesce.get((item.target, item.kind)) == item.id:
+            del self._coalesce[(item.target, item.kind)]
         self.stats.queued = len(self._items)
 
     def pending(self) -> int:
@@ -342,38 +387,41 @@ class Outbox:
         return ready
 
     def _choose(self, now: datetime) -> tuple[_Queued | None, datetime | None]:
-        """The best message sendable now, or the earliest time something will be."""
+        """The best message sendable now, or the earliest time something will be (`outbox_pick`)."""
         account_ready = self._account_ready_at(now)
         if account_ready > now:
             # Paused, over the per-minute rate or the daily budget: nothing can go before then,
             # so skip scanning a possibly long queue on every wake-up.
             return None, account_ready
-        heads: dict[str, _Queued] = {}
-        for item in self._items.values():
-            head = heads.get(item.target)
-            if head is None or item < head:
-                heads[item.target] = item
-        best: _Queued | None = None
-        earliest: datetime | None = None
-        for target, item in heads.items():
-            ready = max(account_ready, self._target_ready_at(target, now))
-            if item.not_before is not None:
-                ready = max(ready, item.not_before)
-            if ready <= now:
-                if best is None or item < best:
-                    best = item
-            elif earliest is None or ready < earliest:
-                earliest = ready
-        return best, earliest
+        return pick(
+            self._items.values(),
+            now,
+            self._target_ready_at,
+            private_turn_over=self._private_streak >= self.private_burst,
+        )
 
     # -- sending -----------------------------------------------------------------
     async def pump(self) -> float | None:
-        """Send everything the limits allow right now.
+        """Send everything the limits allow right now; never raises.
 
         Returns the bot-time seconds until the next message may go, or None when
-        the queue is empty.
+        the queue is empty. If anything fails (the database is locked, a bug), the
+        failure is logged and reported once per episode, and the return value is
+        the back-off before the next attempt.
         """
+        try:
+            delay = await self._pump()
+        except Exception as exc:
+            return self._trouble.failed(exc, self.clock.now(), self.on_trouble)
+        if self._trouble.active:
+            self._trouble.passed(self.clock.now(), self.on_trouble, self.on_recovered)
+            if delay is None and self._items:  # the recovery notices were just queued
+                return 0.001
+        return delay
+
+    async def _pump(self) -> float | None:
         while True:
+            self._flush()
             if not self._items:
                 return None
             now = self.clock.now()
@@ -386,9 +434,22 @@ class Outbox:
                 return 1.0
             await self._send(item, now)
 
+    def _write_status(self, row_id: int, status: str, **values: Any) -> None:
+        """Write a status change; one the database refuses is owed and written before anything else."""
+        self._unwritten[row_id] = (status, values)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Write the owed status changes, oldest first; raises (and keeps them) if the database refuses."""
+        while self._unwritten:
+            row_id, (status, values) = next(iter(self._unwritten.items()))
+            self.store.set_status(row_id, status, **values)
+            del self._unwritten[row_id]
+
     async def _send(self, item: _Queued, now: datetime) -> None:
         assert self.transport is not None
         log = logger.bind(outbox_id=item.id, group_id=item.group_id, member_id=item.member_id, kind=item.kind)
+        # If this mark cannot be written the message is not sent now: it stays queued, here and there.
         self.store.set_status(item.id, "sending")
         message = Outgoing(
             text=item.text,
@@ -407,12 +468,13 @@ class Outbox:
             log.exception("outbox: transport raised unexpectedly")
             self._after_failure(item, SendError(str(exc), retryable=True), now)
             return
-        self.store.set_status(item.id, "sent", sent_at=now)
+        # It has left: forget it before writing the mark, so a refused write can never resend it.
         self._remove(item)
         self._recent.append(now)
         self._last_to[item.target] = now
         self._last_target = item.target
         self._last_sent_at = now
+        self._private_streak = 0 if item.group_id else self._private_streak + 1
         low, high = self.settings.switch_pause_seconds
         self._switch_pause = self.rng.uniform(low, high)
         self._freq_streak = 0
@@ -420,6 +482,7 @@ class Outbox:
         self.stats.sent_today += 1
         log.info("sent {}: {}", item.target, item.text[:80].replace("\n", " ⏎ "))
         self._check_budget()
+        self._write_status(item.id, "sent", sent_at=now)
 
     def _after_failure(self, item: _Queued, exc: SendError, now: datetime) -> None:
         item.attempts += 1
@@ -430,23 +493,23 @@ class Outbox:
             pause = self.settings.frequency_pause_seconds * (2 ** (self._freq_streak - 1))
             self._paused_until = now + timedelta(seconds=pause)
             self._slow_until = self._paused_until + timedelta(minutes=self.settings.slowdown_minutes)
-            self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
             bound.warning(
                 "outbox: frequency limit hit ({}); pausing all sends for {:.0f}s, then slower", exc, pause
             )
+            self._write_status(item.id, "queued", error=str(exc), attempts=item.attempts)
         elif exc.retryable and item.attempts < MAX_ATTEMPTS:
             item.not_before = now + timedelta(seconds=min(RETRY_CAP_SECONDS, 2.0**item.attempts))
-            self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
             bound.warning("outbox: send failed ({}); retry {} in {}", exc, item.attempts, item.not_before)
+            self._write_status(item.id, "queued", error=str(exc), attempts=item.attempts)
         elif exc.retryable and not getattr(self.transport, "connected", True):
             # The network is down, not the message: keep it until the transport is back.
             item.not_before = now + timedelta(seconds=RETRY_CAP_SECONDS)
-            self.store.set_status(item.id, "queued", error=str(exc), attempts=item.attempts)
+            self._write_status(item.id, "queued", error=str(exc), attempts=item.attempts)
         else:
-            self.store.set_status(item.id, "failed", error=str(exc), attempts=item.attempts)
             self._remove(item)
             self.stats.failed += 1
             bound.error("outbox: giving up on message after {} attempt(s): {}", item.attempts, exc)
+            self._write_status(item.id, "failed", error=str(exc), attempts=item.attempts)
 
     def _check_budget(self) -> None:
         threshold = int(self.settings.daily_budget * self.settings.budget_warn_ratio)
@@ -457,8 +520,9 @@ class Outbox:
                 self.stats.sent_today,
                 self.settings.daily_budget,
             )
-            if self.on_budget_warning is not None:
-                self.on_budget_warning(self.stats.sent_today, self.settings.daily_budget)
+            call_safely(
+                "on_budget_warning", self.on_budget_warning, self.stats.sent_today, self.settings.daily_budget
+            )
 
     def retry_now(self) -> None:
         """Forget per-message backoff (called when a transport reconnects)."""
@@ -477,11 +541,24 @@ class Outbox:
                 return
             if max_seconds is not None and (self.clock.now() - start).total_seconds() + delay > max_seconds:
                 return
+            since = self._trouble.since
+            if max_seconds is None and since is not None and self._failing_too_long(since):
+                logger.error("outbox: giving up draining; the send loop has been failing too long")
+                return
             await self.clock.sleep(delay)
 
+    def _failing_too_long(self, since: datetime) -> bool:
+        return (self.clock.now() - since).total_seconds() > DRAIN_TROUBLE_LIMIT_SECONDS
+
     async def run(self) -> None:
-        """Send forever: wake when something is queued or the next slot opens."""
+        """Send forever: wake when something is queued or the next slot opens.
+
+        `pump` never raises, so only cancellation ends this task.
+        """
         while True:
             self._wake.clear()
             delay = await self.pump()
-            await self.clock.wait(self._wake, delay)
+            if self._trouble.active:
+                await self.clock.sleep(delay or 0.0)  # back off fully; a wake-up must not cut it short
+            else:
+                await self.clock.wait(self._wake, delay)

@@ -1,4 +1,9 @@
-"""Persistence of the outbox queue: what is queued survives a restart."""
+"""Persistence of the outbox queue: what is queued survives a restart.
+
+Statuses: queued -> sending -> sent; failed (given up); uncertain (caught mid-send
+by a crash, never resent); cancelled (dropped while queued as stale, never sent).
+Only `queued` rows are loaded at start-up.
+"""
 
 from __future__ import annotations
 
@@ -83,6 +88,21 @@ class OutboxStore:
             values["attempts"] = attempts
         with self.engine.begin() as conn:
             conn.execute(update(OutboxRow).where(col(OutboxRow.id) == row_id).values(**values))
+
+    def cancel_queued(self, *, group_id: str, kind: str) -> list[int]:
+        """Mark still-queued messages of `kind` to `group_id` cancelled; the ids cancelled."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.group_id) == group_id,
+                    col(OutboxRow.kind) == kind,
+                    col(OutboxRow.status) == "queued",
+                )
+                .values(status="cancelled")
+                .returning(col(OutboxRow.id))
+            )
+            return [row_id for row_id in result.scalars().all() if row_id is not None]
 
     def recover_inflight(self) -> int:
         """Mark messages caught mid-send by a crash as uncertain: never resent, so never doubled."""
