@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,postgres,wechaty
 
-.PHONY: help install run test test-pg lint format bench lock clean
+.PHONY: help install run test test-pg chaos lint format bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test: $(STAMP) ## run the whole test suite (SQLite, PostgreSQL via pgserver, wec
 
 test-pg: $(STAMP) ## run only the storage tests against a throw-away PostgreSQL
 	@$(BIN)/python -m pytest -m postgres $(PYTEST_ARGS)
+
+chaos: $(STAMP) ## the fault suite, longer than in `make test`: 50 SIGKILLs (CHAOS_KILLS=n to change)
+	@TUANBOT_CHAOS_KILLS=$(or $(CHAOS_KILLS),50) $(BIN)/python -m pytest -m chaos tests/chaos -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	@$(BIN)/ruff check .
