@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from loguru import logger
 
+from bot.cli_database import build_or_exit
 from bot.cli_output import print_table
 from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import setup_logging
@@ -59,13 +60,18 @@ def run(
     """Start the bot with config.yaml (simulator by default; wechaty when configured)."""
     cfg = _load(config)
     console_level = cfg.logging.level if (verbose or cfg.transport != "simulator") else "WARNING"
-    setup_logging(console_level, cfg.path(cfg.logging.file), serialize=cfg.logging.json_file)
+    setup_logging(
+        console_level,
+        cfg.path(cfg.logging.file),
+        serialize=cfg.logging.json_file,
+        timezone=cfg.bot.timezone,
+    )
     from bot.app import App
     from bot.startup import install_features
     from bot.storage.lease import LeaseHeld
 
     try:
-        app = App.build(cfg, hold_lease=True)
+        app = build_or_exit(cfg, lambda: App.build(cfg, hold_lease=True))
     except LeaseHeld as exc:
         typer.echo(f"tuanbot: not starting: {exc}", err=True)
         raise typer.Exit(3) from None
@@ -84,7 +90,7 @@ def db_init(config: Path = CONFIG_OPTION) -> None:
     from bot.storage.engine import init_db, make_engine
 
     engine = make_engine(cfg.database_url(), busy_timeout_ms=cfg.database.busy_timeout_ms)
-    init_db(engine)
+    build_or_exit(cfg, lambda: init_db(engine))
     typer.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -134,8 +140,8 @@ def campaign_show(
     from schedules.registry import CampaignRegistry
 
     cfg = _load(config)
-    setup_logging("ERROR", None)
-    app = App.build(cfg)
+    setup_logging("ERROR", None, timezone=cfg.bot.timezone)
+    app = build_or_exit(cfg, lambda: App.build(cfg))
     registry = CampaignRegistry(app, None)
     problems = registry.load_all()
     if campaign_id not in registry.campaigns:
@@ -184,7 +190,9 @@ def rehearse(
     scenario: Path | None = typer.Option(
         None, help="YAML list of {at: T+1m, line: 'alice@团购一群: 接龙 A1 2'}."
     ),
-    transcript: Path | None = typer.Option(None, help="Write a JSON-lines transcript here."),
+    transcript: Path | None = typer.Option(
+        None, help="Write the JSON-lines transcript here (default: inside the throw-away folder)."
+    ),
     config: Path = CONFIG_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the bot's logs too."),
     keep: bool = typer.Option(False, "--keep", help="Keep the throw-away database (for `tuanbot report`)."),
@@ -197,7 +205,7 @@ def rehearse(
     from bot.rehearsal import rehearse as run_rehearsal
 
     cfg = _load(config)
-    setup_logging("INFO" if verbose else "ERROR", None)
+    setup_logging("INFO" if verbose else "ERROR", None, timezone=cfg.bot.timezone)
     try:
         result = asyncio.run(
             run_rehearsal(
@@ -217,9 +225,9 @@ def rehearse(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     table = Table(title=f"rehearsal of {result.campaign.id} at {result.speed:g}x")
-    for column in ("node", "kind", "scheduled", "offset", "ran at", "late", "result"):
+    for column in ("node", "kind", "scheduled", "offset", "ran at", "late", "result", "what it did"):
         table.add_column(column)
-    colours = {"on time": "green", "late": "yellow", "skipped": "red", "never ran": "red"}
+    colours = {"on time": "green", "quiet": "green", "late": "yellow", "skipped": "red", "never ran": "red"}
     for node in result.nodes:
         table.add_row(
             node.node_id,
@@ -232,14 +240,18 @@ def rehearse(
             ),
             "-" if node.ran_at is None else _ran_at(node.scheduled, node.ran_at, result.campaign.tz),
             "-" if node.late_seconds is None else f"{node.late_seconds:.0f}s",
-            f"[{colours[node.status]}]{node.status}[/]",
+            f"[{colours[node.status] if not node.ok else 'green'}]{node.status}[/]",
+            node.result,
         )
     print_table(table)
-    if transcript:
-        typer.echo(f"transcript: {transcript} ({len(result.transcript)} messages)")
+    if result.transcript_file is not None:
+        typer.echo(f"transcript: {result.transcript_file} ({len(result.transcript)} messages)")
     if keep:
         db = result.workdir / "rehearsal.db"
-        typer.echo(f"database kept: {db}\n  tuanbot report {result.campaign.id} --database sqlite:///{db}")
+        typer.echo(f"folder kept: {result.workdir} (database, exports/, transcript.jsonl)")
+        typer.echo(f"  tuanbot report {result.campaign.id} --database sqlite:///{db}")
+    else:
+        typer.echo(f"throw-away folder removed: {result.workdir} (--keep keeps it, with any /export files)")
     if not result.all_on_time:
         typer.echo("some nodes did not fire on time; see the table above", err=True)
         raise typer.Exit(1)
@@ -269,8 +281,8 @@ def report(
     cfg = _load(config)
     if database:
         cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
-    setup_logging("ERROR", None)
-    app = App.build(cfg)
+    setup_logging("ERROR", None, timezone=cfg.bot.timezone)
+    app = build_or_exit(cfg, lambda: App.build(cfg))
     registry = CampaignRegistry(app, None)
     registry.load_all()
     if campaign_id not in registry.campaigns:

@@ -39,9 +39,14 @@ class Clock(Protocol):
 
 
 async def wait_real(event: asyncio.Event, seconds: float | None) -> None:
-    """Wait for `event` at most `seconds` wall-clock seconds."""
+    """Wait for `event` at most `seconds` wall-clock seconds.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the event is
+    set, and the outbox's sender, cancelled at end of input, then never stopped (issue 13.16).
+    """
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout=None if seconds is None else max(0.0, seconds))
+        async with asyncio.timeout(None if seconds is None else max(0.0, seconds)):
+            await event.wait()
 
 
 class SystemClock:

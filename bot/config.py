@@ -94,6 +94,7 @@ class Config(_Strict):
     )
     groups: dict[str, GroupSettings] = Field(default_factory=dict)
     campaigns_dir: str = "data/campaigns"
+    exports_dir: str = "data/exports"  # where /export writes its CSV files
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from loguru import logger
 
@@ -30,10 +32,20 @@ CONSOLE_FORMAT = (
 
 
 def setup_logging(
-    level: str = "INFO", file: Path | None = None, *, console: bool = True, serialize: bool = False
+    level: str = "INFO",
+    file: Path | None = None,
+    *,
+    console: bool = True,
+    serialize: bool = False,
+    timezone: str | None = None,
 ) -> None:
-    """Configure loguru once for the process: console on stderr, optional rotating file."""
+    """Configure loguru once for the process: console on stderr, optional rotating file.
+
+    With `timezone` (the config's `bot.timezone`), every log line is stamped in the same zone as
+    the times the bot shows in chat, so one screen never mixes the machine's zone with the bot's.
+    """
     logger.remove()
+    logger.configure(patcher=_in_zone(ZoneInfo(timezone)) if timezone else None)
     if console:
         logger.add(sys.stderr, level=level, format=CONSOLE_FORMAT, backtrace=False, diagnose=False)
     if file is not None:
@@ -42,3 +54,10 @@ def setup_logging(
     logging.basicConfig(handlers=[InterceptHandler()], level=logging.INFO, force=True)
     for noisy in ("apscheduler", "sqlalchemy", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING if level != "DEBUG" else logging.INFO)
+
+
+def _in_zone(zone: ZoneInfo) -> Any:
+    def patch(record: Any) -> None:
+        record["time"] = record["time"].astimezone(zone)
+
+    return patch
