@@ -3,6 +3,8 @@
 Claims are atomic in storage (quota and per-member limit hold under a burst);
 the group sees one rolling receipt naming everyone who just got the coupon
 rather than a reply per claim, and "已领完" once, not to every late asker.
+Names said to the group pass through `mask_contacts` (nicknames often carry a
+phone number or a room: 王姐138…, 3栋502-张姐).
 Coupons are consumed when the campaign closes: the orders feature redeems the
 coupon each buyer's quote chose through the wallet (`bot.engagement.coupons`).
 """
@@ -22,8 +24,9 @@ from bot.engagement.text import keyword_matches
 
 if TYPE_CHECKING:
     from bot.app import App
-from bot.events import GroupMessage
-from bot.handler import Priority, on_message
+from bot.events import GroupMessage, PrivateMessage
+from bot.handler import Priority, on_message, on_private
+from bot.privacy import mask_contacts
 
 COUPON_PRIORITY = Priority.ORDER + 10
 """After chain orders (so `接龙 A1 2` is never a coupon claim), well before the FAQ."""
@@ -121,7 +124,7 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
         def render(items: list[Claimed]) -> str:
             return ctx.render(
                 "coupons/issued.j2",
-                names=[c.name for c in items[:RECEIPT_NAMES]],
+                names=[mask_contacts(c.name) for c in items[:RECEIPT_NAMES]],
                 more=max(0, len(items) - RECEIPT_NAMES),
                 **terms,
             )
@@ -140,7 +143,7 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
             "coupons/already.j2",
             mention=True,
             replace_key=f"coupon-already:{msg.sender.id}",
-            name=msg.sender.name,
+            name=mask_contacts(msg.sender.name),
             **terms,
         )
     elif store_of(ctx.services).notice_once(active.campaign.id, coupon.id, msg.group_id, "exhausted", now):
@@ -148,19 +151,31 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
     return True
 
 
+def _my_coupons(member_id: str, ctx: Context) -> dict[str, Any]:
+    """Template variables for `coupons/mine.j2`: every unused, unexpired coupon, from any group."""
+    now = ctx.clock.now()
+    coupons = store_of(ctx.services).member_coupons(member_id, now)
+    titles = [ctx.render("coupons/title.j2", coupon=c) for c in coupons]
+    return {"coupons": list(zip(coupons, titles, strict=True)), "now": now}
+
+
 @on_message(MY_COUPONS_RE, priority=COUPON_PRIORITY - 5)
 async def handle_my_coupons(msg: GroupMessage, ctx: Context) -> bool:
     """`我的优惠券`: the member's unused, unexpired coupons with codes and expiry."""
-    coupons = store_of(ctx.services).member_coupons(msg.sender.id, ctx.clock.now())
-    wallet_titles = [ctx.render("coupons/title.j2", coupon=c) for c in coupons]
     ctx.reply(
         "coupons/mine.j2",
         mention=True,
         replace_key=f"my-coupons:{msg.sender.id}",
-        name=msg.sender.name,
-        coupons=list(zip(coupons, wallet_titles, strict=True)),
-        now=ctx.clock.now(),
+        name=mask_contacts(msg.sender.name),
+        **_my_coupons(msg.sender.id, ctx),
     )
+    return True
+
+
+@on_private(MY_COUPONS_RE, priority=COUPON_PRIORITY - 5)
+async def handle_my_coupons_privately(msg: PrivateMessage, ctx: Context) -> bool:
+    """`我的优惠券` sent to the bot directly: the same list, answered privately (coupons from every group)."""
+    ctx.reply("coupons/mine.j2", name=msg.sender.name, **_my_coupons(msg.sender.id, ctx))
     return True
 
 

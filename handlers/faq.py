@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,10 +95,39 @@ def matcher_for(services: Services, group_id: str) -> FaqMatcher:
         items += items_from_entries(campaign.faq, "campaign", f"campaign:{campaign.id}")
     items += file_items
     store = FaqStore(services.repo.engine)
-    items += [FaqItem(f"custom:{i}", q, a, source="leader") for i, q, a in store.custom(group_id)]
-    matcher = FaqMatcher(items)
+    custom = [FaqItem(f"custom:{i}", q, a, source="leader") for i, q, a in store.custom(group_id)]
+    matcher = FaqMatcher(leader_first(items, custom))
     state.matchers[group_id] = (signature, matcher)
     return matcher
+
+
+def leader_first(shipped: list[FaqItem], custom: list[FaqItem]) -> list[FaqItem]:
+    """The group's items, where a leader's entry replaces each shipped entry asking the same question.
+
+    A leader who adds `能开发票吗 | 本群不开发票` for their group means to replace the
+    shipped answer to that question there, not to compete with it on score (the
+    shipped entry, with its keywords and examples, would usually win). So an entry
+    from a campaign or `data/faq.yaml` phrased like the leader's question
+    (`FaqMatcher.same_question`: 可以开发票吗, not 在哪里提货 for 周日下雨还能提货吗) is
+    dropped from this group's matcher, and the leader's entry inherits its keywords
+    and phrasings, so it is given wherever the shipped answer would have been.
+    Other groups keep the shipped entry.
+    """
+    if not custom or not shipped:
+        return shipped + custom
+    probe = FaqMatcher(shipped)
+    shadowed: set[str] = set()
+    merged: list[FaqItem] = []
+    for item in custom:
+        for old in probe.same_question(item.question):
+            shadowed.add(old.key)
+            item = replace(
+                item,
+                keywords=tuple(dict.fromkeys((*item.keywords, *old.keywords))),
+                examples=tuple(dict.fromkeys((*item.examples, old.question, *old.examples))),
+            )
+        merged.append(item)
+    return [item for item in shipped if item.key not in shadowed] + merged
 
 
 def _without_bot_mention(text: str, services: Services) -> str:
@@ -169,7 +198,14 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
             "faq/added.j2", entry_id=entry_id, question=question, answer=answer, priority=Priority.COMMAND
         )
     elif action == "unanswered":
-        ctx.reply("faq/unanswered.j2", questions=store.unanswered(msg.group_id), priority=Priority.COMMAND)
+        # Members' own words (phone numbers, addresses…): privately to the leader who asked, never the group.
+        ctx.send_private(
+            msg.sender.id,
+            "faq/unanswered.j2",
+            group_name=ctx.repo.group_name(msg.group_id),
+            questions=store.unanswered(msg.group_id),
+            priority=Priority.COMMAND,
+        )
     elif action == "list":
         matcher = matcher_for(ctx.services, msg.group_id)
         counts: dict[str, int] = {}

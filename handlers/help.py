@@ -18,8 +18,19 @@ async def handle_help(msg: GroupMessage, ctx: Context) -> None:
     if ctx.args:
         name = ctx.args[0].lstrip("/／").lower()
         spec = router.commands.get(name)
-        if spec is None or spec.role > ctx.role:
+        if spec is None:
             ctx.reply("errors/unknown_command.j2", name=name, priority=Priority.COMMAND)
+            return
+        if spec.role > ctx.role:
+            # It exists: saying "no such command" would send a member looking for a typo.
+            ctx.reply(
+                "help/restricted.j2",
+                command=spec.command,
+                usage=spec.usage,
+                role=ROLE_LABELS[spec.role],
+                your_role=ROLE_LABELS[ctx.role],
+                priority=Priority.COMMAND,
+            )
             return
         ctx.reply("help_command.j2", doc=spec.doc, role=ROLE_LABELS[spec.role], priority=Priority.COMMAND)
         return

@@ -7,13 +7,15 @@ paid as coupon credit (the bot never moves money). Results — every winner and
 the best luck (手气最佳) — are posted when the last packet goes or the window
 ends (a one-off APScheduler job, `schedules.redpacket_jobs`); a burst nobody
 grabbed ends silently. A grab after the end gets one combined, polite "too
-late". `/redpacket log` shows the split and winners of recent bursts for audit.
+late". A grab counts in a group only once the burst's announcement has been sent
+there (`bot.engagement.redpacket_gate`). `/redpacket log` shows the split, winners,
+ids and codes of recent bursts for audit, privately to the leader who asks.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -25,12 +27,15 @@ from bot.campaign import parse_duration
 from bot.context import Context, Services
 from bot.engagement.campaigns import active_campaigns, registry_of
 from bot.engagement.combine import add_to_post
+from bot.engagement.redpacket_gate import after_commit, announce_key, announced
 from bot.engagement.redpackets import Burst, RedPacketStore, Winner
 from bot.engagement.split import split_budget
 from bot.engagement.text import core
 from bot.events import GroupMessage
 from bot.handler import Priority, Role, command, on_message
-from handlers.campaign_timeline import NodeRun
+from bot.outbox import Draft
+from bot.privacy import mask_contacts
+from handlers.campaign_timeline import NodeRun, run_redpacket
 
 GRAB_PRIORITY = Priority.COMMAND + 5
 """Before chain orders: while a burst is open, its keyword is a grab, nothing else."""
@@ -102,7 +107,7 @@ def start_burst(
     if created:
         # No await between here and the caller's commit, so no grab can re-read the old set.
         _keyword_cache(services).pop(group_id, None)
-        schedule_close(services, burst_id, now + window)
+        after_commit(schedule_close, services, burst_id, now + window)
     return created
 
 
@@ -149,6 +154,7 @@ def post_results(services: Services, burst_id: str) -> None:
         logger.bind(burst=burst_id, group=burst.group_id).info("red packets closed with no grabs")
         return
     won = sum(w.amount_cents for w in winners)
+    winners = [replace(w, name=mask_contacts(w.name)) for w in winners]  # nicknames may carry a phone
     text = services.renderer.render(
         "redpacket/results.j2",
         bot_name=services.config.bot.name,
@@ -166,13 +172,17 @@ def post_results(services: Services, burst_id: str) -> None:
 
 
 # -- timeline node ---------------------------------------------------------------------
+def node_burst_id(run: NodeRun) -> str:
+    return f"{run.campaign.id}:{run.node.node_id}:{run.group_id}"
+
+
 def start_from_node(run: NodeRun, conn: Connection) -> None:
     """Redpacket node hook: start the burst in this group, in the node's own transaction (exactly once)."""
     params = run.node.params
     start_burst(
         run.services,
         conn,
-        burst_id=f"{run.campaign.id}:{run.node.node_id}:{run.group_id}",
+        burst_id=node_burst_id(run),
         group_id=run.group_id,
         campaign_id=run.campaign.id,
         node_id=run.node.node_id,
@@ -186,7 +196,14 @@ def start_from_node(run: NodeRun, conn: Connection) -> None:
     )
 
 
+def announce_from_node(run: NodeRun) -> list[Draft]:
+    """Redpacket node posts: the timeline's own announcement, tagged so grabs can wait for it."""
+    key = announce_key(node_burst_id(run))
+    return [replace(d, replace_key=d.replace_key or key) for d in run_redpacket(run)]
+
+
 NODE_HOOKS = {"redpacket": start_from_node}
+NODE_RUNNERS = {"redpacket": announce_from_node}
 
 
 # -- grabbing ------------------------------------------------------------------------------
@@ -227,6 +244,9 @@ async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
     burst = _burst_for(ctx.services, msg.group_id, said, now)
     if burst is None:
         return False
+    if burst.status == "open" and not announced(ctx.services, burst):
+        logger.bind(burst=burst.id, group=msg.group_id).debug("grab before the announcement left: ignored")
+        return True
     if burst.status == "open" and now >= burst.closes_at:
         close_burst(ctx.services, burst.id)  # its job has not run (yet): end it here
     result = store_of(ctx.services).grab(burst, msg.sender.id, msg.sender.name, now)
@@ -240,7 +260,7 @@ async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
             ctx.reply(
                 "redpacket/already.j2",
                 mention=True,
-                name=msg.sender.name,
+                name=mask_contacts(msg.sender.name),
                 replace_key=f"rp-already:{burst.id}:{msg.sender.id}",
             )
     else:
@@ -248,7 +268,7 @@ async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
         def render(items: list[LateGrab]) -> str:
             return ctx.render(
                 "redpacket/too_late.j2",
-                names=[i.name for i in items[:20]],
+                names=[mask_contacts(i.name) for i in items[:20]],
                 more=max(0, len(items) - 20),
                 gone=result.status == "gone",
             )
@@ -314,11 +334,12 @@ async def handle_redpacket(msg: GroupMessage, ctx: Context) -> None:
     live = active_campaigns(ctx.services, msg.group_id, now)
     campaign_id = live[0].campaign.id if live else ""
     credit_until = live[0].closes_at if live else now + timedelta(days=MANUAL_CREDIT_DAYS)
+    burst_id = f"manual:{msg.group_id}:{msg.message_id}"
     with ctx.repo.engine.begin() as conn:
         start_burst(
             ctx.services,
             conn,
-            burst_id=f"manual:{msg.group_id}:{msg.message_id}",
+            burst_id=burst_id,
             group_id=msg.group_id,
             campaign_id=campaign_id,
             node_id="",
@@ -332,6 +353,7 @@ async def handle_redpacket(msg: GroupMessage, ctx: Context) -> None:
         )
     ctx.reply(
         "redpacket/announce.j2",
+        replace_key=announce_key(burst_id),
         packets=packets,
         budget_cents=budget,
         keyword=keyword,
@@ -343,5 +365,12 @@ async def handle_redpacket(msg: GroupMessage, ctx: Context) -> None:
 def _reply_log(msg: GroupMessage, ctx: Context) -> None:
     store = store_of(ctx.services)
     bursts = store.recent(msg.group_id, limit=LOG_BURSTS)
-    entries = [(b, store.winners(b.id), best_luck(store.winners(b.id))) for b in bursts]
-    ctx.reply("redpacket/log.j2", entries=entries, priority=Priority.COMMAND)
+    entries = [(b, winners, best_luck(winners)) for b in bursts for winners in [store.winners(b.id)]]
+    # Member ids and coupon codes: privately to the leader who asked, never the group.
+    ctx.send_private(
+        msg.sender.id,
+        "redpacket/log.j2",
+        group_name=ctx.repo.group_name(msg.group_id),
+        entries=entries,
+        priority=Priority.COMMAND,
+    )

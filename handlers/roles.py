@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Context
 from bot.events import GroupMessage
 from bot.handler import Priority, Role, command
 
+MEMBER_ID_RE = re.compile(r"[\w.:-]{1,80}")
+"""What a typed member id may look like: wxid_ab12, bob, 张三, @0f3a… (the @ is dropped).
+Anything else (`{{ 7*7 }}`, `<a>`, a paragraph) is a mistake, not an id to grant rights to."""
 
-def _targets(msg: GroupMessage, args: tuple[str, ...]) -> list[str]:
-    """Member ids from @-mentions, else from literal ids typed after the action.
+SHOWN_CHARS = 20
 
-    Display names are never resolved: a mention carries the id, and an id typed
-    by an admin is taken as written.
+
+def _targets(msg: GroupMessage, args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(member ids, tokens that cannot be ids): from @-mentions, else literal ids after the action.
+
+    Display names are never resolved: a mention carries the id the network gave,
+    and an id typed by an admin is taken as written if it looks like one.
     """
     if msg.mentions:
-        return list(dict.fromkeys(msg.mentions))
-    return [a.lstrip("@") for a in args[1:] if a.lstrip("@")]
+        return list(dict.fromkeys(msg.mentions)), []
+    typed = [a.lstrip("@") for a in args[1:] if a.lstrip("@")]
+    bad = [t for t in typed if not MEMBER_ID_RE.fullmatch(t)]
+    return [t for t in typed if MEMBER_ID_RE.fullmatch(t)], bad
 
 
 @command("leader", "团长", role=Role.ADMIN)
@@ -28,7 +38,14 @@ async def handle_leader(msg: GroupMessage, ctx: Context) -> None:
         names = [(lid, repo.member_name(lid)) for lid in leaders]
         ctx.reply("leader/list.j2", leaders=names, priority=Priority.COMMAND)
         return
-    targets = _targets(msg, ctx.args)
+    targets, bad = _targets(msg, ctx.args)
+    if action in {"add", "remove"} and bad:
+        shown = [t if len(t) <= SHOWN_CHARS else t[:SHOWN_CHARS] + "…" for t in bad]
+        assert ctx.spec is not None
+        ctx.reply(
+            "leader/bad_ids.j2", bad=shown, usage=ctx.spec.usage, mention=True, priority=Priority.COMMAND
+        )
+        return
     if action not in {"add", "remove"} or not targets:
         ctx.usage()
         return

@@ -39,6 +39,10 @@ NEAR_COPY = 88.0
 KEYWORD_BONUS = 22.0
 """Added when one of the entry's keywords appears in the message."""
 
+SAME_QUESTION = 80.0
+"""Phrasing similarity (without keyword bonus) at which two questions are the same question:
+a leader's `/faq add` then replaces the shipped entry in that group (`handlers.faq`)."""
+
 MIN_CONTENT_CHARS = 2
 """Messages with less content than this (`？`, `啊？`) are never answered."""
 
@@ -162,6 +166,15 @@ class FaqMatcher:
                     prepared.phrasings.append((stripped, " ".join(sorted(content_tokens(phrase)))))
             self._prepared.append(prepared)
 
+    def _similarity(self, prepared: _Prepared, stripped: str, tokens: str) -> float:
+        """How alike the text is to the item's closest phrasing, 0-100, before any keyword bonus."""
+        best = 0.0
+        for phrase, phrase_tokens in prepared.phrasings:
+            char_score = fuzz.ratio(stripped, phrase)
+            token_score = fuzz.token_sort_ratio(tokens, phrase_tokens) if tokens and phrase_tokens else 0.0
+            best = max(best, char_score, token_score)
+        return best
+
     def score(self, text: str) -> list[FaqMatch]:
         """Every item with its score for `text`, best first."""
         squashed = squash(text)
@@ -170,17 +183,22 @@ class FaqMatcher:
         question_like = is_question(text)
         matches = []
         for prepared in self._prepared:
-            best = 0.0
-            for phrase, phrase_tokens in prepared.phrasings:
-                char_score = fuzz.ratio(stripped, phrase)
-                token_score = (
-                    fuzz.token_sort_ratio(tokens, phrase_tokens) if tokens and phrase_tokens else 0.0
-                )
-                best = max(best, char_score, token_score)
+            best = self._similarity(prepared, stripped, tokens)
             if any(k in squashed for k in prepared.keywords):
                 best += KEYWORD_BONUS
             matches.append(FaqMatch(prepared.item, min(100.0, best), question_like))
         return sorted(matches, key=lambda m: -m.score)
+
+    def same_question(self, text: str) -> list[FaqItem]:
+        """Items that ask the question `text` asks, phrased alike (`SAME_QUESTION`), not merely on its topic.
+
+        Keywords do not count here: 周日下雨还能提货吗 shares 提货 with 在哪里提货 but is
+        another question, while 能开发票吗 is 可以开发票吗 said differently.
+        """
+        squashed = squash(text)
+        stripped = content(text) or squashed
+        tokens = " ".join(sorted(content_tokens(text)))
+        return [p.item for p in self._prepared if self._similarity(p, stripped, tokens) >= SAME_QUESTION]
 
     def match(self, text: str, *, addressed: bool = False) -> FaqMatch | None:
         """The answer to give, or None to stay silent.

@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from bot.engagement.coupons import CouponSpec, CouponStore
 from bot.engagement.tables import RedPacketBurstRow, RedPacketGrab
+from bot.storage.tables import OutboxRow
 
 REDPACKET_COUPON_PREFIX = "redpacket"
 
@@ -230,6 +231,22 @@ class RedPacketStore:
         )
         closed_now = seq >= burst.packets and self.close_in(conn, burst.id, now)
         return GrabResult("won", seq, amount, coupon.code, closed_now)
+
+    def announcement_pending(self, group_id: str, replace_key: str) -> bool:
+        """Whether a post to `group_id` carrying `replace_key` (a burst's announcement) has not left yet.
+
+        Read from the outbox table, whose rows say `queued`/`sending` until the network took
+        them: a grab must not count in a group that has not been told about the burst.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(col(OutboxRow.id)).where(
+                    col(OutboxRow.status).in_(("queued", "sending")),
+                    col(OutboxRow.replace_key) == replace_key,
+                    col(OutboxRow.group_id) == group_id,
+                )
+            ).first()
+        return row is not None
 
     @staticmethod
     def close_in(conn: Connection, burst_id: str, now: datetime) -> bool:

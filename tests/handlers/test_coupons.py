@@ -33,7 +33,7 @@ async def test_keyword_issues_a_coupon_and_a_second_try_says_already(make_app, c
     with_campaign(app, tmp_path)
     await transport.inject(say(clock, "草莓券", "alice", name="爱丽丝"))
     [receipt] = transport.texts(GROUP)
-    assert "爱丽丝" in receipt and "满¥50减¥8" in receipt and "丹东99红颜草莓" in receipt
+    assert "爱丽丝" in receipt and "满¥50.00减¥8.00" in receipt and "丹东99红颜草莓" in receipt
     assert "12月6日 22:00 前有效" in receipt
     store = CouponStore(app.services.repo.engine)
     [coupon] = store.member_coupons("alice", clock.now())
@@ -169,7 +169,7 @@ async def test_my_coupons_lists_codes_and_expiry(make_app, clock, tmp_path) -> N
     await transport.inject(say(clock, "我的优惠券", "alice", name="爱丽丝"))
     reply = transport.texts(GROUP)[-1]
     [coupon] = CouponStore(app.services.repo.engine).member_coupons("alice", clock.now())
-    assert coupon.code in reply and "满¥50减¥8券" in reply and "12月6日 22:00 前有效" in reply
+    assert coupon.code in reply and "满¥50.00减¥8.00券" in reply and "12月6日 22:00 前有效" in reply
     assert transport.sent[-1].mentions == ("alice",)
 
 
@@ -188,7 +188,7 @@ async def test_wallet_offers_and_redeems_once(make_app, clock, tmp_path) -> None
     typed: CouponWallet = wallet
     [offer] = typed.usable("alice", CAMPAIGN_ID, clock.now())
     assert (offer.amount_cents, offer.min_spend_cents, offer.product_codes) == (800, 5000, ("A1",))
-    assert offer.title == "满¥50减¥8券" and offer.valid_until == CLOSES_AT
+    assert offer.title == "满¥50.00减¥8.00券" and offer.valid_until == CLOSES_AT
     assert typed.usable("alice", "another-campaign", clock.now()) == []
     assert wallet.redeem("alice", CAMPAIGN_ID, offer.coupon_id, CLOSES_AT)
     assert not wallet.redeem("alice", CAMPAIGN_ID, offer.coupon_id, CLOSES_AT)  # a retried close
@@ -215,3 +215,23 @@ async def test_pricing_picks_the_coupon_and_settles_it_at_close(make_app, clock,
     assert member_quote.total_cents == 11980 - 1000 - 800  # 满100减10 and the coupon stack
     assert settle_coupons(app.services.features, CAMPAIGN_ID, {"alice": member_quote}, CLOSES_AT) == 1
     assert settle_coupons(app.services.features, CAMPAIGN_ID, {"alice": member_quote}, CLOSES_AT) == 0
+
+
+async def test_my_coupons_in_private_chat_lists_them_from_every_group(make_app, clock, tmp_path) -> None:
+    """Issue 13.14: a private 我的优惠券 used to get no reply."""
+    from tests.factories import private_message
+
+    app, transport = make_app()
+    with_campaign(app, tmp_path)
+    await transport.inject(private_message("我的优惠券", "alice", at=clock.now()))
+    assert "暂时没有" in transport.private_texts("alice")[-1]
+    await transport.inject(say(clock, "草莓券", "alice", name="爱丽丝"))
+    await transport.inject(say(clock, "/redpacket 1 3", "mike", group="团购二群"))
+    await transport.inject(say(clock, "抢", "alice", name="爱丽丝", group="团购二群"))
+    group_posts = len([m for m in transport.sent if m.group_id])
+    await transport.inject(private_message("我的优惠券", "alice", at=clock.now()))
+    reply = transport.private_texts("alice")[-1]
+    codes = [c.code for c in CouponStore(app.services.repo.engine).member_coupons("alice", clock.now())]
+    assert len(codes) == 2 and all(code in reply for code in codes)
+    assert "满¥50.00减¥8.00券" in reply and "红包券" in reply
+    assert len([m for m in transport.sent if m.group_id]) == group_posts  # nothing said in any group

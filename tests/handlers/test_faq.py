@@ -75,7 +75,7 @@ async def test_unanswered_questions_to_the_bot_are_logged_for_leaders(make_app, 
     await transport.inject(say(clock, "今天好热", "carol"))  # not a question to anyone: not logged
     assert transport.texts(GROUP) == []
     await transport.inject(say(clock, "/faq unanswered", "lily"))
-    report = transport.texts(GROUP)[-1]
+    [report] = transport.private_texts("lily")  # members' words go to the leader privately (issue 13.4)
     assert "榴莲什么时候上" in report and "爱丽丝" in report and "明天停水吗" in report
     assert "今天好热" not in report and "@团购小助手" not in report
 
@@ -124,3 +124,42 @@ async def test_a_faq_file_beside_the_config_replaces_the_shipped_one(make_app, c
     await transport.inject(say(clock, "群主是谁啊？", "alice"))
     await transport.inject(say(clock, "可以开发票吗？", "bob"))
     assert answers(transport) == ["💡 群主是莉莉。"]
+
+
+async def test_unanswered_questions_go_privately_to_the_leader_not_to_the_group(make_app, clock) -> None:
+    """Issue 13.4: members' words (with a phone number and an address) are never listed in the group."""
+    app, transport = make_app()
+    await transport.inject(
+        say(clock, "@团购小助手 我电话13812345678，住3栋502，能送上门吗", "alice", mentions_bot=True)
+    )
+    await transport.inject(say(clock, "/faq unanswered", "lily"))
+    assert not any("13812345678" in t or "3栋502" in t for t in transport.texts(GROUP))
+    assert not any("能送上门吗" in t for t in transport.texts(GROUP))
+    [report] = transport.private_texts("lily")
+    assert "能送上门吗" in report and "团购一群" in report
+
+
+async def test_a_leaders_entry_wins_over_the_shipped_answer_in_that_group(make_app, clock) -> None:
+    """Issue 13.11: `/faq add 能开发票吗 | …` is what that group hears, not data/faq.yaml's answer."""
+    app, transport = make_app()
+    await transport.inject(say(clock, "/faq add 能开发票吗 | 本群不开发票，敬请谅解。", "lily"))
+    await transport.inject(say(clock, "能开发票吗？", "alice"))
+    clock.advance(61)
+    await transport.inject(say(clock, "可以开发票吗，公司要报销", "bob"))
+    assert answers(transport) == ["💡 本群不开发票，敬请谅解。"] * 2
+    # another group still hears the shipped answer
+    await transport.inject(say(clock, "能开发票吗？", "carol", group="团购二群"))
+    [other] = [m.text for m in transport.sent if m.group_id == "团购二群" and m.kind == "faq"]
+    assert "电子普通发票" in other
+
+
+async def test_a_leaders_entry_on_a_related_topic_does_not_hide_the_shipped_answer(
+    make_app, clock, tmp_path
+) -> None:
+    """Only the same question is replaced: a rain-day pickup answer must not hide where to pick up."""
+    app, transport = make_app()
+    with_campaign(app, tmp_path)
+    await transport.inject(say(clock, "/faq add 周日下雨还能提货吗 | 照常提货，驿站有雨棚～", "lily"))
+    await transport.inject(say(clock, "请问在哪里提货？", "alice"))
+    [answer] = answers(transport)
+    assert "东门菜鸟驿站" in answer

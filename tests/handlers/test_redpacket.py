@@ -26,6 +26,7 @@ async def start_campaign_burst(app, clock, tmp_path):
     clock.set(OPENS_AT - timedelta(minutes=10))
     outcome = await registry.run_node(CAMPAIGN_ID, "redpacket-T-10m")
     assert outcome is not None and outcome.posted == 2
+    await app.services.outbox.drain()  # grabs count once the group has seen the burst (issue 13.13)
     return registry
 
 
@@ -157,7 +158,7 @@ async def test_leader_burst_without_campaign_pays_credit_for_a_week_and_is_audit
     assert coupon.valid_until - coupon.valid_from == timedelta(days=7)
     assert make_wallet(app.services).usable("a", "any-campaign", clock.now())  # usable in every campaign
     await transport.inject(say(clock, "/redpacket log", "lily"))
-    log = transport.texts(GROUP)[-1]
+    log = transport.private_texts("lily")[-1]  # ids and codes go privately (issue 13.4)
     burst = RedPacketStore(app.services.repo.engine).recent(GROUP)[0]
     assert "进行中" in log and "2 人抢到" in log and coupon.code in log
     assert all(f"¥{s / 100:.2f}".replace(".00", "") in log for s in burst.shares)
@@ -220,7 +221,8 @@ async def test_a_burst_nobody_grabbed_ends_silently(make_app, clock) -> None:
     await app.services.outbox.drain()
     assert len(transport.sent) == sent
     await transport.inject(say(clock, "/redpacket log", "lily"))
-    assert "已结束" in transport.texts(GROUP)[-1] and "0 人抢到" in transport.texts(GROUP)[-1]
+    log = transport.private_texts("lily")[-1]  # ids and codes go privately (issue 13.4)
+    assert "已结束" in log and "0 人抢到" in log
 
 
 async def test_chat_reads_no_bursts_yet_a_new_burst_keyword_works_at_once(make_app, clock) -> None:
@@ -247,3 +249,44 @@ async def test_chat_reads_no_bursts_yet_a_new_burst_keyword_works_at_once(make_a
         .member_id
         == "a"
     )
+
+
+async def test_the_log_of_ids_and_codes_goes_privately_to_the_leader(make_app, clock) -> None:
+    """Issue 13.4: `/redpacket log` lists member ids and coupon codes, so never in the group."""
+    app, transport = make_app()
+    await transport.inject(say(clock, "/redpacket 2 5", "lily"))
+    await transport.inject(say(clock, "抢", "alice_wx01", name="爱丽丝"))
+    [code] = [c.code for c in CouponStore(app.services.repo.engine).member_coupons("alice_wx01", clock.now())]
+    group_before = transport.texts(GROUP)
+    await transport.inject(say(clock, "/redpacket log", "lily"))
+    assert transport.texts(GROUP) == group_before
+    assert not any("alice_wx01" in t or code in t for t in transport.texts(GROUP))
+    [log] = transport.private_texts("lily")
+    assert "alice_wx01" in log and code in log and "团购一群" in log
+
+
+async def test_no_grab_counts_before_the_burst_announcement_has_left(make_app, clock, tmp_path) -> None:
+    """Issue 13.13: a packet was won in a group before that group had seen the burst announced."""
+    app, transport = make_app()
+    registry = with_campaign(app, tmp_path)
+    app.services.features[RNG_KEY] = random.Random(3)
+    clock.set(OPENS_AT - timedelta(minutes=10))
+    await registry.run_node(CAMPAIGN_ID, "redpacket-T-10m")  # announcement queued, not sent yet
+    store = RedPacketStore(app.services.repo.engine)
+    await transport.inject(say(clock, "抢", "early"), drain=False)
+    assert store.winners(BURST) == []
+    await app.services.outbox.drain()
+    assert "红包雨来啦" in transport.texts(GROUP)[0]
+    await transport.inject(say(clock, "抢", "early"))
+    assert [w.member_id for w in store.winners(BURST)] == ["early"]
+
+
+async def test_a_leaders_burst_takes_grabs_only_once_announced(make_app, clock) -> None:
+    app, transport = make_app()
+    await transport.inject(say(clock, "/redpacket 3 5", "lily"), drain=False)
+    await transport.inject(say(clock, "抢", "early"), drain=False)
+    [burst] = RedPacketStore(app.services.repo.engine).recent(GROUP)
+    assert RedPacketStore(app.services.repo.engine).winners(burst.id) == []
+    await app.services.outbox.drain()
+    await transport.inject(say(clock, "抢", "early"))
+    assert [w.member_id for w in RedPacketStore(app.services.repo.engine).winners(burst.id)] == ["early"]

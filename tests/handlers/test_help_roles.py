@@ -1,0 +1,64 @@
+"""/help for commands the sender may not use, and /leader add's member ids (issues 13.14, 12.8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engagement.support import GROUP, say
+from tests.factories import private_message
+
+
+async def test_help_for_a_leader_command_tells_a_member_it_is_for_leaders(make_app, clock) -> None:
+    app, transport = make_app()
+    await transport.inject(say(clock, "/help stock", "alice"))
+    [reply] = transport.texts(GROUP)
+    assert "没有 /stock" not in reply
+    assert "/stock" in reply and "团长" in reply
+
+
+async def test_help_for_an_admin_command_tells_a_leader_it_is_for_admins(make_app, clock) -> None:
+    app, transport = make_app()
+    await transport.inject(say(clock, "/help leader", "lily"))
+    [reply] = transport.texts(GROUP)
+    assert "/leader" in reply and "管理员" in reply and "没有" not in reply
+
+
+async def test_help_for_a_leader_command_in_private_chat(make_app, clock) -> None:
+    app, transport = make_app()
+    await transport.inject(private_message("/help stock", "alice", at=clock.now()))
+    [reply] = transport.private_texts("alice")
+    assert "团长" in reply and "没有 /stock" not in reply
+
+
+async def test_help_for_a_command_that_does_not_exist_still_says_so(make_app, clock) -> None:
+    app, transport = make_app()
+    await transport.inject(say(clock, "/help nosuch", "alice"))
+    assert "没有 /nosuch 这个命令" in transport.texts(GROUP)[-1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/leader add {{7*7}}",
+        "/leader add {{ config }}",
+        "/leader add {%print(1)%}",
+        "/leader add bob {{x}}",
+        "/leader add <script>",
+        "/leader add " + "x" * 200,
+    ],
+)
+async def test_leader_add_refuses_tokens_that_are_not_member_ids(make_app, clock, command) -> None:
+    app, transport = make_app()
+    await transport.inject(say(clock, command, "admin"))
+    reply = transport.texts(GROUP)[-1]
+    assert "已设为团长" not in reply and "@成员" in reply
+    assert app.services.roles.leaders_of(GROUP) == {"lily"}
+
+
+async def test_leader_add_takes_a_typed_id_or_a_mention(make_app, clock) -> None:
+    app, transport = make_app()
+    await transport.inject(say(clock, "/leader add wxid_bob-01", "admin"))
+    assert "已设为团长" in transport.texts(GROUP)[-1]
+    await transport.inject(say(clock, "/leader add @张三", "admin", mentions=("carol",)))
+    assert "已设为团长" in transport.texts(GROUP)[-1]
+    assert app.services.roles.leaders_of(GROUP) == {"lily", "wxid_bob-01", "carol"}
