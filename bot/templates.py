@@ -18,15 +18,24 @@ from cachetools import LRUCache
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.privacy import mask_contacts
+
 COMPILED_CACHE = 512
 DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
-def yuan(cents: int | Decimal | float) -> str:
-    """Format an amount in cents as ¥12.50 (¥12 when whole)."""
-    value = Decimal(int(cents)) / 100
-    text = f"{value:.2f}"
-    return "¥" + (text[:-3] if text.endswith(".00") else text)
+def money(cents: int | Decimal | float) -> str:
+    """Format an amount in fen as ¥2675.00: always two decimals, no thousands separator.
+
+    The one money format of every template (and `tuanbot report`), so a results post
+    never shows "¥2675" beside "¥772.60". Amounts are stored in fen as ints; a float
+    (a template's `yuan * 100`) is rounded to the nearest fen first.
+    """
+    value = Decimal(round(cents)) / 100
+    return f"¥{value:.2f}"
+
+
+yuan = money  # the filter's former name, kept for leaders' custom welcome templates
 
 
 class TemplateRenderError(Exception):
@@ -48,9 +57,11 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self._compiled: LRUCache[str, Template] = LRUCache(maxsize=COMPILED_CACHE)
-        self.env.filters["yuan"] = yuan
+        self.env.filters["money"] = money
+        self.env.filters["yuan"] = money
         self.env.filters["hm"] = self._hm
         self.env.filters["mdhm"] = self._mdhm
+        self.env.filters["mask"] = mask_contacts  # phone numbers, cards, rooms in member text (bot.privacy)
 
     def _local(self, value: datetime) -> datetime:
         return value.astimezone(self.tz)

@@ -10,7 +10,11 @@ exceeded by a burst of claims, and a refused claim leaves nothing behind.
 Coupons are consumed once, when the campaign closes: pricing (the orders
 feature) shows the best coupon in each order confirmation and, at closing,
 redeems the coupon each buyer's final quote chose through the wallet's
-`redeem` — at most one coupon per member and campaign.
+`redeem` — at most one coupon per member and campaign — and the red-packet
+credit it applied through `redeem_credit`.
+
+Validity includes its end (`valid_from <= now <= valid_until`): a coupon "valid
+until close" is valid at the close instant, which is when the close settles it.
 """
 
 from __future__ import annotations
@@ -245,7 +249,7 @@ class CouponStore:
                 select(CouponRow).where(
                     col(CouponRow.member_id) == member_id,
                     col(CouponRow.status) == "issued",
-                    or_(col(CouponRow.valid_until).is_(None), col(CouponRow.valid_until) > now),
+                    or_(col(CouponRow.valid_until).is_(None), col(CouponRow.valid_until) >= now),
                 )
             ).all()
         coupons = [IssuedCoupon.of(CouponRow.model_validate(r._mapping)) for r in rows]
@@ -260,7 +264,7 @@ class CouponStore:
                 col(CouponRow.status) == "issued",
                 or_(col(CouponRow.campaign_id) == campaign_id, col(CouponRow.campaign_id) == ""),
                 col(CouponRow.valid_from) <= now,
-                or_(col(CouponRow.valid_until).is_(None), col(CouponRow.valid_until) > now),
+                or_(col(CouponRow.valid_until).is_(None), col(CouponRow.valid_until) >= now),
             )
         ).all()
         return [IssuedCoupon.of(CouponRow.model_validate(r._mapping)) for r in rows]
@@ -315,6 +319,30 @@ class CouponStore:
         )
         return bool(result.rowcount)
 
+    def redeem_credit(self, member_id: str, campaign_id: str, code: str, now: datetime) -> bool:
+        """Consume one red-packet credit of the member for `campaign_id`; False if it already was."""
+        with self.engine.begin() as conn:
+            mine = conn.execute(
+                select(col(CouponRow.code)).where(
+                    col(CouponRow.code) == code,
+                    col(CouponRow.member_id) == member_id,
+                    col(CouponRow.source) == "redpacket",
+                    or_(col(CouponRow.campaign_id) == campaign_id, col(CouponRow.campaign_id) == ""),
+                )
+            ).first()
+            return mine is not None and self.consume(conn, code, f"campaign:{campaign_id}", now)
+
+    def consumed_by(self, member_id: str, campaign_id: str) -> list[IssuedCoupon]:
+        """The coupon and credits a campaign's close consumed for this member."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(CouponRow).where(
+                    col(CouponRow.member_id) == member_id,
+                    col(CouponRow.consumed_ref) == f"campaign:{campaign_id}",
+                )
+            ).all()
+        return [IssuedCoupon.of(CouponRow.model_validate(r._mapping)) for r in rows]
+
     def consumed(self, ref: str) -> list[tuple[str, str]]:
         """(member id, code) of coupons consumed by `ref` (e.g. `campaign:<id>`), for audits and tests."""
         with self.engine.connect() as conn:
@@ -336,34 +364,55 @@ def offer_of(coupon: IssuedCoupon, title: str) -> CouponOffer:
         min_spend_cents=coupon.min_spend_cents,
         valid_until=coupon.valid_until,
         product_codes=coupon.products,
+        source=coupon.source,
     )
 
 
-class EngagementWallet:
-    """The `CouponWallet` (and `CouponRedeemer`) pricing uses.
+class StoredWallet:
+    """The wallet over the coupon tables alone (no titles): what `tuanbot report` prices with."""
 
-    `usable` lists a member's unused, unexpired coupons for a campaign;
-    red-packet credit won outside any campaign (campaign id "") counts for every
-    campaign. `redeem` is called at closing for the coupon each buyer's quote
-    chose, and consumes at most one coupon per member and campaign, ever: the
-    redemption row's primary key makes a retried or concurrent close harmless.
-    """
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.store = CouponStore(services.repo.engine)
+    def __init__(self, engine: Engine) -> None:
+        self.store = CouponStore(engine)
 
     def title(self, coupon: IssuedCoupon) -> str:
-        return self.services.renderer.render("coupons/title.j2", coupon=coupon)
+        return ""
 
     def usable(self, member_id: str, campaign_id: str, now: datetime) -> list[CouponOffer]:
         with self.store.engine.connect() as conn:
             coupons = CouponStore.usable_rows(conn, member_id, campaign_id, now)
         return [offer_of(c, self.title(c)) for c in coupons]
 
+    def redeemed(self, member_id: str, campaign_id: str) -> list[CouponOffer]:
+        """What the campaign's close consumed for this member, so quotes after close show it."""
+        return [offer_of(c, self.title(c)) for c in self.store.consumed_by(member_id, campaign_id)]
+
+
+class EngagementWallet(StoredWallet):
+    """The `CouponWallet` (and `CouponRedeemer`, `CreditRedeemer`) pricing uses.
+
+    `usable` lists a member's unused coupons valid at `now` for a campaign;
+    red-packet credit won outside any campaign (campaign id "") counts for every
+    campaign. `redeem` is called at closing for the coupon each buyer's quote
+    chose, and consumes at most one coupon per member and campaign, ever: the
+    redemption row's primary key makes a retried or concurrent close harmless.
+    `redeem_credit` consumes each red-packet credit the quote applied (a credit is
+    consumed once, by its status). `redeemed` is what a close consumed.
+    """
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services.repo.engine)
+        self.services = services
+
+    def title(self, coupon: IssuedCoupon) -> str:
+        return self.services.renderer.render("coupons/title.j2", coupon=coupon)
+
     def redeem(self, member_id: str, campaign_id: str, coupon_id: str, now: datetime) -> bool:
         """Consume one of the member's `coupon_id` coupons; False if already redeemed or none held."""
         return self.store.redeem(member_id, campaign_id, coupon_id, now)
+
+    def redeem_credit(self, member_id: str, campaign_id: str, coupon_code: str, now: datetime) -> bool:
+        """Consume one red-packet credit by code; False if it already was or is not the member's."""
+        return self.store.redeem_credit(member_id, campaign_id, coupon_code, now)
 
 
 def make_wallet(services: Services) -> EngagementWallet:

@@ -1,15 +1,24 @@
-"""The campaign report: one row per group, as `tuanbot report` prints it."""
+"""The campaign report: one row per group, as `tuanbot report` prints it.
+
+Money columns come from the same computation as the results post
+(`bot.commerce.settlement`): gross (GMV), the discounts — 满减, coupons, red-packet
+credit — and net, so the two agree to the fen on the same database.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bot.campaign.models import SpendTier
+from bot.commerce.settlement import Money, money_now
+from bot.engagement.coupons import StoredWallet
 from bot.monitoring.metrics import groups_metrics
 from bot.storage.orders import OrderStore, sell_through
 
@@ -27,6 +36,25 @@ class ReportRow:
     aov_yuan: float
     conversion_pct: float
     conversion_all_pct: float
+    tier_off_yuan: float = 0.0
+    coupon_off_yuan: float = 0.0
+    credit_off_yuan: float = 0.0
+    discount_yuan: float = 0.0
+    net_yuan: float = 0.0
+
+
+def _yuan(cents: int) -> float:
+    return round(cents / 100, 2)
+
+
+def _money_columns(money: Money) -> dict[str, float]:
+    return {
+        "tier_off_yuan": _yuan(money.tier_off_cents),
+        "coupon_off_yuan": _yuan(money.coupon_off_cents),
+        "credit_off_yuan": _yuan(money.credit_off_cents),
+        "discount_yuan": _yuan(money.discount_cents),
+        "net_yuan": _yuan(money.net_cents),
+    }
 
 
 @dataclass(frozen=True)
@@ -42,6 +70,10 @@ class Report:
         buyers = sum(r.buyers for r in rows)
         members = sum(r.members for r in rows)
         gmv = round(sum(r.gmv_yuan for r in rows), 2)
+        money = {
+            key: round(sum(getattr(r, key) for r in rows), 2)
+            for key in ("tier_off_yuan", "coupon_off_yuan", "credit_off_yuan", "discount_yuan", "net_yuan")
+        }
         return ReportRow(
             group="合计",
             members=sum(r.members for r in rows),
@@ -54,6 +86,7 @@ class Report:
             aov_yuan=round(gmv / buyers, 2) if buyers else 0.0,
             conversion_pct=0.0,
             conversion_all_pct=round(100 * buyers / members, 1) if members else 0.0,
+            **money,
         )
 
     def to_json(self) -> str:
@@ -85,9 +118,16 @@ def build_report(
     names: dict[str, str],
     since: datetime,
     until: datetime,
+    *,
+    tiers: Iterable[SpendTier] = (),
+    priced_at: datetime | None = None,
 ) -> Report:
+    """The report; money is priced at `priced_at` (default `until`), or with what a close redeemed."""
     rows = []
     metrics = groups_metrics(engine, campaign_id, groups, since, until)
+    # The same window as GMV, so gross minus discounts is net in every row.
+    orders = [o for o in OrderStore(engine).orders(campaign_id) if since <= o.created_at < until]
+    money = money_now({"coupon_wallet": StoredWallet(engine)}, campaign_id, tiers, orders, priced_at or until)
     for group_id in groups:
         m = metrics[group_id]
         rows.append(
@@ -103,6 +143,7 @@ def build_report(
                 aov_yuan=m.aov_cents / 100,
                 conversion_pct=round(100 * m.conversion_active, 1),
                 conversion_all_pct=round(100 * m.conversion_all, 1),
+                **_money_columns(money.of(group_id)),
             )
         )
     return Report(

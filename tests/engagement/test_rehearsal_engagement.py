@@ -40,7 +40,7 @@ async def test_rehearsal_transcript_shows_engagement(tmp_path: Path) -> None:
     bot = [e["text"] for e in result.transcript if e["group"] == "团购一群" and e["kind"] != "member"]
     bot = [t for t in bot if t != "加入了群聊"]
     assert any("欢迎 小美、阿强" in t and "新人礼包" in t and "感谢 lily" in t for t in bot), bot
-    assert any("爱丽丝 领到了满¥50减¥8" in t for t in bot), bot
+    assert any("爱丽丝 领到了满¥50.00减¥8.00" in t for t in bot), bot
     trace = [(e["t"], e["kind"], e["text"][:30]) for e in result.transcript if e["group"] == "团购一群"]
     results = next((t for t in bot if "红包雨结束" in t), str(trace))
     assert "爱丽丝" in results and "小波" in results and "卡罗" in results and "手气最佳" in results

@@ -55,7 +55,7 @@ async def test_stock_posts_are_coalesced_and_say_only_news(tmp_path: Path, clock
     assert len(stock) == 2, stock  # low-stock at once, sold out one window later; 150 more orders add nothing
     (first_at, first), (second_at, second) = stock
     assert re.search(r"A1 丹东草莓 .*仅剩\d+件", first)
-    assert "A1 丹东草莓 ¥10/盒 · 已售罄" in second
+    assert "A1 丹东草莓 ¥10.00/盒 · 已售罄" in second
     assert (second_at - first_at).total_seconds() >= 60  # the campaign's 60 s window
     assert sum(o.quantity for o in shop.sell.store.orders("t1")) == 50
     notices = [m for m in shop.transport.sent if m.group_id == G1 and m.kind == "notice"]
@@ -69,4 +69,4 @@ async def test_a_burst_right_after_opening_waits_for_the_window(tmp_path: Path, 
     stock = [(at, m.text) for at, m in zip(shop.transport.sent_at, shop.transport.sent)
              if m.group_id == G1 and m.kind == "stock"]  # fmt: skip
     [(at, text)] = stock  # low stock and sold out, merged into one post
-    assert (at - OPENS).total_seconds() >= 60 and "A1 丹东草莓 ¥10/盒 · 已售罄" in text
+    assert (at - OPENS).total_seconds() >= 60 and "A1 丹东草莓 ¥10.00/盒 · 已售罄" in text

@@ -17,7 +17,8 @@ async def test_opening_post_carries_limited_time_and_quantity_labels(
     [opening] = [m.text for m in shop.transport.sent if m.group_id == G1]
     assert "现在开团" in opening and "限时开团 · 限量供应，12月5日 22:00 截单" in opening
     assert (
-        "A1 丹东草莓 ¥10/盒 · 限量10份 · 每人限3份" in opening and "A2 赣南脐橙 ¥20.50 · 限量5份" in opening
+        "A1 丹东草莓 ¥10.00/盒 · 限量10份 · 每人限3份" in opening
+        and "A2 赣南脐橙 ¥20.50 · 限量5份" in opening
     )
 
 
@@ -63,7 +64,7 @@ async def test_low_stock_is_announced_once_in_every_group(tmp_path: Path, clock:
     assert {m.group_id for m in stock_posts} == {G1, G2} and len(
         stock_posts
     ) == 2  # one warehouse, both groups
-    assert all("A1 丹东草莓 ¥10/盒 · 仅剩1件" in m.text for m in stock_posts)
+    assert all("A1 丹东草莓 ¥10.00/盒 · 仅剩1件" in m.text for m in stock_posts)
 
 
 async def test_leader_shows_and_restocks(tmp_path: Path, clock: FakeClock) -> None:
@@ -72,7 +73,7 @@ async def test_leader_shows_and_restocks(tmp_path: Path, clock: FakeClock) -> No
     await shop.say("A1 3", "a")
     shop.transport.clear()
     await shop.say("/stock", "lily")
-    assert "当前库存" in shop.texts()[-1] and "A1 丹东草莓 ¥10/盒 · 已售罄" in shop.texts()[-1]
+    assert "当前库存" in shop.texts()[-1] and "A1 丹东草莓 ¥10.00/盒 · 已售罄" in shop.texts()[-1]
     await shop.say("/stock A1 +20", "lily")
     assert shop.stock() == 20
     assert any("补货啦！A1 丹东草莓 新到 20 件，现有 20 件" in t for t in shop.texts(G1))
