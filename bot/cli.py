@@ -249,6 +249,7 @@ def rehearse(
     if keep:
         db = result.workdir / "rehearsal.db"
         typer.echo(f"folder kept: {result.workdir} (database, exports/, transcript.jsonl)")
+        typer.echo(f"database kept: {db}")
         typer.echo(f"  tuanbot report {result.campaign.id} --database sqlite:///{db}")
     else:
         typer.echo(f"throw-away folder removed: {result.workdir} (--keep keeps it, with any /export files)")
