@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,8 +34,10 @@ from bot.campaign import Campaign, compile_timeline, load_campaign, parse_time_s
 from bot.clock import VirtualClock
 from bot.config import Config
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, Outgoing, PrivateMessage
+from bot.storage.anchors import get_or_create_anchor
 from bot.transports.base import EventSink
 from bot.transports.simulator import LineParser, SimulatorSyntaxError
+from schedules.timeline_rules import CLOSED_EARLY
 from schedules.virtual_time import JobRelease
 
 LEAD_IN = timedelta(seconds=30)
@@ -51,6 +53,8 @@ SETTLE_POLL_SECONDS = 0.001
 # Real seconds the bot may take over one instant before the rehearsal gives up (a hung job).
 SETTLE_TIMEOUT_SECONDS = 120.0
 RNG_SEED = 2026
+# Skips the timeline means (not a fault): a sale node in a group a leader closed early.
+DELIBERATE_SKIPS = frozenset({CLOSED_EARLY})
 
 
 class ScenarioError(ValueError):
@@ -265,12 +269,56 @@ class RehearsalTransport:
 
 @dataclass
 class NodeReport:
+    """What one node did in the rehearsal, measured against its effective time (a delay applied).
+
+    status: "on time" (posted), "quiet" (ran, nothing to post, e.g. a broadcast when sold out),
+    "late", "skipped" (in every group; `reasons` says why) or "never ran".
+    """
+
     node_id: str
     kind: str
     scheduled: datetime
     ran_at: datetime | None
     late_seconds: float | None
     status: str
+    posted: int = 0
+    quiet: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def result(self) -> str:
+        """One line for the table: posted, skipped and why, late by how much."""
+        if self.ran_at is None:
+            return "never ran"
+        parts = []
+        if self.posted:
+            parts.append(f"posted in {self.posted} group{'s' if self.posted != 1 else ''}")
+        if self.quiet:
+            parts.append("ran, nothing to post" if not parts else f"nothing to post in {self.quiet}")
+        for reason, count in self.reasons.items():
+            parts.append(f"skipped in {count}: {reason}" if parts or self.posted else f"skipped: {reason}")
+        if not parts:
+            parts.append("already done")
+        if self.status == "late" and self.late_seconds is not None:
+            parts.append(f"late by {_late_label(self.late_seconds)}")
+        return "; ".join(parts)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the node did what the timeline meant: on time, or skipped on purpose."""
+        if self.status in ("on time", "quiet"):
+            return True
+        return self.status == "skipped" and set(self.reasons) <= DELIBERATE_SKIPS
+
+
+def _late_label(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return (
+        (f"{hours}h" if hours else "")
+        + (f"{minutes}m" if minutes else "")
+        + (f"{secs}s" if secs or not (hours or minutes) else "")
+    )
 
 
 @dataclass
@@ -280,14 +328,20 @@ class RehearsalResult:
     nodes: list[NodeReport]
     transcript: list[dict[str, Any]]
     workdir: Path
+    transcript_file: Path | None = None  # None when it was written into a workdir now removed
 
     @property
     def all_on_time(self) -> bool:
-        return all(n.status == "on time" for n in self.nodes)
+        """Every node ran at its effective time or was skipped on purpose (a closed group)."""
+        return all(n.ok for n in self.nodes)
 
 
 def rehearsal_config(base: Config, workdir: Path, campaign_file: Path) -> Config:
-    """The base config pointed at a throw-away database and a folder holding only this campaign."""
+    """The base config pointed at a throw-away folder: its database, this campaign only, its exports.
+
+    A rehearsal writes nothing outside `workdir`, so `/export` in a scenario never lands in the
+    real `data/exports/` beside live orders.
+    """
     campaigns = workdir / "campaigns"
     campaigns.mkdir(parents=True, exist_ok=True)
     shutil.copy(campaign_file, campaigns / campaign_file.name)
@@ -295,6 +349,7 @@ def rehearsal_config(base: Config, workdir: Path, campaign_file: Path) -> Config
         update={
             "database": base.database.model_copy(update={"url": f"sqlite:///{workdir / 'rehearsal.db'}"}),
             "campaigns_dir": str(campaigns),
+            "exports_dir": str(workdir / "exports"),
             "transport": "simulator",
         }
     )
@@ -315,7 +370,8 @@ async def rehearse(
     from bot.startup import install_features
     from handlers.redpacket import RNG_KEY
 
-    campaign = load_campaign(campaign_file)
+    anchor = datetime.now(UTC)  # a relative opening (`+2h`) counts from now in a rehearsal
+    campaign = load_campaign(campaign_file, anchor=anchor)
     nodes = compile_timeline(campaign)
     steps = load_scenario(scenario, campaign) if scenario else []
     speed = speed or DEFAULT_SPEED
@@ -326,10 +382,13 @@ async def rehearse(
     # Seeded, so rehearsing the same files twice gives the same transcript (pacing jitter, red packets).
     app = App.build(config, clock=clock, rng=random.Random(RNG_SEED))
     app.services.features[RNG_KEY] = random.Random(RNG_SEED)
+    get_or_create_anchor(app.services.repo.engine, campaign.id, anchor)  # the registry's load agrees
     registry = install_features(app, persistent_jobs=True, watch=False)
     assert registry.scheduler is not None
     jobs = JobRelease(registry.scheduler, clock)
-    sink = transcript_path.open("w", encoding="utf-8") if transcript_path else None
+    # Unless told where, the transcript stays in the throw-away folder with everything else.
+    transcript_file = transcript_path or workdir / "transcript.jsonl"
+    sink = transcript_file.open("w", encoding="utf-8")
     opens_at = next(n.fire_at for n in nodes if n.kind == "open")
     transcript = Transcript(campaign, opens_at, sink, echo, config.bot.name)
 
@@ -349,13 +408,12 @@ async def rehearse(
     )
     echo(
         f"rehearsing {campaign.id} 「{campaign.title}」 at {speed:g}x: {len(nodes)} nodes, "
-        f"{len(steps)} scenario lines; throw-away database in {workdir}"
+        f"{len(steps)} scenario lines; throw-away folder (database, exports, transcript) {workdir}"
     )
     try:
         await app.run(transport, drain_seconds=0)  # the driver only stops once the outbox is empty
     finally:
-        if sink is not None:
-            sink.close()
+        sink.close()
     outcomes = {o.node_id: o for o in registry.outcomes}
     reports = []
     for node in nodes:
@@ -363,13 +421,30 @@ async def rehearse(
         if outcome is None:
             reports.append(NodeReport(node.node_id, node.kind, node.fire_at, None, None, "never ran"))
             continue
-        late = (outcome.ran_at - node.fire_at).total_seconds()
-        status = (
-            "skipped"
-            if outcome.skipped and not outcome.posted
-            else ("on time" if late <= ON_TIME_SECONDS else "late")
+        # Against the node's effective time: a leader's `/campaign delay` moves it on purpose.
+        late = (outcome.ran_at - outcome.scheduled_at).total_seconds()
+        if outcome.skipped and not (outcome.posted or outcome.quiet):
+            status = "skipped"
+        elif late > ON_TIME_SECONDS:
+            status = "late"
+        else:
+            status = "on time" if outcome.posted or not outcome.quiet else "quiet"
+        reports.append(
+            NodeReport(
+                node.node_id,
+                node.kind,
+                outcome.scheduled_at,
+                outcome.ran_at,
+                late,
+                status,
+                outcome.posted,
+                outcome.quiet,
+                dict(outcome.reasons),
+            )
         )
-        reports.append(NodeReport(node.node_id, node.kind, node.fire_at, outcome.ran_at, late, status))
     if not keep_workdir:
         shutil.rmtree(workdir, ignore_errors=True)
-    return RehearsalResult(campaign, speed, reports, transcript.lines, workdir)
+    kept = transcript_path is not None or keep_workdir
+    return RehearsalResult(
+        campaign, speed, reports, transcript.lines, workdir, transcript_file if kept else None
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from bot.campaign import parse_duration
 from bot.context import Context
 from bot.events import GroupMessage
 from bot.handler import Priority, Role, command
+from schedules.timeline_rules import MAX_LEADER_SHIFT, readable_duration
 
 if TYPE_CHECKING:
     from schedules.registry import CampaignRegistry
@@ -28,12 +30,15 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
     if registry is None:
         return
     action = ctx.args[0].lower() if ctx.args else "list"
+    if action == "status" and len(ctx.args) == 1:
+        # Without an id: the one live campaign of this group, else the list to choose from.
+        live = _live_here(registry, ctx)
+        if len(live) != 1:
+            _reply_list(registry, ctx, live or sorted(registry.campaigns))
+            return
+        ctx.command = replace(ctx.command, args=(*ctx.args, live[0])) if ctx.command else None
     if action == "list":
-        rows = []
-        for campaign_id, loaded in sorted(registry.campaigns.items()):
-            opens_at, closes_at = registry.effective_times(campaign_id)
-            rows.append((loaded.campaign, opens_at, closes_at, registry.control(campaign_id).paused))
-        ctx.reply("campaign/list.j2", rows=rows, priority=Priority.COMMAND)
+        _reply_list(registry, ctx, sorted(registry.campaigns))
         return
     if action not in {"status", "pause", "resume", "delay"} or len(ctx.args) < 2:
         ctx.usage()
@@ -73,10 +78,22 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
     else:
         try:
             shift = parse_duration(ctx.args[2]) if len(ctx.args) > 2 else None
+        except OverflowError:
+            shift = timedelta.max  # past what a timedelta holds: answered as too long below
         except ValueError:
             shift = None
         if shift is None or shift <= timedelta(0):
             ctx.usage()
+            return
+        if shift > MAX_LEADER_SHIFT:
+            ctx.reply(
+                "campaign/duration_too_long.j2",
+                what="推迟",
+                limit=readable_duration(MAX_LEADER_SHIFT.total_seconds()),
+                given=ctx.args[2],
+                usage=ctx.spec.usage if ctx.spec else "",
+                priority=Priority.COMMAND,
+            )
             return
         registry.delay(campaign_id, ctx.sender_id, int(shift.total_seconds()))
         opens_at, closes_at = registry.effective_times(campaign_id)
@@ -88,6 +105,30 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
             closes_at=closes_at,
             priority=Priority.COMMAND,
         )
+
+
+def _live_here(registry: CampaignRegistry, ctx: Context) -> list[str]:
+    """Ids of the campaigns running in the message's group and not closed there yet."""
+    group_id = ctx.group_id
+    if not group_id:
+        return []
+    live = []
+    for campaign_id, loaded in sorted(registry.campaigns.items()):
+        if not registry.runs_in(loaded.campaign, group_id):
+            continue
+        closed = registry.store.group_status(campaign_id, group_id) == "closed"
+        if not closed and ctx.clock.now() < registry.effective_times(campaign_id)[1]:
+            live.append(campaign_id)
+    return live
+
+
+def _reply_list(registry: CampaignRegistry, ctx: Context, campaign_ids: list[str]) -> None:
+    rows = []
+    for campaign_id in campaign_ids:
+        opens_at, closes_at = registry.effective_times(campaign_id)
+        paused = registry.control(campaign_id).paused
+        rows.append((registry.campaigns[campaign_id].campaign, opens_at, closes_at, paused))
+    ctx.reply("campaign/list.j2", rows=rows, priority=Priority.COMMAND)
 
 
 @command("reload", "重新加载", role=Role.ADMIN, private=True)

@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 from loguru import logger
 
 from bot.campaign import Campaign, TimelineNode, parse_duration
-from bot.commerce.pricing import settle_coupons
+from bot.commerce.pricing import close_instant
 from bot.commerce.results import Conversion, compute_results, export_csv
+from bot.commerce.settlement import CampaignMoney, money_now, settle_group
 from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import Priority, Role, command
@@ -30,6 +31,7 @@ from bot.outbox import Draft
 from handlers.campaign_timeline import NodeRun, render_node
 from handlers.orders import Selling, selling
 from handlers.stock import reply_unknown_product
+from schedules.timeline_rules import MAX_LEADER_SHIFT, readable_duration
 
 if TYPE_CHECKING:
     from schedules.registry import CampaignRegistry
@@ -70,18 +72,21 @@ def run_close(run: NodeRun) -> list[Draft]:
     campaign, group_id = run.campaign, run.group_id
     sell.ensure_stock(campaign)
     sell.set_status(campaign.id, group_id, "closed")
+    money = _settle(sell, campaign, group_id, close_instant(run.now, run.closes_at))
     stock = sell.store.stock(campaign.id)
     group_results = compute_results(sell.store.orders(campaign.id, group_id=group_id), stock)
     everywhere = compute_results(sell.store.orders(campaign.id), stock)
     params = run.node.params
     closing = render_node(run, "campaign/close.j2", results=group_results)
-    if params.get("results", True):
+    if params.get("results", True) and everywhere.buyers:  # "0 人下单，成交额 ¥0" is no news (13.15)
         closing += "\n\n" + sell._render(
             "sales/results.j2",
             title=campaign.title,
             group=group_results,
             total=everywhere,
             groups=len(sell.groups_of(campaign)),
+            money=money.of(group_id),
+            total_money=money.total,
         )
     posts = [("close", closing)]
     if params.get("thanks", True) and group_results.buyers:
@@ -90,22 +95,19 @@ def run_close(run: NodeRun) -> list[Draft]:
         )
     if params.get("next_preview"):
         posts.append(("preview", sell._render("sales/preview.j2", preview=params["next_preview"])))
-    _settle(sell, campaign, group_id, run.now)
     return [
         Draft(text=text, group_id=group_id, priority=Priority.CAMPAIGN, kind=kind) for kind, text in posts
     ]
 
 
-def _settle(sell: Selling, campaign: Campaign, group_id: str, now: datetime) -> None:
-    """Redeem the coupon each of the group's buyers' quotes chose (idempotent on the wallet's side)."""
-    members = {order.member_id for order in sell.store.orders(campaign.id, group_id=group_id)}
-    if not members:
-        return
-    quotes = {member_id: sell.member_quote(campaign, member_id)[0] for member_id in members}
+def _settle(sell: Selling, campaign: Campaign, group_id: str, at: datetime) -> CampaignMoney:
+    """Redeem what the group's buyers' quotes at the close instant `at` apply; the money after it."""
+    orders = sell.store.orders(campaign.id)
     try:
-        settle_coupons(sell.services.features, campaign.id, quotes, now)
+        settle_group(sell.services.features, campaign.id, campaign.spend_tiers, orders, group_id, at)
     except Exception:
         logger.opt(exception=True).error("coupon settlement at close of {} failed", campaign.id)
+    return money_now(sell.services.features, campaign.id, campaign.spend_tiers, orders, at)
 
 
 NODE_RUNNERS = {"countdown": run_countdown, "close": run_close}
@@ -239,7 +241,10 @@ async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
     sell.ensure_stock(campaign)
     stock = sell.store.stock(campaign.id)
     results = compute_results(sell.store.orders(campaign.id, group_id=msg.group_id), stock)
-    opens_at = sell.times(campaign)[0]
+    # Count from when the sale really opened in this group (early by /open), else from the schedule.
+    registry = sell.registry
+    opened_at = registry.store.opened_at(campaign.id, msg.group_id) if registry is not None else None
+    opens_at = opened_at or sell.times(campaign)[0]
     conv = conversion(ctx.services, campaign.id, msg.group_id, opens_at)
     ctx.send_private(
         msg.sender.id,
@@ -286,7 +291,7 @@ async def handle_export(msg: GroupMessage, ctx: Context) -> None:
     csv_text, rows = export_csv(
         orders, stock, pickups, {g: ctx.repo.group_name(g) for g in groups}, campaign.tz
     )
-    folder = ctx.config.path("data/exports")
+    folder = ctx.config.path(ctx.config.exports_dir)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = ctx.clock.now().astimezone(campaign.tz).strftime("%Y%m%d-%H%M%S")
     scope = "all" if everywhere else _slug(msg.group_id)
@@ -339,8 +344,20 @@ async def handle_countdown(msg: GroupMessage, ctx: Context) -> None:
     now = ctx.clock.now()
     try:
         before = parse_duration(args[0]) if args else opens_at - now
+    except OverflowError:
+        before = timedelta.max  # past what a timedelta holds: answered as too long below
     except ValueError:
         ctx.usage()
+        return
+    if args and before > MAX_LEADER_SHIFT:
+        ctx.reply(
+            "campaign/duration_too_long.j2",
+            what="倒计时提前",
+            limit=readable_duration(MAX_LEADER_SHIFT.total_seconds()),
+            given=args[0],
+            usage=ctx.spec.usage if ctx.spec else "",
+            priority=Priority.COMMAND,
+        )
         return
     seconds = int(before.total_seconds())
     fire_at = opens_at - timedelta(seconds=seconds)
@@ -381,7 +398,12 @@ def post_countdown(services: Services, campaign_id: str, group_id: str, seconds:
     opens_at, _ = registry.effective_times(campaign_id)
     campaign = registry.campaigns[campaign_id].campaign
     fire_at = opens_at - timedelta(seconds=seconds)
-    node = TimelineNode(
+    # The campaign's own countdown at the same moment is the same post: run that node (its ledger
+    # row makes it once), never a second "倒计时 5分钟" seconds apart.
+    same = (
+        n for n in registry.effective_nodes(campaign_id) if n.kind == "countdown" and n.fire_at == fire_at
+    )
+    node = next(same, None) or TimelineNode(
         f"countdown-leader-{seconds}s",
         "countdown",
         fire_at.astimezone(campaign.tz),

@@ -31,7 +31,10 @@ async def job_monitor(campaign_id: str) -> None:
     if loaded is None:
         return
     monitor = app.services.features["monitor"]
-    groups = registry.groups_of(loaded.campaign)
+    # A group closed early (`/close`) has no sale left to watch: no alerts about it or to its leaders.
+    groups = registry.selling_groups(loaded.campaign)
+    if not groups:
+        return
     now = app.services.clock.now()
     observations = await asyncio.to_thread(monitor.observe, loaded.campaign, groups, now)
     monitor.apply(loaded.campaign, groups, now, observations)

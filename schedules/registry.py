@@ -10,26 +10,27 @@ running.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
-from sqlalchemy.engine import Connection
 
 from bot.campaign import KINDS, Campaign, Problem, TimelineNode, compile_timeline, load_campaign
-from bot.campaign.loader import CampaignError
+from bot.campaign.loader import CampaignError, duplicate_id_problem
+from bot.storage.anchors import get_or_create_anchor
 from bot.storage.tables import CampaignControl
 from bot.storage.timeline_store import TimelineStore
-from handlers.campaign_timeline import DEFAULT_RUNNERS, STATE_CHANGES, NodeHook, NodeRun, NodeRunner
+from handlers.campaign_timeline import DEFAULT_RUNNERS, NodeHook, NodeRunner
+from schedules.node_runs import MIN_REAL_GRACE_SECONDS, NodeOutcome, NodeRunning
+from schedules.timeline_rules import shifted_nodes
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 JOB_FUNC = "schedules.jobs:job_timeline_node"
 MONITOR_FUNC = "schedules.jobs:job_monitor"
 CAMPAIGN_SUFFIXES = {".yaml", ".yml"}
-MIN_REAL_GRACE_SECONDS = 2
-FANOUT_YIELD_EVERY = 20
 
 
 def job_id(campaign_id: str, node_id: str) -> str:
@@ -58,21 +57,7 @@ class Loaded:
 
 
 @dataclass
-class NodeOutcome:
-    """What happened when a node ran (kept in memory for rehearsal summaries)."""
-
-    campaign_id: str
-    node_id: str
-    kind: str
-    scheduled_at: datetime
-    ran_at: datetime
-    posted: int
-    skipped: int
-    duplicate: int
-
-
-@dataclass
-class CampaignRegistry:
+class CampaignRegistry(NodeRunning):
     """The live campaigns of one bot process."""
 
     app: App
@@ -120,11 +105,15 @@ class CampaignRegistry:
             problems.extend(self.load_file(path))
         return problems
 
+    def _anchor(self, campaign_id: str) -> datetime:
+        """When `opens_at: +2h` counts from: this campaign's first load, kept in the database."""
+        return get_or_create_anchor(self.app.services.repo.engine, campaign_id, self.app.services.clock.now())
+
     def load_file(self, path: Path) -> list[Problem]:
         """(Re)load one file. On problems the previous good version stays scheduled."""
         path = path.resolve()
         try:
-            campaign = load_campaign(path, known_templates=self.known_templates())
+            campaign = load_campaign(path, known_templates=self.known_templates(), anchor=self._anchor)
         except CampaignError as exc:
             logger.error(
                 "campaign file {} rejected; the previous version (if any) keeps running:\n{}", path, exc
@@ -138,9 +127,7 @@ class CampaignRegistry:
             return list(exc.problems)
         other = self.campaigns.get(campaign.id)
         if other is not None and other.path != path:
-            problem = Problem(
-                str(path), 1, 1, "id", f"campaign id {campaign.id!r} is already used by {other.path.name}"
-            )
+            problem = duplicate_id_problem(campaign.id, path, other.path)
             logger.error("{}", problem)
             self.app.notify_admins("admin/campaign_rejected.j2", path=path.name, problems=[problem], more=0)
             return [problem]
@@ -198,31 +185,27 @@ class CampaignRegistry:
         self.groups_of(campaign)
         return group_id in self._groups[campaign.id][2]
 
+    def selling_groups(self, campaign: Campaign) -> list[str]:
+        """The campaign's groups not closed yet: the ones sale alerts are about."""
+        statuses = self.store.group_statuses(campaign.id)
+        return [g for g in self.groups_of(campaign) if statuses.get(g, "scheduled") != "closed"]
+
     def effective_nodes(self, campaign_id: str) -> list[TimelineNode]:
         """Nodes with a leader's delay applied to those not yet run."""
         loaded = self.campaigns[campaign_id]
         delay = self.control(campaign_id).delay_seconds
         if not delay:
             return loaded.nodes
-        done = {node for node, _ in self.store.done_nodes(campaign_id)}
-        shift = timedelta(seconds=delay)
-        return [n if n.node_id in done else replace(n, fire_at=n.fire_at + shift) for n in loaded.nodes]
+        return shifted_nodes(
+            loaded.nodes,
+            timedelta(seconds=delay),
+            self.store.ledger(campaign_id),
+            self.groups_of(loaded.campaign),
+        )
 
     def effective_times(self, campaign_id: str) -> tuple[datetime, datetime]:
         nodes = {n.node_id: n for n in self.effective_nodes(campaign_id)}
         return nodes["open"].fire_at, nodes["close"].fire_at
-
-    def _too_late(self, late_seconds: float, node: TimelineNode) -> bool:
-        """Past its grace, counting a couple of real seconds of scheduling jitter as on time.
-
-        (In a rehearsal at 3600x, 100 ms of event-loop jitter is six minutes of campaign time.)
-        """
-        speed = float(getattr(self.app.services.clock, "speed", 1.0))
-        return late_seconds > max(self._grace(node), MIN_REAL_GRACE_SECONDS * speed)
-
-    def _grace(self, node: TimelineNode) -> int:
-        settings = self.app.services.config.scheduler
-        return settings.critical_grace_seconds if node.critical else settings.info_grace_seconds
 
     def schedule(self, campaign_id: str) -> None:
         """Add or replace one job per node not yet run everywhere; drop jobs of nodes that vanished."""
@@ -291,121 +274,7 @@ class CampaignRegistry:
                 with contextlib.suppress(JobLookupError):
                     self.scheduler.remove_job(job.id)
 
-    # -- running a node --------------------------------------------------------------
-    async def run_node(self, campaign_id: str, node_id: str) -> NodeOutcome | None:
-        """Run a node in each group, exactly once per group; late informational posts are skipped."""
-        loaded = self.campaigns.get(campaign_id)
-        if loaded is None:
-            logger.warning(
-                "job for unknown campaign {} node {} ignored (file removed?)", campaign_id, node_id
-            )
-            return None
-        node = next((n for n in self.effective_nodes(campaign_id) if n.node_id == node_id), None)
-        if node is None:
-            logger.warning("campaign {} has no node {} any more (edited?); job ignored", campaign_id, node_id)
-            return None
-        now = self.app.services.clock.now()
-        late = (now - node.fire_at).total_seconds()
-        times = self.effective_times(campaign_id)  # once per node, not per group
-        outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, 0, 0)
-        for index, group_id in enumerate(self.groups_of(loaded.campaign)):
-            if index and index % FANOUT_YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let chat be handled while a node fans out to many groups
-            log = logger.bind(campaign=campaign_id, node=node_id, group=group_id)
-            if not node.critical and self._too_late(late, node):
-                if self._record_skip(campaign_id, node, group_id, now, f"{late:.0f}s late"):
-                    outcome.skipped += 1
-                    log.warning("node skipped: {:.0f}s late, grace {}s", late, self._grace(node))
-                continue
-            try:
-                queued = self.run_in_group(campaign_id, node, group_id, now=now, times=times)
-            except Exception:
-                log.opt(exception=True).error("node runner failed; nothing posted for this group")
-                continue
-            if queued is None:
-                outcome.duplicate += 1
-                log.info("node already ran in this group; not posted again")
-            else:
-                outcome.posted += 1
-                log.info("node ran ({:.1f}s after its time): {} message(s) queued", late, len(queued))
-        self.outcomes.append(outcome)
-        return outcome
-
-    def run_in_group(
-        self,
-        campaign_id: str,
-        node: TimelineNode,
-        group_id: str,
-        *,
-        now: datetime,
-        detail: str = "",
-        times: tuple[datetime, datetime] | None = None,
-    ) -> list[int] | None:
-        """Run one node in one group: its posts, the ledger row, any state change and the
-        feature hooks, all in one transaction. Returns the queued outbox ids, or None when the
-        ledger says the node already ran there. The scheduler's fan-out and a leader's `/open`,
-        `/close` or `/countdown` both come through here.
-        """
-        loaded = self.campaigns[campaign_id]
-        opens_at, closes_at = self.effective_times(campaign_id)
-        run = NodeRun(
-            loaded.campaign, node, group_id, self.app.services, now, node.fire_at, opens_at, closes_at
-        )
-        drafts = self.runners[node.kind](run)
-        state = STATE_CHANGES.get(node.kind)
-
-        def guard(conn: Connection) -> bool:
-            claimed = TimelineStore.claim(
-                conn,
-                campaign_id=campaign_id,
-                node_id=node.node_id,
-                group_id=group_id,
-                status="posted" if drafts else "done",
-                scheduled_at=node.fire_at,
-                now=now,
-                detail=detail,
-            )
-            if claimed and state:
-                TimelineStore.set_group_status(conn, campaign_id, group_id, state, now)
-            if claimed:
-                for hook in self.hooks.get(node.kind, []):
-                    hook(run, conn)
-            return claimed
-
-        return self.app.services.outbox.enqueue_atomic(drafts, guard)
-
-    def _record_skip(
-        self, campaign_id: str, node: TimelineNode, group_id: str, now: datetime, why: str
-    ) -> bool:
-        with self.store.engine.begin() as conn:
-            return TimelineStore.claim(
-                conn,
-                campaign_id=campaign_id,
-                node_id=node.node_id,
-                group_id=group_id,
-                status="skipped",
-                scheduled_at=node.fire_at,
-                now=now,
-                detail=why,
-            )
-
-    def _on_missed(self, event: JobExecutionEvent) -> None:
-        """APScheduler gave up on a job past its grace: record it as skipped, never silently lost."""
-        parts = event.job_id.split(":", 2)
-        if len(parts) != 3 or parts[0] != "campaign" or parts[1] not in self.campaigns:
-            return
-        campaign_id, node_id = parts[1], parts[2]
-        node = next((n for n in self.effective_nodes(campaign_id) if n.node_id == node_id), None)
-        if node is None:
-            return
-        now = self.app.services.clock.now()
-        skipped = 0
-        for group_id in self.groups_of(self.campaigns[campaign_id].campaign):
-            skipped += self._record_skip(campaign_id, node, group_id, now, "missed while the bot was down")
-        logger.bind(campaign=campaign_id, node=node_id).warning(
-            "node missed its grace time; recorded as skipped"
-        )
-        self.outcomes.append(NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, skipped, 0))
+    # -- running a node: schedules.node_runs.NodeRunning
 
     # -- leader controls ----------------------------------------------------------------
     def control(self, campaign_id: str) -> CampaignControl:

@@ -97,6 +97,27 @@ class TimelineStore:
             ).first()
         return str(row[0]) if row else "scheduled"
 
+    def group_statuses(self, campaign_id: str) -> dict[str, str]:
+        """The campaign's state in every group that has one, in one query (a node's fan-out asks)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(CampaignGroupState.group_id), col(CampaignGroupState.status)).where(
+                    col(CampaignGroupState.campaign_id) == campaign_id
+                )
+            ).all()
+        return {str(group_id): str(status) for group_id, status in rows}
+
+    def opened_at(self, campaign_id: str, group_id: str) -> datetime | None:
+        """When the sale really opened in the group (early by `/open`, or on time); None if not yet."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(col(CampaignGroupState.opened_at)).where(
+                    col(CampaignGroupState.campaign_id) == campaign_id,
+                    col(CampaignGroupState.group_id) == group_id,
+                )
+            ).first()
+        return row[0] if row is not None else None
+
     def ledger(self, campaign_id: str) -> list[LedgerEntry]:
         with self.engine.connect() as conn:
             rows = conn.execute(
