@@ -97,7 +97,10 @@ def test_a_second_tuanbot_run_refuses_to_start_and_starts_after_the_first_stops(
     config = _config(tmp_path)
     first = subprocess.Popen(
         [str(tuanbot), "run", "--config", str(config)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert first.stdin is not None
@@ -109,7 +112,10 @@ def test_a_second_tuanbot_run_refuses_to_start_and_starts_after_the_first_stops(
             time.sleep(0.2)
         second = subprocess.run(
             [str(tuanbot), "run", "--config", str(config)],
-            input="", capture_output=True, text=True, timeout=60,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert second.returncode == 3, second.stderr
         assert f"pid {first.pid}" in second.stderr and "running since" in second.stderr
@@ -117,7 +123,10 @@ def test_a_second_tuanbot_run_refuses_to_start_and_starts_after_the_first_stops(
         assert first.wait(timeout=60) == 0
         third = subprocess.run(
             [str(tuanbot), "run", "--config", str(config)],
-            input="alice@团购一群: /whoami\n", capture_output=True, text=True, timeout=60,
+            input="alice@团购一群: /whoami\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert third.returncode == 0, third.stderr
         assert "alice" in third.stdout
