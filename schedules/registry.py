@@ -40,6 +40,9 @@ MONITOR_FUNC = "schedules.jobs:job_monitor"
 CAMPAIGN_SUFFIXES = {".yaml", ".yml"}
 
 
+BEFORE_FIRST_LOAD = "due before the campaign was first loaded"
+
+
 def job_id(campaign_id: str, node_id: str) -> str:
     return f"campaign:{campaign_id}:{node_id}"
 
@@ -63,6 +66,7 @@ class CampaignRegistry(NodeRunning):
     app: App
     scheduler: BaseScheduler | None = None
     campaigns: dict[str, Loaded] = field(default_factory=dict)
+    anchors: dict[str, datetime] = field(default_factory=dict)  # relative-dated campaigns: first load
     by_path: dict[Path, str] = field(default_factory=dict)
     outcomes: list[NodeOutcome] = field(default_factory=list)
 
@@ -107,7 +111,11 @@ class CampaignRegistry(NodeRunning):
 
     def _anchor(self, campaign_id: str) -> datetime:
         """When `opens_at: +2h` counts from: this campaign's first load, kept in the database."""
-        return get_or_create_anchor(self.app.services.repo.engine, campaign_id, self.app.services.clock.now())
+        anchor = get_or_create_anchor(
+            self.app.services.repo.engine, campaign_id, self.app.services.clock.now()
+        )
+        self.anchors[campaign_id] = anchor
+        return anchor
 
     def load_file(self, path: Path) -> list[Problem]:
         """(Re)load one file. On problems the previous good version stays scheduled."""
@@ -217,8 +225,13 @@ class CampaignRegistry(NodeRunning):
         paused = self.control(campaign_id).paused
         clock = self.app.services.clock
         wanted: set[str] = set()
+        first_seen = self.anchors.get(campaign_id)
         for node in self.effective_nodes(campaign_id):
             if all((node.node_id, g) in done for g in groups):
+                continue
+            if first_seen is not None and self._before_first_load(
+                campaign_id, node, first_seen, groups, done
+            ):
                 continue
             jid = job_id(campaign_id, node.node_id)
             wanted.add(jid)
@@ -238,6 +251,31 @@ class CampaignRegistry(NodeRunning):
                 self.scheduler.pause_job(jid)
         self._remove_jobs(campaign_id, keep=wanted | {monitor_job_id(campaign_id)})
         self._schedule_monitor(campaign_id)
+
+    def _before_first_load(
+        self,
+        campaign_id: str,
+        node: TimelineNode,
+        first_seen: datetime,
+        groups: list[str],
+        done: set[tuple[str, str]],
+    ) -> bool:
+        """An informational node of a relative-dated campaign, past its grace at the first load.
+
+        It never could have run (the sample's `opens_at: +15m` with a three-day preheat), so it
+        is recorded as skipped without the "missed" warning meant for nodes lost while the bot
+        was down. Openings and closings still run late instead.
+        """
+        if node.critical or (first_seen - node.fire_at).total_seconds() <= self._grace_allowance(node):
+            return False
+        now = self.app.services.clock.now()
+        for group_id in groups:
+            if (node.node_id, group_id) not in done:
+                self._record_skip(campaign_id, node, group_id, now, BEFORE_FIRST_LOAD)
+        logger.bind(campaign=campaign_id, node=node.node_id).info(
+            "node {} was due before the campaign was first loaded; recorded as skipped", node.node_id
+        )
+        return True
 
     def _schedule_monitor(self, campaign_id: str) -> None:
         """One interval job per campaign checks its groups every minute while the sale is open."""

@@ -1,0 +1,58 @@
+"""A relative-dated campaign's nodes that were due before its first load are skipped quietly.
+
+The shipped sample opens 15 minutes after the bot first loads it, with a three-day preheat:
+those preheat posts never could have run, and a newcomer's first screen must not be
+"missed by …" warnings about them (issue 13.18). Openings still run; later nodes are scheduled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loguru import logger
+
+from bot.app import App
+from bot.startup import install_features
+from schedules.registry import BEFORE_FIRST_LOAD, CampaignRegistry, job_id
+from tests.conftest import AppFactory
+from tests.fakes import FakeClock
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "sample.yaml"
+
+
+def _registry(app: App) -> CampaignRegistry:
+    registry = app.services.features["campaigns"]
+    assert isinstance(registry, CampaignRegistry)
+    return registry
+
+
+async def test_the_sample_skips_its_past_preheat_quietly_and_schedules_the_rest(
+    make_app: AppFactory,
+    config,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    campaigns = Path(config.path(config.campaigns_dir))
+    campaigns.mkdir(parents=True, exist_ok=True)
+    (campaigns / "sample.yaml").write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    app, _ = make_app()
+    warnings: list[str] = []
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
+    try:
+        install_features(app)
+        registry = _registry(app)
+        if not registry.campaigns:
+            registry.load_all()
+    finally:
+        logger.remove(sink)
+    [campaign_id] = registry.campaigns
+    nodes = registry.campaigns[campaign_id].nodes
+    preheats = [n for n in nodes if n.kind == "preheat" and n.fire_at < clock.now()]
+    assert preheats, "the sample has preheat posts before its relative opening"
+    states = {(n.node_id, g): (s, d) for n, g, s, d in registry.node_states(campaign_id)}
+    for node in preheats:
+        for group in registry.groups_of(registry.campaigns[campaign_id].campaign):
+            assert states[(node.node_id, group)] == ("skipped", BEFORE_FIRST_LOAD)
+    assert not [w for w in warnings if "missed" in w], warnings
+    assert registry.scheduler is not None
+    assert registry.scheduler.get_job(job_id(campaign_id, "open")) is not None
+    assert all(registry.scheduler.get_job(job_id(campaign_id, n.node_id)) is None for n in preheats)
