@@ -31,7 +31,7 @@ test: $(STAMP) ## run the whole test suite (SQLite, PostgreSQL via pgserver, wec
 test-pg: $(STAMP) ## run only the storage tests against a throw-away PostgreSQL
 	@$(BIN)/python -m pytest -m postgres $(PYTEST_ARGS)
 
-chaos: $(STAMP) ## the fault suite, longer than in `make test`: 50 SIGKILLs (CHAOS_KILLS=n to change)
+chaos: $(STAMP) ## the fault suite: SIGKILL the real bot 50 times (CHAOS_KILLS=n; CI runs 20), see docs/reliability.md
 	@TUANBOT_CHAOS_KILLS=$(or $(CHAOS_KILLS),50) $(BIN)/python -m pytest -m chaos tests/chaos -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy

@@ -5,7 +5,7 @@ pipes chat into it, kills it with SIGKILL at least 20 times (five or more of
 them inside an opening fan-out over 120 groups) and restarts it on the same
 database each time, then prints the figures of docs/reliability.md and
 asserts every one is 0. `make chaos` runs a longer version
-(TUANBOT_CHAOS_KILLS=50); CI runs this one with `make test` (marker `chaos`).
+(TUANBOT_CHAOS_KILLS=50); CI runs `make chaos CHAOS_KILLS=20` after `make test`.
 The transcripts, logs and figures stay in the test's tmp folder, and are copied
 to TUANBOT_CHAOS_ARTIFACTS when it is set.
 """
