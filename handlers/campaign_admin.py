@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.campaign import parse_duration
 from bot.context import Context
+from bot.engagement.coupons import CouponStore
 from bot.events import GroupMessage
 from bot.handler import Priority, Role, command
 from schedules.timeline_rules import MAX_LEADER_SHIFT, readable_duration
@@ -95,8 +96,10 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
                 priority=Priority.COMMAND,
             )
             return
+        _, old_close = registry.effective_times(campaign_id)
         registry.delay(campaign_id, ctx.sender_id, int(shift.total_seconds()))
         opens_at, closes_at = registry.effective_times(campaign_id)
+        CouponStore(ctx.repo.engine).follow_close(campaign_id, old_close, closes_at)
         ctx.reply(
             "campaign/delayed.j2",
             campaign_id=campaign_id,

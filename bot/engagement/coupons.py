@@ -343,6 +343,24 @@ class CouponStore:
             ).all()
         return [IssuedCoupon.of(CouponRow.model_validate(r._mapping)) for r in rows]
 
+    def follow_close(self, campaign_id: str, old_close: datetime, new_close: datetime) -> int:
+        """Coupons still issued "until close" keep that meaning when a leader moves the close.
+
+        Their end was fixed when they were issued; without this, `/campaign delay` made every
+        one lapse before the delayed close and the close redeemed none of them.
+        """
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(CouponRow)
+                .where(
+                    col(CouponRow.campaign_id) == campaign_id,
+                    col(CouponRow.status) == "issued",
+                    col(CouponRow.valid_until) == old_close,
+                )
+                .values(valid_until=new_close)
+            )
+        return int(moved.rowcount or 0)
+
     def consumed(self, ref: str) -> list[tuple[str, str]]:
         """(member id, code) of coupons consumed by `ref` (e.g. `campaign:<id>`), for audits and tests."""
         with self.engine.connect() as conn:

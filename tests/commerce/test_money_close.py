@@ -123,3 +123,17 @@ async def test_report_shows_the_same_gross_discounts_and_net_as_the_results(
     assert row.discount_yuan == 11 and row.net_yuan == 29.5
     total = report.totals()
     assert total.net_yuan == 29.5 and total.discount_yuan == 11
+
+
+async def test_coupons_valid_until_close_follow_a_delayed_close(tmp_path: Path, clock: FakeClock) -> None:
+    """A leader's /campaign delay moves the close; coupons already issued "until close" move with it."""
+    shop = shop_with_coupon(tmp_path, clock)
+    await alice_orders_with_coupon_and_credit(shop)
+    await shop.say("/campaign delay t1 15m", "lily")
+    await shop.drain()
+    _, closes_at = shop.registry.effective_times("t1")
+    assert closes_at == CLOSES + timedelta(minutes=15)
+    clock.set(closes_at)  # the delayed close runs 15 minutes after the coupons' old end
+    await shop.registry.run_node("t1", "close")
+    await shop.drain()
+    assert redeemed(shop) == ["alice", "alice"]
