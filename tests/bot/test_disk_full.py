@@ -90,3 +90,43 @@ async def test_admins_hear_once_that_storage_is_failing(
     notices = transport.private_texts("admin")
     assert len([t for t in notices if "数据库写入失败" in t]) == 1, notices
     assert len([t for t in notices if "已恢复" in t]) == 1, notices
+
+
+def test_the_real_bot_keeps_running_when_the_disk_fills_mid_session(tmp_path: Path) -> None:
+    """`tuanbot run` with its database on a disk that fills while members chat: no exit 1.
+
+    The disk fills after the first command (the ballast is written by this test while the
+    bot waits on its input); the bot must go on reading chat and end normally at end of input.
+    """
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_cli_run import write_config
+
+    with small_disk(tmp_path / "disk") as where:
+        config = write_config(tmp_path, database={"url": f"sqlite:///{where / 'tuanbot.db'}"})
+        out = (tmp_path / "stdout.txt").open("w+b")
+        err = (tmp_path / "stderr.txt").open("w+b")  # files, not pipes: a full pipe would block the bot
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", "--config", str(config), "--drain-seconds", "5"],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            assert bot.stdin is not None
+            bot.stdin.write("alice@团购一群: /help\n".encode())
+            bot.stdin.flush()
+            deadline = time.monotonic() + 60
+            while "可用命令" not in (tmp_path / "stdout.txt").read_text(encoding="utf-8", errors="replace"):
+                assert time.monotonic() < deadline, "no reply while there was space"
+                time.sleep(0.2)
+            fill(where)
+            for n in range(5):
+                bot.stdin.write(f"m{n}@团购一群: /help\nm{n}@团购一群: 接龙 A1 2\n".encode())
+            bot.stdin.close()
+            code = bot.wait(timeout=120)
+            assert code == 0, (tmp_path / "stderr.txt").read_text(encoding="utf-8", errors="replace")[-3000:]
+        finally:
+            bot.kill()
