@@ -248,7 +248,9 @@ def rehearse(
         typer.echo(f"transcript: {result.transcript_file} ({len(result.transcript)} messages)")
     if keep:
         db = result.workdir / "rehearsal.db"
-        typer.echo(f"folder kept: {result.workdir} (database, exports/, transcript.jsonl)")
+        typer.echo(
+            f"folder kept: {result.workdir} (its database, campaigns/, transcript and any /export files)"
+        )
         typer.echo(f"database kept: {db}")
         typer.echo(f"  tuanbot report {result.campaign.id} --database sqlite:///{db}")
     else:
@@ -264,6 +266,11 @@ def report(
     config: Path = CONFIG_OPTION,
     database: str = typer.Option(
         "", help="Database URL to read instead of config.yaml's (e.g. a kept rehearsal)."
+    ),
+    campaigns: Path | None = typer.Option(
+        None,
+        help="Campaign folder to read instead of config.yaml's. A kept rehearsal's own folder "
+        "(campaigns/ beside its database) is used by default with its --database.",
     ),
     as_csv: bool = typer.Option(False, "--csv", help="CSV instead of a table."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
@@ -282,6 +289,11 @@ def report(
     cfg = _load(config)
     if database:
         cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
+        beside = Path(database.split(":///", 1)[-1]).parent / "campaigns"
+        if campaigns is None and database.startswith("sqlite") and beside.is_dir():
+            campaigns = beside  # a kept rehearsal: its campaign, not data/'s file of the same id
+    if campaigns is not None:
+        cfg = cfg.model_copy(update={"campaigns_dir": str(campaigns.resolve())})
     setup_logging("ERROR", None, timezone=cfg.bot.timezone)
     app = build_or_exit(cfg, lambda: App.build(cfg))
     registry = CampaignRegistry(app, None)

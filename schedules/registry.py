@@ -266,9 +266,11 @@ class CampaignRegistry(NodeRunning):
         is recorded as skipped without the "missed" warning meant for nodes lost while the bot
         was down. Openings and closings still run late instead.
         """
+        now = self.app.services.clock.now()
+        # A rehearsal's clock starts before the anchor (at the first node): nothing predates it there.
+        first_seen = min(first_seen, now)
         if node.critical or (first_seen - node.fire_at).total_seconds() <= self._grace_allowance(node):
             return False
-        now = self.app.services.clock.now()
         for group_id in groups:
             if (node.node_id, group_id) not in done:
                 self._record_skip(campaign_id, node, group_id, now, BEFORE_FIRST_LOAD)

@@ -9,7 +9,8 @@ overwrite it with only the new items, so the members named before the restart
 would never be told (issue 12.5).
 
 "还没开团哦" replies go in their own post (kind `preopen`), which the opening
-cancels if it is still queued: a reply is never stale when it leaves (issue 13.13).
+rewrites to "open now, order again" if it is still queued: a reply is never stale when it
+leaves (issue 13.13), and the member whose early order was not taken is still told.
 """
 
 from __future__ import annotations
@@ -72,8 +73,19 @@ class NoticeBoard:
         state.outbox_id = outbox_id
 
     def drop_preopen(self, group_id: str) -> None:
-        """The group opens now: a "还没开团哦" still queued would be stale when it left, so it never does."""
-        self.posts.pop((group_id, PREOPEN_KIND), None)
+        """The group opens now: a "还没开团哦" still queued would be stale when it left.
+
+        Its members still need an answer (their order was not taken), so the queued post is
+        rewritten to say the sale is open now and to order again. A post queued before a
+        restart, whose members this process does not know, is dropped instead.
+        """
+        state = self.posts.pop((group_id, PREOPEN_KIND), None)
+        if state is not None and state.outbox_id is not None and state.items:
+            opened = [Notice("opened_since", item.member_id, item.name) for item in state.items]
+            text, mentions = self._text(opened)
+            if self.outbox.replace(state.outbox_id, text, mentions):
+                logger.bind(group=group_id).info("opening: a queued pre-open reply now says the sale is open")
+                return
         dropped = self.outbox.cancel_queued(group_id=group_id, kind=PREOPEN_KIND)
         if dropped:
             logger.bind(group=group_id).info("opening: dropped {} queued pre-open reply post(s)", dropped)

@@ -12,7 +12,9 @@ from tests.commerce.selling_kit import G1, OPENS, build_shop
 from tests.fakes import FakeClock
 
 
-async def test_a_pre_open_reply_still_queued_at_open_is_dropped(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_pre_open_reply_still_queued_at_open_now_says_the_sale_is_open(
+    tmp_path: Path, clock: FakeClock
+) -> None:
     shop = build_shop(tmp_path, clock)
     clock.set(OPENS - timedelta(minutes=20))
     await shop.say("A1 2", "alice", drain=False)  # "还没开团哦" waits for its notice window
@@ -21,6 +23,8 @@ async def test_a_pre_open_reply_still_queued_at_open_is_dropped(tmp_path: Path, 
     texts = shop.texts(G1)
     opened = next(i for i, t in enumerate(texts) if "开团" in t and "还没开团" not in t)
     assert not any("还没开团" in t for t in texts[opened:]), texts
+    # alice's early order was not taken: she is told the sale is open now, not left guessing
+    assert any("现在已经开团" in t and "重新发" in t and "@alice" in t for t in texts), texts
     await shop.say("A1 2", "alice")  # and ordering now works
     assert shop.stock("A1") == 8
 
