@@ -398,6 +398,7 @@ async def handle_my_orders(msg: GroupMessage, ctx: Context) -> bool:
         title=campaign.title,
         lines=lines,
         quote=member_quote,
+        closed=picked[1] == "closed",
         pickup=sell.store.pickups(campaign.id).get(msg.sender.id, ""),
         mention=True,
         priority=Priority.ORDER,

@@ -137,3 +137,17 @@ async def test_coupons_valid_until_close_follow_a_delayed_close(tmp_path: Path, 
     await shop.registry.run_node("t1", "close")
     await shop.drain()
     assert redeemed(shop) == ["alice", "alice"]
+
+
+async def test_my_orders_after_an_early_close_is_final_and_offers_no_cancel(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    shop = build_shop(tmp_path, clock)  # no coupons: nothing to redeem, the total is still final
+    await shop.open()
+    await shop.say("A1 2", "bob", name="李叔")
+    await shop.say("/close", "lily")
+    clock.advance(60)
+    await shop.say("我的订单", "bob", name="李叔")
+    mine = shop.texts(G1)[-1]
+    assert "实付 ¥20.00" in mine and "预计实付" not in mine, mine
+    assert "取消发" not in mine and "已结团" in mine, mine
