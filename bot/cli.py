@@ -183,8 +183,9 @@ def _ran_at(scheduled: datetime, ran_at: datetime, tz: tzinfo) -> str:
 def rehearse(
     path: Path = typer.Argument(..., help="Campaign file to rehearse."),
     speed: float = typer.Option(
-        0.0,
-        help="How fast to play it: 60 (default) = a minute a second, 3600 = an hour a second. "
+        60.0,
+        min=0.001,
+        help="How fast to play it: 60 = a minute a second, 3600 = an hour a second. "
         "Quiet stretches are skipped either way, and the transcript's times do not depend on it.",
     ),
     scenario: Path | None = typer.Option(
