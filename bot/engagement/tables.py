@@ -22,7 +22,7 @@ class CouponRow(SQLModel, table=True):
     """One issued coupon. `slot` (1..per_member) makes the per-member limit a unique key.
 
     status: issued -> consumed (once; `consumed_ref` says by what). Expiry is
-    not a status: a coupon is usable while `valid_from <= now < valid_until`.
+    not a status: a coupon is usable while `valid_from <= now <= valid_until` (its end included).
     """
 
     __tablename__ = "engagement_coupons"
