@@ -212,7 +212,11 @@ async def handle_welcome(msg: GroupMessage, ctx: Context) -> None:
         problem = _check_template(ctx, source)
         if problem is not None:
             ctx.reply(
-                "welcome/invalid.j2", reason=problem.reason, detail=problem.detail, priority=Priority.COMMAND
+                "welcome/invalid.j2",
+                reason=problem.reason,
+                detail=problem.detail,
+                line=problem.line,
+                priority=Priority.COMMAND,
             )
             return
         store.save_settings(msg.group_id, by=msg.sender.id, now=now, template=source)

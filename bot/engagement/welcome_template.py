@@ -34,6 +34,7 @@ class Problem:
 
     reason: str  # too_long | files | syntax | undefined | unsafe | too_long_output | broken
     detail: str = ""
+    line: int = 0  # the template line a syntax error is on
 
 
 class LeaderTemplateError(Exception):
@@ -62,7 +63,7 @@ class LeaderTemplates:
         try:
             tree = self.env.parse(source)
         except TemplateSyntaxError as exc:
-            return Problem("syntax", f"第{exc.lineno}行 {exc.message or ''}".strip())
+            return Problem("syntax", exc.message or "", line=exc.lineno or 0)
         if any(True for _ in tree.find_all(FILE_NODES)):
             return Problem("files")
         try:
