@@ -326,7 +326,7 @@ def report(
     if as_csv:
         typer.echo(result.to_csv(), nl=False)
         return
-    table = Table(title=f"{campaign_id} — {loaded.campaign.title}（售罄率 {result.sell_through_pct}%）")
+    table = Table(title=f"{campaign_id} — {loaded.campaign.title}（售出率 {result.sell_through_pct}%）")
     headers = [
         "群",
         "成员",
