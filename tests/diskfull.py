@@ -40,14 +40,14 @@ def small_disk(where: Path, size: str = "8m") -> Iterator[Path]:
 def fill(disk: Path) -> None:
     """Write ballast until the file system says it is full."""
     chunk = b"\0" * 65536
-    with open(disk / BALLAST, "ab") as out:
-        try:
+    try:
+        with open(disk / BALLAST, "ab") as out:
             while True:
                 out.write(chunk)
                 out.flush()
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
+    except OSError as exc:  # full, possibly already before the ballast (the bot's own WAL grew)
+        if exc.errno != errno.ENOSPC:
+            raise
     with contextlib.suppress(OSError), open(disk / (BALLAST + ".tail"), "ab") as out:
         while True:  # the last few bytes, one at a time
             out.write(b"\0")

@@ -104,7 +104,7 @@ def test_the_real_bot_keeps_running_when_the_disk_fills_mid_session(tmp_path: Pa
 
     from tests.test_cli_run import write_config
 
-    with small_disk(tmp_path / "disk") as where:
+    with small_disk(tmp_path / "disk", size="64m") as where:  # room for the sample's start-up writes
         config = write_config(tmp_path, database={"url": f"sqlite:///{where / 'tuanbot.db'}"})
         out = (tmp_path / "stdout.txt").open("w+b")
         err = (tmp_path / "stderr.txt").open("w+b")  # files, not pipes: a full pipe would block the bot
