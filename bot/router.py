@@ -102,16 +102,16 @@ class Router:
             )
         return result
 
-    async def _dispatch(self, event: Event, services: Services, result: DispatchResult) -> DispatchResult:
+    async def _dispatch(self, event: Event, services: Services, result: DispatchResult) -> None:
         if self._is_duplicate(event_id(event)):
             result.duplicate = True
             logger.bind(event_id=event_id(event)).debug("dispatch: duplicate dropped")
-            return result
+            return
         if isinstance(event, GroupMessage | PrivateMessage):
             call = parse_command(event.text)
             if call is not None:
                 await self._run_command(event, call, services, result)
-                return result
+                return
         for spec in self.by_type.get(type(event), ()):
             if spec.pattern is not None:
                 match = spec.pattern.search(getattr(event, "text", ""))
@@ -129,7 +129,6 @@ class Router:
             if await self._call(spec, event, ctx, result):
                 result.handled_by = spec.name
                 break
-        return result
 
     async def _run_command(
         self,

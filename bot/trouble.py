@@ -14,14 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from loguru import logger
-from sqlalchemy.exc import SQLAlchemyError
+
+from bot.outbox_trouble import classify, describe
 
 Notify = Callable[..., None]
 
 
 def is_storage_error(exc: BaseException) -> bool:
     """Errors that mean the database or its disk failed, not a bug in the caller."""
-    return isinstance(exc, SQLAlchemyError | OSError)
+    return classify(exc) != "internal"
 
 
 @dataclass
@@ -45,7 +46,9 @@ class TroubleDesk:
     def failed(self, kind: str, exc: BaseException, now: datetime) -> Trouble:
         trouble = self.open.get(kind)
         if trouble is None:
-            trouble = self.open[kind] = Trouble(kind=kind, since=now, detail=_describe(exc))
+            trouble = self.open[kind] = Trouble(
+                kind=kind, since=now, detail=describe(getattr(exc, "orig", None) or exc)
+            )
             logger.bind(trouble=kind).error("{} failing since {}: {}", kind, now, trouble.detail)
         else:
             trouble.count += 1
@@ -83,8 +86,3 @@ class TroubleDesk:
             logger.bind(trouble=trouble.kind).debug("trouble notice not queued yet: {}", exc)
             return False
         return True
-
-
-def _describe(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None) or exc
-    return f"{type(original).__name__}: {original}"[:200]
