@@ -93,7 +93,7 @@ def _populate(db_path: Path, groups: list[str], members: int) -> None:
 async def _child(kind: str, quick: bool, tmp: Path) -> dict[str, Any]:
     from bot.app import App
     from bot.clock import SystemClock
-    from bot.handler import Priority
+    from bot.vocab import Priority
     from bot.outbox import Draft
     from bot.startup import install_features
     from bot.storage.engine import init_db, make_engine

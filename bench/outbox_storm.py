@@ -104,7 +104,7 @@ def check_limits(sent: list[tuple[Any, Any]], group_interval: float, per_minute:
 
 async def _main(quick: bool, tmp: Path) -> Result:
     from bot.app import App
-    from bot.handler import Priority
+    from bot.vocab import Priority
     from bot.outbox import Draft
     from tests.fakes import FakeClock
 

@@ -28,7 +28,7 @@ from bot.events import (
     PrivateMessage,
     TransportStatus,
 )
-from bot.handler import Priority, collect
+from bot.handler import collect
 from bot.monitoring.health import HealthMonitor
 from bot.outbox import Outbox
 from bot.roles import RoleBook
@@ -40,6 +40,7 @@ from bot.storage.repo import Repo
 from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
 from bot.trouble import TroubleDesk, is_storage_error
+from bot.vocab import Priority
 
 KNOWN_GROUPS_CACHE = 20_000
 KNOWN_MEMBERS_CACHE = 50_000

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, PrivateMessage
-from bot.handler import HandlerSpec, Priority, Role
+from bot.handler import HandlerSpec
+from bot.vocab import Priority, Role
 
 if TYPE_CHECKING:
     from bot.clock import Clock

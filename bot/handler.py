@@ -11,36 +11,17 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bot.events import GroupMessage, PrivateMessage
+from bot.vocab import Priority, Role
 
 if TYPE_CHECKING:
     from bot.context import Context
 
 HandlerFunc = Callable[[Any, "Context"], Awaitable[bool | None]]
 SPEC_ATTR = "__tuanbot_handlers__"
-
-
-class Role(IntEnum):
-    """What a member may do; rights come from ids in config or grants, never names."""
-
-    MEMBER = 0
-    LEADER = 1
-    ADMIN = 2
-
-
-class Priority(IntEnum):
-    """Handler order (lower runs first) and outbox order (lower leaves first)."""
-
-    ALERT = 5
-    CAMPAIGN = 10
-    COMMAND = 20
-    ORDER = 30
-    DEFAULT = 50
-    CHATTER = 70
 
 
 class Filter:

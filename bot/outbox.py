@@ -32,13 +32,13 @@ from sqlalchemy.engine import Connection
 from bot.clock import Clock
 from bot.config import OutboxSettings
 from bot.events import Outgoing
-from bot.handler import Priority
 from bot.outbox_merge import COALESCE_KINDS, COALESCE_MAX_CHARS, merge_lines
 from bot.outbox_pick import Queued as _Queued
 from bot.outbox_pick import pick
 from bot.outbox_trouble import RecoveredCallback, Trouble, TroubleCallback, call_safely
 from bot.storage.outbox_store import OutboxStore
 from bot.transports.base import SendError, Transport
+from bot.vocab import Priority
 
 RETRY_CAP_SECONDS = 60.0
 MAX_ATTEMPTS = 8

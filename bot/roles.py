@@ -8,8 +8,8 @@ leader's display name gains nothing: names are never consulted here.
 from __future__ import annotations
 
 from bot.config import Config
-from bot.handler import Role
 from bot.storage.repo import Repo
+from bot.vocab import Role
 
 
 class RoleBook:

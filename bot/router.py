@@ -19,7 +19,8 @@ from loguru import logger
 
 from bot.context import CommandCall, Context, Services
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, PrivateMessage
-from bot.handler import HandlerSpec, Priority, Role
+from bot.handler import HandlerSpec
+from bot.vocab import Priority, Role
 
 COMMAND_RE = re.compile(r"^\s*[/／]([A-Za-zＡ-Ｚａ-ｚ][\wＡ-Ｚａ-ｚ-]*)(?:\s+(.*))?$", re.DOTALL)
 MAX_ARGS_LEN = 2000

@@ -10,7 +10,8 @@ from bot.campaign import parse_duration
 from bot.context import Context
 from bot.engagement.coupons import CouponStore
 from bot.events import GroupMessage
-from bot.handler import Priority, Role, command
+from bot.handler import command
+from bot.vocab import Priority, Role
 from schedules.timeline_rules import MAX_LEADER_SHIFT, readable_duration
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 
 from bot.campaign import Campaign, TimelineNode
 from bot.context import Services
-from bot.handler import Priority
 from bot.outbox import Draft
 from bot.templates import TemplateRenderError
+from bot.vocab import Priority
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from bot.engagement.text import keyword_matches
 if TYPE_CHECKING:
     from bot.app import App
 from bot.events import GroupMessage, PrivateMessage
-from bot.handler import Priority, on_message, on_private
+from bot.handler import on_message, on_private
 from bot.privacy import mask_contacts
+from bot.vocab import Priority
 
 COUPON_PRIORITY = Priority.ORDER + 10
 """After chain orders (so `接龙 A1 2` is never a coupon claim), well before the FAQ."""

@@ -34,7 +34,8 @@ from bot.engagement.faq import (
 )
 from bot.engagement.faq_store import FaqStore
 from bot.events import GroupMessage
-from bot.handler import Priority, Role, command, on_message
+from bot.handler import command, on_message
+from bot.vocab import Priority, Role
 
 DEFAULT_FAQ_FILE = Path(__file__).resolve().parent.parent / "data" / "faq.yaml"
 FAQ_FILE = "data/faq.yaml"

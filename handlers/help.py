@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.events import GroupMessage
-from bot.handler import Priority, Role, command
+from bot.handler import command
+from bot.vocab import Priority, Role
 
 ROLE_LABELS = {Role.MEMBER: "群成员", Role.LEADER: "团长", Role.ADMIN: "管理员"}
 

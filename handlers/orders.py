@@ -31,7 +31,7 @@ from bot.commerce.orders_parse import Catalog, is_my_orders, normalize, parse_ca
 from bot.commerce.pricing import PricedLine, Quote, quote_member
 from bot.context import Context, Services
 from bot.events import GroupMessage, PrivateMessage
-from bot.handler import Priority, on_message, on_private
+from bot.handler import on_message, on_private
 from bot.storage.orders import (
     CancelOrders,
     ChainEntry,
@@ -41,6 +41,7 @@ from bot.storage.orders import (
     PlaceOrder,
     Restock,
 )
+from bot.vocab import Priority
 
 if TYPE_CHECKING:
     from handlers.campaign_timeline import NodeRun

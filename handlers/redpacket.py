@@ -32,9 +32,10 @@ from bot.engagement.redpackets import Burst, RedPacketStore, Winner
 from bot.engagement.split import split_budget
 from bot.engagement.text import core
 from bot.events import GroupMessage
-from bot.handler import Priority, Role, command, on_message
+from bot.handler import command, on_message
 from bot.outbox import Draft
 from bot.privacy import mask_contacts
+from bot.vocab import Priority, Role
 from handlers.campaign_timeline import NodeRun, run_redpacket
 
 GRAB_PRIORITY = Priority.COMMAND + 5

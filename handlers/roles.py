@@ -6,7 +6,8 @@ import re
 
 from bot.context import Context
 from bot.events import GroupMessage
-from bot.handler import Priority, Role, command
+from bot.handler import command
+from bot.vocab import Priority, Role
 
 MEMBER_ID_RE = re.compile(r"[\w.:-]{1,80}")
 """What a typed member id may look like: wxid_ab12, bob, 张三, @0f3a… (the @ is dropped).

@@ -25,9 +25,10 @@ from bot.commerce.results import Conversion, compute_results, export_csv
 from bot.commerce.settlement import CampaignMoney, money_now, settle_group
 from bot.context import Context, Services
 from bot.events import GroupMessage
-from bot.handler import Priority, Role, command
+from bot.handler import command
 from bot.monitoring.metrics import day_summary, group_metrics
 from bot.outbox import Draft
+from bot.vocab import Priority, Role
 from handlers.campaign_timeline import NodeRun, render_node
 from handlers.orders import Selling, selling
 from handlers.stock import reply_unknown_product

@@ -20,10 +20,11 @@ from sqlmodel import col
 from bot.campaign import Campaign
 from bot.context import Context
 from bot.events import GroupMessage
-from bot.handler import Priority, Role, command
+from bot.handler import command
 from bot.outbox import Draft
 from bot.storage.orders import Restock, StockLine
 from bot.storage.tables import OutboxRow
+from bot.vocab import Priority, Role
 from handlers.campaign_timeline import NodeRun, render_node
 from handlers.orders import Selling, selling
 

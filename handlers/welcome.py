@@ -31,7 +31,8 @@ from bot.engagement.campaigns import active_campaigns
 from bot.engagement.welcome import Newcomer, WelcomeStore
 from bot.engagement.welcome_template import LeaderTemplateError, Problem, leader_templates
 from bot.events import GroupMessage, MemberJoined, MemberLeft
-from bot.handler import Priority, Role, command, on_event, on_message
+from bot.handler import command, on_event, on_message
+from bot.vocab import Priority, Role
 from handlers.coupons import issue_join_gifts
 
 WELCOME_DELAY = 60.0

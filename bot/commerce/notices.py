@@ -21,8 +21,8 @@ from typing import Any
 
 from loguru import logger
 
-from bot.handler import Priority
 from bot.outbox import Outbox
+from bot.vocab import Priority
 
 NOTICE_WINDOW = 3.0  # seconds: refusals and partial fills gathered into one post
 PREOPEN_KIND = "preopen"

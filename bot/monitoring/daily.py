@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.handler import Priority
 from bot.monitoring.metrics import day_summary
+from bot.vocab import Priority
 
 if TYPE_CHECKING:
     from bot.app import App

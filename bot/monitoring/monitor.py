@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from bot.campaign import Campaign
-from bot.handler import Priority
 from bot.monitoring.metrics import GroupMetrics, groups_metrics
 from bot.monitoring.rules import DEFAULT_RULES, AlertState, Rule, due, step
 from bot.storage.orders import OrderStore
+from bot.vocab import Priority
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.events import GroupMessage, MemberJoined
-from bot.handler import Role, command, on_event, on_message, text_contains
+from bot.handler import command, on_event, on_message, text_contains
+from bot.vocab import Role
 
 calls: list[str] = []
 

@@ -6,11 +6,11 @@ import random
 from datetime import timedelta
 
 from bot.config import OutboxSettings
-from bot.handler import Priority
 from bot.outbox import Outbox
 from bot.storage.engine import init_db, make_engine
 from bot.storage.outbox_store import OutboxStore
 from bot.transports.base import SendError
+from bot.vocab import Priority
 from tests.fakes import FakeClock, FakeTransport
 
 

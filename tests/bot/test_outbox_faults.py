@@ -15,10 +15,10 @@ from pathlib import Path
 
 from bot.config import OutboxSettings
 from bot.events import Outgoing
-from bot.handler import Priority
 from bot.outbox import Outbox
 from bot.storage.engine import init_db, make_engine
 from bot.storage.outbox_store import OutboxStore
+from bot.vocab import Priority
 from tests.bot.test_outbox import Recorder
 from tests.fakes import FakeClock
 

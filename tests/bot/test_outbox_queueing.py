@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot.handler import Priority
+from bot.vocab import Priority
 from tests.bot.test_outbox import Recorder, assert_within_limits, make_outbox
 from tests.fakes import FakeClock
 
