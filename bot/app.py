@@ -13,7 +13,6 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from cachetools import LRUCache
 from loguru import logger
 
 from bot.clock import Clock, SystemClock
@@ -22,14 +21,12 @@ from bot.context import Services
 from bot.events import (
     Event,
     GroupMessage,
-    GroupRenamed,
-    MemberJoined,
-    MemberLeft,
     PrivateMessage,
     TransportStatus,
 )
 from bot.handler import collect
-from bot.monitoring.health import HealthMonitor
+from bot.health import HealthMonitor
+from bot.inbound import InboundRecorder
 from bot.outbox import Outbox
 from bot.roles import RoleBook
 from bot.router import DispatchResult, Router
@@ -41,9 +38,6 @@ from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
 from bot.trouble import TroubleDesk, is_storage_error
 from bot.vocab import Priority
-
-KNOWN_GROUPS_CACHE = 20_000
-KNOWN_MEMBERS_CACHE = 50_000
 
 
 class App:
@@ -59,10 +53,13 @@ class App:
         self.health = HealthMonitor(services.config.monitoring)
         self.trouble = TroubleDesk(self.notify_admins)
         self.lease: ProcessLeaseHolder | None = None
-        # Caches that spare a database write per message; bounded, because a bot in thousands of
-        # groups sees hundreds of thousands of members (a miss only costs one upsert).
-        self._known_groups: LRUCache[str, str] = LRUCache(maxsize=KNOWN_GROUPS_CACHE)
-        self._known_members: LRUCache[tuple[str, str], str] = LRUCache(maxsize=KNOWN_MEMBERS_CACHE)
+        # The inbound bookkeeping, written behind the event loop (bot/inbound.py).
+        self.inbound = services.inbound = InboundRecorder(
+            services.repo,
+            router.seen,
+            on_trouble=lambda exc: self.trouble.failed("storage", exc, services.clock.now()),
+            on_recovered=lambda: self.trouble.ok("storage", services.clock.now()),
+        )
 
     @classmethod
     def build(
@@ -110,6 +107,7 @@ class App:
         outbox.on_trouble = app._outbox_trouble
         outbox.on_recovered = app._outbox_recovered
         outbox.load()
+        app.inbound.load()
         return app
 
     # -- inbound -----------------------------------------------------------------
@@ -122,15 +120,19 @@ class App:
         now = self.services.clock.now()
         recorded = True
         try:
-            if not self._record(event):
+            if not self.inbound.record(event):
                 return DispatchResult(duplicate=True)
+            if isinstance(event, TransportStatus):
+                self._on_status(event)
+            if self.inbound.is_barrier(event) or "storage" in self.trouble.open:
+                await self.inbound.written()  # rows handlers read at once, or: is storage back?
         except Exception as exc:
             recorded = False
             logger.opt(exception=True).error("failed to record inbound event {}", type(event).__name__)
             if is_storage_error(exc):
                 self.trouble.failed("storage", exc, now)
         try:
-            result = await self.router.dispatch(event, self.services)
+            result = await self.router.dispatch(event, self.services, deduped=True)
         except Exception as exc:  # the router promises not to raise; this is the last backstop
             logger.opt(exception=True).error("dispatch raised on {}", type(event).__name__)
             result = DispatchResult(errors=[exc])
@@ -141,62 +143,18 @@ class App:
             self.trouble.ok("storage", now)
         return result
 
-    def _record(self, event: Event) -> bool:
-        """Bookkeeping before dispatch; False if the event was seen before (a redelivery)."""
-        repo, now = self.services.repo, event.time
-        if isinstance(event, GroupMessage):
-            log = logger.bind(msg_id=event.message_id, group=event.group_id, sender=event.sender.id)
-            if not repo.log_inbound(
-                event.message_id, "group", event.group_id, event.sender.id, event.text, now
-            ):
-                log.info("inbound duplicate dropped")
-                return False
-            log.info("inbound {}: {}", event.sender.name, event.text[:80].replace("\n", " ⏎ "))
-            self._touch_group(event.group_id, event.group_name, now)
-            key = (event.group_id, event.sender.id)
-            if self._known_members.get(key) != event.sender.name:
-                repo.touch_member(event.group_id, event.sender.id, event.sender.name, now)
-                self._known_members[key] = event.sender.name
-        elif isinstance(event, PrivateMessage):
-            if not repo.log_inbound(event.message_id, "private", "", event.sender.id, event.text, now):
-                return False
-            logger.bind(msg_id=event.message_id, sender=event.sender.id).info(
-                "inbound private: {}", event.text[:80]
-            )
-            repo.touch_member("", event.sender.id, event.sender.name, now)
-        elif isinstance(event, MemberJoined):
-            self._touch_group(event.group_id, event.group_name, now)
-            for member in event.members:
-                repo.record_join(event.group_id, member.id, member.name, now)
-                self._known_members[(event.group_id, member.id)] = member.name
-            logger.bind(group=event.group_id).info("joined: {}", ", ".join(m.id for m in event.members))
-        elif isinstance(event, MemberLeft):
-            for member in event.members:
-                repo.record_leave(event.group_id, member.id, now)
-                self._known_members.pop((event.group_id, member.id), None)
-            logger.bind(group=event.group_id).info("left: {}", ", ".join(m.id for m in event.members))
-        elif isinstance(event, GroupRenamed):
-            repo.touch_group(event.group_id, event.new_name, now)
-            self._known_groups[event.group_id] = event.new_name
-        elif isinstance(event, TransportStatus):
-            self._on_status(event)
-        return True
-
-    def _touch_group(self, group_id: str, name: str, now: Any) -> None:
-        if self._known_groups.get(group_id) != name:
-            self.services.repo.touch_group(group_id, name, now)
-            self._known_groups[group_id] = name
-
     def _on_status(self, event: TransportStatus) -> None:
         logger.bind(kind=event.kind, group=event.group_id).warning(
             "transport status: {} {}", event.kind, event.detail
         )
-        if event.kind == "removed_from_group" and event.group_id:
-            self.services.repo.set_bot_present(event.group_id, False, event.time)
         if event.kind == "reconnected":
             self.services.outbox.retry_now()
         for notice in self.health.on_status(event):
             self.notify_admins(notice.template, **notice.variables)
+
+    def flush_inbound(self, timeout: float | None = 30.0) -> bool:
+        """Commit the inbound bookkeeping queued so far (for readers of those tables)."""
+        return self.inbound.flush(timeout)
 
     def check_health(self) -> None:
         """Run the periodic bot-health checks (a scheduled job calls this every minute)."""
@@ -258,6 +216,8 @@ class App:
                 if asyncio.iscoroutine(result):
                     await result
             await transport.stop()
+            await asyncio.to_thread(self.inbound.close)
+            await logger.complete()
             if self.lease is not None:
                 self.lease.release()
 

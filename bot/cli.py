@@ -137,7 +137,7 @@ def campaign_show(
     from rich.table import Table
 
     from bot.app import App
-    from schedules.registry import CampaignRegistry
+    from bot.campaign.runtime import CampaignRegistry
 
     cfg = _load(config)
     setup_logging("ERROR", None, timezone=cfg.bot.timezone)
@@ -283,9 +283,9 @@ def report(
     from rich.table import Table
 
     from bot.app import App
-    from bot.monitoring.report import build_report
+    from bot.campaign.runtime import CampaignRegistry
     from bot.templates import money as money_text
-    from schedules.registry import CampaignRegistry
+    from handlers.monitoring.report import build_report
 
     cfg = _load(config)
     if database:

@@ -31,13 +31,13 @@ from ruamel.yaml import YAML
 
 from bot.app import App
 from bot.campaign import Campaign, compile_timeline, load_campaign, parse_time_spec
+from bot.campaign.timeline_rules import CLOSED_EARLY
 from bot.clock import VirtualClock
 from bot.config import Config
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, Outgoing, PrivateMessage
 from bot.storage.anchors import get_or_create_anchor
 from bot.transports.base import EventSink
 from bot.transports.simulator import LineParser, SimulatorSyntaxError
-from schedules.timeline_rules import CLOSED_EARLY
 from schedules.virtual_time import JobRelease
 
 LEAD_IN = timedelta(seconds=30)
@@ -368,7 +368,7 @@ async def rehearse(
 ) -> RehearsalResult:
     """Run the campaign end to end on a virtual clock and report every node."""
     from bot.startup import install_features
-    from handlers.redpacket import RNG_KEY
+    from handlers.redpacket.chat import RNG_KEY
 
     anchor = datetime.now(UTC)  # a relative opening (`+2h`) counts from now in a rehearsal
     campaign = load_campaign(campaign_file, anchor=anchor)

@@ -9,9 +9,9 @@ from pathlib import Path
 from loguru import logger
 
 from bot.app import App
-from bot.monitoring.monitor import CampaignMonitor
+from bot.campaign.runtime import CAMPAIGN_SUFFIXES, CampaignRegistry
+from handlers.monitoring.monitor import CampaignMonitor
 from schedules import runtime
-from schedules.registry import CAMPAIGN_SUFFIXES, CampaignRegistry
 from schedules.scheduler import build_scheduler
 
 

@@ -42,6 +42,6 @@ async def job_monitor(campaign_id: str) -> None:
 
 async def job_daily_summary() -> None:
     """At `monitoring.daily_summary_at`: each leader gets the day's figures for their groups."""
-    from bot.monitoring.daily import send_daily_summaries
+    from handlers.monitoring.daily import send_daily_summaries
 
     send_daily_summaries(runtime.current_app())

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import bot.rehearsal as rehearsal
+from bot.campaign.runtime import CampaignRegistry
 from bot.config import load_config
-from schedules.registry import CampaignRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from bot.app import App
+from bot.campaign.runtime import CampaignRegistry
 from bot.config import load_config
-from bot.engagement.tables import CouponRow
-from bot.monitoring.report import build_report
 from bot.rehearsal import rehearsal_config, rehearse
-from bot.storage.orders import OrderStore
-from schedules.registry import CampaignRegistry
+from handlers.coupons.tables import CouponRow
+from handlers.monitoring.report import build_report
+from handlers.selling.store import OrderStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "sample_fixed.yaml"  # the shipped sample, at fixed dates

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.campaign.runtime import CampaignRegistry
 from bot.config import load_config
 from bot.rehearsal import RehearsalResult, rehearse
-from schedules.registry import CampaignRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 _FAST: list[RehearsalResult] = []

@@ -5,15 +5,9 @@ Admins describe each campaign (一次团购) in ``data/campaigns/<id>.yaml``; se
 schedules nothing and sends nothing, so it is safe to import anywhere.
 """
 
-from bot.campaign.loader import (
-    CampaignError,
-    Problem,
-    format_problems,
-    load_campaign,
-    parse_campaign,
-    validate_paths,
-)
+from bot.campaign.loader import load_campaign, parse_campaign, validate_paths
 from bot.campaign.models import Campaign, Coupon, FaqEntry, Product, RedPacketBurst
+from bot.campaign.problems import CampaignError, Problem, format_problems
 from bot.campaign.timeline import KINDS, TimelineNode, compile_timeline
 from bot.campaign.times import TimeSpec, parse_duration, parse_time_spec
 

@@ -12,40 +12,38 @@ every relative node; :meth:`Campaign.resolve` turns them into aware datetimes.
 
 from __future__ import annotations
 
-import difflib
-import functools
-import re
 import zoneinfo
-from datetime import UTC, datetime, time, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from bot.campaign.time_fields import (
+    DEFAULT_TIMEZONE,
+    Closing,
+    Duration,
+    Opening,
+    QuietHours,
+    Timezone,
+    When,
+    in_quiet_hours,
 )
-from pydantic_core import PydanticCustomError
-
-from bot.campaign.times import (
-    CLOSING_HINT,
-    DURATION_HINT,
-    MAX_SPAN,
-    OPENING_HINT,
-    TIME_HINT,
-    TimeSpec,
-    format_duration,
-    parse_duration,
-    parse_time_spec,
-    resolve_closing,
-    resolve_opening,
-    to_utc,
+from bot.campaign.times import TimeSpec, parse_time_spec, to_utc
+from bot.campaign.values import (
+    MAX_LIMIT,
+    MAX_PACKETS,
+    MAX_PER_MEMBER,
+    MAX_QUOTA,
+    MAX_STOCK,
+    MAX_THRESHOLD,
+    Count,
+    Money,
+    Number,
+    PositiveMoney,
+    ProductCode,
+    Slug,
+    Text,
 )
 
 __all__ = [
@@ -66,366 +64,7 @@ __all__ = [
     "in_quiet_hours",
 ]
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_COUNTDOWNS = ("T-10m", "T-5m", "T-1m")
-_CENT = Decimal("0.01")
-
-# Upper bounds of every number (docs/campaigns.md, "Limits"): past them a value is a typo, and
-# the bot must refuse it when the file is checked rather than fail while the sale runs.
-MAX_YUAN = Decimal("1000000")
-MAX_STOCK = 1_000_000
-MAX_LIMIT = 10_000
-MAX_PACKETS = 1_000
-MAX_QUOTA = 1_000_000
-MAX_PER_MEMBER = 1_000
-MAX_THRESHOLD = 1_000_000.0
-
-# --------------------------------------------------------------------------- field types
-# Each type validates itself with a short, actionable message (PydanticCustomError) so the
-# loader can print it as is, and declares its JSON Schema so editors can check it too.
-
-
-def _money(value: object, *, positive: bool) -> Decimal:
-    """Yuan with at most two decimals, as an exact Decimal quantized to 0.01."""
-    hint = "expected an amount in yuan like 12.90"
-    if isinstance(value, bool):
-        raise PydanticCustomError("money", hint)
-    if isinstance(value, Decimal | int):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))
-    elif isinstance(value, str):
-        try:
-            amount = Decimal(value.strip().lstrip("¥￥").strip())
-        except InvalidOperation:
-            raise PydanticCustomError("money", hint) from None
-    else:
-        raise PydanticCustomError("money", hint)
-    if not amount.is_finite():
-        raise PydanticCustomError("money", hint)
-    if abs(amount) > MAX_YUAN:
-        raise PydanticCustomError("money_too_large", f"must be at most {MAX_YUAN} yuan")
-    if amount != amount.quantize(_CENT):
-        raise PydanticCustomError("money_precision", "use at most 2 decimal places (yuan.fen), e.g. 12.90")
-    if amount < 0:
-        raise PydanticCustomError("money_negative", "must not be negative")
-    if positive and amount == 0:
-        raise PydanticCustomError("money_zero", "must be more than 0")
-    return amount.quantize(_CENT)
-
-
-def _money_schema(minimum: float, exclusive: bool) -> dict[str, Any]:
-    bound = {"exclusiveMinimum": minimum} if exclusive else {"minimum": minimum}
-    return {
-        "anyOf": [{"type": "number", **bound}, {"type": "string", "pattern": r"^[¥￥]?\d+(\.\d{1,2})?$"}],
-        "description": "Yuan with at most 2 decimals, e.g. 12.90",
-    }
-
-
-def _money_serialize(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
-Money = Annotated[
-    Decimal,
-    PlainValidator(functools.partial(_money, positive=False)),
-    PlainSerializer(_money_serialize, return_type=str),
-    WithJsonSchema(_money_schema(0, exclusive=False)),
-]
-"""Non-negative yuan amount (e.g. a minimum spend)."""
-
-PositiveMoney = Annotated[
-    Decimal,
-    PlainValidator(functools.partial(_money, positive=True)),
-    PlainSerializer(_money_serialize, return_type=str),
-    WithJsonSchema(_money_schema(0, exclusive=True)),
-]
-"""Yuan amount above zero (a price, a coupon amount, a red-packet budget)."""
-
-
-def _time_spec(value: object) -> TimeSpec:
-    if isinstance(value, TimeSpec):
-        return value
-    if isinstance(value, datetime):
-        return TimeSpec.absolute(value)
-    if isinstance(value, str):
-        try:
-            return parse_time_spec(value)
-        except ValueError as exc:
-            raise PydanticCustomError("time", str(exc)) from None
-    raise PydanticCustomError("time", TIME_HINT + "; put it in quotes if in doubt")
-
-
-_ABSOLUTE_PATTERN = (
-    r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
-)
-_TIME_PATTERN = (
-    r"^\s*([TtCc](\s*[+-]\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?)?"
-    r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)\s*$"
-)
-
-When = Annotated[
-    TimeSpec,
-    PlainValidator(_time_spec),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": _TIME_PATTERN,
-            "description": "T±offset (relative to opening), C±offset (relative to closing) "
-            "or an absolute time; units d h m s, e.g. T-10m, T+30m, T-1d2h, C+1d, 2026-12-05 20:00",
-            "examples": ["T-10m", "T+30m", "T-3d", "C+1d", "2026-12-05 20:00"],
-        }
-    ),
-]
-"""A point on the timeline, relative (``T-10m``) or absolute."""
-
-
-def _duration(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        duration = value
-    elif isinstance(value, str):
-        try:
-            duration = parse_duration(value)
-        except ValueError as exc:
-            raise PydanticCustomError("duration", str(exc)) from None
-    else:
-        raise PydanticCustomError("duration", DURATION_HINT + " (with a unit)")
-    if duration <= timedelta(0):
-        raise PydanticCustomError("duration", "must be longer than 0s")
-    if duration > MAX_SPAN:
-        raise PydanticCustomError("duration", f"too long: at most {MAX_SPAN.days}d (a year)")
-    return duration
-
-
-Duration = Annotated[
-    timedelta,
-    PlainValidator(_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?\s*$",
-            "description": "Duration with units d h m s, e.g. 60s, 15m, 1h30m",
-            "examples": ["60s", "15m", "2h", "1h30m"],
-        }
-    ),
-]
-"""A positive duration such as ``15m``."""
-
-
-_SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
-
-
-def _slug(value: object) -> str:
-    if not isinstance(value, str) or not _SLUG_RE.match(value):
-        raise PydanticCustomError(
-            "slug", "use lowercase letters, digits, '-' and '_' only, e.g. 'fruit-2026-12'"
-        )
-    return value
-
-
-Slug = Annotated[
-    str,
-    PlainValidator(_slug),
-    WithJsonSchema({"type": "string", "pattern": _SLUG_RE.pattern, "examples": ["fruit-2026-12"]}),
-]
-
-_CODE_RE = re.compile(r"^[A-Z]{1,3}[0-9]{1,3}$")
-
-
-def _product_code(value: object) -> str:
-    if not isinstance(value, str) or not _CODE_RE.match(value):
-        raise PydanticCustomError(
-            "product_code", "use 1-3 capital letters then 1-3 digits, e.g. 'A1' (members order with it)"
-        )
-    return value
-
-
-ProductCode = Annotated[
-    str,
-    PlainValidator(_product_code),
-    WithJsonSchema({"type": "string", "pattern": _CODE_RE.pattern, "examples": ["A1", "B2"]}),
-]
-
-
-@functools.cache
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-_TZ_HINTS = {
-    "asia/beijing": "Asia/Shanghai",
-    "beijing": "Asia/Shanghai",
-    "china": "Asia/Shanghai",
-    "cst": "Asia/Shanghai",
-}
-"""Names admins in China plausibly write; difflib would suggest Asia/Brunei for Asia/Beijing."""
-
-
-def _timezone(value: object) -> str:
-    if not isinstance(value, str):
-        raise PydanticCustomError("timezone", "expected an IANA timezone name like 'Asia/Shanghai'")
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        close = [_TZ_HINTS[value.lower()]] if value.lower() in _TZ_HINTS else []
-        close = close or difflib.get_close_matches(value, sorted(_timezones()), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else "; use an IANA name like 'Asia/Shanghai'"
-        raise PydanticCustomError("timezone", "unknown timezone '{tz}'" + hint, {"tz": value}) from None
-    return value
-
-
-Timezone = Annotated[
-    str,
-    PlainValidator(_timezone),
-    WithJsonSchema({"type": "string", "description": "IANA timezone", "examples": ["Asia/Shanghai"]}),
-]
-
-_QUIET_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def _quiet_hours(value: object) -> tuple[time, time]:
-    if isinstance(value, tuple):
-        return value  # already parsed (model_copy, programmatic construction)
-    match = _QUIET_RE.match(value) if isinstance(value, str) else None
-    try:
-        if match is None:
-            raise ValueError
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        start, end = time(h1, m1), time(h2, m2)
-    except ValueError:
-        raise PydanticCustomError("quiet_hours", "expected local hours like '23:00-08:00'") from None
-    if start == end:
-        raise PydanticCustomError("quiet_hours", "start and end are equal; remove quiet_hours instead")
-    return start, end
-
-
-QuietHours = Annotated[
-    tuple[time, time],
-    PlainValidator(_quiet_hours),
-    PlainSerializer(lambda v: f"{v[0]:%H:%M}-{v[1]:%H:%M}", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _QUIET_RE.pattern, "examples": ["23:00-08:00"]}),
-]
-"""A local time range (may wrap midnight) during which interval broadcasts are skipped."""
-
-
-def in_quiet_hours(moment: time, quiet: tuple[time, time]) -> bool:
-    """True when ``moment`` lies in ``[start, end)``; the range may wrap midnight."""
-    start, end = quiet
-    return start <= moment < end if start < end else (moment >= start or moment < end)
-
-
-Text = Annotated[str, Field(min_length=1)]
-"""Non-empty text."""
-
-
-def _count(value: object) -> int:
-    """A whole number as written: ``true`` is not 1 and ``5.0`` is not 5."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        shown = str(value) if isinstance(value, Decimal) else repr(value)
-        raise PydanticCustomError("int_type", "expected a whole number, got {got}", {"got": shown[:40]})
-    return value
-
-
-def _number(value: object) -> float:
-    """A number (whole or not); booleans are not numbers."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        shown = str(value) if isinstance(value, Decimal) else repr(value)
-        raise PydanticCustomError("float_type", "expected a number like 0.2, got {got}", {"got": shown[:40]})
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise PydanticCustomError("float_type", "expected a number like 0.2, got {got}", {"got": str(value)})
-    return number
-
-
-Count = Annotated[int, BeforeValidator(_count)]
-"""A whole number (bounds are given per field)."""
-
-Number = Annotated[float, BeforeValidator(_number)]
-"""A finite number that is not a boolean (bounds are given per field)."""
-
-
-def _context(info: ValidationInfo, name: str) -> Any:
-    """A value the loader passes in the validation context, or the already-validated field."""
-    data = info.data if isinstance(getattr(info, "data", None), dict) else {}
-    if name in data:
-        return data[name]
-    return (info.context or {}).get(name)
-
-
-def _campaign_tz(info: ValidationInfo) -> tzinfo:
-    name = _context(info, "timezone")
-    try:
-        return zoneinfo.ZoneInfo(name) if isinstance(name, str) else zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def _anchor(info: ValidationInfo) -> datetime:
-    """When relative openings (``+2h``) count from: the loader's anchor, else now."""
-    anchor = (info.context or {}).get("anchor")
-    return anchor if isinstance(anchor, datetime) else datetime.now(UTC)
-
-
-def _opening(value: object, info: ValidationInfo) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise PydanticCustomError("opening", OPENING_HINT + "; put it in quotes if in doubt")
-    try:
-        return resolve_opening(value, _anchor(info), _campaign_tz(info))
-    except ValueError as exc:
-        raise PydanticCustomError("opening", str(exc)) from None
-
-
-def _closing(value: object, info: ValidationInfo) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise PydanticCustomError("closing", CLOSING_HINT + "; put it in quotes if in doubt")
-    opens = _context(info, "opens_at")
-    try:
-        return resolve_closing(
-            value, _anchor(info), opens if isinstance(opens, datetime) else None, _campaign_tz(info)
-        )
-    except ValueError as exc:
-        raise PydanticCustomError("closing", str(exc)) from None
-
-
-_ANCHORED_PATTERN = r"\+\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\s+\d{1,2}:\d{2})?"
-
-Opening = Annotated[
-    datetime,
-    PlainValidator(_opening),
-    PlainSerializer(lambda dt: dt.isoformat(sep=" ", timespec="minutes"), return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": rf"^\s*({_ANCHORED_PATTERN}|{_ABSOLUTE_PATTERN[4:-4]})\s*$",
-            "description": "Absolute time (without an offset: campaign timezone), or counted from when "
-            "the bot first loaded this campaign: '+2h', '+1d 20:00' (tomorrow at 20:00)",
-            "examples": ["2026-12-05 20:00", "+2h", "+1d 20:00"],
-        }
-    ),
-]
-"""The opening time T: absolute, or relative to the campaign's anchor (its first load)."""
-
-Closing = Annotated[
-    datetime,
-    PlainValidator(_closing),
-    PlainSerializer(lambda dt: dt.isoformat(sep=" ", timespec="minutes"), return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": rf"^\s*([Tt]\s*\+\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?|{_ANCHORED_PATTERN}"
-            rf"|{_ABSOLUTE_PATTERN[4:-4]})\s*$",
-            "description": "Absolute time, 'T+26h' (after opening), or like opens_at: '+1d 22:00'",
-            "examples": ["2026-12-06 22:00", "T+26h", "+2d 22:00"],
-        }
-    ),
-]
-"""The closing time C: absolute, ``T+…`` after the opening, or relative to the anchor."""
 
 # --------------------------------------------------------------------------- models
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.monitoring.rules import AlertState, Rule, step
+from handlers.monitoring.rules import AlertState, Rule, step
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 RULE = Rule(

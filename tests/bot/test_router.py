@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.router import parse_command
-from handlers import help as help_module
-from handlers import roles as roles_module
+from handlers.admin import roles as roles_module
+from handlers.help import chat as help_module
 from tests.bot import feature_probe
 from tests.conftest import AppFactory
 from tests.factories import group_message, joined

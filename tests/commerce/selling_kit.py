@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
+from bot.campaign.runtime import CampaignRegistry
 from bot.config import Config
 from bot.events import GroupMessage
 from bot.startup import install_features
-from handlers.orders import Selling, selling
-from schedules.registry import CampaignRegistry
+from handlers.selling.orders import Selling, selling
 from tests.conftest import make_config
 from tests.factories import group_message
 from tests.fakes import FakeClock, FakeTransport

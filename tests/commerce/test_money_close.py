@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.engagement.coupons import CouponStore
+from handlers.coupons.wallet import CouponStore
 from tests.commerce.selling_kit import CLOSES, G1, G2, OPENS, Shop, build_shop, campaign_text
 from tests.fakes import FakeClock
 
@@ -99,7 +99,7 @@ async def test_early_close_redeems_and_shows_the_same_money(tmp_path: Path, cloc
 async def test_report_shows_the_same_gross_discounts_and_net_as_the_results(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    from bot.monitoring.report import build_report
+    from handlers.monitoring.report import build_report
 
     shop = shop_with_coupon(tmp_path, clock)
     await alice_orders_with_coupon_and_credit(shop)

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.campaign import parse_campaign
 from bot.storage.engine import init_db, make_engine
-from bot.storage.orders import STOCK, CancelOrders, OrderStore, PlaceOrder, Restock
 from bot.storage.timeline_store import TimelineStore
+from handlers.selling.store import STOCK, CancelOrders, OrderStore, PlaceOrder, Restock
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.campaign import load_campaign
-from bot.commerce.orders_parse import (
+from handlers.selling.parse import (
     Catalog,
     OrderItem,
     chinese_quantity,

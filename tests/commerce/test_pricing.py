@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.campaign.models import SpendTier
-from bot.commerce.discounts import CouponOffer
-from bot.commerce.pricing import PricedLine, quote, quote_member, settle_coupons, tier_discount
+from handlers.selling.discounts import CouponOffer
+from handlers.selling.pricing import PricedLine, quote, quote_member, settle_coupons, tier_discount
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 TIERS = [

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
+from bot.campaign.runtime import CampaignRegistry
 from bot.events import GroupMessage
 from bot.startup import install_features
-from schedules.registry import CampaignRegistry
 from tests.factories import group_message
 from tests.fakes import FakeClock, FakeTransport
 

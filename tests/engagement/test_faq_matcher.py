@@ -8,7 +8,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.campaign import load_campaign
-from bot.engagement.faq import FaqItem, FaqMatcher, is_question, items_from_entries, load_faq_file
+from handlers.faq.matching import FaqItem, FaqMatcher, is_question, items_from_entries, load_faq_file
 from tests.engagement.support import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engagement.split import split_budget
+from handlers.redpacket.split import split_budget
 
 
 @settings(max_examples=10_000, deadline=None, database=None)

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commerce.discounts import CouponWallet
-from bot.engagement.coupons import CouponStore, EngagementWallet, make_wallet
+from handlers.coupons.wallet import CouponStore, EngagementWallet, make_wallet
+from handlers.selling.discounts import CouponWallet
 from tests.conftest import make_config
 from tests.engagement.support import CAMPAIGN_ID, CLOSES_AT, GROUP, OPENS_AT, say, texts_since, with_campaign
 
@@ -114,8 +114,8 @@ def test_claims_from_many_threads_never_exceed_the_quota(tmp_path, request, db) 
     """Real concurrency (threads, separate connections) against the store itself."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.engagement.coupons import CouponSpec
     from bot.storage.engine import init_db, make_engine
+    from handlers.coupons.wallet import CouponSpec
 
     url = f"sqlite:///{tmp_path / 't.db'}" if db == "sqlite" else request.getfixturevalue("pg_url")
     engine = make_engine(url)
@@ -200,7 +200,7 @@ async def test_wallet_offers_and_redeems_once(make_app, clock, tmp_path) -> None
 
 async def test_pricing_picks_the_coupon_and_settles_it_at_close(make_app, clock, tmp_path) -> None:
     """The orders feature's pricing, fed by this wallet: best coupon shown, consumed once at close."""
-    from bot.commerce.pricing import PricedLine, quote_member, settle_coupons
+    from handlers.selling.pricing import PricedLine, quote_member, settle_coupons
 
     app, transport = make_app()
     registry = with_campaign(app, tmp_path)

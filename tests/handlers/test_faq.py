@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handlers.faq import GROUP_COOLDOWN, MEMBER_COOLDOWN
+from handlers.faq.chat import GROUP_COOLDOWN, MEMBER_COOLDOWN
 from tests.engagement.support import GROUP, say, with_campaign
 
 

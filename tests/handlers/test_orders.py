@@ -139,7 +139,7 @@ async def test_pickup_point_choice(tmp_path: Path, clock: FakeClock) -> None:
     assert "东门菜鸟驿站" in shop.texts()[-1]
     assert shop.sell.store.pickups("t1") == {"a": "东门菜鸟驿站"}
     result = await shop.say("自提点在哪里", "b")
-    assert result.handled_by != "handlers.orders.handle_pickup"  # a question, left to the FAQ
+    assert result.handled_by != "handlers.selling.orders.handle_pickup"  # a question, left to the FAQ
 
 
 async def test_group_posts_never_echo_phone_numbers(tmp_path: Path, clock: FakeClock) -> None:

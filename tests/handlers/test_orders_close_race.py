@@ -6,7 +6,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from bot.storage.orders import Operation, OpResult, PlaceOrder
+from handlers.selling.store import Operation, OpResult, PlaceOrder
 from tests.commerce.selling_kit import CLOSES, G1, build_shop, campaign_text
 from tests.fakes import FakeClock
 

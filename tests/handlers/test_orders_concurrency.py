@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.storage.orders import ORDERS, Operation, OpResult, PlaceOrder
+from handlers.selling.store import ORDERS, Operation, OpResult, PlaceOrder
 from tests.commerce.selling_kit import build_shop, campaign_text
 from tests.fakes import FakeClock
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from handlers.redpacket import RNG_KEY
+from handlers.redpacket.chat import RNG_KEY
 from tests.engagement.support import GROUP, say, with_campaign
 
 PHONE_NAME = "王姐13812345678"

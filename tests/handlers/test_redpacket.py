@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.engagement.coupons import CouponStore, make_wallet
-from bot.engagement.redpackets import RedPacketStore
-from handlers.redpacket import RNG_KEY, close_burst, close_job_id
+from handlers.coupons.wallet import CouponStore, make_wallet
+from handlers.redpacket.chat import RNG_KEY, close_burst, close_job_id
+from handlers.redpacket.jobs import job_close_redpacket
+from handlers.redpacket.service import RedPacketStore
 from schedules import runtime
-from schedules.redpacket_jobs import job_close_redpacket
 from tests.conftest import make_config
 from tests.engagement.support import CAMPAIGN_ID, GROUP, OPENS_AT, say, with_campaign
 

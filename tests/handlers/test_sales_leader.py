@@ -6,7 +6,7 @@ import csv
 from datetime import timedelta
 from pathlib import Path
 
-from handlers.sales_leader import format_left, job_countdown
+from handlers.selling.leader import format_left, job_countdown
 from schedules import runtime
 from tests.commerce.selling_kit import CLOSES, G1, G2, OPENS, build_shop, campaign_text
 from tests.fakes import FakeClock

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.engagement.coupons import CouponStore
 from bot.events import GroupMessage, Member, MemberJoined
-from handlers.welcome import WELCOME_DELAY
+from handlers.coupons.wallet import CouponStore
+from handlers.welcome.chat import WELCOME_DELAY
 from tests.engagement.support import CAMPAIGN_ID, GROUP, say, with_campaign
 from tests.factories import joined, left
 

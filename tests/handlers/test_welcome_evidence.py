@@ -5,8 +5,8 @@ Issue 12.8 (welcome part): a leader's template cannot load files, and a refusal 
 
 from __future__ import annotations
 
-from bot.engagement.coupons import CouponStore
 from bot.events import Member, MemberJoined
+from handlers.coupons.wallet import CouponStore
 from tests.engagement.support import CAMPAIGN_ID, GROUP, say, with_campaign
 from tests.factories import joined, left
 
@@ -72,7 +72,7 @@ async def test_a_welcome_template_that_loads_files_is_refused_without_paths(make
 
 
 async def test_a_stored_template_that_loads_files_never_shows_a_path(make_app, clock) -> None:
-    from bot.engagement.welcome import WelcomeStore
+    from handlers.welcome.service import WelcomeStore
 
     app, transport = make_app()
     WelcomeStore(app.services.repo.engine).save_settings(  # saved before set-time checks existed

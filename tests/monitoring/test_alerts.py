@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.monitoring.monitor import CampaignMonitor
+from handlers.monitoring.monitor import CampaignMonitor
 from tests.commerce.selling_kit import G1, build_shop, campaign_text
 from tests.factories import joined
 from tests.fakes import FakeClock
@@ -101,7 +101,7 @@ async def test_conversion_alert_waits_its_duration_and_cooldown(tmp_path: Path, 
 
 
 async def test_daily_summary_goes_to_each_leader_for_their_groups(tmp_path: Path, clock: FakeClock) -> None:
-    from bot.monitoring.daily import send_daily_summaries
+    from handlers.monitoring.daily import send_daily_summaries
 
     shop = build_shop(tmp_path, clock)
     await shop.open()

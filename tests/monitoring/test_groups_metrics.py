@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import bot.monitoring.activity as activity
-from bot.monitoring.metrics import groups_metrics
+import handlers.monitoring.activity as activity
+from handlers.monitoring.metrics import groups_metrics
 from tests.commerce.selling_kit import G1, G2, build_shop
 from tests.factories import joined
 from tests.fakes import FakeClock

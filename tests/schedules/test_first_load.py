@@ -12,8 +12,8 @@ from pathlib import Path
 from loguru import logger
 
 from bot.app import App
+from bot.campaign.runtime import BEFORE_FIRST_LOAD, CampaignRegistry, job_id
 from bot.startup import install_features
-from schedules.registry import BEFORE_FIRST_LOAD, CampaignRegistry, job_id
 from tests.conftest import AppFactory
 from tests.fakes import FakeClock
 

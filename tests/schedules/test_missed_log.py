@@ -9,7 +9,7 @@ from pathlib import Path
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from loguru import logger
 
-from schedules.registry import job_id
+from bot.campaign.runtime import job_id
 from schedules.scheduler import _MISS_FILTER
 from tests.commerce.selling_kit import OPENS, build_shop
 from tests.fakes import FakeClock

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from handlers.sales_leader import job_countdown
+from handlers.selling.leader import job_countdown
 from schedules import jobs, runtime
 from tests.commerce.selling_kit import CLOSES, G1, G2, OPENS, build_shop, campaign_text
 from tests.factories import joined

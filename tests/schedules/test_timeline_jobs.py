@@ -10,8 +10,8 @@ import pytest
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 
 from bot.app import App
+from bot.campaign.runtime import CampaignRegistry, job_id
 from bot.startup import install_features
-from schedules.registry import CampaignRegistry, job_id
 from tests.conftest import AppFactory
 from tests.factories import group_message
 from tests.fakes import FakeClock, FakeTransport
@@ -306,7 +306,7 @@ async def test_saving_a_file_reloads_it_and_a_broken_save_is_rejected(
 
 def test_a_timeline_kind_without_a_runner_stops_start_up(make_app: AppFactory) -> None:
     """Dropping the selling feature must not silently drop the opening and closing posts."""
-    from handlers import help as help_module
+    from handlers.help import chat as help_module
 
     app, _ = make_app([help_module])
     with pytest.raises(RuntimeError, match="broadcast, close, countdown, open"):

@@ -86,7 +86,7 @@ def test_an_immediate_write_transaction_takes_the_write_lock_up_front(
     sqlite_file: tuple[sa.Engine, Path],
 ) -> None:
     """OrderStore.write's BEGIN IMMEDIATE still works beside the nested-savepoint fix."""
-    from bot.storage.orders import OrderStore
+    from handlers.selling.store import OrderStore
 
     engine, path = sqlite_file
     with OrderStore(engine).write() as conn:

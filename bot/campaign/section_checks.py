@@ -1,0 +1,114 @@
+"""Small reusable cross-field checks (duplicates, references, what to post, same instant).
+
+:mod:`bot.campaign.checks` applies these to many sections of a campaign file; each appends an
+:class:`~bot.campaign.problems.Issue` with a message that names the other line involved, so the
+admin sees both places at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from bot.campaign.positions import Positions
+from bot.campaign.problems import Issue, Loc
+from bot.campaign.times import to_utc
+
+__all__ = [
+    "LineOf",
+    "content",
+    "did_you_mean",
+    "duplicates",
+    "nonexistent",
+    "references",
+    "same_time",
+    "templates",
+]
+
+
+def did_you_mean(word: str, choices: Iterable[str], label: str = "known") -> str:
+    """``; did you mean 'x'?``, else the list of valid values when it is short enough to read."""
+    options = sorted(choices)
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if match:
+        return f"; did you mean '{match[0]}'?"
+    if not options:
+        return ""
+    if len(options) <= 12:
+        return f"; {label}: {', '.join(options)}"
+    return ""
+
+
+def nonexistent(naive: datetime, tz: tzinfo) -> bool:
+    """True when a wall-clock time falls into a DST gap (it would silently shift an hour)."""
+    aware = naive.replace(tzinfo=tz)
+    return to_utc(aware).astimezone(tz).replace(tzinfo=None) != naive
+
+
+@dataclass
+class LineOf:
+    """Turns a path into "line N" for messages that refer to another place in the file."""
+
+    positions: Positions
+
+    def __call__(self, loc: Loc) -> int:
+        return self.positions.value(loc)[0]
+
+
+def same_time(
+    issues: list[Issue], seen: dict[datetime, Loc], at: datetime, loc: Loc, label: str, line: LineOf
+) -> None:
+    """Two nodes of one kind at one instant would share a node id; ask for one of them to move."""
+    if at in seen:
+        message = f"another {label} is at the same time (line {line(seen[at])}); merge them or move one"
+        issues.append(Issue(loc, message))
+    else:
+        seen[at] = loc
+
+
+def duplicates(
+    issues: list[Issue],
+    line: LineOf,
+    section: str,
+    items: list[tuple[int, Any]],
+    label: str,
+    attr: str | None = None,
+) -> None:
+    """Report every item whose value (``attr`` of it, or itself) an earlier item already has."""
+    first: dict[Any, Loc] = {}
+    for i, item in items:
+        value = getattr(item, attr) if attr else item
+        loc: Loc = (section, i, attr) if attr else (section, i)
+        if value in first:
+            message = f"duplicate {label} '{value}' (first on line {line(first[value])}); make it unique"
+            issues.append(Issue(loc, message))
+        else:
+            first[value] = loc
+
+
+def content(issues: list[Issue], loc: Loc, post: Any, *, required: bool) -> None:
+    if post.text is not None and post.template is not None:
+        issues.append(Issue((*loc, "template"), "use either 'text' or 'template', not both", "key"))
+    elif required and post.text is None and post.template is None:
+        issues.append(Issue(loc, "set 'text' or 'template' (what to post)", "container"))
+
+
+def references(issues: list[Issue], loc: Loc, codes: list[str], known: set[Any]) -> None:
+    for j, code in enumerate(codes):
+        if code not in known:
+            hint = did_you_mean(code, {c for c in known if isinstance(c, str)}, "known codes")
+            issues.append(Issue((*loc, j), f"unknown product code '{code}'{hint}"))
+
+
+def templates(parts: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
+    for name in ("preheat", "red_packets", "followups"):
+        for i, post in parts.get(name, []):
+            if post.template:
+                yield (name, i, "template"), post.template
+    for name in ("open", "broadcasts", "close"):
+        post = parts.get(name)
+        if post is not None and post.template:
+            yield (name, "template"), post.template

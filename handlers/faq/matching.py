@@ -1,0 +1,258 @@
+"""FAQ matching for Chinese group chat: jieba segmentation plus rapidfuzz scoring.
+
+A message is compared with each entry's canonical question and example
+phrasings two ways: the character-level edit ratio (robust to jieba splitting
+an unknown word differently) and the token-sort ratio of the content words
+(robust to word order: 自提点在哪 / 在哪里自提). A keyword of the entry in the
+message adds a bonus. The best score must reach `THRESHOLD`, and the message
+must look like a question (question words, a question mark, or an @ to the
+bot) unless it is a near-copy of an example: answering chatter gets a bot
+muted, so below the bar the bot stays silent. The numbers were chosen on the
+labelled group messages in `tests/engagement/faq_cases.yaml`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from pydantic import ValidationError
+from rapidfuzz import fuzz
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from bot.campaign.models import FaqEntry
+from bot.text import normalize
+
+THRESHOLD = 62.0
+"""Minimum score (0-100) to answer at all."""
+
+NEAR_COPY = 88.0
+"""A score this high answers even without question words (`自提点在哪里` said flatly)."""
+
+KEYWORD_BONUS = 22.0
+"""Added when one of the entry's keywords appears in the message."""
+
+SAME_QUESTION = 80.0
+"""Phrasing similarity (without keyword bonus) at which two questions are the same question:
+a leader's `/faq add` then replaces the shipped entry in that group (`handlers.faq.chat`)."""
+
+MIN_CONTENT_CHARS = 2
+"""Messages with less content than this (`？`, `啊？`) are never answered."""
+
+QUESTION_WORDS = (
+    "吗", "呢", "么", "嘛", "怎么", "怎样", "咋", "如何", "什么", "啥", "哪", "几", "多少", "多久",
+    "能不能", "可不可以", "是不是", "有没有", "会不会", "要不要", "行不行", "能否", "请问", "求问",
+    "谁知道", "为何", "为什么",
+)  # fmt: skip
+
+_STOPWORD_LIST = (
+    "的 了 吗 呢 啊 呀 吧 嘛 哦 哈 么 噢 喔 哇 嗯 呐 滴 哒 咯 啦 请问 问下 问一下 一下 下 "
+    "我 我们 你 你们 咱 咱们 亲 亲们 大家 群主 团长 小助手 "
+    "是 就 都 还 也 又 这 那 个 这个 那个 一个 有人 知道"
+)
+STOPWORDS = frozenset(_STOPWORD_LIST.split())
+
+FILLERS = (
+    "什么时候", "怎么办", "可不可以", "能不能", "是不是", "有没有", "会不会", "要不要",
+    "什么", "时候", "怎么", "怎样", "如何", "可以", "请问", "一下",
+)  # fmt: skip
+"""Question scaffolding shared by most questions; removed before comparing, so that
+榴莲什么时候上 does not look like 下次什么时候开团 just because both ask "when"."""
+
+_FILLER_RE = re.compile("|".join(FILLERS))
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_tokenizer_lock = threading.Lock()
+_tokenizer: Any = None
+
+
+def _jieba() -> Any:
+    """A private jieba tokenizer, built on first use (it loads a dictionary; never at import time)."""
+    global _tokenizer
+    with _tokenizer_lock:
+        if _tokenizer is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _tokenizer = tokenizer
+        return _tokenizer
+
+
+def tokenizer_ready() -> bool:
+    """Whether jieba's dictionary is loaded (loading takes about a second)."""
+    return _tokenizer is not None
+
+
+def load_tokenizer() -> None:
+    """Load jieba's dictionary now; call it in a worker thread so the event loop never stalls."""
+    _jieba()
+
+
+def squash(text: str) -> str:
+    """Normalised text with punctuation, symbols and emoji removed."""
+    return _NON_WORD.sub("", normalize(text)).replace("_", "")
+
+
+def content(text: str) -> str:
+    """`squash`ed text without the question scaffolding (`FILLERS`); empty if nothing else is left."""
+    return _FILLER_RE.sub("", squash(text))
+
+
+def content_tokens(text: str) -> list[str]:
+    """jieba words of `text` without particles, pronouns, question scaffolding and punctuation."""
+    words = _jieba().lcut(squash(text))
+    return [w for w in words if w.strip() and w not in STOPWORDS and not _FILLER_RE.fullmatch(w)]
+
+
+def is_question(text: str) -> bool:
+    """Question mark at the end, or a question word anywhere."""
+    stripped = normalize(text).rstrip("~～.。!！…🙏😊")
+    if stripped.endswith(("?", "？")):
+        return True
+    return any(word in stripped for word in QUESTION_WORDS)
+
+
+@dataclass(frozen=True)
+class FaqItem:
+    """One answerable question; `key` is unique across sources (cooldowns are per key)."""
+
+    key: str
+    question: str
+    answer: str
+    keywords: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    source: str = "group"
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    item: FaqItem
+    score: float
+    question_like: bool
+
+
+@dataclass
+class _Prepared:
+    item: FaqItem
+    keywords: tuple[str, ...]
+    phrasings: list[tuple[str, str]] = field(default_factory=list)  # (content, sorted content tokens)
+
+
+class FaqMatcher:
+    """Scores messages against a fixed set of FAQ items."""
+
+    def __init__(self, items: Iterable[FaqItem]) -> None:
+        tokenizer = _jieba()
+        self.items = list(items)
+        self._prepared: list[_Prepared] = []
+        for item in self.items:
+            for word in item.keywords:
+                if len(squash(word)) >= 2:
+                    tokenizer.add_word(squash(word), freq=2000)
+        for item in self.items:
+            keywords = tuple(k for k in (squash(w) for w in item.keywords) if k)
+            prepared = _Prepared(item, keywords)
+            for phrase in (item.question, *item.examples):
+                stripped = content(phrase) or squash(phrase)
+                if stripped:
+                    prepared.phrasings.append((stripped, " ".join(sorted(content_tokens(phrase)))))
+            self._prepared.append(prepared)
+
+    def _similarity(self, prepared: _Prepared, stripped: str, tokens: str) -> float:
+        """How alike the text is to the item's closest phrasing, 0-100, before any keyword bonus."""
+        best = 0.0
+        for phrase, phrase_tokens in prepared.phrasings:
+            char_score = fuzz.ratio(stripped, phrase)
+            token_score = fuzz.token_sort_ratio(tokens, phrase_tokens) if tokens and phrase_tokens else 0.0
+            best = max(best, char_score, token_score)
+        return best
+
+    def score(self, text: str) -> list[FaqMatch]:
+        """Every item with its score for `text`, best first."""
+        squashed = squash(text)
+        stripped = content(text) or squashed
+        tokens = " ".join(sorted(content_tokens(text)))
+        question_like = is_question(text)
+        matches = []
+        for prepared in self._prepared:
+            best = self._similarity(prepared, stripped, tokens)
+            if any(k in squashed for k in prepared.keywords):
+                best += KEYWORD_BONUS
+            matches.append(FaqMatch(prepared.item, min(100.0, best), question_like))
+        return sorted(matches, key=lambda m: -m.score)
+
+    def same_question(self, text: str) -> list[FaqItem]:
+        """Items that ask the question `text` asks, phrased alike (`SAME_QUESTION`), not merely on its topic.
+
+        Keywords do not count here: 周日下雨还能提货吗 shares 提货 with 在哪里提货 but is
+        another question, while 能开发票吗 is 可以开发票吗 said differently.
+        """
+        squashed = squash(text)
+        stripped = content(text) or squashed
+        tokens = " ".join(sorted(content_tokens(text)))
+        return [p.item for p in self._prepared if self._similarity(p, stripped, tokens) >= SAME_QUESTION]
+
+    def match(self, text: str, *, addressed: bool = False) -> FaqMatch | None:
+        """The answer to give, or None to stay silent.
+
+        Args:
+            text: what the member said.
+            addressed: the message @-mentions the bot (counts as a question).
+        """
+        if len(squash(text)) < MIN_CONTENT_CHARS or not self._prepared:
+            return None
+        scores = self.score(text)
+        if not scores:
+            return None
+        top = scores[0]
+        asked = top.question_like or addressed
+        if top.score >= NEAR_COPY or (asked and top.score >= THRESHOLD):
+            return top
+        return None
+
+
+# -- sources ------------------------------------------------------------------------
+def items_from_entries(entries: Iterable[FaqEntry], source: str, key_prefix: str) -> list[FaqItem]:
+    return [
+        FaqItem(
+            key=f"{key_prefix}:{i}",
+            question=e.question,
+            answer=e.answer,
+            keywords=tuple(e.keywords),
+            examples=tuple(e.examples),
+            source=source,
+        )
+        for i, e in enumerate(entries)
+    ]
+
+
+def load_faq_file(path: Path) -> list[FaqItem]:
+    """The group-wide FAQ (`data/faq.yaml`): a list of entries like a campaign's `faq`.
+
+    A broken file is logged and ignored (the bot keeps answering from the
+    campaigns), never allowed to stop the bot.
+    """
+    if not path.exists():
+        return []
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or []
+    except (OSError, YAMLError) as exc:
+        logger.error("FAQ file {} could not be read and is ignored: {}", path, exc)
+        return []
+    if isinstance(data, dict):
+        data = data.get("faq", [])
+    entries: list[FaqEntry] = []
+    for index, raw in enumerate(data if isinstance(data, list) else [], start=1):
+        try:
+            entries.append(FaqEntry.model_validate(raw))
+        except ValidationError as exc:
+            logger.error("FAQ file {}: entry {} ignored: {}", path, index, exc.errors()[0]["msg"])
+    return items_from_entries(entries, "group", f"file:{path.name}")

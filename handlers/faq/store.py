@@ -1,0 +1,70 @@
+"""Storage for leader-added FAQ entries and the unanswered-question log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from handlers.faq.tables import FaqCustom, FaqUnanswered
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    member_id: str
+    name: str
+    text: str
+    asked_at: datetime
+
+
+class FaqStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, group_id: str, question: str, answer: str, by: str, now: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(FaqCustom).values(
+                    group_id=group_id, question=question, answer=answer, added_by=by, added_at=now
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def remove(self, group_id: str, entry_id: int) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(FaqCustom).where(col(FaqCustom.group_id) == group_id, col(FaqCustom.id) == entry_id)
+            )
+            return bool(result.rowcount)
+
+    def custom(self, group_id: str) -> list[tuple[int, str, str]]:
+        """(id, question, answer) of the group's leader-added entries, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(FaqCustom.id), col(FaqCustom.question), col(FaqCustom.answer))
+                .where(col(FaqCustom.group_id) == group_id)
+                .order_by(col(FaqCustom.id))
+            ).all()
+        return [(int(r[0] or 0), str(r[1]), str(r[2])) for r in rows]
+
+    def log_unanswered(self, group_id: str, member_id: str, name: str, text: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(FaqUnanswered).values(
+                    group_id=group_id, member_id=member_id, member_name=name, text=text[:500], asked_at=now
+                )
+            )
+
+    def unanswered(self, group_id: str, limit: int = 10) -> list[Unanswered]:
+        """The group's latest unanswered questions, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(FaqUnanswered)
+                .where(col(FaqUnanswered.group_id) == group_id)
+                .order_by(col(FaqUnanswered.asked_at).desc(), col(FaqUnanswered.id).desc())
+                .limit(limit)
+            ).all()
+        return [Unanswered(r.member_id, r.member_name, r.text, r.asked_at) for r in rows]

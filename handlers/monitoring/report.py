@@ -1,0 +1,151 @@
+"""The campaign report: one row per group, as `tuanbot report` prints it.
+
+Money columns come from the same computation as the results post
+(`handlers.selling.settlement`): gross (GMV), the discounts — 满减, coupons, red-packet
+credit — and net, so the two agree to the fen on the same database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.campaign.models import SpendTier
+from handlers.coupons.wallet import StoredWallet
+from handlers.monitoring.metrics import groups_metrics
+from handlers.selling.settlement import Money, money_now
+from handlers.selling.store import OrderStore, sell_through
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    group: str
+    members: int
+    active_pct: float
+    messages: int
+    buyers: int
+    orders: int
+    units: int
+    gmv_yuan: float
+    aov_yuan: float
+    conversion_pct: float
+    conversion_all_pct: float
+    tier_off_yuan: float = 0.0
+    coupon_off_yuan: float = 0.0
+    credit_off_yuan: float = 0.0
+    discount_yuan: float = 0.0
+    net_yuan: float = 0.0
+
+
+def _yuan(cents: int) -> float:
+    return round(cents / 100, 2)
+
+
+def _money_columns(money: Money) -> dict[str, float]:
+    return {
+        "tier_off_yuan": _yuan(money.tier_off_cents),
+        "coupon_off_yuan": _yuan(money.coupon_off_cents),
+        "credit_off_yuan": _yuan(money.credit_off_cents),
+        "discount_yuan": _yuan(money.discount_cents),
+        "net_yuan": _yuan(money.net_cents),
+    }
+
+
+@dataclass(frozen=True)
+class Report:
+    campaign_id: str
+    since: datetime
+    until: datetime
+    rows: list[ReportRow]
+    sell_through_pct: float
+
+    def totals(self) -> ReportRow:
+        rows = self.rows
+        buyers = sum(r.buyers for r in rows)
+        members = sum(r.members for r in rows)
+        gmv = round(sum(r.gmv_yuan for r in rows), 2)
+        money = {
+            key: round(sum(getattr(r, key) for r in rows), 2)
+            for key in ("tier_off_yuan", "coupon_off_yuan", "credit_off_yuan", "discount_yuan", "net_yuan")
+        }
+        return ReportRow(
+            group="合计",
+            members=sum(r.members for r in rows),
+            active_pct=0.0,
+            messages=sum(r.messages for r in rows),
+            buyers=buyers,
+            orders=sum(r.orders for r in rows),
+            units=sum(r.units for r in rows),
+            gmv_yuan=gmv,
+            aov_yuan=round(gmv / buyers, 2) if buyers else 0.0,
+            conversion_pct=0.0,
+            conversion_all_pct=round(100 * buyers / members, 1) if members else 0.0,
+            **money,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "campaign": self.campaign_id,
+                "since": self.since.isoformat(),
+                "until": self.until.isoformat(),
+                "sell_through_pct": self.sell_through_pct,
+                "groups": [asdict(r) for r in self.rows],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(ReportRow.__dataclass_fields__))
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow(asdict(row))
+        return buffer.getvalue()
+
+
+def build_report(
+    engine: Engine,
+    campaign_id: str,
+    groups: list[str],
+    names: dict[str, str],
+    since: datetime,
+    until: datetime,
+    *,
+    tiers: Iterable[SpendTier] = (),
+    priced_at: datetime | None = None,
+) -> Report:
+    """The report; money is priced at `priced_at` (default `until`), or with what a close redeemed."""
+    rows = []
+    metrics = groups_metrics(engine, campaign_id, groups, since, until)
+    # The same window as GMV, so gross minus discounts is net in every row.
+    orders = [o for o in OrderStore(engine).orders(campaign_id) if since <= o.created_at < until]
+    money = money_now({"coupon_wallet": StoredWallet(engine)}, campaign_id, tiers, orders, priced_at or until)
+    for group_id in groups:
+        m = metrics[group_id]
+        rows.append(
+            ReportRow(
+                group=names.get(group_id, group_id),
+                members=m.members,
+                active_pct=round(100 * m.active_ratio, 1),
+                messages=m.activity.messages,
+                buyers=m.buyers,
+                orders=m.sales.orders,
+                units=m.sales.units,
+                gmv_yuan=m.sales.gmv_cents / 100,
+                aov_yuan=m.aov_cents / 100,
+                conversion_pct=round(100 * m.conversion_active, 1),
+                conversion_all_pct=round(100 * m.conversion_all, 1),
+                **_money_columns(money.of(group_id)),
+            )
+        )
+    return Report(
+        campaign_id, since, until, rows, round(100 * sell_through(OrderStore(engine).stock(campaign_id)), 1)
+    )
