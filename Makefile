@@ -34,10 +34,11 @@ test-pg: $(STAMP) ## run only the storage tests against a throw-away PostgreSQL
 chaos: $(STAMP) ## the fault suite: SIGKILL the real bot 50 times (CHAOS_KILLS=n; CI runs 20), see docs/reliability.md
 	@TUANBOT_CHAOS_KILLS=$(or $(CHAOS_KILLS),50) $(BIN)/python -m pytest -m chaos tests/chaos -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy, and the import contracts (lint-imports)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy bot handlers schedules
+	@$(BIN)/lint-imports --no-cache
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .

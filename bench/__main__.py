@@ -1,12 +1,13 @@
 """`python -m bench` (`make bench`): run every benchmark, each in its own process, then summarise.
 
 Options: `--only NAME` (repeatable, or comma-separated) and `--quick` (smaller runs,
-a smoke test). Each benchmark prints its own progress; at the end one summary
-line per benchmark is printed again, together:
+a smoke test). Each benchmark prints its own progress; at the end every goal line
+(a benchmark may report several: `routing` gives routing, latency and stalls) is
+printed again, together:
 
     name: figure | baseline | ratio | goal met?
 
-and written to `bench/results/summary.txt` beside each benchmark's JSON.
+and written to `bench/results/summary.txt` beside each row's JSON.
 """
 
 from __future__ import annotations
@@ -16,26 +17,25 @@ import subprocess
 import sys
 import time
 
-from bench.common import REPO_ROOT, RESULTS_DIR, load_result, machine_info, say
+from bench.report import REPO_ROOT, RESULTS_DIR, load_result, machine_info, run_file, say
 
 BENCHMARKS = ("routing", "flash_sale", "timeline_scale", "outbox_storm", "memory")
 # Safety nets only: each benchmark caps its own slow phases to keep the whole run under 10 minutes.
 TIMEOUTS = {"routing": 330, "flash_sale": 240, "timeline_scale": 300, "outbox_storm": 120, "memory": 240}
 
 
-def run_one(name: str, quick: bool) -> str:
-    """Run one benchmark in a child process, streaming its output; return its summary line."""
+def run_one(name: str, quick: bool) -> list[str]:
+    """Run one benchmark in a child process, streaming its output; return its goal lines."""
     args = [sys.executable, "-m", f"bench.{name}"] + (["--quick"] if quick else [])
     started = time.time()
     try:
         code = subprocess.run(args, cwd=REPO_ROOT, timeout=TIMEOUTS[name], check=False).returncode
     except subprocess.TimeoutExpired:
-        return f"{name}: FAILED | timed out after {TIMEOUTS[name]}s | n/a | goal not measured"
-    path = RESULTS_DIR / f"{name}.json"
+        return [f"{name}: FAILED | timed out after {TIMEOUTS[name]}s | n/a | goal not measured"]
     result = load_result(name)
-    if code != 0 or result is None or path.stat().st_mtime < started:  # no fresh result from this run
-        return f"{name}: FAILED | exit code {code} | n/a | goal not measured"
-    return str(result["summary"])
+    if code != 0 or result is None or run_file(name).stat().st_mtime < started:  # nothing fresh
+        return [f"{name}: FAILED | exit code {code} | n/a | goal not measured"]
+    return [str(line) for line in result["summary"]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{machine['python']}, commit {machine['commit']}, load {machine['loadavg']}"
     )
     started = time.perf_counter()
-    lines = []
+    lines: list[str] = []
     for name in chosen:
         say(f"bench: === {name} ===")
-        lines.append(run_one(name, args.quick))
+        lines += run_one(name, args.quick)
     total = time.perf_counter() - started
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     header = f"# {machine['date']} commit {machine['commit']} {'quick' if args.quick else 'full'} run, {total:.0f}s"

@@ -1,233 +1,85 @@
-"""Shared pieces of the benchmarks: results, progress lines, machine facts, a lean transport.
+"""The app under test, driven as production drives it; every import that may move lives here.
 
-Every benchmark module has `run(quick) -> Result` and a `main()` that prints
-progress while it runs, then one summary line, and writes its result as JSON
-to `bench/results/<name>.json` (git-ignored) for `python -m bench` and the docs.
+The lead is moving packages (issue 14). Each benchmark reaches the app only
+through this module: `bot.app.App`, `bot.config`, `bot.events`,
+`handlers.features.FEATURES`, and the scheduler/registry through
+`bot.startup.install_features`. When one of those moves, fix it here, once.
+
+Results, progress lines and machine facts are in `bench.report` (re-exported
+here for the benchmarks that import them from `bench.common`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
-import json
-import math
-import os
-import platform
-import re
-import subprocess
-import sys
+import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.report import (
+    REPO_ROOT,
+    RESULTS_DIR,
+    Goal,
+    Progress,
+    Result,
+    cli,
+    git_commit,
+    machine_info,
+    peak_rss_mb,
+    percentile,
+    rss_mb,
+    say,
+)
+from bench.scenario import (
+    GROUP_NAMES,
+    Heartbeat,
+    campaign_yaml,
+    group_ids,
+    group_name,
+    tagged_groups,
+)
 from bot.events import Event, Outgoing
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+__all__ = [
+    "GROUP_NAMES",
+    "REPO_ROOT",
+    "RESULTS_DIR",
+    "Goal",
+    "Heartbeat",
+    "Progress",
+    "Result",
+    "campaign_yaml",
+    "cli",
+    "git_commit",
+    "group_ids",
+    "group_name",
+    "machine_info",
+    "peak_rss_mb",
+    "percentile",
+    "rss_mb",
+    "say",
+    "tagged_groups",
+]
 
-
-# -- results -------------------------------------------------------------------------------
-@dataclass
-class Goal:
-    """One goal from the issue and whether this run met it (None: not measured)."""
-
-    text: str
-    met: bool | None
-
-    def label(self) -> str:
-        mark = {True: "met", False: "MISSED", None: "not measured"}[self.met]
-        return f"{self.text}: {mark}"
-
-
-@dataclass
-class Result:
-    """What a benchmark prints and writes: a figure, its baseline, their ratio, the goals."""
-
-    name: str
-    figure: str
-    baseline: str
-    ratio: float | None
-    goals: list[Goal] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary_line(self) -> str:
-        ratio = "n/a" if self.ratio is None else f"ratio {_sig(self.ratio)}"
-        if not self.goals:
-            verdict = "no goal"
-        elif all(g.met for g in self.goals):
-            verdict = "goal met (" + "; ".join(g.text for g in self.goals) + ")"
-        else:
-            verdict = "goal MISSED (" + "; ".join(g.label() for g in self.goals) + ")"
-        return f"{self.name}: {self.figure} | {self.baseline} | {ratio} | {verdict}"
-
-    def save(self) -> Path:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = RESULTS_DIR / f"{self.name}.json"
-        data = asdict(self) | {"machine": machine_info(), "summary": self.summary_line()}
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        return path
-
-
-def _sig(value: float) -> str:
-    if value == 0 or not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-def load_result(name: str) -> dict[str, Any] | None:
-    path = RESULTS_DIR / f"{name}.json"
-    if not path.exists():
-        return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-# -- machine -------------------------------------------------------------------------------
-def machine_info() -> dict[str, Any]:
-    """nproc, CPU model, RAM, Python, date and commit: what a figure needs beside it."""
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ram_gb = 0.0
-    with contextlib.suppress(OSError):
-        match = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
-        if match:
-            ram_gb = int(match.group(1)) / 1024 / 1024
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gb": round(ram_gb, 1),
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
-        "loadavg": [round(x, 2) for x in load],
-    }
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    commit = out.stdout.strip() or "unknown"
-    return commit + ("+dirty" if dirty.stdout.strip() else "")
-
-
-# -- measuring -----------------------------------------------------------------------------
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0–100) by nearest rank; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
-    return ordered[rank]
-
-
-def rss_mb() -> float:
-    """Resident set size of this process now (VmRSS), in MB."""
-    return _status_kb("VmRSS") / 1024
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process (VmHWM), in MB."""
-    return _status_kb("VmHWM") / 1024
-
-
-def _status_kb(key: str) -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-
-
-class Progress:
-    """A progress line every `every` seconds, so a long run shows it is alive."""
-
-    def __init__(self, label: str, total: int, every: float = 3.0, unit: str = "") -> None:
-        self.label = label
-        self.total = total
-        self.every = every
-        self.unit = unit
-        self.started = time.perf_counter()
-        self._last = self.started
-
-    def tick(self, done: int, extra: str = "") -> None:
-        now = time.perf_counter()
-        if now - self._last < self.every:
-            return
-        self._last = now
-        rate = done / (now - self.started) if now > self.started else 0.0
-        pct = f" ({100 * done / self.total:.0f}%)" if self.total else ""
-        say(f"{self.label}: {done:,}/{self.total:,}{pct}, {rate:,.0f} {self.unit}/s {extra}".rstrip())
-
-
-def say(text: str) -> None:
-    print(f"  [{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-class Heartbeat:
-    """Measures event-loop stalls: how late a task that wants to wake every `interval` actually wakes."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.max_stall = 0.0
-        self.stalls_over_100ms = 0
-        self.samples = 0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _beat(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            expected = loop.time() + self.interval
-            await asyncio.sleep(self.interval)
-            late = loop.time() - expected
-            self.samples += 1
-            if late > self.max_stall:
-                self.max_stall = late
-            if late > 0.1:
-                self.stalls_over_100ms += 1
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._beat(), name="bench-heartbeat")
-
-    def reset(self) -> None:
-        self.max_stall, self.stalls_over_100ms, self.samples = 0.0, 0, 0
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+# Where the app writes what the benchmarks check from the outside (a separate SQLite connection,
+# so only durably committed rows count). Fix here if a table is renamed.
+INBOUND_COUNT_SQL = "SELECT COUNT(*) FROM inbound_messages WHERE message_id >= ? AND message_id < ?"
+# The outbox methods through which every post is queued (the tap wraps them); fix here if renamed.
+QUEUE_METHODS = ("enqueue", "enqueue_atomic")
 
 
 class LeanTransport:
-    """In-memory transport that only records what the outbox hands it (no drain per event)."""
+    """In-memory transport: records what the outbox hands it; `start(sink)` holds until `stop()`.
+
+    `App.run(transport)` runs the app exactly as `tuanbot run` does (start-up hooks,
+    outbox sender, anything else the app starts there, shutdown flush); the
+    benchmark then delivers events through `sink`, the app's inbound path.
+    """
 
     name = "bench"
 
@@ -235,15 +87,250 @@ class LeanTransport:
         self.clock_now = clock_now
         self.sent: list[tuple[datetime, Outgoing]] = []
         self.connected = True
+        self.sink: Callable[[Event], Any] | None = None
+        self.ready = asyncio.Event()
+        self._stopped = asyncio.Event()
 
     async def start(self, sink: Callable[[Event], Any]) -> None:
-        return None
+        self.sink = sink
+        self.ready.set()
+        await self._stopped.wait()
 
     async def send(self, message: Outgoing) -> None:
         self.sent.append((self.clock_now(), message))
 
     async def stop(self) -> None:
-        return None
+        self._stopped.set()
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post the app queued, as the outbox tap saw it."""
+
+    at: float  # perf_counter when queued
+    group_id: str
+    member_id: str
+    text: str
+    kind: str
+
+
+class OutboxTap:
+    """Wraps the outbox's queueing methods so a benchmark sees each post when it is queued."""
+
+    def __init__(self, outbox: Any) -> None:
+        self.listeners: list[Callable[[list[Post]], None]] = []
+        for attr in QUEUE_METHODS:
+            setattr(outbox, attr, self._wrap(getattr(outbox, attr), attr == "enqueue"))
+
+    def _wrap(self, original: Any, single: bool) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            value = original(*args, **kwargs)
+            if single:
+                text = args[0] if args else kwargs.get("text", "")
+                g, m, k = (kwargs.get(n, d) for n, d in (("group_id", ""), ("member_id", ""), ("kind", "")))
+                posts = [Post(time.perf_counter(), g, m, text, k)]
+            elif value is None:  # the guard said no: nothing queued
+                posts = []
+            else:
+                now = time.perf_counter()
+                posts = [Post(now, d.group_id, d.member_id, d.text, d.kind) for d in args[0]]
+            for listener in self.listeners:
+                listener(posts)
+            return value
+
+        return wrapped
+
+
+# The message being handled: (message id, group, sender, receipt). Tasks the app spawns while
+# handling it inherit it, so a reply queued later (after an order's commit) is still attributed.
+CURRENT: ContextVar[tuple[str, str, str, float] | None] = ContextVar("bench_message", default=None)
+
+
+class ReplyMeter:
+    """Receipt → first reply queued, per message (a reply goes to the message's group or sender)."""
+
+    def __init__(self, tap: OutboxTap) -> None:
+        self.first: dict[str, float] = {}
+        self.unattributed = 0
+        tap.listeners.append(self._on_posts)
+
+    def _on_posts(self, posts: list[Post]) -> None:
+        current = CURRENT.get()
+        for post in posts:
+            if current is None or (post.group_id != current[1] and post.member_id != current[2]):
+                self.unattributed += 1
+            elif current[0] not in self.first:
+                self.first[current[0]] = post.at - current[3]
+
+    def clear(self) -> None:
+        self.first.clear()
+        self.unattributed = 0
+
+
+@dataclass
+class Bot:
+    """A running app: `deliver(event)` is its inbound path (`App.handle_event` via the transport's sink)."""
+
+    app: Any
+    registry: Any
+    transport: LeanTransport
+    tap: OutboxTap
+    db_path: Path
+    task: asyncio.Task[None]
+    startup_seconds: float
+    meter: ReplyMeter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.meter = ReplyMeter(self.tap)
+
+    async def deliver(self, event: Event, receipt: float | None = None) -> Any:
+        """Hand one event to the app as a transport does, the message attributed for `ReplyMeter`."""
+        assert self.transport.sink is not None
+        sender = getattr(getattr(event, "sender", None), "id", "")
+        token = CURRENT.set(
+            (getattr(event, "message_id", ""), getattr(event, "group_id", ""), sender, receipt or 0.0)
+        )
+        try:
+            return await self.transport.sink(event)
+        finally:
+            CURRENT.reset(token)
+
+    def pending(self) -> int:
+        return int(self.app.services.outbox.pending())
+
+
+async def start_bot(config: Any, *, clock: Any = None) -> Bot:
+    """Build the app with the full feature set and the scheduler, and run it as `tuanbot run` does."""
+    from bot.app import App
+    from bot.clock import SystemClock
+    from bot.startup import install_features
+
+    clock = clock or SystemClock()
+    app = App.build(config, clock=clock, features=feature_modules())
+    registry = install_features(app, persistent_jobs=True, watch=False)
+    transport = LeanTransport(clock.now)
+    tap = OutboxTap(app.services.outbox)
+    started = time.perf_counter()
+    task = asyncio.create_task(app.run(transport, drain_seconds=0.0), name="bench-app")
+    ready = asyncio.create_task(transport.ready.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        ready.cancel()
+        await task  # raises what stopped the app
+    db_path = Path(config.database_url().removeprefix("sqlite:///"))
+    return Bot(app, registry, transport, tap, db_path, task, time.perf_counter() - started)
+
+
+async def stop_bot(bot: Bot) -> None:
+    """Stop the transport: the app runs its shutdown (flushes what it writes behind) and returns."""
+    await bot.transport.stop()
+    await bot.task
+    bot.app.services.repo.engine.dispose()
+
+
+async def wait_campaigns_settled(bot: Bot, node_id: str = "open", timeout: float = 120.0) -> None:
+    """Let start-up campaign jobs (the `node_id` node in every group, skips of past nodes) finish."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any(o.node_id == node_id for o in bot.registry.outcomes):
+        await asyncio.sleep(0.1)
+    previous = -1
+    while time.monotonic() < deadline and len(bot.registry.outcomes) != previous:
+        previous = len(bot.registry.outcomes)
+        await asyncio.sleep(0.5)
+    if time.monotonic() >= deadline:
+        say(f"bench: warning: the campaign's {node_id} node did not run within {timeout:.0f}s")
+
+
+async def run_monitor_now(bot: Bot, campaign_id: str, timeout: float = 60.0) -> float:
+    """Fire the campaign's per-minute monitor job now, through the scheduler; seconds until it finished."""
+    scheduler = bot.registry.scheduler
+    job = next(j for j in scheduler.get_jobs() if j.id.startswith("monitor") and campaign_id in j.id)
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def listener(event: Any) -> None:
+        if event.job_id == job.id:
+            loop.call_soon_threadsafe(done.set)
+
+    stop = scheduler.on_finished(listener)
+    started = time.perf_counter()
+    try:
+        scheduler.run_at_real(job.id, datetime.now(UTC))
+        await asyncio.wait_for(done.wait(), timeout)
+    finally:
+        stop()
+    return time.perf_counter() - started
+
+
+def reload_campaign(bot: Bot, path: Path) -> None:
+    """What the file watcher does when an admin saves a campaign file."""
+    bot.registry.load_file(path)
+
+
+def missed_jobs(bot: Bot) -> list[str]:
+    """Ids of jobs APScheduler drops as misfired from now on (a list that fills as they happen)."""
+    missed: list[str] = []
+    bot.registry.scheduler.on_missed(lambda e: missed.append(e.job_id))
+    return missed
+
+
+def order_writer_parts() -> tuple[Any, Any, Any, Any, Any]:
+    """(OrderWriter, OrderStore, PlaceOrder, make_engine, init_db) for the writer-vs-sqlite3 baseline."""
+    from bot.storage.engine import init_db, make_engine
+
+    try:
+        from handlers.selling.order_writer import OrderWriter
+        from handlers.selling.store import OrderStore, PlaceOrder
+    except ImportError:  # before the move into handlers/selling/ (commit 274b246 and earlier)
+        from bot.commerce.order_writer import OrderWriter  # type: ignore[no-redef]
+        from bot.storage.orders import OrderStore, PlaceOrder  # type: ignore[no-redef]
+    return OrderWriter, OrderStore, PlaceOrder, make_engine, init_db
+
+
+def load_campaign(text: str, source: str) -> Any:
+    """A campaign file parsed and validated, without any storage or scheduler."""
+    from bot.campaign import parse_campaign
+
+    return parse_campaign(text, source)
+
+
+def compile_campaign(text: str, source: str) -> list[Any]:
+    """Parse and compile one campaign file: the timeline's no-storage baseline."""
+    from bot.campaign import compile_timeline, parse_campaign
+
+    return list(compile_timeline(parse_campaign(text, source)))
+
+
+def bare_patterns(bot: Bot) -> list[Any]:
+    """The compiled patterns the router matches: the command regex and every handler's pattern."""
+    from bot.router import COMMAND_RE
+
+    return [COMMAND_RE] + [s.pattern for s in bot.app.router.specs if s.pattern is not None]
+
+
+# -- reading what is durably written ---------------------------------------------------------
+def read_db(db_path: Path) -> sqlite3.Connection:
+    """A separate, read-only connection: it sees only what the app has committed."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
+def count_inbound(db: sqlite3.Connection, prefix: str) -> int:
+    """Inbound-log rows whose message id starts with `prefix`."""
+    return int(db.execute(INBOUND_COUNT_SQL, (prefix, prefix + "\U0010ffff")).fetchone()[0])
+
+
+async def wait_inbound(db_path: Path, prefix: str, expected: int, timeout: float) -> int:
+    """Poll until `expected` inbound rows are committed (a write-behind flushes) or `timeout`; the count."""
+    db = read_db(db_path)
+    deadline = time.perf_counter() + timeout
+    try:
+        while (count := count_inbound(db, prefix)) < expected and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
+        return count
+    finally:
+        db.close()
 
 
 # -- the app under test -----------------------------------------------------------------
@@ -278,93 +365,6 @@ def production_logging(tmp: Path) -> Path:
 
 def feature_modules() -> list[Any]:
     """The full handler set, read at run time so features land in the benchmark as they are added."""
-    from handlers import FEATURES
+    from handlers.features import FEATURES
 
     return list(FEATURES)
-
-
-GROUP_NAMES = ("阳光花园", "翠湖苑", "金色家园", "梧桐里", "滨江一号", "幸福小区", "锦绣城", "东方名苑")
-
-
-def group_ids(count: int) -> list[str]:
-    """Wechaty-like room ids."""
-    return [f"{20_000_000_000 + 7919 * i}@chatroom" for i in range(count)]
-
-
-def group_name(index: int) -> str:
-    return f"{GROUP_NAMES[index % len(GROUP_NAMES)]}{index // len(GROUP_NAMES) + 1}号团购群"
-
-
-def tagged_groups(ids: Iterable[str], tag_of: Callable[[int], str]) -> dict[str, dict[str, Any]]:
-    return {gid: {"name": group_name(i), "tags": [tag_of(i)]} for i, gid in enumerate(ids)}
-
-
-def campaign_yaml(
-    campaign_id: str,
-    *,
-    opens_at: datetime,
-    closes_at: datetime,
-    group_tags: list[str] | None = None,
-    groups: list[str] | None = None,
-    stock: int = 400,
-    preheat_marks: tuple[str, ...] = ("T-2d", "T-1d"),
-    countdowns: tuple[str, ...] = ("T-10m", "T-5m", "T-1m"),
-    broadcasts: tuple[str, ...] = ("T+30m",),
-    followups: tuple[str, ...] = ("C+14h", "C+2d"),
-) -> str:
-    """A campaign file: by default 10 nodes (2 preheat, 3 countdowns, open, 1 broadcast, close, 2 follow-ups)."""
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    lines = [
-        f"id: {campaign_id}",
-        f"title: 鲜果团 {campaign_id}",
-        f"opens_at: '{opens_at.astimezone(UTC).strftime(fmt)}'",
-        f"closes_at: '{closes_at.astimezone(UTC).strftime(fmt)}'",
-    ]
-    if groups:
-        lines.append("groups: [" + ", ".join(f"'{g}'" for g in groups) + "]")
-    if group_tags:
-        lines.append("group_tags: [" + ", ".join(group_tags) + "]")
-    lines += [
-        "products:",
-        f"  - {{code: A1, name: 丹东草莓, price: 59.90, unit: 盒, stock: {stock}, limit_per_member: 3}}",
-        f"  - {{code: A2, name: 赣南脐橙, price: 39.90, unit: 箱, stock: {stock}, limit_per_member: 2}}",
-        f"  - {{code: A3, name: 海南金煌芒, price: 29.90, unit: 箱, stock: {stock}}}",
-        f"  - {{code: A4, name: 冰糖心苹果, price: 45.00, unit: 箱, stock: {stock}, limit_per_member: 2}}",
-        f"  - {{code: A5, name: 云南蓝莓, price: 35.00, unit: 盒, stock: {stock}, limit_per_member: 4}}",
-    ]
-    if preheat_marks:
-        lines.append("preheat:")
-        for mark in preheat_marks:
-            lines += [f"  - at: '{mark}'", "    text: '周末鲜果团预告，{{ title }} 即将开团'"]
-    lines.append("countdowns: [" + ", ".join(f"'{m}'" for m in countdowns) + "]")
-    lines.append("open: {text: 开团啦！回复“商品编号 数量”接龙下单，例如“A1 2”}")
-    lines.append("broadcasts:")
-    lines.append("  at: [" + ", ".join(f"'{m}'" for m in broadcasts) + "]")
-    if followups:
-        lines.append("followups:")
-        lines += [f"  - {{at: '{m}', text: 水果都收到了吗？}}" for m in followups]
-    return "\n".join(lines) + "\n"
-
-
-# -- entry points ------------------------------------------------------------------------
-def cli(name: str, run: Callable[[bool], Result], argv: list[str] | None = None) -> int:
-    """Standard `python -m bench.<name> [--quick]` entry point."""
-    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}")
-    parser.add_argument("--quick", action="store_true", help="a smaller run, for a smoke test")
-    args = parser.parse_args(argv)
-    say(f"{name}: starting ({'quick' if args.quick else 'full'} run) on commit {git_commit()}")
-    started = time.perf_counter()
-    result = run(args.quick)
-    result.seconds = round(time.perf_counter() - started, 1)
-    path = result.save()
-    for note in result.notes:
-        say(f"{name}: note: {note}")
-    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
-    say(f"{name}: finished in {result.seconds:.0f}s; details in {shown}")
-    print(result.summary_line(), flush=True)
-    return 0
-
-
-def ensure_repo_on_path() -> None:
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))

@@ -9,7 +9,7 @@ Each measurement runs in a fresh child process, so nothing else's memory counts:
   group loaded and scheduled, its 10,000 opening posts queued in the outbox,
   a sample of chat routed so each feature's lazy caches exist, and the app's
   per-member bookkeeping at the size it reaches once every member has spoken
-  (`App._known_members`, `_known_groups`, the router's duplicate window, the
+  (the inbound recorder's known members and groups, the router's duplicate window, the
   role cache of every group, the welcome feature's set of members already checked).
 
 RSS is VmRSS from /proc/self/status after a garbage collection; the peak
@@ -19,9 +19,7 @@ RSS is VmRSS from /proc/self/status after a garbage collection; the peak
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import importlib
 import json
 import random
 import sqlite3
@@ -36,7 +34,6 @@ from typing import Any
 from bench.common import (
     REPO_ROOT,
     Goal,
-    LeanTransport,
     Result,
     bench_config,
     campaign_yaml,
@@ -48,6 +45,8 @@ from bench.common import (
     production_logging,
     rss_mb,
     say,
+    start_bot,
+    stop_bot,
 )
 from bot.events import GroupMessage, Member
 
@@ -91,14 +90,11 @@ def _populate(db_path: Path, groups: list[str], members: int) -> None:
 
 
 async def _child(kind: str, quick: bool, tmp: Path) -> dict[str, Any]:
-    from bot.app import App
-    from bot.clock import SystemClock
-    from bot.vocab import Priority
     from bot.outbox import Draft
-    from bot.startup import install_features
     from bot.storage.engine import init_db, make_engine
+    from bot.vocab import Priority
 
-    modules = feature_modules()
+    feature_modules()  # every feature imported before the first RSS reading
     production_logging(tmp)
     gc.collect()
     rss_imports = rss_mb()
@@ -139,15 +135,8 @@ async def _child(kind: str, quick: bool, tmp: Path) -> dict[str, Any]:
         stages[name] = round(rss_mb(), 1)
 
     stage("imports + config")
-    clock = SystemClock()
-    app = App.build(config, clock=clock, features=modules)
-    install_features(app, persistent_jobs=True, watch=False)
-    transport = LeanTransport(clock.now)
-    app.transport = transport  # type: ignore[assignment]
-    app.services.outbox.attach(transport)  # type: ignore[arg-type]
-    for hook in app.startup_hooks:
-        await hook(app)
-    sender = asyncio.create_task(app.services.outbox.run(), name="outbox")
+    bot = await start_bot(config)  # App.run, as `tuanbot run` runs it
+    app, clock = bot.app, bot.app.services.clock
     stage("app started, campaign loaded")
     routed = 0
     route_s = 0.0
@@ -175,7 +164,7 @@ async def _child(kind: str, quick: bool, tmp: Path) -> dict[str, Any]:
             text = rng.choice(
                 ("今天的草莓真甜", "什么时候可以自提？", "接龙 A1 2", "/help", "草莓券", "A2 1")
             )
-            await app.handle_event(
+            await bot.deliver(
                 GroupMessage(
                     f"mem{n:06d}",
                     ids[gi],
@@ -193,22 +182,23 @@ async def _child(kind: str, quick: bool, tmp: Path) -> dict[str, Any]:
         with sqlite3.connect(tmp / "tuanbot.db") as db:
             names = dict(db.execute("SELECT id, name FROM members"))
             for group_id, member_id in db.execute("SELECT group_id, member_id FROM memberships"):
-                app._known_members[(group_id, member_id)] = names[member_id]
+                app.inbound.known_members[(group_id, member_id)] = names[member_id]
         stage("App._known_members full")
         # Features keep their own per-member sets too (the welcome feature's "first message checked").
-        checked_key = getattr(importlib.import_module("handlers.welcome"), "CHECKED_KEY", None)
-        if checked_key is not None:
-            checked = app.services.features.setdefault(checked_key, set())
-            checked.update((g, m) for g, m in app._known_members)  # new tuples, shared strings
-            stage("welcome's checked set full")
+        from handlers.welcome.chat import _checked
+
+        checked = _checked(app.services)  # bounded (an LRU): fill it to its bound
+        for key in app.inbound.known_members:
+            checked[key] = True
+        stage("welcome's checked cache full")
         del names
         for i, gid in enumerate(ids):
-            app._known_groups[gid] = group_name(i)
+            app.inbound.known_groups[gid] = group_name(i)
             app.services.roles.leaders_of(gid)
         stage("groups and role caches full")
-        seen = app.router._seen
+        seen = app.router.seen
         for n in range(DEDUPE_WINDOW):
-            seen[f"3{n:018d}"] = None
+            seen.first_time(f"3{n:018d}")
         stage("duplicate window full")
     await asyncio.sleep(0.5)
     gc.collect()
@@ -221,18 +211,14 @@ async def _child(kind: str, quick: bool, tmp: Path) -> dict[str, Any]:
         "rss_mb": rss,
         "peak_mb": peak,
         "rss_after_imports_mb": rss_imports,
-        "known_members": len(app._known_members),
+        "known_members": len(app.inbound.known_members),
         "outbox_queued": app.services.outbox.pending(),
         "messages_routed": routed,
         "routing_seconds_per_message": round(route_s / routed, 4) if routed else None,
         "populate_seconds": round(populate_s, 1),
         "rss_stages_mb": stages,
     }
-    sender.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sender
-    for hook in app.shutdown_hooks:
-        await hook(app)
+    await stop_bot(bot)
     return result
 
 

@@ -47,7 +47,7 @@ N_POSTS = 5_000
 WINDOW_SECONDS = 60.0
 MAX_FAKE_SECONDS = 24 * 3600.0
 MAX_STEPS = 2_000_000
-CHAIN_WINDOW = 5.0  # as handlers/orders.py
+CHAIN_WINDOW = 5.0  # as handlers/selling/orders.py
 NOTICE_WINDOW = 3.0
 
 
@@ -104,8 +104,8 @@ def check_limits(sent: list[tuple[Any, Any]], group_interval: float, per_minute:
 
 async def _main(quick: bool, tmp: Path) -> Result:
     from bot.app import App
-    from bot.vocab import Priority
     from bot.outbox import Draft
+    from bot.vocab import Priority
     from tests.fakes import FakeClock
 
     production_logging(tmp)
@@ -115,7 +115,7 @@ async def _main(quick: bool, tmp: Path) -> Result:
     app = App.build(config, clock=clock, features=feature_modules())
     outbox = app.services.outbox
     transport = LeanTransport(clock.now)
-    outbox.attach(transport)  # type: ignore[arg-type]
+    outbox.attach(transport)
     settings = config.outbox
     t0 = clock.now()
     arrivals = make_arrivals(N_POSTS // 5 if quick else N_POSTS)

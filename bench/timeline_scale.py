@@ -1,58 +1,62 @@
-"""Timeline scale: campaigns covering 10,000 groups, 10 nodes each, on the real scheduler.
+"""Timeline burst: 100 openings (10,000 posts) due in the same second, while the groups chat.
 
-100 campaign files, each targeting 100 of the 10,000 configured groups by tag
-(10 nodes per campaign: 2 preheats, 3 countdowns, open, a broadcast, close, 2
-follow-ups), so 1,000 node jobs in APScheduler's SQLAlchemy job store on the
-bot's SQLite file, and 100,000 (node, group) posts ahead.
+100 campaign files, each targeting 100 of the 10,000 configured groups by tag,
+on the real scheduler with its SQLAlchemy job store on the bot's SQLite file,
+run by `App.run` as `tuanbot run` runs it.
 
 Phases:
-1. start-up: build the app and run its start-up hooks (scheduler start, load
-   and schedule every campaign file) on a fresh database;
-2. restart: stop, build a new app on the same database and start again
-   (the job store already holds every job);
-3. burst: every campaign is edited (hot reload) so that its opening falls due in
-   the same second a few seconds ahead: 100 node jobs, each fanning out to its
-   100 groups through the outbox (10,000 posts). Real scheduler, system clock.
-   Lateness is when each job body starts, against its node's time; the fan-out
-   time is until the last group's post is queued. Misfires are counted from
-   APScheduler's missed-job events and from the ledger.
+1. start-up with every campaign a few days ahead (10 nodes each);
+2. quiet chat: 500 msg/s offered in those groups (the baseline);
+3. burst: every campaign file is re-saved (hot reload, as the file watcher
+   does) so its opening falls due in the same second T a few seconds ahead. From
+   T-1 s, chat goes on at 500 msg/s until every opening post is queued. An
+   opening post counts when the outbox queues it (seen through the outbox tap;
+   its text carries a marker), so the figure is the time from T until the last
+   of the 10,000 is queued; chat latency is receipt → reply queued; the stall is
+   the longest event-loop stall from T-1 s to the end.
 
-Baseline: `compile_timeline` alone for the same campaigns (parsing and
-compiling, no storage or scheduler), measured in the same run.
+Baseline: the same chat with no burst (phase 2). Parsing and compiling the
+campaigns alone, and the start-up time, are reported in the details.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import chat
 from bench.common import (
     Goal,
     Heartbeat,
-    LeanTransport,
+    Post,
     Result,
     bench_config,
     campaign_yaml,
     cli,
-    feature_modules,
+    compile_campaign,
     group_ids,
-    percentile,
+    missed_jobs,
     production_logging,
+    reload_campaign,
     rss_mb,
     say,
+    start_bot,
+    stop_bot,
     tagged_groups,
 )
 
-FULL = {"groups": 10_000, "campaigns": 100}
-QUICK = {"groups": 2_000, "campaigns": 20}
-GOAL_LOAD_SECONDS = 10.0
-GOAL_P99_SECONDS = 1.0
-BURST_TIMEOUT = 240.0
+FULL: dict[str, Any] = {"groups": 10_000, "campaigns": 100, "quiet_seconds": 5, "timeout": 120.0}
+QUICK: dict[str, Any] = {"groups": 2_000, "campaigns": 20, "quiet_seconds": 2, "timeout": 25.0}
+CHAT_RATE = 500
+CHAT_MEMBERS = 20_000
+MARK = "【整点开团】"
+GOAL_QUEUED_SECONDS = 5.0
+GOAL_CHAT_P99_MS = 100.0
+GOAL_STALL_MS = 50.0
 
 
 def write_campaigns(directory: Path, count: int, opens_at: datetime, *, burst: bool) -> list[Path]:
@@ -67,6 +71,7 @@ def write_campaigns(directory: Path, count: int, opens_at: datetime, *, burst: b
             # A burst campaign has nothing before its opening, so only the openings fall due together.
             preheat_marks=() if burst else ("T-2d", "T-1d"),
             countdowns=() if burst else ("T-10m", "T-5m", "T-1m"),
+            open_text=f"{MARK}开团啦！回复“商品编号 数量”接龙下单",
         )
         path = directory / f"c{k:03d}.yaml"
         path.write_text(text, encoding="utf-8")
@@ -74,196 +79,115 @@ def write_campaigns(directory: Path, count: int, opens_at: datetime, *, burst: b
     return paths
 
 
-async def _start(config: Any, clock: Any) -> tuple[Any, Any, float]:
-    """Build the app with the scheduler and run its start-up hooks; seconds for the hooks."""
-    from bot.app import App
-    from bot.startup import install_features
-
-    app = App.build(config, clock=clock, features=feature_modules())
-    registry = install_features(app, persistent_jobs=True, watch=False)
-    transport = LeanTransport(clock.now)
-    app.transport = transport  # type: ignore[assignment]
-    app.services.outbox.attach(transport)  # type: ignore[arg-type]
-    started = time.perf_counter()
-    for hook in app.startup_hooks:
-        await hook(app)
-    return app, registry, time.perf_counter() - started
-
-
-async def _stop(app: Any) -> None:
-    for hook in app.shutdown_hooks:
-        await hook(app)
-    app.services.repo.engine.dispose()
-
-
-def _job_count(registry: Any) -> int:
-    return sum(1 for job in registry.scheduler.get_jobs() if job.id.startswith("campaign:"))
-
-
 async def _main(quick: bool, tmp: Path) -> Result:
-    from apscheduler.events import EVENT_JOB_MISSED
-    from sqlalchemy import text
-
-    from bot.campaign import compile_timeline, parse_campaign
-    from bot.clock import SystemClock
-
     size = QUICK if quick else FULL
     n_groups, n_campaigns = size["groups"], size["campaigns"]
+    per = n_groups // n_campaigns
+    expected = n_campaigns * per
     production_logging(tmp)
     ids = group_ids(n_groups)
-    per = n_groups // n_campaigns
     config = bench_config(tmp, groups=tagged_groups(ids, lambda i: f"t{i // per:03d}"))
     campaigns_dir = config.path(config.campaigns_dir)
-    clock = SystemClock()
-    rss_before = rss_mb()
+    say(f"timeline: {n_campaigns} campaigns x {per} groups; generating chat")
+    burst_groups = ids[: per * n_campaigns]
+    quiet_msgs = chat.make_messages(
+        CHAT_RATE * size["quiet_seconds"], seed=3, prefix="q", groups=burst_groups, members=CHAT_MEMBERS
+    )
+    burst_msgs = chat.make_messages(
+        int(CHAT_RATE * (size["timeout"] + 2)), seed=4, prefix="b", groups=burst_groups, members=CHAT_MEMBERS
+    )
 
-    # Baseline: parse + compile the same campaign files, nothing else.
-    paths = write_campaigns(campaigns_dir, n_campaigns, clock.now() + timedelta(days=3), burst=False)
+    paths = write_campaigns(
+        campaigns_dir, n_campaigns, datetime.now().astimezone() + timedelta(days=3), burst=False
+    )
     started = time.perf_counter()
-    nodes = 0
-    for path in paths:
-        nodes += len(compile_timeline(parse_campaign(path.read_text(encoding="utf-8"), str(path))))
-    baseline_s = time.perf_counter() - started
-    say(f"timeline: baseline, parse + compile {n_campaigns} campaigns ({nodes:,} nodes) in {baseline_s:.2f}s")
+    nodes = sum(len(compile_campaign(p.read_text(encoding="utf-8"), str(p))) for p in paths)
+    compile_s = time.perf_counter() - started
+    say(f"timeline: parse + compile alone {compile_s:.2f}s ({nodes:,} nodes)")
 
-    say(f"timeline: start-up with {n_campaigns} campaigns x {per} groups ({n_groups:,} groups)")
-    app, registry, startup_s = await _start(config, clock)
-    jobs = _job_count(registry)
-    rss_loaded = rss_mb()
-    say(f"timeline: start-up load + schedule {startup_s:.2f}s, {jobs:,} node jobs, RSS {rss_loaded:.0f} MB")
-    await _stop(app)
-
-    say("timeline: restart on the same database")
-    app, registry, restart_s = await _start(config, clock)
-    jobs_after = _job_count(registry)
-    say(f"timeline: restart load + schedule {restart_s:.2f}s, {jobs_after:,} node jobs")
-
-    # Burst: hot-reload every file so every opening falls due in the same second.
-    missed: list[str] = []
-    assert registry.scheduler is not None
-    registry.scheduler.add_listener(lambda e: missed.append(e.job_id), EVENT_JOB_MISSED)
-    finished: list[tuple[str, str, float, float, float]] = []  # campaign, node, fire, start, end (epoch)
-    original_run_node = registry.run_node
-
-    async def run_node(campaign_id: str, node_id: str) -> Any:
-        begin = time.time()
-        outcome = await original_run_node(campaign_id, node_id)
-        if outcome is not None:
-            finished.append((campaign_id, node_id, outcome.scheduled_at.timestamp(), begin, time.time()))
-        return outcome
-
-    registry.run_node = run_node  # type: ignore[method-assign]
-    sender = asyncio.create_task(app.services.outbox.run(), name="outbox")
-    heartbeat = Heartbeat(0.01)
+    bot = await start_bot(config)
+    say(f"timeline: start-up (load + schedule) {bot.startup_seconds:.2f}s, RSS {rss_mb():.0f} MB")
+    heartbeat = Heartbeat(0.005)
     heartbeat.start()
-    lead = max(5.0, restart_s * 1.5 + 3.0)
-    t0 = (clock.now() + timedelta(seconds=lead)).replace(microsecond=0) + timedelta(seconds=1)
-    say(f"timeline: burst, reloading {n_campaigns} campaigns so all open at {t0:%H:%M:%S} (in {lead:.0f}s)")
-    reload_started = time.perf_counter()
-    for path in write_campaigns(campaigns_dir, n_campaigns, t0, burst=True):
-        registry.load_file(path)
-    reload_s = time.perf_counter() - reload_started
-    say(f"timeline: hot reload of {n_campaigns} files took {reload_s:.2f}s")
-    if clock.now() >= t0:
-        say("timeline: warning: the reload ended after the burst time; lateness includes it")
-    heartbeat.reset()
-    deadline = time.monotonic() + lead + BURST_TIMEOUT
-    last_report = time.monotonic()
-    while time.monotonic() < deadline:
-        opens = [f for f in finished if f[1] == "open"]
-        if len(opens) >= n_campaigns:
-            break
-        if time.monotonic() - last_report > 3:
-            last_report = time.monotonic()
-            say(
-                f"timeline: burst: {len(opens)}/{n_campaigns} openings done, outbox {app.services.outbox.pending():,}"
-            )
-        await asyncio.sleep(0.05)
-    opens = [f for f in finished if f[1] == "open"]
-    with app.services.repo.engine.connect() as conn:
-        ledger = dict(
-            conn.execute(
-                text("SELECT status, COUNT(*) FROM timeline_ledger WHERE node_id = 'open' GROUP BY status")
-            ).all()
-        )
-    lateness = [start - fire for _, _, fire, start, _ in opens]
-    fanout = [end - start for _, _, _, start, end in opens]
-    last_post = max((end for *_, end in opens), default=t0.timestamp()) - t0.timestamp()
-    stall_ms = heartbeat.max_stall * 1000
-    await heartbeat.stop()
-    sender.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sender
-    rss_end = rss_mb()
-    await _stop(app)
+    say(f"timeline: quiet chat, {CHAT_RATE} msg/s for {size['quiet_seconds']}s")
+    quiet = await chat.paced(bot, quiet_msgs, CHAT_RATE, grace=5.0, label="timeline quiet chat")
+    quiet_stall = heartbeat.max_stall_ms
 
-    node_missed = [j for j in missed if j.startswith("campaign:")]
-    other_missed = sorted({j.split(":", 1)[0] for j in missed if not j.startswith("campaign:")})
-    posted = int(ledger.get("posted", 0))
-    skipped = int(ledger.get("skipped", 0))
-    expected_posts = n_campaigns * per
-    p50, p99 = percentile(lateness, 50), percentile(lateness, 99)
-    slowest = max(startup_s, restart_s)
+    opening: list[Post] = []
+    bot.tap.listeners.append(lambda posts: opening.extend(p for p in posts if MARK in p.text))
+    missed = missed_jobs(bot)
+    now = datetime.now().astimezone()
+    t_due = (now + timedelta(seconds=5)).replace(microsecond=0) + timedelta(seconds=1)
+    t_perf = time.perf_counter() + (t_due - now).total_seconds()
+    say(f"timeline: burst, re-saving {n_campaigns} campaigns so all open at {t_due:%H:%M:%S}")
+    reload_started = time.perf_counter()
+    for path in write_campaigns(campaigns_dir, n_campaigns, t_due, burst=True):
+        reload_campaign(bot, path)
+    reload_s = time.perf_counter() - reload_started
+    if time.perf_counter() > t_perf - 1:
+        say(f"timeline: warning: the reload took {reload_s:.1f}s and ended less than 1s before T")
+    await asyncio.sleep(max(0.0, t_perf - 1 - time.perf_counter()))
+    heartbeat.reset()
+
+    def done() -> bool:
+        now = time.perf_counter()
+        return (len(opening) >= expected and now > t_perf) or now > t_perf + size["timeout"]
+
+    burst = await chat.paced(bot, burst_msgs, CHAT_RATE, grace=5.0, label="timeline burst chat", stop=done)
+    stall = heartbeat.max_stall_ms
+    await heartbeat.stop()
+    last = max((p.at for p in opening), default=t_perf + size["timeout"]) - t_perf
+    first = min((p.at for p in opening), default=t_perf) - t_perf
+    rss_end = rss_mb()
+    await stop_bot(bot)
+    say(f"timeline: {len(opening):,}/{expected:,} opening posts queued, the last {last:.1f}s after T")
+
+    p99, base_p99 = burst["reply_p99_ms"], quiet["reply_p99_ms"]
+    lower = "≥" if burst["p99_is_lower_bound"] else ""
+    node_missed = [j for j in missed if j.startswith("campaign")]
+    all_queued = len(opening) >= expected
     goals = [
         Goal(
-            f"load + schedule ≤ {GOAL_LOAD_SECONDS:.0f}s (start-up {startup_s:.1f}s, restart {restart_s:.1f}s)",
-            slowest <= GOAL_LOAD_SECONDS,
+            f"all {expected:,} posts queued ≤ {GOAL_QUEUED_SECONDS:.0f}s after T "
+            f"({len(opening):,} queued, last {last:.1f}s after T)",
+            all_queued and last <= GOAL_QUEUED_SECONDS,
         ),
-        Goal(
-            f"lateness p99 ≤ {GOAL_P99_SECONDS:.0f}s (got {p99:.2f}s)",
-            p99 <= GOAL_P99_SECONDS and bool(opens),
-        ),
-        Goal(
-            f"no node skipped as misfired ({len(node_missed)} missed node jobs, {skipped} skipped posts, "
-            f"{posted:,}/{expected_posts:,} posted)",
-            not node_missed and skipped == 0 and posted == expected_posts,
-        ),
+        Goal(f"chat p99 ≤ {GOAL_CHAT_P99_MS:.0f} ms (got {lower}{p99:,.0f} ms)", p99 <= GOAL_CHAT_P99_MS),
+        Goal(f"stall ≤ {GOAL_STALL_MS:.0f} ms (longest {stall:,.0f} ms)", stall <= GOAL_STALL_MS),
     ]
     figure = (
-        f"load+schedule {startup_s:.1f}s at start-up, {restart_s:.1f}s after restart ({jobs:,} jobs, "
-        f"{n_groups:,} groups); burst of {n_campaigns} same-second nodes: lateness p50 {p50:.2f}s "
-        f"p99 {p99:.2f}s, last of {expected_posts:,} posts queued {last_post:.1f}s after T; "
-        f"RSS {rss_loaded:.0f} MB"
+        f"{n_campaigns} openings ({expected:,} posts, {n_groups:,} groups) due at T: first queued "
+        f"{first:.2f}s, last {last:.1f}s after T; chat at {CHAT_RATE}/s receipt→reply p99 {lower}{p99:,.0f} ms "
+        f"({burst['replies']:,} replies); longest stall {stall:,.0f} ms"
     )
     notes = []
-    if len(missed) > len(node_missed):
+    if node_missed:
+        notes.append(f"{len(node_missed)} campaign jobs dropped by APScheduler as misfired")
+    if not all_queued:
         notes.append(
-            f"{len(missed) - len(node_missed)} other jobs ({', '.join(other_missed)}) missed their grace "
-            f"while the fan-out held the event loop (longest stall {stall_ms / 1000:.1f}s)"
+            f"only {len(opening):,} of {expected:,} opening posts queued {size['timeout']:.0f}s after T"
         )
-    if len(opens) < n_campaigns:
-        notes.append(f"only {len(opens)} of {n_campaigns} opening jobs finished within the timeout")
     return Result(
-        name="timeline_scale",
+        name="timeline_burst",
         figure=figure,
-        baseline=f"parse+compile alone {baseline_s:.2f}s",
-        ratio=baseline_s / slowest if slowest else None,
+        baseline=f"same chat, no burst: p99 {base_p99:,.0f} ms, longest stall {quiet_stall:,.0f} ms",
+        ratio=p99 / base_p99 if base_p99 else None,
         goals=goals,
         details={
             "groups": n_groups,
             "campaigns": n_campaigns,
-            "groups_per_campaign": per,
             "nodes": nodes,
-            "jobs_after_startup": jobs,
-            "jobs_after_restart": jobs_after,
-            "startup_seconds": startup_s,
-            "restart_seconds": restart_s,
+            "compile_seconds": compile_s,
+            "startup_seconds": bot.startup_seconds,
             "hot_reload_seconds": reload_s,
-            "baseline_seconds": baseline_s,
-            "rss_mb_before": rss_before,
-            "rss_mb_loaded": rss_loaded,
+            "first_post_after_t_s": first,
+            "last_post_after_t_s": last,
+            "posts_queued": len(opening),
+            "max_stall_ms": stall,
+            "missed_jobs": missed,
             "rss_mb_after_burst": rss_end,
-            "lateness_p50_s": p50,
-            "lateness_p99_s": p99,
-            "lateness_max_s": max(lateness, default=0.0),
-            "fanout_per_job_p50_s": percentile(fanout, 50),
-            "fanout_per_job_max_s": max(fanout, default=0.0),
-            "last_post_after_t_s": last_post,
-            "max_stall_ms": stall_ms,
-            "missed_node_jobs": len(node_missed),
-            "missed_other_jobs": len(missed) - len(node_missed),
-            "missed_other_kinds": other_missed,
-            "ledger_open": ledger,
+            "quiet_chat": quiet,
+            "burst_chat": burst,
         },
         notes=notes,
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
 from loguru import logger
 
+from bot.campaign.runtime import CampaignRuntime
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import Services
@@ -24,13 +25,16 @@ from bot.events import (
     PrivateMessage,
     TransportStatus,
 )
+from bot.feature import Feature, Hook, Lifecycle, as_feature, node_kinds
 from bot.handler import collect
 from bot.health import HealthMonitor
 from bot.inbound import InboundRecorder
+from bot.logging_setup import drain_logs
 from bot.outbox import Outbox
 from bot.roles import RoleBook
 from bot.router import DispatchResult, Router
-from bot.storage.engine import init_db, make_engine
+from bot.schema import create_schema
+from bot.storage.engine import make_engine
 from bot.storage.lease import ProcessLeaseHolder
 from bot.storage.outbox_store import OutboxStore
 from bot.storage.repo import Repo
@@ -43,7 +47,7 @@ from bot.vocab import Priority
 class App:
     """One running bot: its services, its router and (once running) its transport."""
 
-    def __init__(self, services: Services, router: Router, features: list[ModuleType] | None = None) -> None:
+    def __init__(self, services: Services, router: Router, features: list[Feature] | None = None) -> None:
         self.services = services
         self.router = router
         self.features = features or []
@@ -67,17 +71,17 @@ class App:
         config: Config,
         *,
         clock: Clock | None = None,
-        features: list[ModuleType] | None = None,
+        features: Sequence[Feature | ModuleType] | None = None,
         rng: random.Random | None = None,
         hold_lease: bool = False,
     ) -> App:
         """Make every part. With `hold_lease` (the real `tuanbot run`), first take the database's
         one-process lease, before anything reads the queue: raises `LeaseHeld` if a bot runs."""
-        from handlers import FEATURES
+        from handlers.features import FEATURES
 
         clock = clock or SystemClock()
         engine = make_engine(config.database_url(), busy_timeout_ms=config.database.busy_timeout_ms)
-        init_db(engine)
+        create_schema(engine)
         lease: ProcessLeaseHolder | None = None
         if hold_lease:
             lease = ProcessLeaseHolder(engine)
@@ -93,16 +97,19 @@ class App:
             clock=clock,
             roles=RoleBook(config, repo),
         )
-        modules = features if features is not None else FEATURES
-        router = Router(collect(modules))
+        chosen = [as_feature(f) for f in (features if features is not None else FEATURES)]
+        router = Router(collect([module for feature in chosen for module in feature.modules]))
         services.router = router
-        app = cls(services, router, modules)
+        app = cls(services, router, chosen)
         app.lease = lease
-        # A feature module may define `setup(app)` to register its services or start-up hooks.
-        for module in modules:
-            setup = getattr(module, "setup", None)
-            if callable(setup):
-                setup(app)
+        runners, hooks = node_kinds(chosen)
+        services.attach_campaigns(CampaignRuntime(services, app.notify_admins, runners=runners, hooks=hooks))
+        lifecycle = Lifecycle()
+        for feature in chosen:
+            if feature.setup is not None:
+                feature.setup(services, lifecycle)
+        app.startup_hooks.extend(_app_hook(hook) for hook in lifecycle.starting)
+        app.shutdown_hooks.extend(_app_hook(hook) for hook in lifecycle.stopping)
         outbox.on_budget_warning = app._budget_warning
         outbox.on_trouble = app._outbox_trouble
         outbox.on_recovered = app._outbox_recovered
@@ -124,7 +131,7 @@ class App:
                 return DispatchResult(duplicate=True)
             if isinstance(event, TransportStatus):
                 self._on_status(event)
-            if self.inbound.is_barrier(event) or "storage" in self.trouble.open:
+            if self.inbound.is_barrier(event) or self.inbound.failing or "storage" in self.trouble.open:
                 await self.inbound.written()  # rows handlers read at once, or: is storage back?
         except Exception as exc:
             recorded = False
@@ -195,6 +202,7 @@ class App:
         try:
             await transport.start(self.handle_event)
             logger.info("transport {} finished; sending what is still queued", transport.name)
+            await self.services.settle()  # orders still committing get their answers queued
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
@@ -217,7 +225,7 @@ class App:
                     await result
             await transport.stop()
             await asyncio.to_thread(self.inbound.close)
-            await logger.complete()
+            await asyncio.to_thread(drain_logs)
             if self.lease is not None:
                 self.lease.release()
 
@@ -228,3 +236,8 @@ class App:
         sender.cancel()
         self.services.outbox.transport = None
         await transport.stop()
+
+
+def _app_hook(hook: Hook) -> Callable[[App], Any]:
+    """A feature's start/stop step, in the app's hook shape (features never see the app)."""
+    return lambda _app: hook()

@@ -87,10 +87,11 @@ def run(
 def db_init(config: Path = CONFIG_OPTION) -> None:
     """Create the database tables (safe to run again; existing data is kept)."""
     cfg = _load(config)
-    from bot.storage.engine import init_db, make_engine
+    from bot.schema import create_schema
+    from bot.storage.engine import make_engine
 
     engine = make_engine(cfg.database_url(), busy_timeout_ms=cfg.database.busy_timeout_ms)
-    build_or_exit(cfg, lambda: init_db(engine))
+    build_or_exit(cfg, lambda: create_schema(engine))
     typer.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -137,12 +138,11 @@ def campaign_show(
     from rich.table import Table
 
     from bot.app import App
-    from bot.campaign.runtime import CampaignRegistry
 
     cfg = _load(config)
     setup_logging("ERROR", None, timezone=cfg.bot.timezone)
     app = build_or_exit(cfg, lambda: App.build(cfg))
-    registry = CampaignRegistry(app, None)
+    registry = app.services.campaigns
     problems = registry.load_all()
     if campaign_id not in registry.campaigns:
         known = ", ".join(sorted(registry.campaigns)) or "none"
@@ -283,7 +283,6 @@ def report(
     from rich.table import Table
 
     from bot.app import App
-    from bot.campaign.runtime import CampaignRegistry
     from bot.templates import money as money_text
     from handlers.monitoring.report import build_report
 
@@ -297,7 +296,7 @@ def report(
         cfg = cfg.model_copy(update={"campaigns_dir": str(campaigns.resolve())})
     setup_logging("ERROR", None, timezone=cfg.bot.timezone)
     app = build_or_exit(cfg, lambda: App.build(cfg))
-    registry = CampaignRegistry(app, None)
+    registry = app.services.campaigns
     registry.load_all()
     if campaign_id not in registry.campaigns:
         typer.echo(

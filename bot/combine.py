@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.context import Services
 
-STATE_KEY = "engagement_combined_posts"
-
 
 @dataclass
 class _Rolling:
@@ -34,11 +32,7 @@ class _State:
 
 
 def _state(services: Services) -> _State:
-    state = services.features.get(STATE_KEY)
-    if not isinstance(state, _State):
-        state = _State()
-        services.features[STATE_KEY] = state
-    return state
+    return services.get_or_make(_State, _State)
 
 
 def add_to_post(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, PrivateMessage
 from bot.handler import HandlerSpec
 from bot.vocab import Priority, Role
 
 if TYPE_CHECKING:
+    from bot.campaign.runtime import CampaignRuntime
     from bot.clock import Clock
     from bot.config import Config
+    from bot.inbound import InboundRecorder
     from bot.outbox import Outbox
     from bot.roles import RoleBook
     from bot.router import Router
@@ -20,9 +23,23 @@ if TYPE_CHECKING:
     from bot.templates import Renderer
 
 
+T = TypeVar("T")
+
+
+def no_view(event: Event) -> None:
+    """The default per-message view: none (features that need one get the app's `view_of`)."""
+    return None
+
+
 @dataclass
 class Services:
-    """The bot's long-lived parts, shared by every handler and job."""
+    """The bot's long-lived parts, shared by every handler and job.
+
+    `view_of(event)` builds the per-message view handed to handler matchers (see
+    `bot.router`); the app replaces the default. `inbound` writes the inbound bookkeeping
+    behind the loop: readers of the inbound log, groups, members or memberships call
+    `flush_inbound()` first so they see every row recorded so far.
+    """
 
     config: Config
     repo: Repo
@@ -31,7 +48,56 @@ class Services:
     clock: Clock
     roles: RoleBook
     router: Router | None = None
-    features: dict[str, Any] = field(default_factory=dict)
+    _by_type: dict[type, Any] = field(default_factory=dict, repr=False)
+    _campaigns: CampaignRuntime | None = field(default=None, repr=False)
+    view_of: Callable[[Event], Any] = no_view
+    inbound: InboundRecorder | None = None
+    # Work handlers hand off and finish later (an order commits after its handler returned):
+    # `settle()` waits for it. Shutdown calls it before the last drain; tests after each message.
+    settlers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+
+    async def settle(self) -> None:
+        """Wait until the work handed off so far (and meanwhile) is done and answered."""
+        for settle in list(self.settlers):
+            await settle()
+
+    def flush_inbound(self, timeout: float | None = 30.0) -> bool:
+        """Commit the inbound rows queued so far (blocks the caller); True if all were written."""
+        return self.inbound.flush(timeout) if self.inbound is not None else True
+
+    # -- the campaign runtime: always there (empty until campaigns load) -----------------------
+    @property
+    def campaigns(self) -> CampaignRuntime:
+        """The live campaigns; `App.build` attaches the runtime before anything can ask."""
+        if self._campaigns is None:
+            raise RuntimeError("no campaign runtime attached: build the app with App.build")
+        return self._campaigns
+
+    def attach_campaigns(self, runtime: CampaignRuntime) -> None:
+        self._campaigns = runtime
+
+    # -- feature services, found by type (never by a string key) ------------------------------
+    def provide(self, service: T, as_type: type[T] | None = None) -> T:
+        """Register a feature's service under its type (or a protocol it implements)."""
+        self._by_type[as_type or type(service)] = service
+        return service
+
+    def find(self, kind: type[T]) -> T | None:
+        """The service of this type, or None when its feature is not installed."""
+        found: T | None = self._by_type.get(kind)
+        return found
+
+    def get(self, kind: type[T]) -> T:
+        """The service of this type; a missing one is a wiring mistake, named in the error."""
+        found = self.find(kind)
+        if found is None:
+            raise LookupError(f"no {kind.__name__} service: is its feature in handlers.features.FEATURES?")
+        return found
+
+    def get_or_make(self, kind: type[T], make: Callable[[], T]) -> T:
+        """A feature's own per-process state, made on first use (each keeps its caches bounded)."""
+        found = self.find(kind)
+        return found if found is not None else self.provide(make(), kind)
 
 
 @dataclass(frozen=True)
@@ -53,6 +119,8 @@ class Context:
     command: CommandCall | None = None
     match: re.Match[str] | None = None
     spec: HandlerSpec | None = None
+    intent: Any = None  # what the spec's matcher returned (None for handlers without one)
+    view: Any = None  # the per-message view, when a matcher asked for it
 
     @property
     def repo(self) -> Repo:

@@ -1,7 +1,7 @@
 """Declaring handlers: decorators that only attach metadata.
 
 Nothing is registered as a side effect of import; the app collects handlers
-from an explicit list of feature modules (`handlers.FEATURES`). Predicates are
+from an explicit list of feature modules (`handlers.features.FEATURES`). Predicates are
 pure functions of the event and combine with `&`, `|` and `~`.
 """
 
@@ -21,27 +21,33 @@ if TYPE_CHECKING:
     from bot.context import Context
 
 HandlerFunc = Callable[[Any, "Context"], Awaitable[bool | None]]
+Matcher = Callable[[Any, Any], Any]  # (event, view) -> intent, or None when the handler has nothing to do
 SPEC_ATTR = "__tuanbot_handlers__"
 
 
 class Filter:
     """A composable predicate over events."""
 
+    __slots__ = ("check", "name")
+
     def __init__(self, check: Callable[[Any], bool], name: str = "filter") -> None:
-        self._check = check
+        self.check = check
         self.name = name
 
     def __call__(self, event: Any) -> bool:
-        return self._check(event)
+        return self.check(event)
 
     def __and__(self, other: Filter) -> Filter:
-        return Filter(lambda e: self(e) and other(e), f"({self.name} & {other.name})")
+        first, second = self.check, other.check
+        return Filter(lambda e: first(e) and second(e), f"({self.name} & {other.name})")
 
     def __or__(self, other: Filter) -> Filter:
-        return Filter(lambda e: self(e) or other(e), f"({self.name} | {other.name})")
+        first, second = self.check, other.check
+        return Filter(lambda e: first(e) or second(e), f"({self.name} | {other.name})")
 
     def __invert__(self) -> Filter:
-        return Filter(lambda e: not self(e), f"~{self.name}")
+        check = self.check
+        return Filter(lambda e: not check(e), f"~{self.name}")
 
     def __repr__(self) -> str:
         return f"Filter({self.name})"
@@ -60,6 +66,7 @@ class HandlerSpec:
     priority: int = Priority.DEFAULT
     pattern: re.Pattern[str] | None = None
     when: Filter | None = None
+    match: Matcher | None = None
     role: Role = Role.MEMBER
     command: str = ""
     aliases: tuple[str, ...] = ()
@@ -123,26 +130,32 @@ def on_message(
     pattern: str | re.Pattern[str] | None = None,
     *,
     when: Filter | None = None,
+    match: Matcher | None = None,
     priority: int = Priority.DEFAULT,
     role: Role = Role.MEMBER,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
-    """A handler for group messages whose text matches `pattern` (searched) and `when`."""
-    return _declare(GroupMessage, priority=priority, pattern=_compile(pattern), when=when, role=role)
+    """A handler for group messages whose text matches `pattern` (searched), `when` and `match`."""
+    return _declare(
+        GroupMessage, priority=priority, pattern=_compile(pattern), when=when, match=match, role=role
+    )
 
 
 def on_private(
     pattern: str | re.Pattern[str] | None = None,
     *,
     when: Filter | None = None,
+    match: Matcher | None = None,
     priority: int = Priority.DEFAULT,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """A handler for private messages to the bot."""
-    return _declare(PrivateMessage, priority=priority, pattern=_compile(pattern), when=when)
+    return _declare(PrivateMessage, priority=priority, pattern=_compile(pattern), when=when, match=match)
 
 
-def on_event(event_type: type, *, priority: int = Priority.DEFAULT) -> Callable[[HandlerFunc], HandlerFunc]:
+def on_event(
+    event_type: type, *, priority: int = Priority.DEFAULT, match: Matcher | None = None
+) -> Callable[[HandlerFunc], HandlerFunc]:
     """A handler for a non-message event such as `MemberJoined`."""
-    return _declare(event_type, priority=priority)
+    return _declare(event_type, priority=priority, match=match)
 
 
 def collect(modules: list[ModuleType]) -> list[HandlerSpec]:

@@ -29,6 +29,7 @@ class Queued:
     replace_key: str = field(compare=False)
     attempts: int = field(default=0, compare=False)
     not_before: datetime | None = field(default=None, compare=False)
+    sending: bool = field(default=False, compare=False)  # being handed to the network: no longer replaceable
 
 
 def pick(

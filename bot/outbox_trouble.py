@@ -9,34 +9,18 @@ still unavailable, so a notice that could not be queued is retried at recovery.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
 from loguru import logger
-from sqlalchemy.exc import SQLAlchemyError
+
+from bot.storage.errors import classify, describe
 
 BACKOFF_START_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 
 TroubleCallback = Callable[[str, str], None]
 RecoveredCallback = Callable[[], None]
-
-
-def classify(exc: BaseException) -> str:
-    """A short, stable name for what failed, for the admins' notice and the log."""
-    if isinstance(exc, SQLAlchemyError | sqlite3.Error):
-        return "database"
-    if isinstance(exc, OSError):
-        return "system"
-    return "internal"
-
-
-def describe(exc: BaseException) -> str:
-    """The exception's first line, bounded: admins get the gist, the log has the traceback."""
-    lines = str(exc).strip().splitlines()
-    first = lines[0] if lines else ""
-    return f"{type(exc).__name__}: {first}"[:200]
 
 
 def call_safely(name: str, callback: Callable[..., None] | None, *args: object) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import random
 import shutil
 import tempfile
@@ -27,14 +26,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from ruamel.yaml import YAML
-
 from bot.app import App
-from bot.campaign import Campaign, compile_timeline, load_campaign, parse_time_spec
-from bot.campaign.timeline_rules import CLOSED_EARLY
+from bot.campaign import Campaign, compile_timeline, load_campaign
 from bot.clock import VirtualClock
 from bot.config import Config
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, Outgoing, PrivateMessage
+from bot.rehearsal_report import NodeReport, RehearsalResult
+from bot.rehearsal_scenario import ScenarioError, ScenarioStep, load_scenario, offset_label
 from bot.storage.anchors import get_or_create_anchor
 from bot.transports.base import EventSink
 from bot.transports.simulator import LineParser, SimulatorSyntaxError
@@ -54,55 +52,10 @@ SETTLE_POLL_SECONDS = 0.001
 SETTLE_TIMEOUT_SECONDS = 120.0
 RNG_SEED = 2026
 # Skips the timeline means (not a fault): a sale node in a group a leader closed early.
-DELIBERATE_SKIPS = frozenset({CLOSED_EARLY})
-
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be replayed; the message names the entry."""
 
 
 class RehearsalStuck(RuntimeError):
     """The bot never finished reacting to one instant of bot time (a job hung)."""
-
-
-@dataclass(frozen=True)
-class ScenarioStep:
-    at: datetime
-    mark: str
-    line: str
-
-
-def load_scenario(path: Path, campaign: Campaign) -> list[ScenarioStep]:
-    """Read `- at: T+1m` / `line: "alice@团购一群: 接龙 A1 2"` entries, sorted by time."""
-    data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or []
-    if isinstance(data, dict):
-        data = data.get("steps", [])
-    if not isinstance(data, list):
-        raise ScenarioError(f"{path}: expected a list of steps (each with 'at' and 'line')")
-    steps = []
-    for index, entry in enumerate(data, start=1):
-        if not isinstance(entry, dict) or "at" not in entry or "line" not in entry:
-            raise ScenarioError(f"{path}: step {index}: needs 'at' (like T+1m) and 'line' (a simulator line)")
-        try:
-            spec = parse_time_spec(str(entry["at"]))
-        except ValueError as exc:
-            raise ScenarioError(f"{path}: step {index}: at: {exc}") from None
-        lines = entry["line"] if isinstance(entry["line"], list) else [entry["line"]]
-        for line in lines:
-            steps.append(ScenarioStep(campaign.resolve(spec), str(entry["at"]), str(line)))
-    return sorted(steps, key=lambda s: s.at)
-
-
-def offset_label(delta: timedelta) -> str:
-    seconds = math.floor(delta.total_seconds())  # whole seconds down, like the clock time beside it
-    sign = "+" if seconds >= 0 else "-"
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
-    parts += f"{secs}s" if secs or not parts else ""
-    return f"T{sign}{parts}"
 
 
 @dataclass
@@ -267,75 +220,6 @@ class RehearsalTransport:
         return None
 
 
-@dataclass
-class NodeReport:
-    """What one node did in the rehearsal, measured against its effective time (a delay applied).
-
-    status: "on time" (posted), "quiet" (ran, nothing to post, e.g. a broadcast when sold out),
-    "late", "skipped" (in every group; `reasons` says why) or "never ran".
-    """
-
-    node_id: str
-    kind: str
-    scheduled: datetime
-    ran_at: datetime | None
-    late_seconds: float | None
-    status: str
-    posted: int = 0
-    quiet: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def result(self) -> str:
-        """One line for the table: posted, skipped and why, late by how much."""
-        if self.ran_at is None:
-            return "never ran"
-        parts = []
-        if self.posted:
-            parts.append(f"posted in {self.posted} group{'s' if self.posted != 1 else ''}")
-        if self.quiet:
-            parts.append("ran, nothing to post" if not parts else f"nothing to post in {self.quiet}")
-        for reason, count in self.reasons.items():
-            parts.append(f"skipped in {count}: {reason}" if parts or self.posted else f"skipped: {reason}")
-        if not parts:
-            parts.append("already done")
-        if self.status == "late" and self.late_seconds is not None:
-            parts.append(f"late by {_late_label(self.late_seconds)}")
-        return "; ".join(parts)
-
-    @property
-    def ok(self) -> bool:
-        """Whether the node did what the timeline meant: on time, or skipped on purpose."""
-        if self.status in ("on time", "quiet"):
-            return True
-        return self.status == "skipped" and set(self.reasons) <= DELIBERATE_SKIPS
-
-
-def _late_label(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return (
-        (f"{hours}h" if hours else "")
-        + (f"{minutes}m" if minutes else "")
-        + (f"{secs}s" if secs or not (hours or minutes) else "")
-    )
-
-
-@dataclass
-class RehearsalResult:
-    campaign: Campaign
-    speed: float
-    nodes: list[NodeReport]
-    transcript: list[dict[str, Any]]
-    workdir: Path
-    transcript_file: Path | None = None  # None when it was written into a workdir now removed
-
-    @property
-    def all_on_time(self) -> bool:
-        """Every node ran at its effective time or was skipped on purpose (a closed group)."""
-        return all(n.ok for n in self.nodes)
-
-
 def rehearsal_config(base: Config, workdir: Path, campaign_file: Path) -> Config:
     """The base config pointed at a throw-away folder: its database, this campaign only, its exports.
 
@@ -368,7 +252,7 @@ async def rehearse(
 ) -> RehearsalResult:
     """Run the campaign end to end on a virtual clock and report every node."""
     from bot.startup import install_features
-    from handlers.redpacket.chat import RNG_KEY
+    from handlers.redpacket.memory import seed_splits
 
     anchor = datetime.now(UTC)  # a relative opening (`+2h`) counts from now in a rehearsal
     campaign = load_campaign(campaign_file, anchor=anchor)
@@ -381,7 +265,7 @@ async def rehearse(
     clock = VirtualClock(start)
     # Seeded, so rehearsing the same files twice gives the same transcript (pacing jitter, red packets).
     app = App.build(config, clock=clock, rng=random.Random(RNG_SEED))
-    app.services.features[RNG_KEY] = random.Random(RNG_SEED)
+    seed_splits(app.services, random.Random(RNG_SEED))
     get_or_create_anchor(app.services.repo.engine, campaign.id, anchor)  # the registry's load agrees
     registry = install_features(app, persistent_jobs=True, watch=False)
     assert registry.scheduler is not None
@@ -448,3 +332,16 @@ async def rehearse(
     return RehearsalResult(
         campaign, speed, reports, transcript.lines, workdir, transcript_file if kept else None
     )
+
+
+__all__ = [
+    "NodeReport",
+    "RehearsalResult",
+    "RehearsalStuck",
+    "ScenarioError",
+    "ScenarioStep",
+    "load_scenario",
+    "offset_label",
+    "rehearsal_config",
+    "rehearse",
+]

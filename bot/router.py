@@ -5,15 +5,29 @@ routes slash commands by name, runs the other handlers in priority order until
 one reports it handled the event, and isolates failures: a handler that raises
 is logged with the event and the rest still run. The group never sees a
 traceback.
+
+The hot path is kept cheap: the duplicate window (`SeenIds`, shared with the app's
+inbound recorder, so there is one check) is an OrderedDict; a dispatch reads the
+clock twice, not twice per handler, and warns when the whole dispatch was slow,
+naming the last handler that ran; a `Context` is made only for a handler that will run.
+
+Matchers (the seam features use to skip work): a `HandlerSpec` may carry
+`match(event, view) -> intent | None`, a cheap pure function. The handler body runs
+only when it returns something other than None, and gets it as `ctx.intent`. `view`
+is the per-message view of the group that the app supplies through
+`services.view_of(event)` (live campaigns, their state, the member's role, built from
+memory); it is built at most once per message, and only if some matcher is reached
+(default: None). Order of checks per handler: `pattern`, `when`, `match`, `role`.
 """
 
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
 
 from loguru import logger
 
@@ -22,6 +36,9 @@ from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, PrivateMes
 from bot.handler import HandlerSpec
 from bot.vocab import Priority, Role
 
+SLOW_DISPATCH_SECONDS = 0.1
+DEDUPE_WINDOW = 50_000
+_NOT_BUILT: Any = object()
 COMMAND_RE = re.compile(r"^\s*[/／]([A-Za-zＡ-Ｚａ-ｚ][\wＡ-Ｚａ-ｚ-]*)(?:\s+(.*))?$", re.DOTALL)
 MAX_ARGS_LEN = 2000
 
@@ -47,19 +64,50 @@ def event_id(event: Event) -> str:
     return ""
 
 
-@dataclass
+@dataclass(slots=True)
 class DispatchResult:
+    """What one dispatch did; `ran` counts the handler bodies that ran, `last` names the latest."""
+
     duplicate: bool = False
     handled_by: str = ""
-    ran: list[str] = field(default_factory=list)
+    ran: int = 0
+    last: str = ""
     failed: list[str] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
+
+
+class SeenIds:
+    """The duplicate window: the newest `size` event ids, in memory (the database key is the backstop)."""
+
+    __slots__ = ("_ids", "size")
+
+    def __init__(self, size: int = DEDUPE_WINDOW) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._ids
+
+    def first_time(self, key: str) -> bool:
+        """Remember `key`; False if it was seen before. Empty keys (events without ids) are always new."""
+        if not key:
+            return True
+        ids = self._ids
+        if key in ids:
+            return False
+        ids[key] = None
+        if len(ids) > self.size:
+            ids.popitem(last=False)
+        return True
 
 
 class Router:
     """Routes events to handler specs collected from the feature modules."""
 
-    def __init__(self, specs: list[HandlerSpec], *, dedupe_window: int = 50_000) -> None:
+    def __init__(self, specs: list[HandlerSpec], *, dedupe_window: int = DEDUPE_WINDOW) -> None:
         self.specs = specs
         self.commands: dict[str, HandlerSpec] = {}
         for spec in specs:
@@ -73,56 +121,66 @@ class Router:
         self.by_type: dict[type, list[HandlerSpec]] = {}
         for spec in sorted((s for s in specs if not s.command), key=lambda s: s.priority):
             self.by_type.setdefault(spec.event_type, []).append(spec)
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._dedupe_window = dedupe_window
+        self.seen = SeenIds(dedupe_window)
 
     def command_specs(self) -> list[HandlerSpec]:
         """Each command once, in name order (for /help)."""
         unique = {spec.command: spec for spec in self.commands.values()}
         return [unique[name] for name in sorted(unique)]
 
-    def _is_duplicate(self, key: str) -> bool:
-        if not key:
-            return False
-        if key in self._seen:
-            return True
-        self._seen[key] = None
-        if len(self._seen) > self._dedupe_window:
-            self._seen.popitem(last=False)
-        return False
+    async def dispatch(self, event: Event, services: Services, *, deduped: bool = False) -> DispatchResult:
+        """Route one event. Never raises: even the router's own replies may fail (a full disk).
 
-    async def dispatch(self, event: Event, services: Services) -> DispatchResult:
-        """Route one event. Never raises: even the router's own replies may fail (a full disk)."""
+        `deduped`: the caller (the app's inbound recorder) already checked `self.seen`.
+        """
         result = DispatchResult()
+        started = perf_counter()
         try:
-            await self._dispatch(event, services, result)
+            await self._dispatch(event, services, result, deduped)
         except Exception as exc:
             result.errors.append(exc)
             logger.bind(event_id=event_id(event)).opt(exception=True).error(
                 "dispatch failed on {}", type(event).__name__
             )
+        elapsed = perf_counter() - started
+        if elapsed > SLOW_DISPATCH_SECONDS:
+            logger.bind(handler=result.last).warning(
+                "handler {} took {:.0f} ms ({} handler(s) ran)", result.last, elapsed * 1000, result.ran
+            )
         return result
 
-    async def _dispatch(self, event: Event, services: Services, result: DispatchResult) -> None:
-        if self._is_duplicate(event_id(event)):
+    async def _dispatch(
+        self, event: Event, services: Services, result: DispatchResult, deduped: bool
+    ) -> None:
+        if not deduped and not self.seen.first_time(event_id(event)):
             result.duplicate = True
             logger.bind(event_id=event_id(event)).debug("dispatch: duplicate dropped")
             return
-        if isinstance(event, GroupMessage | PrivateMessage):
-            call = parse_command(event.text)
+        text: str = getattr(event, "text", "")
+        if text and isinstance(event, GroupMessage | PrivateMessage):
+            call = parse_command(text)
             if call is not None:
                 await self._run_command(event, call, services, result)
                 return
+        view = _NOT_BUILT
         for spec in self.by_type.get(type(event), ()):
+            match = None
             if spec.pattern is not None:
-                match = spec.pattern.search(getattr(event, "text", ""))
+                match = spec.pattern.search(text)
                 if match is None:
                     continue
-            else:
-                match = None
-            if spec.when is not None and not spec.when(event):
+            if spec.when is not None and not spec.when.check(event):
                 continue
-            ctx = Context(event=event, services=services, match=match, spec=spec)
+            intent = None
+            if spec.match is not None:
+                if view is _NOT_BUILT:
+                    view = services.view_of(event)
+                intent = spec.match(event, view)
+                if intent is None:
+                    continue
+            ctx = Context(event=event, services=services, match=match, spec=spec, intent=intent)
+            if view is not _NOT_BUILT:
+                ctx.view = view
             if spec.role > Role.MEMBER:
                 ctx.role = services.roles.role_of(ctx.sender_id, ctx.group_id)
                 if ctx.role < spec.role:
@@ -163,8 +221,8 @@ class Router:
 
     async def _call(self, spec: HandlerSpec, event: Event, ctx: Context, result: DispatchResult) -> bool:
         """Run one handler; True if it handled the event. Exceptions are logged, never re-raised."""
-        started = time.perf_counter()
-        result.ran.append(spec.name)
+        result.ran += 1
+        result.last = spec.name
         try:
             handled = await spec.func(event, ctx)
         except Exception as exc:
@@ -181,9 +239,5 @@ class Router:
                         "could not tell {} that /{} failed: {}", ctx.sender_id, spec.command, notice_exc
                     )
             return False
-        finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            if elapsed > 100:
-                logger.bind(handler=spec.name).warning("handler {} took {:.0f} ms", spec.name, elapsed)
         # Commands always count as handled; other handlers say so by returning True.
         return bool(handled) or bool(spec.command)

@@ -9,47 +9,36 @@ from pathlib import Path
 from loguru import logger
 
 from bot.app import App
-from bot.campaign.runtime import CAMPAIGN_SUFFIXES, CampaignRegistry
-from handlers.monitoring.monitor import CampaignMonitor
+from bot.campaign.runtime import CAMPAIGN_SUFFIXES, CampaignRuntime
+from bot.jobs import JOB_HEALTH_CHECK
 from schedules import runtime
-from schedules.scheduler import build_scheduler
+from schedules.jobs import DAILY_SUMMARY_JOB_ID, HEALTH_JOB_ID, Jobs
+
+# The monitoring feature's job body, by reference (APScheduler imports it when it runs).
+JOB_DAILY_SUMMARY = "handlers.monitoring.jobs:job_daily_summary"
 
 
-def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = True) -> CampaignRegistry:
+def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = True) -> CampaignRuntime:
     """Attach the scheduler and the campaign registry; they start when the app runs."""
     services = app.services
     engine = services.repo.engine if persistent_jobs else None
-    scheduler = build_scheduler(engine, services.config.scheduler, timezone=services.config.bot.timezone)
-    registry = CampaignRegistry(app, scheduler)
-    services.features["campaigns"] = registry
-    services.features["monitor"] = CampaignMonitor(app)
+    jobs = Jobs.build(
+        engine, services.config.scheduler, clock=services.clock, timezone=services.config.bot.timezone
+    )
+    registry = services.campaigns
+    registry.attach_scheduler(jobs)
     tasks: list[asyncio.Task[None]] = []
 
     async def start(a: App) -> None:
-        runtime.set_app(a)
-        scheduler.start()
-        scheduler.add_job(
-            "schedules.jobs:job_health_check",
-            "interval",
-            minutes=1,
-            id="health",
-            replace_existing=True,
-            misfire_grace_time=30,
-            coalesce=True,
-            max_instances=1,
-        )
-        hour, minute = services.config.monitoring.daily_summary_at.split(":")
-        scheduler.add_job(
-            "schedules.jobs:job_daily_summary",
-            "cron",
-            hour=int(hour),
-            minute=int(minute),
+        runtime.install(a, a.services, a.services.campaigns)
+        jobs.start()
+        jobs.every(JOB_HEALTH_CHECK, seconds=60, id=HEALTH_JOB_ID, grace=30, wall_clock=True)
+        jobs.daily(
+            JOB_DAILY_SUMMARY,
+            services.config.monitoring.daily_summary_at,
+            id=DAILY_SUMMARY_JOB_ID,
+            grace=3600,
             timezone=services.config.bot.timezone,
-            id="daily-summary",
-            replace_existing=True,
-            misfire_grace_time=3600,
-            coalesce=True,
-            max_instances=1,
         )
         registry.load_all()
         if watch:
@@ -60,16 +49,15 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        runtime.set_app(None)
+        jobs.shutdown(wait=False)
+        runtime.uninstall()
 
     app.startup_hooks.append(start)
     app.shutdown_hooks.append(stop)
     return registry
 
 
-async def watch_campaigns(registry: CampaignRegistry) -> None:
+async def watch_campaigns(registry: CampaignRuntime) -> None:
     """Reload campaign files as admins save them; a broken save is rejected, not applied."""
     from watchfiles import Change, awatch
 

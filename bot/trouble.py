@@ -15,7 +15,7 @@ from typing import Any
 
 from loguru import logger
 
-from bot.outbox_trouble import classify, describe
+from bot.storage.errors import classify, describe
 
 Notify = Callable[..., None]
 

@@ -1,47 +1,361 @@
-"""Job bodies: module-level async functions with plain arguments.
+"""The jobs facade: the one module that imports APScheduler.
 
-APScheduler stores them by reference (`schedules.jobs:job_timeline_node`) in
-the persistent job store, so they must stay importable under these names.
+Everything the bot schedules goes through `Jobs`: it builds every job id (one function per
+kind of job, below), chooses grace and coalescing per kind (`Grace`), turns bot time into the
+scheduler's time (`clock.to_real`, so rehearsals can release jobs on a virtual clock), and
+reports missed jobs. Job bodies stay module-level functions with plain arguments in their
+feature packages; they are passed here by reference ("package.module:function") because
+APScheduler's persistent job store imports them by name at start-up.
+
+Only one scheduler may use a job store: APScheduler 3 cannot share one between processes,
+so run one bot process per database.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Protocol
 
-from schedules import runtime
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+)
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from bot.clock import Clock
+from bot.config import SchedulerSettings
+
+JOBS_TABLE = "scheduled_jobs"
+# A job whose time passed in a rehearsal's busy second is not "missed": 2 real seconds at least.
+MIN_REAL_GRACE_SECONDS = 2
 
 
-async def job_timeline_node(campaign_id: str, node_id: str) -> None:
-    """Run one campaign timeline node in every group of the campaign."""
-    app = runtime.current_app()
-    registry = app.services.features["campaigns"]
-    await registry.run_node(campaign_id, node_id)
+# ----------------------------------------------------------------------------------- job ids
+CAMPAIGN_JOB_PREFIX = "campaign:"
+HEALTH_JOB_ID = "health"
+DAILY_SUMMARY_JOB_ID = "daily-summary"
 
 
-async def job_health_check() -> None:
-    """Every minute: long disconnects and a growing outbox backlog, reported to admins."""
-    runtime.current_app().check_health()
+def campaign_node_job_id(campaign_id: str, node_id: str) -> str:
+    """One job per campaign node (never one per group): `campaign:<id>:<node>`."""
+    return f"{CAMPAIGN_JOB_PREFIX}{campaign_id}:{node_id}"
 
 
-async def job_monitor(campaign_id: str) -> None:
-    """Every minute while a campaign is open: check its groups against the alert rules."""
-    app = runtime.current_app()
-    registry = app.services.features["campaigns"]
-    loaded = registry.campaigns.get(campaign_id)
-    if loaded is None:
-        return
-    monitor = app.services.features["monitor"]
-    # A group closed early (`/close`) has no sale left to watch: no alerts about it or to its leaders.
-    groups = registry.selling_groups(loaded.campaign)
-    if not groups:
-        return
-    now = app.services.clock.now()
-    observations = await asyncio.to_thread(monitor.observe, loaded.campaign, groups, now)
-    monitor.apply(loaded.campaign, groups, now, observations)
+def parse_campaign_node_job_id(job_id: str) -> tuple[str, str] | None:
+    """(campaign id, node id) of a campaign node's job id; None for any other job."""
+    parts = job_id.split(":", 2)
+    if len(parts) != 3 or f"{parts[0]}:" != CAMPAIGN_JOB_PREFIX:
+        return None
+    return parts[1], parts[2]
 
 
-async def job_daily_summary() -> None:
-    """At `monitoring.daily_summary_at`: each leader gets the day's figures for their groups."""
-    from handlers.monitoring.daily import send_daily_summaries
+def monitor_job_id(campaign_id: str) -> str:
+    return f"monitor:{campaign_id}"
 
-    send_daily_summaries(runtime.current_app())
+
+def countdown_job_id(campaign_id: str, group_id: str, seconds: int) -> str:
+    """A leader's `/countdown`: one per (campaign, group, seconds before the opening)."""
+    return f"countdown:{campaign_id}:{group_id}:{seconds}"
+
+
+def redpacket_close_job_id(burst_id: str) -> str:
+    return f"redpacket:{burst_id}:close"
+
+
+# ----------------------------------------------------------------------------------- grace
+class Grace(Enum):
+    """How late a job may still run, chosen per kind of job (never APScheduler's 1 s default).
+
+    CRITICAL: openings and closings (the config's `critical_grace_seconds`); INFO: posts that
+    are stale when late (`info_grace_seconds`); UNBOUNDED: results that are right however late.
+    A plain number is a grace in seconds of the job's own clock.
+    """
+
+    CRITICAL = "critical"
+    INFO = "info"
+    UNBOUNDED = "unbounded"
+
+
+GraceSpec = Grace | float
+
+
+class JobEventLike(Protocol):
+    """What listeners get: the id of the job the event is about."""
+
+    @property
+    def job_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A job with a next run, as a rehearsal sees it (`schedules.virtual_time`)."""
+
+    id: str
+    next_run_time: datetime | None  # None while paused
+    interval: timedelta | None  # an interval job's period; None for one-off and daily jobs
+    end_date: datetime | None
+
+
+def _view(job: Job) -> Waiting:
+    interval = job.trigger.interval if isinstance(job.trigger, IntervalTrigger) else None
+    end = job.trigger.end_date if isinstance(job.trigger, IntervalTrigger) else None
+    return Waiting(job.id, job.next_run_time, interval, end)
+
+
+class _CampaignMissesLoggedByRuntime(logging.Filter):
+    """Drop APScheduler's "Run time of job … was missed by 6:19:30.932790" for campaign nodes.
+
+    The campaign runtime logs each miss itself, with the node's due time in the bot's timezone
+    and a duration a person can read, and records it as skipped; APScheduler's line said the
+    same thing in UTC and raw `timedelta` form, first thing on a newcomer's screen.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "was missed by" not in str(record.msg) or not isinstance(record.args, tuple) or not record.args:
+            return True
+        return not str(getattr(record.args[0], "id", "")).startswith(CAMPAIGN_JOB_PREFIX)
+
+
+_MISS_FILTER = _CampaignMissesLoggedByRuntime()
+
+
+def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timezone: str) -> AsyncIOScheduler:
+    """An AsyncIOScheduler whose jobs persist in the bot's own database (`engine`).
+
+    Grace times are set per job by `Jobs`; the default below is only a fallback,
+    deliberately far above APScheduler's 1 s (which silently drops jobs that start a few
+    seconds late under load).
+    """
+    executor_log = logging.getLogger("apscheduler.executors.default")
+    if _MISS_FILTER not in executor_log.filters:
+        executor_log.addFilter(_MISS_FILTER)
+    jobstore = (
+        SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE) if engine is not None else MemoryJobStore()
+    )
+    return AsyncIOScheduler(
+        jobstores={"default": jobstore},
+        executors={"default": AsyncIOExecutor()},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.info_grace_seconds,
+        },
+        timezone=timezone,
+    )
+
+
+class Jobs:
+    """The bot's scheduler, through typed methods: `at`, `every`, `daily`, `remove`, `job_ids`.
+
+    Times given to `at` and `every` are bot times (`clock.now()`'s); daily jobs and
+    `wall_clock=True` intervals run on the wall clock. Every job replaces one with the same id,
+    coalesces missed runs into one and never runs twice at once.
+    """
+
+    def __init__(self, scheduler: BaseScheduler, clock: Clock, settings: SchedulerSettings) -> None:
+        self._scheduler = scheduler
+        self.clock = clock
+        self.settings = settings
+
+    @classmethod
+    def build(
+        cls, engine: Engine | None, settings: SchedulerSettings, *, clock: Clock, timezone: str
+    ) -> Jobs:
+        return cls(build_scheduler(engine, settings, timezone=timezone), clock, settings)
+
+    # -- grace --------------------------------------------------------------------------
+    def grace_seconds(self, grace: GraceSpec) -> float | None:
+        """The grace in seconds of the job's own clock; None when unbounded."""
+        if grace is Grace.CRITICAL:
+            return self.settings.critical_grace_seconds
+        if grace is Grace.INFO:
+            return self.settings.info_grace_seconds
+        if grace is Grace.UNBOUNDED:
+            return None
+        return float(grace)
+
+    def _real_grace(self, grace: GraceSpec) -> int | None:
+        seconds = self.grace_seconds(grace)
+        if seconds is None:
+            return None
+        return max(MIN_REAL_GRACE_SECONDS, int(self.clock.real_seconds(seconds)))
+
+    def _add(
+        self, ref: str, trigger: Any, *, id: str, args: Sequence[Any], name: str | None, grace: int | None
+    ) -> None:
+        self._scheduler.add_job(
+            ref,
+            trigger=trigger,
+            args=list(args),
+            id=id,
+            name=name or id,
+            replace_existing=True,
+            misfire_grace_time=grace,
+            coalesce=True,
+            max_instances=1,
+        )
+
+    # -- adding jobs ----------------------------------------------------------------------
+    def at(
+        self,
+        ref: str,
+        when: datetime,
+        *,
+        id: str,
+        grace: GraceSpec,
+        args: Sequence[Any] = (),
+        name: str | None = None,
+        paused: bool = False,
+    ) -> None:
+        """Run `ref(*args)` once at bot time `when`."""
+        self._add(
+            ref,
+            DateTrigger(run_date=self.clock.to_real(when)),
+            id=id,
+            args=args,
+            name=name,
+            grace=self._real_grace(grace),
+        )
+        if paused:
+            self._scheduler.pause_job(id)
+
+    def every(
+        self,
+        ref: str,
+        *,
+        seconds: float,
+        id: str,
+        grace: GraceSpec,
+        args: Sequence[Any] = (),
+        name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        wall_clock: bool = False,
+    ) -> None:
+        """Run `ref(*args)` every `seconds`, between bot times `start` and `end` when given.
+
+        With `wall_clock=True` the period and grace are real seconds (a process health check),
+        whatever the bot's clock does.
+        """
+        if wall_clock:
+            trigger = IntervalTrigger(seconds=seconds, start_date=start, end_date=end)
+            real_grace = None if (g := self.grace_seconds(grace)) is None else int(g)
+        else:
+            trigger = IntervalTrigger(
+                seconds=max(1.0, self.clock.real_seconds(seconds)),
+                start_date=None if start is None else self.clock.to_real(start),
+                end_date=None if end is None else self.clock.to_real(end),
+            )
+            real_grace = self._real_grace(grace)
+        self._add(ref, trigger, id=id, args=args, name=name, grace=real_grace)
+
+    def daily(
+        self, ref: str, at: str, *, id: str, grace: GraceSpec, timezone: str, args: Sequence[Any] = ()
+    ) -> None:
+        """Run `ref(*args)` every day at wall-clock "HH:MM" in `timezone`; grace in real seconds."""
+        hour, minute = at.split(":")
+        seconds = self.grace_seconds(grace)
+        self._add(
+            ref,
+            CronTrigger(hour=int(hour), minute=int(minute), timezone=timezone),
+            id=id,
+            args=args,
+            name=None,
+            grace=None if seconds is None else int(seconds),
+        )
+
+    # -- looking and removing -----------------------------------------------------------
+    def remove(self, id: str) -> bool:
+        """Remove a job; False if there was none."""
+        try:
+            self._scheduler.remove_job(id)
+        except JobLookupError:
+            return False
+        return True
+
+    def job_ids(self, prefix: str = "") -> list[str]:
+        return [job.id for job in self._scheduler.get_jobs() if job.id.startswith(prefix)]
+
+    def pause(self, id: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.pause_job(id)
+
+    def get_job(self, id: str) -> Job | None:
+        """The scheduler's own record of a job (tests and benches inspect its trigger and grace)."""
+        return self._scheduler.get_job(id)
+
+    def get_jobs(self) -> list[Job]:
+        return list(self._scheduler.get_jobs())
+
+    def waiting(self) -> list[Waiting]:
+        """Jobs with a next run time, for releasing them on a virtual clock."""
+        return [_view(job) for job in self._scheduler.get_jobs() if job.next_run_time is not None]
+
+    def view(self, id: str) -> Waiting | None:
+        """One job as `waiting()` shows it (its next run may be None: paused); None if gone."""
+        job = self._scheduler.get_job(id)
+        return None if job is None else _view(job)
+
+    def run_at_real(self, id: str, when: datetime) -> bool:
+        """Move a job's next run to real time `when`; False if the job is gone."""
+        job = self._scheduler.get_job(id)
+        if job is None:
+            return False
+        job.modify(next_run_time=when)
+        return True
+
+    def wakeup(self) -> None:
+        self._scheduler.wakeup()
+
+    # -- events -------------------------------------------------------------------------
+    def on_missed(self, callback: Callable[[JobEventLike], None]) -> Callable[[], None]:
+        """Call `callback` for each job dropped past its grace; returns a function that stops it."""
+        return self._listen(callback, EVENT_JOB_MISSED)
+
+    def on_finished(self, callback: Callable[[JobEventLike], None]) -> Callable[[], None]:
+        """Call `callback` when a job run ends (returned, raised or was missed)."""
+        return self._listen(callback, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+
+    def on_submitted(
+        self, started: Callable[[JobEventLike], None], refused: Callable[[JobEventLike], None]
+    ) -> Callable[[], None]:
+        """`started` when a run is handed to the executor, `refused` when one was already running."""
+
+        def route(event: Any) -> None:
+            (started if event.code == EVENT_JOB_SUBMITTED else refused)(event)
+
+        return self._listen(route, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
+
+    def _listen(self, callback: Callable[[Any], None], mask: int) -> Callable[[], None]:
+        self._scheduler.add_listener(callback, mask)
+        return lambda: self._scheduler.remove_listener(callback)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self, paused: bool = False) -> None:
+        self._scheduler.start(paused=paused)
+
+    def shutdown(self, wait: bool = False) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)

@@ -107,6 +107,7 @@ class FakeTransport:
 
     async def inject(self, event: Event, *, drain: bool = True) -> DispatchResult:
         result = await self.app.handle_event(event)
+        await self.app.services.settle()  # orders handed to the writer: committed and answered
         if drain:
             await self.app.services.outbox.drain()
         return result

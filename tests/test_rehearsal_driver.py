@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 
 import bot.rehearsal as rehearsal
-from bot.campaign.runtime import CampaignRegistry
+from bot.campaign.runtime import CampaignRuntime
 from bot.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 async def test_a_hung_job_stops_the_rehearsal_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def hung_run_node(self: CampaignRegistry, campaign_id: str, node_id: str) -> Any:
+    async def hung_run_node(self: CampaignRuntime, campaign_id: str, node_id: str) -> Any:
         await asyncio.Event().wait()
 
-    monkeypatch.setattr(CampaignRegistry, "run_node", hung_run_node)
+    monkeypatch.setattr(CampaignRuntime, "run_node", hung_run_node)
     monkeypatch.setattr(rehearsal, "SETTLE_TIMEOUT_SECONDS", 0.5)
     with pytest.raises(rehearsal.RehearsalStuck) as stuck:
         await rehearsal.rehearse(

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from bot.app import App
-from bot.campaign.runtime import CampaignRegistry
 from bot.config import load_config
 from bot.rehearsal import rehearsal_config, rehearse
 from handlers.coupons.tables import CouponRow
@@ -63,7 +62,7 @@ async def test_sample_rehearsal_redeems_every_coupon_and_results_match_the_repor
         assert unredeemed == [], "coupons and credit buyers hold but close did not redeem"
         assert {r.consumed_ref for r in held} <= {f"campaign:{campaign_id}"}
 
-        registry = CampaignRegistry(app, None)
+        registry = app.services.campaigns
         registry.load_all()
         loaded = registry.campaigns[campaign_id]
         groups = registry.groups_of(loaded.campaign)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.campaign.runtime import CampaignRegistry
+from bot.campaign.runtime import CampaignRuntime
 from bot.config import load_config
 from bot.rehearsal import RehearsalResult, rehearse
 
@@ -40,14 +40,14 @@ async def test_a_slow_machine_gives_the_same_transcript(monkeypatch: pytest.Monk
     Bot time now stands still while the bot works, so stalling every node job (a real
     wait, then a blocking one) changes nothing a member would see, not even pacing.
     """
-    run_node = CampaignRegistry.run_node
+    run_node = CampaignRuntime.run_node
 
-    async def slow_run_node(self: CampaignRegistry, campaign_id: str, node_id: str) -> Any:
+    async def slow_run_node(self: CampaignRuntime, campaign_id: str, node_id: str) -> Any:
         await asyncio.sleep(0.3)
         time.sleep(0.05)
         return await run_node(self, campaign_id, node_id)
 
-    monkeypatch.setattr(CampaignRegistry, "run_node", slow_run_node)
+    monkeypatch.setattr(CampaignRuntime, "run_node", slow_run_node)
     slow = await rehearse_sample_orders()
     assert slow.transcript == (await fast_run()).transcript
     assert slow.all_on_time

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.campaign import Campaign
-from bot.campaign.models import Coupon
+from bot.campaign.models import Campaign, Coupon
 
 if TYPE_CHECKING:
-    from bot.campaign.runtime import CampaignRegistry
     from bot.context import Services
 
 
@@ -30,26 +28,12 @@ class ActiveCampaign:
     closes_at: datetime
 
 
-def registry_of(services: Services) -> CampaignRegistry | None:
-    registry: CampaignRegistry | None = services.features.get("campaigns")
-    return registry
-
-
 def campaigns_in_group(services: Services, group_id: str) -> list[ActiveCampaign]:
-    """Every loaded campaign that runs in `group_id`, whatever the time."""
-    registry = registry_of(services)
-    if registry is None:
-        return []
-    found = []
-    for campaign_id, loaded in sorted(registry.campaigns.items()):
-        if not registry.runs_in(loaded.campaign, group_id):
-            continue
-        nodes = registry.effective_nodes(campaign_id)
-        opens_at, closes_at = registry.effective_times(campaign_id)
-        starts = [n.fire_at for n in nodes]
-        starts += [loaded.campaign.resolve(c.valid_from) for c in loaded.campaign.coupons if c.valid_from]
-        found.append(ActiveCampaign(loaded.campaign, min([opens_at, *starts]), opens_at, closes_at))
-    return found
+    """Every loaded campaign that runs in `group_id`, whatever the time.
+
+    Memoised by the runtime (`CampaignRuntime.in_group`): no database statement per message.
+    """
+    return list(services.campaigns.in_group(group_id))
 
 
 def active_campaigns(services: Services, group_id: str, now: datetime) -> list[ActiveCampaign]:

@@ -1,6 +1,6 @@
 """Running a timeline node: the fan-out to groups, the exactly-once ledger, retries and skips.
 
-A mixin of `CampaignRegistry` (bot/campaign/runtime.py), kept apart so that each file stays small:
+A mixin of `CampaignRuntime` (bot/campaign/runtime.py), kept apart so that each file stays small:
 the registry loads and schedules campaigns, this runs what comes due. Each (node, group) ends
 with one ledger row: posted, done (nothing to post) or skipped with a reason, never forgotten.
 """
@@ -8,28 +8,31 @@ with one ledger row: posted, done (nothing to post) or skipped with a reason, ne
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.events import JobExecutionEvent
 from loguru import logger
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from bot.campaign import Campaign, TimelineNode
 from bot.campaign.nodes import STATE_CHANGES, NodeHook, NodeRun, NodeRunner
+from bot.campaign.phases import run_after_commit, run_phases
 from bot.campaign.retry import GaveUp, retry_transient, short_reason
 from bot.campaign.timeline_rules import CLOSED_EARLY, readable_duration, skip_in_closed_group
+from bot.outbox import Draft
 from bot.storage.timeline_store import TimelineStore
+from schedules.jobs import MIN_REAL_GRACE_SECONDS, JobEventLike, parse_campaign_node_job_id
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.campaign.runtime import Loaded
+    from bot.context import Services
 
-MIN_REAL_GRACE_SECONDS = 2
-FANOUT_YIELD_EVERY = 20
+# Groups of a node's fan-out written in one transaction; chat is handled between chunks.
+FANOUT_CHUNK = 50
 # Tasks recording missed nodes through a busy database (kept referenced until they finish).
 _BACKGROUND: set[asyncio.Task[None]] = set()
 
@@ -60,9 +63,10 @@ class NodeOutcome:
 
 
 class NodeRunning:
-    """Node runs for `CampaignRegistry`; the attributes below are the registry's."""
+    """Node runs for `CampaignRuntime`; the attributes below are the registry's."""
 
-    app: App
+    services: Services
+    notify_admins: Callable[..., None]
     campaigns: dict[str, Loaded]
     outcomes: list[NodeOutcome]
     store: TimelineStore
@@ -77,6 +81,10 @@ class NodeRunning:
 
         def groups_of(self, campaign: Campaign) -> list[str]: ...
 
+        def _changed(self, campaign_id: str) -> None: ...
+
+        def _ledger_changed(self, campaign_id: str) -> None: ...
+
     def _too_late(self, late_seconds: float, node: TimelineNode) -> bool:
         """Past its grace, counting a couple of real seconds of scheduling jitter as on time.
 
@@ -85,7 +93,7 @@ class NodeRunning:
         return late_seconds > self._grace_allowance(node)
 
     def _grace(self, node: TimelineNode) -> int:
-        settings = self.app.services.config.scheduler
+        settings = self.services.config.scheduler
         return settings.critical_grace_seconds if node.critical else settings.info_grace_seconds
 
     async def run_node(self, campaign_id: str, node_id: str) -> NodeOutcome | None:
@@ -101,7 +109,7 @@ class NodeRunning:
                 "job for unknown campaign {} node {} ignored (file removed?)", campaign_id, node_id
             )
             return None
-        clock = self.app.services.clock
+        clock = self.services.clock
         node = next((n for n in self.effective_nodes(campaign_id) if n.node_id == node_id), None)
         if node is None:
             logger.warning("campaign {} has no node {} any more (edited?); job ignored", campaign_id, node_id)
@@ -123,75 +131,104 @@ class NodeRunning:
             setup_failed: str | None = f"database unavailable until past its grace: {exc}"
         else:
             setup_failed = None
-        for index, group_id in enumerate(self.groups_of(loaded.campaign)):
-            if index and index % FANOUT_YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let chat be handled while a node fans out to many groups
-            log = logger.bind(campaign=campaign_id, node=node_id, group=group_id)
+        pending: list[str] = []
+        memo: dict[Hashable, Any] = {}  # shared by the node run's chunks (`NodeRun.memo`)
+        for group_id in self.groups_of(loaded.campaign):
             if setup_failed or times is None:
                 await self._skip(outcome, node, group_id, setup_failed or "set-up failed")
                 continue
             if skip_in_closed_group(node, statuses.get(group_id, "scheduled")):
                 await self._skip(outcome, node, group_id, CLOSED_EARLY)
                 continue
-            await self._run_group(outcome, node, group_id, times, deadline, log)
+            pending.append(group_id)
+            if len(pending) >= FANOUT_CHUNK:
+                await self._run_chunk(outcome, node, pending, times, deadline, memo)
+                pending = []
+                await asyncio.sleep(0)  # let chat be handled while a node fans out to many groups
+        if pending and times is not None:
+            await self._run_chunk(outcome, node, pending, times, deadline, memo)
+        self._changed(campaign_id)
         self.outcomes.append(outcome)
         return outcome
 
-    async def _run_group(
+    async def _run_chunk(
         self,
         outcome: NodeOutcome,
         node: TimelineNode,
-        group_id: str,
+        groups: list[str],
         times: tuple[datetime, datetime],
         deadline: datetime,
-        log: Any,
+        memo: dict[Hashable, Any],
     ) -> None:
-        """One group of a node's fan-out, retried through a busy database until `deadline`."""
-        clock = self.app.services.clock
-        late = (clock.now() - node.fire_at).total_seconds()
-        if not node.critical and self._too_late(late, node):
-            log.warning(
-                "node skipped: {} late, grace {}",
-                readable_duration(late),
-                readable_duration(self._grace(node)),
-            )
-            await self._skip(outcome, node, group_id, f"{late:.0f}s late")
+        """A chunk of a node's fan-out in one transaction, retried through a busy database until
+        `deadline`; past it the first group is recorded as skipped and the rest tried again (each
+        group is still retried in its turn, as when groups ran one transaction each)."""
+        clock = self.services.clock
+        remaining = list(groups)
+        while remaining:
+            late = (clock.now() - node.fire_at).total_seconds()
+            if not node.critical and self._too_late(late, node):
+                logger.bind(campaign=outcome.campaign_id, node=node.node_id).warning(
+                    "node skipped in {} group(s): {} late, grace {}",
+                    len(remaining),
+                    readable_duration(late),
+                    readable_duration(self._grace(node)),
+                )
+                for group_id in remaining:
+                    await self._skip(outcome, node, group_id, f"{late:.0f}s late")
+                return
+            batch = remaining
+
+            def attempt(batch: list[str] = batch) -> dict[str, list[int] | Exception | None]:
+                return self.run_in_groups(
+                    outcome.campaign_id, node, batch, now=clock.now(), times=times, memo=memo
+                )
+
+            try:
+                results = await retry_transient(
+                    attempt,
+                    clock=clock,
+                    until=deadline,
+                    what=f"node {node.node_id} in {len(batch)} group(s) from {batch[0]}",
+                )
+            except GaveUp as exc:
+                first, remaining = remaining[0], remaining[1:]
+                logger.bind(campaign=outcome.campaign_id, node=node.node_id, group=first).error(
+                    "node could not run within its grace ({}); recorded as skipped", exc
+                )
+                await self._skip(outcome, node, first, f"database unavailable until past its grace: {exc}")
+                continue
+            for group_id in batch:
+                await self._tally(outcome, node, group_id, results[group_id])
             return
-        try:
-            queued = await retry_transient(
-                lambda: self.run_in_group(outcome.campaign_id, node, group_id, now=clock.now(), times=times),
-                clock=clock,
-                until=deadline,
-                what=f"node {node.node_id} in {group_id}",
-            )
-        except GaveUp as exc:
-            log.error("node could not run within its grace ({}); recorded as skipped", exc)
-            await self._skip(outcome, node, group_id, f"database unavailable until past its grace: {exc}")
-            return
-        except Exception as exc:
-            log.opt(exception=True).error("node runner failed; recorded as skipped for this group")
-            await self._skip(outcome, node, group_id, f"failed: {type(exc).__name__}: {short_reason(exc)}")
-            return
-        late = (clock.now() - node.fire_at).total_seconds()
-        if queued is None:
+
+    async def _tally(
+        self, outcome: NodeOutcome, node: TimelineNode, group_id: str, result: list[int] | Exception | None
+    ) -> None:
+        log = logger.bind(campaign=outcome.campaign_id, node=node.node_id, group=group_id)
+        late = (self.services.clock.now() - node.fire_at).total_seconds()
+        if isinstance(result, Exception):
+            log.opt(exception=result).error("node runner failed; recorded as skipped for this group")
+            why = f"failed: {type(result).__name__}: {short_reason(result)}"
+            await self._skip(outcome, node, group_id, why)
+        elif result is None:
             outcome.duplicate += 1
             log.info("node already ran in this group; not posted again")
-        elif queued:
+        elif result:
             outcome.posted += 1
-            log.info("node ran ({:.1f}s after its time): {} message(s) queued", late, len(queued))
+            log.info("node ran ({:.1f}s after its time): {} message(s) queued", late, len(result))
         else:
             outcome.quiet += 1
             log.info("node ran ({:.1f}s after its time) with nothing to post", late)
 
     async def _skip(self, outcome: NodeOutcome, node: TimelineNode, group_id: str, why: str) -> None:
         """Record a skipped (node, group), retrying through a busy database so it is never lost."""
-        clock = self.app.services.clock
+        clock = self.services.clock
         try:
             recorded = await retry_transient(
                 lambda: self._record_skip(outcome.campaign_id, node, group_id, clock.now(), why),
                 clock=clock,
-                until=clock.now()
-                + timedelta(seconds=self.app.services.config.scheduler.critical_grace_seconds),
+                until=clock.now() + timedelta(seconds=self.services.config.scheduler.critical_grace_seconds),
                 what=f"recording node {node.node_id} in {group_id} as skipped",
             )
         except GaveUp as exc:
@@ -206,7 +243,7 @@ class NodeRunning:
 
     def _grace_allowance(self, node: TimelineNode) -> float:
         """Seconds after its time a node may still run: its grace, at least the jitter allowance."""
-        speed = float(getattr(self.app.services.clock, "speed", 1.0))
+        speed = float(getattr(self.services.clock, "speed", 1.0))
         return max(self._grace(node), MIN_REAL_GRACE_SECONDS * speed)
 
     def run_in_group(
@@ -221,40 +258,85 @@ class NodeRunning:
     ) -> list[int] | None:
         """Run one node in one group: its posts, the ledger row, any state change and the
         feature hooks, all in one transaction. Returns the queued outbox ids, or None when the
-        ledger says the node already ran there. The scheduler's fan-out and a leader's `/open`,
-        `/close` or `/countdown` both come through here.
+        ledger says the node already ran there. A leader's `/open`, `/close` or `/countdown`
+        comes through here; the scheduler's fan-out runs chunks of groups (`run_in_groups`).
+        """
+        result = self.run_in_groups(campaign_id, node, [group_id], now=now, detail=detail, times=times)[
+            group_id
+        ]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def run_in_groups(
+        self,
+        campaign_id: str,
+        node: TimelineNode,
+        groups: list[str],
+        *,
+        now: datetime,
+        detail: str = "",
+        times: tuple[datetime, datetime] | None = None,
+        memo: dict[Hashable, Any] | None = None,
+    ) -> dict[str, list[int] | Exception | None]:
+        """Run one node in several groups in one transaction; per group its phases
+        (`bot.campaign.phases`): the ledger claim, then (only if claimed) the state change, the
+        feature hooks and the runner's posts, each group in a savepoint.
+
+        A hook or runner failing in one group rolls back that group only, claim included
+        (reported as its exception). A database error aborts the whole chunk: nothing of it is
+        committed, and the caller retries it. What the groups registered to run after the
+        commit runs once it is done. `memo` is shared by the chunks of one node run. Per group:
+        the queued outbox ids, None if the node had already run there, or the exception.
         """
         loaded = self.campaigns[campaign_id]
         opens_at, closes_at = times or self.effective_times(campaign_id)
-        run = NodeRun(
-            loaded.campaign, node, group_id, self.app.services, now, node.fire_at, opens_at, closes_at
-        )
-        drafts = self.runners[node.kind](run)
+        runner = self.runners[node.kind]
         state = STATE_CHANGES.get(node.kind)
+        hooks = self.hooks.get(node.kind, [])
+        node_memo: dict[Hashable, Any] = {} if memo is None else memo
+        results: dict[str, list[int] | Exception | None] = {}
+        posts: list[Draft] = []
+        claimed: list[tuple[NodeRun, int]] = []
 
         def guard(conn: Connection) -> bool:
-            claimed = TimelineStore.claim(
-                conn,
-                campaign_id=campaign_id,
-                node_id=node.node_id,
-                group_id=group_id,
-                status="posted" if drafts else "done",
-                scheduled_at=node.fire_at,
-                now=now,
-                detail=detail,
-            )
-            if claimed and state:
-                TimelineStore.set_group_status(conn, campaign_id, group_id, state, now)
-            if claimed:
-                for hook in self.hooks.get(node.kind, []):
-                    hook(run, conn)
-            return claimed
+            posts.clear()
+            claimed.clear()
+            results.clear()
+            tx: dict[Hashable, Any] = {}
+            for group_id in groups:
+                run = NodeRun(
+                    loaded.campaign, node, group_id, self.services, now, node.fire_at, opens_at, closes_at,
+                    conn=conn, memo=node_memo, tx=tx,
+                )  # fmt: skip
+                try:
+                    drafts = run_phases(conn, run, runner=runner, hooks=hooks, state=state, detail=detail)
+                except OperationalError:
+                    raise
+                except Exception as exc:
+                    results[group_id] = exc
+                    continue
+                if drafts is None:
+                    results[group_id] = None
+                    continue
+                posts.extend(drafts)
+                claimed.append((run, len(drafts)))
+            return True
 
-        return self.app.services.outbox.enqueue_atomic(drafts, guard)
+        ids = self.services.outbox.enqueue_atomic(posts, guard) or []
+        start = 0
+        for run, count in claimed:
+            results[run.group_id] = ids[start : start + count]
+            start += count
+            run_after_commit(run.after, run)
+        if claimed:
+            self._ledger_changed(campaign_id)
+        return results
 
     def _record_skip(
         self, campaign_id: str, node: TimelineNode, group_id: str, now: datetime, why: str
     ) -> bool:
+        self._ledger_changed(campaign_id)
         with self.store.engine.begin() as conn:
             return TimelineStore.claim(
                 conn,
@@ -267,16 +349,16 @@ class NodeRunning:
                 detail=why,
             )
 
-    def _on_missed(self, event: JobExecutionEvent) -> None:
-        """APScheduler gave up on a job past its grace: record it as skipped, never silently lost."""
-        parts = event.job_id.split(":", 2)
-        if len(parts) != 3 or parts[0] != "campaign" or parts[1] not in self.campaigns:
+    def _on_missed(self, event: JobEventLike) -> None:
+        """The scheduler gave up on a job past its grace: record it as skipped, never silently lost."""
+        parsed = parse_campaign_node_job_id(event.job_id)
+        if parsed is None or parsed[0] not in self.campaigns:
             return
-        campaign_id, node_id = parts[1], parts[2]
+        campaign_id, node_id = parsed
         node = next((n for n in self.effective_nodes(campaign_id) if n.node_id == node_id), None)
         if node is None:
             return
-        now = self.app.services.clock.now()
+        now = self.services.clock.now()
         outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, 0, 0)
         why = "missed while the bot was down"
         for group_id in self.groups_of(self.campaigns[campaign_id].campaign):
@@ -288,7 +370,7 @@ class NodeRunning:
                 task = asyncio.get_running_loop().create_task(self._skip(outcome, node, group_id, why))
                 _BACKGROUND.add(task)
                 task.add_done_callback(_BACKGROUND.discard)
-        due = node.fire_at.astimezone(ZoneInfo(self.app.services.config.bot.timezone))
+        due = node.fire_at.astimezone(ZoneInfo(self.services.config.bot.timezone))
         logger.bind(campaign=campaign_id, node=node_id).warning(
             "node {} due {:%m-%d %H:%M} was missed by {} (past its grace); recorded as skipped",
             node_id,

@@ -10,45 +10,36 @@ running.
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from apscheduler.events import EVENT_JOB_MISSED
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
 from bot.campaign import KINDS, Campaign, Problem, TimelineNode, compile_timeline, load_campaign
+from bot.campaign.active import ActiveCampaign
 from bot.campaign.loader import CampaignError, duplicate_id_problem
-from bot.campaign.node_runs import MIN_REAL_GRACE_SECONDS, NodeOutcome, NodeRunning
+from bot.campaign.node_runs import NodeOutcome, NodeRunning
 from bot.campaign.nodes import DEFAULT_RUNNERS, NodeHook, NodeRunner
 from bot.campaign.timeline_rules import shifted_nodes
+from bot.campaign.windows import Window, Windows
 from bot.storage.anchors import get_or_create_anchor
 from bot.storage.tables import CampaignControl
 from bot.storage.timeline_store import TimelineStore
+from schedules.jobs import Grace, Jobs, monitor_job_id
+from schedules.jobs import campaign_node_job_id as job_id
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.context import Services
 
-JOB_FUNC = "schedules.jobs:job_timeline_node"
-MONITOR_FUNC = "schedules.jobs:job_monitor"
+MONITOR_FUNC = "handlers.monitoring.jobs:job_monitor"
+JOB_TIMELINE_NODE = "bot.campaign.jobs:job_timeline_node"  # the job body, by reference
 CAMPAIGN_SUFFIXES = {".yaml", ".yml"}
 
 
 BEFORE_FIRST_LOAD = "due before the campaign was first loaded"
-
-
-def job_id(campaign_id: str, node_id: str) -> str:
-    return f"campaign:{campaign_id}:{node_id}"
-
-
-def monitor_job_id(campaign_id: str) -> str:
-    return f"monitor:{campaign_id}"
 
 
 @dataclass
@@ -60,44 +51,56 @@ class Loaded:
 
 
 @dataclass
-class CampaignRegistry(NodeRunning):
+class CampaignRuntime(NodeRunning):
     """The live campaigns of one bot process."""
 
-    app: App
-    scheduler: BaseScheduler | None = None
+    services: Services
+    notify_admins: Callable[..., None]
+    runners: dict[str, NodeRunner] = field(default_factory=dict)
+    hooks: dict[str, list[NodeHook]] = field(default_factory=dict)
+    scheduler: Jobs | None = None
     campaigns: dict[str, Loaded] = field(default_factory=dict)
     anchors: dict[str, datetime] = field(default_factory=dict)  # relative-dated campaigns: first load
     by_path: dict[Path, str] = field(default_factory=dict)
     outcomes: list[NodeOutcome] = field(default_factory=list)
+    generation: int = 0  # bumped when campaigns or their times change: features' memos are stale
 
     def __post_init__(self) -> None:
-        self.store = TimelineStore(self.app.services.repo.engine)
+        self.store = TimelineStore(self.services.repo.engine)
         self._groups: dict[str, tuple[Campaign, list[str], frozenset[str]]] = {}
         self._controls: dict[str, CampaignControl] = {}
-        # Feature modules may own a node kind's posts (NODE_RUNNERS) or add work done in the
-        # node's own transaction (NODE_HOOKS), e.g. settling coupons at close.
-        self.runners: dict[str, NodeRunner] = dict(DEFAULT_RUNNERS)
-        self.hooks: dict[str, list[NodeHook]] = {}
-        for module in self.app.features:
-            self.runners.update(getattr(module, "NODE_RUNNERS", {}))
-            for kind, hook in getattr(module, "NODE_HOOKS", {}).items():
-                self.hooks.setdefault(kind, []).append(hook)
+        # Effective windows per campaign and campaigns per group: computed when they can change
+        # (load, delay, pause, a node run), never per message.
+        self.windows = Windows(self._compute_window, self._campaign_ids_in_group)
+        self._node_states: dict[str, list[tuple[TimelineNode, str, str, str]]] = {}
+        # Features own their node kinds' posts (runners) and the work done in the node's own
+        # transaction after the claim (hooks), e.g. settling coupons at close.
+        self.runners = {**DEFAULT_RUNNERS, **self.runners}
+
+    @property
+    def running(self) -> bool:
+        """True once the scheduler is attached (`tuanbot run`, a rehearsal); else nothing is timed."""
+        return self.scheduler is not None
+
+    def attach_scheduler(self, scheduler: Jobs) -> None:
+        """Start timing nodes: every kind a campaign may declare needs a feature that posts it."""
         missing = sorted(set(KINDS) - set(self.runners))
         if missing:
             raise RuntimeError(
-                f"no feature posts timeline nodes of kind {', '.join(missing)}; check handlers.FEATURES"
+                f"no feature posts timeline nodes of kind {', '.join(missing)}; "
+                "check handlers.features.FEATURES"
             )
-        if self.scheduler is not None:
-            self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        self.scheduler = scheduler
+        scheduler.on_missed(self._on_missed)
 
     # -- loading ---------------------------------------------------------------
     @property
     def directory(self) -> Path:
-        config = self.app.services.config
+        config = self.services.config
         return config.path(config.campaigns_dir)
 
     def known_templates(self) -> set[str]:
-        return self.app.services.renderer.names()
+        return self.services.renderer.names()
 
     def load_all(self) -> list[Problem]:
         """Load every campaign file; broken ones are reported, good ones scheduled."""
@@ -111,9 +114,7 @@ class CampaignRegistry(NodeRunning):
 
     def _anchor(self, campaign_id: str) -> datetime:
         """When `opens_at: +2h` counts from: this campaign's first load, kept in the database."""
-        anchor = get_or_create_anchor(
-            self.app.services.repo.engine, campaign_id, self.app.services.clock.now()
-        )
+        anchor = get_or_create_anchor(self.services.repo.engine, campaign_id, self.services.clock.now())
         self.anchors[campaign_id] = anchor
         return anchor
 
@@ -126,7 +127,7 @@ class CampaignRegistry(NodeRunning):
             logger.error(
                 "campaign file {} rejected; the previous version (if any) keeps running:\n{}", path, exc
             )
-            self.app.notify_admins(
+            self.notify_admins(
                 "admin/campaign_rejected.j2",
                 path=path.name,
                 problems=exc.problems[:10],
@@ -137,15 +138,16 @@ class CampaignRegistry(NodeRunning):
         if other is not None and other.path != path:
             problem = duplicate_id_problem(campaign.id, path, other.path)
             logger.error("{}", problem)
-            self.app.notify_admins("admin/campaign_rejected.j2", path=path.name, problems=[problem], more=0)
+            self.notify_admins("admin/campaign_rejected.j2", path=path.name, problems=[problem], more=0)
             return [problem]
         previous_id = self.by_path.get(path)
         if previous_id is not None and previous_id != campaign.id:
             self.unload(previous_id)
         self.campaigns[campaign.id] = Loaded(
-            campaign, path, compile_timeline(campaign), self.app.services.clock.now()
+            campaign, path, compile_timeline(campaign), self.services.clock.now()
         )
         self.by_path[path] = campaign.id
+        self._changed(campaign.id)
         self.schedule(campaign.id)
         logger.info(
             "campaign {} loaded from {} ({} nodes)",
@@ -164,7 +166,9 @@ class CampaignRegistry(NodeRunning):
             )
 
     def unload(self, campaign_id: str) -> None:
+        self.generation += 1
         self.campaigns.pop(campaign_id, None)
+        self._changed(campaign_id)
         self._remove_jobs(campaign_id, keep=set())
 
     # -- timeline ----------------------------------------------------------------
@@ -181,7 +185,7 @@ class CampaignRegistry(NodeRunning):
         listed = set(groups)
         tags = set(campaign.group_tags)
         if tags:
-            for group_id, settings in self.app.services.config.groups.items():
+            for group_id, settings in self.services.config.groups.items():
                 if group_id not in listed and tags.intersection(settings.tags):
                     groups.append(group_id)
                     listed.add(group_id)
@@ -198,8 +202,41 @@ class CampaignRegistry(NodeRunning):
         statuses = self.store.group_statuses(campaign.id)
         return [g for g in self.groups_of(campaign) if statuses.get(g, "scheduled") != "closed"]
 
+    def _changed(self, campaign_id: str) -> None:
+        """Forget what was memoised about a campaign: it was (re)loaded, delayed, paused or ran."""
+        self.generation += 1
+        self.windows.invalidate(campaign_id)
+        self._node_states.pop(campaign_id, None)
+
+    def _ledger_changed(self, campaign_id: str) -> None:
+        self._node_states.pop(campaign_id, None)
+
+    def _campaign_ids_in_group(self, group_id: str) -> list[str]:
+        return [
+            cid for cid, loaded in sorted(self.campaigns.items()) if self.runs_in(loaded.campaign, group_id)
+        ]
+
+    def _compute_window(self, campaign_id: str) -> Window:
+        loaded = self.campaigns[campaign_id]
+        nodes = self._shifted_nodes(campaign_id)
+        by_id = {n.node_id: n for n in nodes}
+        opens_at, closes_at = by_id["open"].fire_at, by_id["close"].fire_at
+        campaign = loaded.campaign
+        starts = [n.fire_at for n in nodes]
+        starts += [campaign.resolve(c.valid_from) for c in campaign.coupons if c.valid_from]
+        return Window(nodes, ActiveCampaign(campaign, min([opens_at, *starts]), opens_at, closes_at))
+
+    def in_group(self, group_id: str) -> tuple[ActiveCampaign, ...]:
+        """Every loaded campaign that runs in `group_id`, with its effective window (memoised)."""
+        return self.windows.in_group(group_id)
+
     def effective_nodes(self, campaign_id: str) -> list[TimelineNode]:
-        """Nodes with a leader's delay applied to those not yet run."""
+        """Nodes with a leader's delay applied to those not yet run (memoised)."""
+        if campaign_id not in self.campaigns:
+            raise KeyError(campaign_id)
+        return self.windows.window(campaign_id).nodes
+
+    def _shifted_nodes(self, campaign_id: str) -> list[TimelineNode]:
         loaded = self.campaigns[campaign_id]
         delay = self.control(campaign_id).delay_seconds
         if not delay:
@@ -212,18 +249,20 @@ class CampaignRegistry(NodeRunning):
         )
 
     def effective_times(self, campaign_id: str) -> tuple[datetime, datetime]:
-        nodes = {n.node_id: n for n in self.effective_nodes(campaign_id)}
-        return nodes["open"].fire_at, nodes["close"].fire_at
+        if campaign_id not in self.campaigns:
+            raise KeyError(campaign_id)
+        active = self.windows.window(campaign_id).active
+        return active.opens_at, active.closes_at
 
     def schedule(self, campaign_id: str) -> None:
         """Add or replace one job per node not yet run everywhere; drop jobs of nodes that vanished."""
+        self.generation += 1
         if self.scheduler is None:
             return
         loaded = self.campaigns[campaign_id]
         groups = self.groups_of(loaded.campaign)
         done = self.store.done_nodes(campaign_id)
         paused = self.control(campaign_id).paused
-        clock = self.app.services.clock
         wanted: set[str] = set()
         first_seen = self.anchors.get(campaign_id)
         for node in self.effective_nodes(campaign_id):
@@ -235,20 +274,15 @@ class CampaignRegistry(NodeRunning):
                 continue
             jid = job_id(campaign_id, node.node_id)
             wanted.add(jid)
-            grace = max(MIN_REAL_GRACE_SECONDS, int(clock.real_seconds(self._grace(node))))
-            self.scheduler.add_job(
-                JOB_FUNC,
-                trigger=DateTrigger(run_date=clock.to_real(node.fire_at)),
+            self.scheduler.at(
+                JOB_TIMELINE_NODE,
+                node.fire_at,
                 args=[campaign_id, node.node_id],
                 id=jid,
                 name=f"{campaign_id} {node.kind} {node.node_id}",
-                replace_existing=True,
-                misfire_grace_time=grace,
-                coalesce=True,
-                max_instances=1,
+                grace=Grace.CRITICAL if node.critical else Grace.INFO,
+                paused=paused,
             )
-            if paused:
-                self.scheduler.pause_job(jid)
         self._remove_jobs(campaign_id, keep=wanted | {monitor_job_id(campaign_id)})
         self._schedule_monitor(campaign_id)
 
@@ -266,7 +300,7 @@ class CampaignRegistry(NodeRunning):
         is recorded as skipped without the "missed" warning meant for nodes lost while the bot
         was down. Openings and closings still run late instead.
         """
-        now = self.app.services.clock.now()
+        now = self.services.clock.now()
         # A rehearsal's clock starts before the anchor (at the first node): nothing predates it there.
         first_seen = min(first_seen, now)
         if node.critical or (first_seen - node.fire_at).total_seconds() <= self._grace_allowance(node):
@@ -283,36 +317,29 @@ class CampaignRegistry(NodeRunning):
         """One interval job per campaign checks its groups every minute while the sale is open."""
         if self.scheduler is None:
             return
-        clock = self.app.services.clock
+        clock = self.services.clock
         opens_at, closes_at = self.effective_times(campaign_id)
         if clock.now() >= closes_at or not self.campaigns[campaign_id].campaign.monitoring.enabled:
-            with contextlib.suppress(JobLookupError):
-                self.scheduler.remove_job(monitor_job_id(campaign_id))
+            self.scheduler.remove(monitor_job_id(campaign_id))
             return
-        self.scheduler.add_job(
+        self.scheduler.every(
             MONITOR_FUNC,
-            trigger=IntervalTrigger(
-                seconds=max(1.0, clock.real_seconds(60)),
-                start_date=clock.to_real(opens_at),
-                end_date=clock.to_real(closes_at),
-            ),
+            seconds=60,
+            start=opens_at,
+            end=closes_at,
             args=[campaign_id],
             id=monitor_job_id(campaign_id),
             name=f"{campaign_id} monitor",
-            replace_existing=True,
-            misfire_grace_time=max(MIN_REAL_GRACE_SECONDS, int(clock.real_seconds(30))),
-            coalesce=True,
-            max_instances=1,
+            grace=30,
         )
 
     def _remove_jobs(self, campaign_id: str, keep: set[str]) -> None:
         if self.scheduler is None:
             return
         prefix = job_id(campaign_id, "")
-        for job in self.scheduler.get_jobs():
-            if (job.id.startswith(prefix) or job.id == monitor_job_id(campaign_id)) and job.id not in keep:
-                with contextlib.suppress(JobLookupError):
-                    self.scheduler.remove_job(job.id)
+        for jid in self.scheduler.job_ids():
+            if (jid.startswith(prefix) or jid == monitor_job_id(campaign_id)) and jid not in keep:
+                self.scheduler.remove(jid)
 
     # -- running a node: bot.campaign.node_runs.NodeRunning
 
@@ -327,31 +354,37 @@ class CampaignRegistry(NodeRunning):
     def _save_control(self, control: CampaignControl) -> None:
         self.store.save_control(control)
         self._controls[control.campaign_id] = control
+        self._changed(control.campaign_id)
 
     def pause(self, campaign_id: str, by: str) -> None:
         control = self.control(campaign_id)
-        control.paused, control.updated_by, control.updated_at = True, by, self.app.services.clock.now()
+        control.paused, control.updated_by, control.updated_at = True, by, self.services.clock.now()
         self._save_control(control)
         if self.scheduler is not None:
-            for job in self.scheduler.get_jobs():
-                if job.id.startswith(job_id(campaign_id, "")):
-                    job.pause()
+            for jid in self.scheduler.job_ids(job_id(campaign_id, "")):
+                self.scheduler.pause(jid)
 
     def resume(self, campaign_id: str, by: str) -> None:
         control = self.control(campaign_id)
-        control.paused, control.updated_by, control.updated_at = False, by, self.app.services.clock.now()
+        control.paused, control.updated_by, control.updated_at = False, by, self.services.clock.now()
         self._save_control(control)
         self.schedule(campaign_id)
 
     def delay(self, campaign_id: str, by: str, seconds: int) -> None:
         control = self.control(campaign_id)
         control.delay_seconds += seconds
-        control.updated_by, control.updated_at = by, self.app.services.clock.now()
+        control.updated_by, control.updated_at = by, self.services.clock.now()
         self._save_control(control)
         self.schedule(campaign_id)
 
     def node_states(self, campaign_id: str) -> list[tuple[TimelineNode, str, str, str]]:
-        """(node, group, state, detail) for every node and group: pending, posted, done or skipped."""
+        """(node, group, state, detail) for every node and group: pending, posted, done or skipped.
+
+        Memoised until the campaign's ledger changes through this runtime (a node run, a skip).
+        """
+        cached = self._node_states.get(campaign_id)
+        if cached is not None:
+            return cached
         loaded = self.campaigns[campaign_id]
         ledger = {(e.node_id, e.group_id): e for e in self.store.ledger(campaign_id)}
         rows = []
@@ -361,4 +394,5 @@ class CampaignRegistry(NodeRunning):
                 rows.append(
                     (node, group_id, entry.status if entry else "pending", entry.detail if entry else "")
                 )
+        self._node_states[campaign_id] = rows
         return rows

@@ -26,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
@@ -88,12 +88,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
     return create_engine(url, pool_pre_ping=True)
 
 
-def init_db(engine: Engine) -> None:
-    """Create missing tables; existing data is kept.
+def init_db(engine: Engine, only: list[Table] | None = None) -> None:
+    """Create missing tables (all registered ones, or `only` those); existing data is kept.
 
-    Feature modules define their own tables beside their repositories; importing
-    the feature list registers them all before the tables are created.
+    Storage knows no feature: `bot.schema.create_schema` passes the full list.
     """
-    import handlers  # noqa: F401
-
-    SQLModel.metadata.create_all(engine)
+    SQLModel.metadata.create_all(engine, tables=only)

@@ -3,116 +3,117 @@
 Statuses: queued -> sending -> sent; failed (given up); uncertain (caught mid-send
 by a crash, never resent); cancelled (dropped while queued as stale, never sent).
 Only `queued` rows are loaded at start-up.
+
+The outbox's writes are owed, not made, when it asks (`*_behind`): they wait in
+the database's write log (`outbox_log`), and `write()` commits them in one
+transaction, off the event loop (the send loop calls it once per pass). So a reply
+costs the event loop a list append, not an INSERT and a commit. Reads through this
+store first write what is owed: whoever reads the table through it sees every
+message the outbox has accepted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
+from bot.storage.outbox_log import INSERT, QUEUED_DEFAULTS, Op, WriteStats, log_for, status_values
 from bot.storage.tables import OutboxRow
 
-_QUEUED_DEFAULTS: dict[str, object] = {"status": "queued", "attempts": 0, "last_error": ""}
-_INSERT_RETURNING_ID = insert(OutboxRow).returning(col(OutboxRow.id), sort_by_parameter_order=True)
+__all__ = ["Op", "OutboxStore", "status_values"]
 
 
 class OutboxStore:
-    """Rows of the `outbox` table, written with short explicit transactions."""
+    """Rows of the `outbox` table: owed writes committed in batches, reads that see them."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.log = log_for(engine)
 
+    @property
+    def stats(self) -> WriteStats:
+        return self.log.stats
+
+    @property
+    def failing(self) -> bool:
+        return self.log.failing
+
+    # -- ids -------------------------------------------------------------------------
+    def seed_ids(self) -> None:
+        self.log.seed_ids(self.engine)
+
+    def allocate(self, count: int = 1) -> int:
+        return self.log.allocate(self.engine, count)
+
+    # -- owed writes -----------------------------------------------------------------------
+    def insert_behind(self, row_id: int, draft: dict[str, Any], now: datetime) -> None:
+        """Owe the insert of a queued row. While writes are refused, write it through (raises)."""
+        row = {**QUEUED_DEFAULTS, "created_at": now, "not_before": None, **draft, "id": row_id}
+        if self.log.failing:
+            self.write([("insert", row_id, row)])
+        else:
+            self.log.owe_insert(row)
+
+    def replace_behind(self, row_id: int, text: str, mentions: str) -> None:
+        """Owe new text for a queued row (not_before is kept: a newer combined welcome waits as long)."""
+        self.log.owe_text(row_id, text, mentions)
+
+    def status_behind(self, row_id: int, values: dict[str, Any]) -> None:
+        self.log.owe(("status", row_id, values))
+
+    def cancel_behind(self, ids: list[int]) -> None:
+        self.log.owe(("cancel", 0, {"ids": ids}))
+
+    def owed(self) -> int:
+        return self.log.owed()
+
+    def write(self, extra: Sequence[Op] = ()) -> bool:
+        """Commit what is owed, then `extra`, in one transaction (see `WriteLog.write`)."""
+        return self.log.write(self.engine, extra)
+
+    def flush(self) -> None:
+        """Write what is owed now, in the calling thread (raises if the database refuses)."""
+        self.write()
+
+    # -- writes through ----------------------------------------------------------------
     def insert_many(self, conn: Connection, drafts: list[dict[str, object]], now: datetime) -> list[int]:
-        """Insert queued rows inside the caller's transaction (used to tie posts to the ledger).
-
-        One statement for all rows (`RETURNING` ids in the drafts' order), built once per
-        process so SQLAlchemy reuses its compiled form.
-        """
+        """Insert queued rows inside the caller's transaction (used to tie posts to the ledger)."""
         if not drafts:
             return []
-        rows = [{**_QUEUED_DEFAULTS, "created_at": now, "not_before": None, **draft} for draft in drafts]
-        result = conn.execute(_INSERT_RETURNING_ID, rows)
-        ids = [row_id for row_id in result.scalars().all() if row_id is not None]
-        assert len(ids) == len(rows)
+        first = self.allocate(len(drafts))
+        ids = list(range(first, first + len(drafts)))
+        rows = [
+            {**QUEUED_DEFAULTS, "created_at": now, "not_before": None, **draft, "id": row_id}
+            for row_id, draft in zip(ids, drafts, strict=True)
+        ]
+        conn.execute(INSERT, rows)
         return ids
-
-    def insert(
-        self,
-        *,
-        group_id: str,
-        member_id: str,
-        text: str,
-        mentions: str,
-        priority: int,
-        kind: str,
-        replace_key: str,
-        now: datetime,
-        not_before: datetime | None = None,
-    ) -> int:
-        draft: dict[str, object] = {
-            "group_id": group_id,
-            "member_id": member_id,
-            "text": text,
-            "mentions": mentions,
-            "priority": priority,
-            "kind": kind,
-            "replace_key": replace_key,
-            "not_before": not_before,
-        }
-        with self.engine.begin() as conn:
-            return self.insert_many(conn, [draft], now)[0]
-
-    def replace_text(self, row_id: int, text: str, mentions: str) -> bool:
-        # not_before is kept: a newer version of a delayed post (a combined welcome) waits as long.
-        """Swap a still-queued message for a newer version; False if it already left."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(OutboxRow)
-                .where(col(OutboxRow.id) == row_id, col(OutboxRow.status) == "queued")
-                .values(text=text, mentions=mentions)
-            )
-            return bool(result.rowcount)
 
     def set_status(
         self, row_id: int, status: str, *, sent_at: datetime | None = None, error: str = "", attempts: int = 0
     ) -> None:
-        values: dict[str, object] = {"status": status}
-        if sent_at is not None:
-            values["sent_at"] = sent_at
-        if error:
-            values["last_error"] = error[:500]
-        if attempts:
-            values["attempts"] = attempts
-        with self.engine.begin() as conn:
-            conn.execute(update(OutboxRow).where(col(OutboxRow.id) == row_id).values(**values))
-
-    def cancel_queued(self, *, group_id: str, kind: str) -> list[int]:
-        """Mark still-queued messages of `kind` to `group_id` cancelled; the ids cancelled."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(OutboxRow)
-                .where(
-                    col(OutboxRow.group_id) == group_id,
-                    col(OutboxRow.kind) == kind,
-                    col(OutboxRow.status) == "queued",
-                )
-                .values(status="cancelled")
-                .returning(col(OutboxRow.id))
-            )
-            return [row_id for row_id in result.scalars().all() if row_id is not None]
+        """Change a row's status now, after everything owed."""
+        self.write(
+            [("status", row_id, status_values(status, sent_at=sent_at, error=error, attempts=attempts))]
+        )
 
     def recover_inflight(self) -> int:
         """Mark messages caught mid-send by a crash as uncertain: never resent, so never doubled."""
+        self.flush()
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(OutboxRow).where(col(OutboxRow.status) == "sending").values(status="uncertain")
             )
             return int(result.rowcount)
 
+    # -- reads (after writing what is owed) ------------------------------------------------
     def queued(self) -> list[OutboxRow]:
+        self.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(OutboxRow).where(col(OutboxRow.status) == "queued").order_by(col(OutboxRow.id))
@@ -121,6 +122,7 @@ class OutboxStore:
 
     def sent_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
         """(group_id, member_id, sent_at) of messages sent since `since`, oldest first."""
+        self.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(col(OutboxRow.group_id), col(OutboxRow.member_id), col(OutboxRow.sent_at))
@@ -129,7 +131,14 @@ class OutboxStore:
             ).all()
         return [(r[0], r[1], r[2]) for r in rows if r[2] is not None]
 
+    def sent_at(self, row_id: int) -> datetime | None:
+        self.flush()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(col(OutboxRow.sent_at)).where(col(OutboxRow.id) == row_id)).first()
+        return row[0] if row is not None else None
+
     def count_sent_since(self, since: datetime) -> int:
+        self.flush()
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
@@ -138,6 +147,7 @@ class OutboxStore:
             )
 
     def all_rows(self) -> list[OutboxRow]:
+        self.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(select(OutboxRow).order_by(col(OutboxRow.id))).all()
         return [OutboxRow.model_validate(dict(r._mapping)) for r in rows]

@@ -53,6 +53,11 @@ class Repo:
             s.commit()
         self._group_names.pop(group_id, None)
 
+    def note_group_name(self, group_id: str, name: str) -> None:
+        """Remember a group's current name ahead of its row (the inbound writer commits it later)."""
+        if name:
+            self._group_names[group_id] = name
+
     def group_name(self, group_id: str) -> str:
         name = self._group_names.get(group_id)
         if name is None:
@@ -176,6 +181,14 @@ class Repo:
             return bool(result.rowcount)
 
     # -- inbound log ---------------------------------------------------------
+    def recent_message_ids(self, limit: int) -> list[str]:
+        """The newest `limit` logged message ids, oldest first: the duplicate window at start."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(InboundMessage.message_id)).order_by(col(InboundMessage.id).desc()).limit(limit)
+            ).all()
+        return [r[0] for r in reversed(rows)]
+
     def log_inbound(
         self, message_id: str, kind: str, group_id: str, sender_id: str, text: str, time: datetime
     ) -> bool:

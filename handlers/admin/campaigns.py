@@ -15,13 +15,14 @@ from bot.vocab import Priority, Role
 from handlers.coupons.wallet import CouponStore
 
 if TYPE_CHECKING:
-    from bot.campaign.runtime import CampaignRegistry
+    from bot.campaign.runtime import CampaignRuntime
 
 
-def _registry(ctx: Context) -> CampaignRegistry | None:
-    registry: CampaignRegistry | None = ctx.services.features.get("campaigns")
-    if registry is None:
+def _registry(ctx: Context) -> CampaignRuntime | None:
+    registry = ctx.services.campaigns
+    if not registry.running:
         ctx.reply("campaign/not_running.j2", priority=Priority.COMMAND)
+        return None
     return registry
 
 
@@ -111,7 +112,7 @@ async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
         )
 
 
-def _live_here(registry: CampaignRegistry, ctx: Context) -> list[str]:
+def _live_here(registry: CampaignRuntime, ctx: Context) -> list[str]:
     """Ids of the campaigns running in the message's group and not closed there yet."""
     group_id = ctx.group_id
     if not group_id:
@@ -126,7 +127,7 @@ def _live_here(registry: CampaignRegistry, ctx: Context) -> list[str]:
     return live
 
 
-def _reply_list(registry: CampaignRegistry, ctx: Context, campaign_ids: list[str]) -> None:
+def _reply_list(registry: CampaignRuntime, ctx: Context, campaign_ids: list[str]) -> None:
     rows = []
     for campaign_id in campaign_ids:
         opens_at, closes_at = registry.effective_times(campaign_id)

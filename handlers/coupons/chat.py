@@ -13,21 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.campaign.active import ActiveCampaign, active_campaigns, coupon_window
 from bot.campaign.models import Coupon
 from bot.combine import add_to_post
 from bot.context import Context, Services
-from bot.text import keyword_matches
-from handlers.coupons.wallet import ClaimResult, CouponSpec, CouponStore, IssuedCoupon
-
-if TYPE_CHECKING:
-    from bot.app import App
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
 from bot.privacy import mask_contacts
+from bot.text import keyword_matches
 from bot.vocab import Priority
+from handlers.coupons.claims import claim, notice_once
+from handlers.coupons.store import ClaimResult, CouponSpec, CouponStore, IssuedCoupon
 
 COUPON_PRIORITY = Priority.ORDER + 10
 """After chain orders (so `接龙 A1 2` is never a coupon claim), well before the FAQ."""
@@ -118,7 +116,7 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
     if spec.valid_until is not None and spec.valid_until <= now:
         ctx.reply("coupons/expired.j2", mention=True, replace_key=f"coupon-expired:{msg.sender.id}", **terms)
         return True
-    result: ClaimResult = store_of(ctx.services).claim(spec, msg.sender.id, msg.group_id, now)
+    result: ClaimResult = await claim(ctx.services, spec, msg.sender.id, msg.group_id, now)  # off the loop
     if result.status == "issued":
         key = f"coupon:{active.campaign.id}:{coupon.id}"
 
@@ -147,7 +145,7 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
             name=mask_contacts(msg.sender.name),
             **terms,
         )
-    elif store_of(ctx.services).notice_once(active.campaign.id, coupon.id, msg.group_id, "exhausted", now):
+    elif await notice_once(ctx.services, active.campaign.id, coupon.id, msg.group_id, "exhausted", now):
         ctx.reply("coupons/exhausted.j2", **terms)
     return True
 
@@ -178,10 +176,3 @@ async def handle_my_coupons_privately(msg: PrivateMessage, ctx: Context) -> bool
     """`我的优惠券` sent to the bot directly: the same list, answered privately (coupons from every group)."""
     ctx.reply("coupons/mine.j2", name=msg.sender.name, **_my_coupons(msg.sender.id, ctx))
     return True
-
-
-def setup(app: App) -> None:
-    """Called by `App.build`: let order pricing see members' coupons (handlers.selling.discounts)."""
-    from handlers.coupons.wallet import make_wallet
-
-    app.services.features["coupon_wallet"] = make_wallet(app.services)

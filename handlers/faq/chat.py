@@ -14,91 +14,56 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import MutableMapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bot.app import App
+from loguru import logger
 
 from bot.campaign.active import campaigns_in_group
 from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import command, on_message
+from bot.storage.writebehind import RowOp
 from bot.vocab import Priority, Role
 from handlers.faq.matching import (
     FaqItem,
     FaqMatcher,
     items_from_entries,
-    load_faq_file,
     load_tokenizer,
     tokenizer_ready,
 )
-from handlers.faq.store import FaqStore
+from handlers.faq.memory import custom_changed, custom_entries, file_items, load_custom, state_of
+from handlers.faq.store import FaqStore, unanswered_row
 
-DEFAULT_FAQ_FILE = Path(__file__).resolve().parents[2] / "data" / "faq.yaml"
-FAQ_FILE = "data/faq.yaml"
 GROUP_COOLDOWN = timedelta(seconds=60)
 MEMBER_COOLDOWN = timedelta(seconds=30)
 MAX_QUESTION_CHARS = 200
 MAX_ANSWER_CHARS = 1000
-STATE_KEY = "faq"
 ADD_RE = re.compile(r"^\s*\S+\s+(?P<question>.+?)\s*[|｜]\s*(?P<answer>.+?)\s*$", re.DOTALL)
 
 
-@dataclass
-class FaqState:
-    """Per-app FAQ state: cached matchers, file items, cooldowns (in memory; a restart clears cooldowns)."""
-
-    file_items: list[FaqItem] = field(default_factory=list)
-    file_stamp: tuple[str, float] | None = None
-    custom_version: dict[str, int] = field(default_factory=dict)
-    matchers: dict[str, tuple[tuple[object, ...], FaqMatcher]] = field(default_factory=dict)
-    answered_in_group: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    answered_member: dict[tuple[str, str], datetime] = field(default_factory=dict)
-
-
-def state_of(services: Services) -> FaqState:
-    state = services.features.get(STATE_KEY)
-    if not isinstance(state, FaqState):
-        state = FaqState()
-        services.features[STATE_KEY] = state
-    return state
-
-
-def faq_file(services: Services) -> Path:
-    """`data/faq.yaml` beside the config, else the one shipped with the bot."""
-    configured = services.config.path(FAQ_FILE)
-    return configured if configured.exists() else DEFAULT_FAQ_FILE
-
-
-def _file_items(services: Services, state: FaqState) -> list[FaqItem]:
-    path = faq_file(services)
-    stamp = (str(path), path.stat().st_mtime if path.exists() else 0.0)
-    if stamp != state.file_stamp:
-        state.file_items = load_faq_file(path)
-        state.file_stamp = stamp
-    return state.file_items
-
-
 def matcher_for(services: Services, group_id: str) -> FaqMatcher:
-    """The group's matcher, rebuilt when a campaign reloads, the file changes or a leader adds an entry."""
+    """The group's matcher, rebuilt when a campaign reloads, the file changes or a leader adds an entry.
+
+    Its parts come from memory (`handlers.faq.memory`); a group's own entries are read here
+    only if `load_custom` has not brought them in (a leader's command).
+    """
     state = state_of(services)
-    file_items = _file_items(services, state)
-    campaigns = [a.campaign for a in campaigns_in_group(services, group_id)]
-    signature = (state.file_stamp, state.custom_version.get(group_id, 0), *(id(c) for c in campaigns))
-    cached = state.matchers.get(group_id)
-    if cached is not None and cached[0] == signature:
+    shipped_file = file_items(services, state)
+    campaigns = tuple(a.campaign for a in campaigns_in_group(services, group_id))
+    custom = custom_entries(services, group_id)
+    signature = (state.file_stamp, custom, *(id(c) for c in campaigns))
+    cached = state.matchers.get(signature)
+    if cached is not None:
         return cached[1]
     items: list[FaqItem] = []
     for campaign in campaigns:
         items += items_from_entries(campaign.faq, "campaign", f"campaign:{campaign.id}")
-    items += file_items
-    store = FaqStore(services.repo.engine)
-    custom = [FaqItem(f"custom:{i}", q, a, source="leader") for i, q, a in store.custom(group_id)]
-    matcher = FaqMatcher(leader_first(items, custom))
-    state.matchers[group_id] = (signature, matcher)
+    items += shipped_file
+    own = [FaqItem(f"custom:{i}", q, a, source="leader") for i, q, a in custom]
+    matcher = FaqMatcher(leader_first(items, own))
+    state.matchers[signature] = (campaigns, matcher)  # holding the campaigns keeps their ids unique
     return matcher
 
 
@@ -138,7 +103,7 @@ def _without_bot_mention(text: str, services: Services) -> str:
 
 
 def _cooling(
-    seen: dict[tuple[str, str], datetime], key: tuple[str, str], now: datetime, period: timedelta
+    seen: MutableMapping[tuple[str, str], datetime], key: tuple[str, str], now: datetime, period: timedelta
 ) -> bool:
     last = seen.get(key)
     return last is not None and now - last < period
@@ -152,12 +117,15 @@ async def handle_question(msg: GroupMessage, ctx: Context) -> bool:
     text = _without_bot_mention(msg.text, ctx.services)
     if not tokenizer_ready():
         await asyncio.to_thread(load_tokenizer)  # a second of dictionary loading, off the event loop
+    await load_custom(ctx.services, msg.group_id)  # once per group, in a worker thread
     matcher = matcher_for(ctx.services, msg.group_id)
     match = matcher.match(text, addressed=msg.mentions_bot)
     now = ctx.clock.now()
     if match is None:
         if msg.mentions_bot or text.endswith(("?", "？")):
-            FaqStore(ctx.repo.engine).log_unanswered(msg.group_id, msg.sender.id, msg.sender.name, text, now)
+            _log_unanswered(
+                ctx.services, unanswered_row(msg.group_id, msg.sender.id, msg.sender.name, text, now)
+            )
         return False
     state = state_of(ctx.services)
     group_key, member_key = (msg.group_id, match.item.key), (msg.group_id, msg.sender.id)
@@ -199,6 +167,7 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
             "faq/added.j2", entry_id=entry_id, question=question, answer=answer, priority=Priority.COMMAND
         )
     elif action == "unanswered":
+        await _logged(ctx.services)  # the log is written behind: read it once what was queued is in
         # Members' own words (phone numbers, addresses…): privately to the leader who asked, never the group.
         ctx.send_private(
             msg.sender.id,
@@ -212,7 +181,8 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
         counts: dict[str, int] = {}
         for item in matcher.items:
             counts[item.source] = counts.get(item.source, 0) + 1
-        ctx.reply("faq/list.j2", counts=counts, custom=store.custom(msg.group_id), priority=Priority.COMMAND)
+        custom = [tuple(entry) for entry in custom_entries(ctx.services, msg.group_id)]
+        ctx.reply("faq/list.j2", counts=counts, custom=custom, priority=Priority.COMMAND)
     elif action == "del" and len(ctx.args) == 2 and ctx.args[1].isdigit():
         removed = store.remove(msg.group_id, int(ctx.args[1]))
         _changed(ctx.services, msg.group_id)
@@ -221,16 +191,29 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
         ctx.usage()
 
 
-async def warm_up(app: object) -> None:
+async def warm_up() -> None:
     """Start-up hook: load jieba's dictionary (about 0.7 s) before the first question, not during it."""
     await asyncio.to_thread(load_tokenizer)
 
 
-def setup(app: App) -> None:
-    """Called by `App.build`: warm the tokenizer when the bot starts."""
-    app.startup_hooks.append(warm_up)
-
-
 def _changed(services: Services, group_id: str) -> None:
-    state = state_of(services)
-    state.custom_version[group_id] = state.custom_version.get(group_id, 0) + 1
+    custom_changed(services, group_id)
+
+
+def _log_unanswered(services: Services, row: RowOp) -> None:
+    """Queue the row for the app's write-behind writer: the loop neither writes nor waits."""
+    if services.inbound is not None:
+        services.inbound.writer.put(row)
+    else:  # a bare Services (no app): write it now
+        with services.repo.engine.begin() as conn:
+            conn.execute(row.statement, dict(row.params))
+
+
+async def _logged(services: Services) -> None:
+    """Wait (off the loop) until the queued unanswered questions are written; a failure is only logged."""
+    if services.inbound is None:
+        return
+    try:
+        await services.inbound.written()
+    except Exception as exc:  # storage trouble is reported by the writer; read what is there
+        logger.warning("faq: unanswered log not fully written before reading it: {}", exc)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from loguru import logger
 from pydantic import ValidationError
 from rapidfuzz import fuzz
@@ -29,6 +30,7 @@ from ruamel.yaml.error import YAMLError
 
 from bot.campaign.models import FaqEntry
 from bot.text import normalize
+from handlers.faq.screen import Phrasing, Screen
 
 THRESHOLD = 62.0
 """Minimum score (0-100) to answer at all."""
@@ -70,6 +72,11 @@ _FILLER_RE = re.compile("|".join(FILLERS))
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _tokenizer_lock = threading.Lock()
 _tokenizer: Any = None
+_vocabulary = 0
+"""Bumped whenever a matcher adds keywords to jieba: the same text may then split differently."""
+
+MEMO_SIZE = 4096
+"""Answers remembered per matcher: chatter repeats (哈哈哈, 好的, 收到)."""
 
 
 def _jieba() -> Any:
@@ -144,19 +151,24 @@ class _Prepared:
     item: FaqItem
     keywords: tuple[str, ...]
     phrasings: list[tuple[str, str]] = field(default_factory=list)  # (content, sorted content tokens)
+    screened: list[Phrasing] = field(default_factory=list)  # the same, for `handlers.faq.screen`
 
 
 class FaqMatcher:
     """Scores messages against a fixed set of FAQ items."""
 
     def __init__(self, items: Iterable[FaqItem]) -> None:
+        global _vocabulary
         tokenizer = _jieba()
         self.items = list(items)
         self._prepared: list[_Prepared] = []
+        self._memo: LRUCache[tuple[str, bool], FaqMatch | None] = LRUCache(MEMO_SIZE)
+        self._memo_vocabulary = -1
         for item in self.items:
             for word in item.keywords:
                 if len(squash(word)) >= 2:
                     tokenizer.add_word(squash(word), freq=2000)
+                    _vocabulary += 1
         for item in self.items:
             keywords = tuple(k for k in (squash(w) for w in item.keywords) if k)
             prepared = _Prepared(item, keywords)
@@ -164,7 +176,10 @@ class FaqMatcher:
                 stripped = content(phrase) or squash(phrase)
                 if stripped:
                     prepared.phrasings.append((stripped, " ".join(sorted(content_tokens(phrase)))))
+                    prepared.screened.append(Phrasing(*prepared.phrasings[-1]))
             self._prepared.append(prepared)
+        self._screen = Screen([p.screened for p in self._prepared])
+        self._keywords = frozenset(k for p in self._prepared for k in p.keywords)
 
     def _similarity(self, prepared: _Prepared, stripped: str, tokens: str) -> float:
         """How alike the text is to the item's closest phrasing, 0-100, before any keyword bonus."""
@@ -203,20 +218,49 @@ class FaqMatcher:
     def match(self, text: str, *, addressed: bool = False) -> FaqMatch | None:
         """The answer to give, or None to stay silent.
 
+        Gives exactly what the best of `score` would (first item with the top score, if it
+        reaches `NEAR_COPY`, or `THRESHOLD` for a question), but scores only what can still
+        reach that bar (`handlers.faq.screen`), and remembers recent texts.
+
         Args:
             text: what the member said.
             addressed: the message @-mentions the bot (counts as a question).
         """
-        if len(squash(text)) < MIN_CONTENT_CHARS or not self._prepared:
+        if self._memo_vocabulary != _vocabulary:  # jieba learnt words: remembered splits may be stale
+            self._memo.clear()
+            self._memo_vocabulary = _vocabulary
+        key = (text, addressed)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        found = self._match(text, addressed)
+        self._memo[key] = found
+        return found
+
+    def _match(self, text: str, addressed: bool) -> FaqMatch | None:
+        squashed = squash(text)
+        if len(squashed) < MIN_CONTENT_CHARS or not self._prepared:
             return None
-        scores = self.score(text)
-        if not scores:
-            return None
-        top = scores[0]
-        asked = top.question_like or addressed
-        if top.score >= NEAR_COPY or (asked and top.score >= THRESHOLD):
-            return top
-        return None
+        question_like = is_question(text)
+        bar = THRESHOLD if question_like or addressed else NEAR_COPY
+        present = {k for k in self._keywords if k in squashed}
+        bonuses = [0.0 if present.isdisjoint(p.keywords) else KEYWORD_BONUS for p in self._prepared]
+        stripped = _FILLER_RE.sub("", squashed) or squashed  # `content(text)`, squashed once
+
+        def tokens() -> str:
+            return " ".join(sorted(content_tokens(text)))
+
+        needed = [bar - b for b in bonuses]
+        bests = self._screen.best_scores(needed, squashed, stripped, tokens, eager=bar == THRESHOLD)
+        top: FaqMatch | None = None
+        for prepared, bonus, best in zip(self._prepared, bonuses, bests, strict=True):
+            if best is None:
+                continue
+            score = min(100.0, best + bonus)  # as `score` adds it
+            if score >= bar and (top is None or score > top.score):
+                top = FaqMatch(prepared.item, score, question_like)
+        return top
 
 
 # -- sources ------------------------------------------------------------------------

@@ -9,7 +9,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from bot.storage.writebehind import RowOp
 from handlers.faq.tables import FaqCustom, FaqUnanswered
+
+_LOG_UNANSWERED = insert(FaqUnanswered)  # built once: the write-behind batches equal statements
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,7 @@ class FaqStore:
 
     def log_unanswered(self, group_id: str, member_id: str, name: str, text: str, now: datetime) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(FaqUnanswered).values(
-                    group_id=group_id, member_id=member_id, member_name=name, text=text[:500], asked_at=now
-                )
-            )
+            conn.execute(_LOG_UNANSWERED, dict(unanswered_row(group_id, member_id, name, text, now).params))
 
     def unanswered(self, group_id: str, limit: int = 10) -> list[Unanswered]:
         """The group's latest unanswered questions, newest first."""
@@ -68,3 +67,15 @@ class FaqStore:
                 .limit(limit)
             ).all()
         return [Unanswered(r.member_id, r.member_name, r.text, r.asked_at) for r in rows]
+
+
+def unanswered_row(group_id: str, member_id: str, name: str, text: str, now: datetime) -> RowOp:
+    """The unanswered question's row, for a write-behind writer (nobody waits for it)."""
+    params = {
+        "group_id": group_id,
+        "member_id": member_id,
+        "member_name": name,
+        "text": text[:500],
+        "asked_at": now,
+    }
+    return RowOp(_LOG_UNANSWERED, params)

@@ -10,12 +10,11 @@ from bot.vocab import Priority
 from handlers.monitoring.metrics import day_summary
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.context import Services
 
 
-def leaders_by_group(app: App) -> dict[str, list[str]]:
+def leaders_by_group(services: Services) -> dict[str, list[str]]:
     """Leader id -> the groups they lead (config and chat grants)."""
-    services = app.services
     groups = set(services.config.groups) | services.repo.known_group_ids()
     out: dict[str, list[str]] = {}
     for group_id in sorted(groups):
@@ -24,14 +23,13 @@ def leaders_by_group(app: App) -> dict[str, list[str]]:
     return out
 
 
-def send_daily_summaries(app: App, now: datetime | None = None) -> int:
+def send_daily_summaries(services: Services, now: datetime | None = None) -> int:
     """Queue today's summary to every leader; returns how many were queued."""
-    services = app.services
     now = now or services.clock.now()
     local = now.astimezone(ZoneInfo(services.config.bot.timezone))
     since = local.replace(hour=0, minute=0, second=0, microsecond=0)
     sent = 0
-    for leader, groups in leaders_by_group(app).items():
+    for leader, groups in leaders_by_group(services).items():
         rows = [
             (
                 services.repo.group_name(g),

@@ -21,7 +21,7 @@ from handlers.monitoring.rules import DEFAULT_RULES, AlertState, Rule, due, step
 from handlers.selling.store import OrderStore
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.context import Services
 
 STOCK_SUBJECT_GROUP = "*"
 # Rules measured per group (stock is measured per product, across the campaign's groups).
@@ -64,7 +64,7 @@ class Alert:
 
 @dataclass
 class CampaignMonitor:
-    app: App
+    services: Services
     states: dict[tuple[str, str, str, str], AlertState] = field(default_factory=dict)
     history: list[Alert] = field(default_factory=list)
 
@@ -80,7 +80,8 @@ class CampaignMonitor:
         """
         if not campaign.monitoring.enabled:
             return []
-        engine = self.app.services.repo.engine
+        self.services.flush_inbound()  # activity is written behind: read it complete
+        engine = self.services.repo.engine
         rules = campaign_rules(campaign)
         measured: dict[tuple[str, str], GroupMetrics] = {}
         for name in GROUP_RULES:  # one set of grouped queries per rule (its own window), not per group
@@ -152,7 +153,7 @@ class CampaignMonitor:
             )
 
     def _send(self, alert: Alert, campaign: Campaign, groups: list[str]) -> None:
-        services = self.app.services
+        services = self.services
         targets = set(services.config.admins)
         for group_id in groups if alert.group_id == STOCK_SUBJECT_GROUP else [alert.group_id]:
             targets |= services.roles.leaders_of(group_id)

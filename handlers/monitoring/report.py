@@ -127,7 +127,7 @@ def build_report(
     metrics = groups_metrics(engine, campaign_id, groups, since, until)
     # The same window as GMV, so gross minus discounts is net in every row.
     orders = [o for o in OrderStore(engine).orders(campaign_id) if since <= o.created_at < until]
-    money = money_now({"coupon_wallet": StoredWallet(engine)}, campaign_id, tiers, orders, priced_at or until)
+    money = money_now(StoredWallet(engine), campaign_id, tiers, orders, priced_at or until)
     for group_id in groups:
         m = metrics[group_id]
         rows.append(

@@ -14,17 +14,16 @@ ids and codes of recent bursts for audit, privately to the leader who asks.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from apscheduler.triggers.date import DateTrigger
+from cachetools import LRUCache
 from loguru import logger
 from sqlalchemy.engine import Connection
 
 from bot.campaign import parse_duration
-from bot.campaign.active import active_campaigns, registry_of
+from bot.campaign.active import active_campaigns
 from bot.campaign.nodes import NodeRun, run_redpacket
 from bot.combine import add_to_post
 from bot.context import Context, Services
@@ -35,15 +34,16 @@ from bot.privacy import mask_contacts
 from bot.text import core
 from bot.vocab import Priority, Role
 from handlers.redpacket.gate import after_commit, announce_key, announced
+from handlers.redpacket.lookup import RECENT_BURSTS, burst_for_grab, grab, pick_burst
+from handlers.redpacket.memory import memory_of
 from handlers.redpacket.service import Burst, RedPacketStore, Winner
 from handlers.redpacket.split import split_budget
+from schedules.jobs import Grace, redpacket_close_job_id
 
 GRAB_PRIORITY = Priority.COMMAND + 5
 """Before chain orders: while a burst is open, its keyword is a grab, nothing else."""
 
 JOB_FUNC = "handlers.redpacket.jobs:job_close_redpacket"
-LATE_GRACE = timedelta(minutes=10)
-"""How long after a burst ends its keyword still gets a "too late" instead of silence."""
 
 DEFAULT_KEYWORD = "抢"
 DEFAULT_WINDOW = timedelta(seconds=60)
@@ -52,18 +52,13 @@ MAX_PACKETS = 200
 MAX_BUDGET_CENTS = 2000_00
 MANUAL_CREDIT_DAYS = 7
 LOG_BURSTS = 3
-RECENT_BURSTS = 5
-RNG_KEY = "engagement_rng"
-ALREADY_KEY = "redpacket_already_told"
-KEYWORDS_KEY = "redpacket_keywords"
 
 
 def store_of(services: Services) -> RedPacketStore:
     return RedPacketStore(services.repo.engine)
 
 
-def close_job_id(burst_id: str) -> str:
-    return f"redpacket:{burst_id}:close"
+close_job_id = redpacket_close_job_id
 
 
 @dataclass(frozen=True)
@@ -90,7 +85,7 @@ def start_burst(
     started_by: str,
 ) -> bool:
     """Draw the split, store the burst in the caller's transaction, schedule its end; False if it exists."""
-    rng: random.Random | None = services.features.get(RNG_KEY)
+    rng = memory_of(services).rng
     shares = split_budget(budget_cents, min(packets, budget_cents), rng)
     created = RedPacketStore.create(
         conn,
@@ -106,28 +101,25 @@ def start_burst(
         started_by=started_by,
     )
     if created:
-        # No await between here and the caller's commit, so no grab can re-read the old set.
-        _keyword_cache(services).pop(group_id, None)
+        # Dropped now and again once committed: a keyword read racing the commit is not kept.
+        memory_of(services).forget_keywords(group_id)
+        after_commit(memory_of(services).forget_keywords, group_id)
         after_commit(schedule_close, services, burst_id, now + window)
     return created
 
 
 def schedule_close(services: Services, burst_id: str, closes_at: datetime) -> None:
     """A one-off job that ends the burst; without a scheduler the next grab ends it instead."""
-    registry = registry_of(services)
-    scheduler = registry.scheduler if registry is not None else None
+    scheduler = services.campaigns.scheduler
     if scheduler is None:
         return
-    scheduler.add_job(
+    scheduler.at(
         JOB_FUNC,
-        trigger=DateTrigger(run_date=services.clock.to_real(closes_at)),
+        closes_at,
         args=[burst_id],
         id=close_job_id(burst_id),
         name=f"red packets {burst_id} close",
-        replace_existing=True,
-        misfire_grace_time=None,  # results posted late are still right; never drop them
-        coalesce=True,
-        max_instances=1,
+        grace=Grace.UNBOUNDED,  # results posted late are still right; never drop them
     )
 
 
@@ -208,9 +200,8 @@ NODE_RUNNERS = {"redpacket": announce_from_node}
 
 
 # -- grabbing ------------------------------------------------------------------------------
-def _keyword_cache(services: Services) -> dict[str, frozenset[str]]:
-    cache: dict[str, frozenset[str]] = services.features.setdefault(KEYWORDS_KEY, {})
-    return cache
+def _keyword_cache(services: Services) -> LRUCache[str, frozenset[str]]:
+    return memory_of(services).keywords
 
 
 def _burst_for(services: Services, group_id: str, said: str, now: datetime) -> Burst | None:
@@ -226,13 +217,7 @@ def _burst_for(services: Services, group_id: str, said: str, now: datetime) -> B
         keywords = cache[group_id] = frozenset(core(b.keyword) for b in bursts)
     if said not in keywords:
         return None
-    for burst in store_of(services).recent(group_id, limit=RECENT_BURSTS):
-        if core(burst.keyword) != said:
-            continue
-        ended = burst.closed_at or burst.closes_at
-        if burst.status == "open" or ended + LATE_GRACE > now:
-            return burst
-    return None
+    return pick_burst(store_of(services).recent(group_id, limit=RECENT_BURSTS), said, now)
 
 
 @on_message(priority=GRAB_PRIORITY)
@@ -242,7 +227,7 @@ async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
     if not said:
         return False
     now = ctx.clock.now()
-    burst = _burst_for(ctx.services, msg.group_id, said, now)
+    burst = await burst_for_grab(ctx.services, msg.group_id, said, now)  # chatter: memory only
     if burst is None:
         return False
     if burst.status == "open" and not announced(ctx.services, burst):
@@ -250,14 +235,14 @@ async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
         return True
     if burst.status == "open" and now >= burst.closes_at:
         close_burst(ctx.services, burst.id)  # its job has not run (yet): end it here
-    result = store_of(ctx.services).grab(burst, msg.sender.id, msg.sender.name, now)
+    result = await grab(ctx.services, burst, msg.sender.id, msg.sender.name, now)  # in a worker thread
     if result.status == "won":
         if result.closed_now:
             post_results(ctx.services, burst.id)
     elif result.status == "already":
-        told: set[tuple[str, str]] = ctx.services.features.setdefault(ALREADY_KEY, set())
+        told = memory_of(ctx.services).already_told
         if (burst.id, msg.sender.id) not in told:
-            told.add((burst.id, msg.sender.id))
+            told[(burst.id, msg.sender.id)] = True
             ctx.reply(
                 "redpacket/already.j2",
                 mention=True,

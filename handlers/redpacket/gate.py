@@ -15,9 +15,8 @@ from collections.abc import Callable
 from loguru import logger
 
 from bot.context import Services
-from handlers.redpacket.service import Burst, RedPacketStore
-
-ANNOUNCED_KEY = "redpacket_announced"
+from handlers.redpacket.memory import memory_of
+from handlers.redpacket.service import Burst
 
 
 def announce_key(burst_id: str) -> str:
@@ -32,12 +31,12 @@ def announced(services: Services, burst: Burst) -> bool:
     answer is kept in memory, so this is a query per early grab, not per message. A burst
     with no announcement row (none was queued) takes grabs at once.
     """
-    known: set[str] = services.features.setdefault(ANNOUNCED_KEY, set())
+    known = memory_of(services).announced
     if burst.id in known:
         return True
-    if RedPacketStore(services.repo.engine).announcement_pending(burst.group_id, announce_key(burst.id)):
+    if services.outbox.holds(burst.group_id, announce_key(burst.id)):  # memory: the table lags
         return False
-    known.add(burst.id)
+    known[burst.id] = True
     return True
 
 

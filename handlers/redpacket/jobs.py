@@ -8,6 +8,7 @@ job id is `redpacket:<burst id>:close`. Tests call it (or
 
 from __future__ import annotations
 
+from bot.context import Services
 from schedules import runtime
 
 
@@ -15,4 +16,4 @@ async def job_close_redpacket(burst_id: str) -> None:
     """Close the burst and post its winners and best luck (a no-op if it already ended)."""
     from handlers.redpacket.chat import close_burst
 
-    close_burst(runtime.current_app().services, burst_id)
+    close_burst(runtime.current(Services), burst_id)

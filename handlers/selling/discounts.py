@@ -1,7 +1,7 @@
 """The contract between pricing (orders) and coupons (engagement).
 
 Pricing asks a `CouponWallet` which coupons a member could use; the coupons
-feature provides the wallet and registers it as `services.features["coupon_wallet"]`.
+feature provides the wallet and registers it with `services.provide(wallet, CouponWallet)`.
 Without a wallet, orders are priced with spend tiers (满减) only.
 
 Validity is inclusive of its end: a coupon "valid until close" is still valid at
@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from bot.context import Services
 
 
 @dataclass(frozen=True)
@@ -46,3 +51,16 @@ class SettledWallet(Protocol):
     def redeemed(self, member_id: str, campaign_id: str) -> list[CouponOffer]:
         """The coupon and credit consumed by `campaign_id` for this member (empty before close)."""
         ...
+
+
+def wallet_of(services: Services) -> CouponWallet | None:
+    """The coupons feature's wallet, if it is installed; without it orders get 满减 only."""
+    return services.find(CouponWallet)  # type: ignore[type-abstract]  # a protocol is the key
+
+
+def wallet_on(services: Services, conn: Connection) -> CouponWallet | None:
+    """The wallet reading and redeeming through `conn` (a close's claim transaction), if it can;
+    a wallet without `on(conn)` is used as it is."""
+    wallet = wallet_of(services)
+    bind = getattr(wallet, "on", None)
+    return bind(conn) if callable(bind) else wallet

@@ -6,11 +6,18 @@ micro-batches committed about 9,000 orders/s against about 2,500/s for one
 ORM transaction per order. So every order, cancellation and restock of the
 process goes through here:
 
-* `submit()` puts the operation on a queue and waits for its result;
+* `enqueue()` puts the operation on the queue and returns at once: a chat
+  order is answered from the batch's after-commit callback, so reading the
+  next message never waits for the previous order's commit; `submit()` does the
+  same and waits for the operation's own result (a restock replies with it);
+  `settle()` waits until everything queued so far has committed and been
+  answered (shutdown, readers that must see a member's own orders, tests);
 * a flush task, started on demand and gone when the queue is empty (nothing to
   start or stop with the app), takes whatever has piled up (up to `max_batch`)
   and applies it in one transaction in a worker thread, so the event loop keeps
   taking messages while the database works, and those become the next batch;
+  in the same thread, right after the commit, `read_after(ops, results)` reads
+  back what the batch changed (kept as `view` for the callback);
 * after the commit, `on_commit(ops, results)` runs once per batch on the event
   loop (the selling feature posts one 接龙 list per group per batch from it),
   and only then is each caller's future resolved: nothing is acknowledged that
@@ -23,12 +30,15 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from loguru import logger
 
-from handlers.selling.store import Operation, OpResult, OrderStore
+from handlers.selling.ops import Operation, OpResult
+from handlers.selling.store import OrderStore
 
 CommitCallback = Callable[[list[Operation], list[OpResult]], None]
+ReadAfter = Callable[[list[Operation], list[OpResult]], Any]
 
 
 @dataclass
@@ -36,6 +46,7 @@ class WriterStats:
     batches: int = 0
     operations: int = 0
     largest_batch: int = 0
+    failed: int = 0  # operations of batches that failed as a whole (logged; never acknowledged)
 
 
 class OrderWriter:
@@ -47,25 +58,47 @@ class OrderWriter:
         now: Callable[[], datetime],
         *,
         on_commit: CommitCallback | None = None,
+        read_after: ReadAfter | None = None,
         max_batch: int = 500,
         in_thread: bool = True,
     ) -> None:
         self.store = store
         self.now = now
         self.on_commit = on_commit
+        self.read_after = read_after
+        self.view: Any = None  # what `read_after` returned for the batch being answered
         self.max_batch = max_batch
         self.in_thread = in_thread
         self.stats = WriterStats()
-        self._pending: list[tuple[Operation, asyncio.Future[OpResult]]] = []
+        self._pending: list[tuple[Operation, asyncio.Future[OpResult] | None]] = []
         self._task: asyncio.Task[None] | None = None
+
+    def enqueue(self, op: Operation) -> None:
+        """Queue `op` and return at once; `on_commit` answers it after its batch commits."""
+        self._pending.append((op, None))
+        self._start()
 
     async def submit(self, op: Operation) -> OpResult:
         """Queue `op`; return its result once the batch holding it has committed."""
         future: asyncio.Future[OpResult] = asyncio.get_running_loop().create_future()
         self._pending.append((op, future))
+        self._start()
+        return await future
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no batch in flight."""
+        return not self._pending and (self._task is None or self._task.done())
+
+    async def settle(self) -> None:
+        """Wait until every operation queued so far (and any queued meanwhile) is committed and answered."""
+        while not self.idle:
+            assert self._task is not None
+            await asyncio.wait([self._task])
+
+    def _start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush(), name="order-writer")
-        return await future
 
     async def submit_many(self, ops: list[Operation]) -> list[OpResult]:
         return list(await asyncio.gather(*(self.submit(op) for op in ops)))
@@ -77,15 +110,17 @@ class OrderWriter:
             ops = [op for op, _ in batch]
             try:
                 if self.in_thread:
-                    results = await asyncio.to_thread(self.store.apply, ops, self.now())
+                    results, view = await asyncio.to_thread(self._apply, ops, self.now())
                 else:
-                    results = self.store.apply(ops, self.now())
+                    results, view = self._apply(ops, self.now())
             except Exception as exc:  # the whole batch failed even op by op: tell every caller
                 logger.opt(exception=True).error("order writer: batch of {} failed", len(ops))
+                self.stats.failed += len(ops)
                 for _, future in batch:
-                    if not future.done():
+                    if future is not None and not future.done():
                         future.set_exception(exc)
                 continue
+            self.view = view
             self.stats.batches += 1
             self.stats.operations += len(ops)
             self.stats.largest_batch = max(self.stats.largest_batch, len(ops))
@@ -94,6 +129,18 @@ class OrderWriter:
                     self.on_commit(ops, results)
                 except Exception:
                     logger.opt(exception=True).error("order writer: after-commit callback failed")
+            self.view = None
             for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
+                if future is not None and not future.done():
                     future.set_result(result)
+
+    def _apply(self, ops: list[Operation], now: datetime) -> tuple[list[OpResult], Any]:
+        """Commit the batch, then read back what it changed (a failed read-back only costs a re-read)."""
+        results = self.store.apply(ops, now)
+        view = None
+        if self.read_after is not None:
+            try:
+                view = self.read_after(ops, results)
+            except Exception:
+                logger.opt(exception=True).warning("order writer: reading back a committed batch failed")
+        return results, view

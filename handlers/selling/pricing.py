@@ -1,7 +1,7 @@
 """What a member pays: subtotal, spend tier (满减), one coupon and red-packet credit, all in fen.
 
 Pricing never decides whether a coupon exists: it asks the `CouponWallet`
-registered by the coupons feature (`services.features["coupon_wallet"]`) and,
+registered by the coupons feature (`services.find(CouponWallet)`) and,
 without one, applies spend tiers only. Tiers and one coupon stack (the sample
 campaign's FAQ promises 满减 and 优惠券 together). The coupon chosen is the one
 worth the most that the order qualifies for; a product-limited coupon counts
@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from bot.campaign.models import SpendTier
 from handlers.selling.discounts import CouponOffer, CouponWallet, SettledWallet
@@ -161,13 +161,8 @@ def quote(
     )
 
 
-def wallet_of(features: dict[str, Any]) -> CouponWallet | None:
-    wallet = features.get("coupon_wallet")
-    return wallet if wallet is not None and hasattr(wallet, "usable") else None
-
-
 def quote_member(
-    features: dict[str, Any],
+    wallet: CouponWallet | None,
     member_id: str,
     campaign_id: str,
     lines: Iterable[PricedLine],
@@ -179,7 +174,6 @@ def quote_member(
     After a close redeemed the member's coupon or credit for this campaign, the quote
     uses exactly what was redeemed (and says it is settled), whatever is usable now.
     """
-    wallet = wallet_of(features)
     if wallet is None:
         return quote(lines, tiers)
     settled = getattr(wallet, "redeemed", None)
@@ -190,14 +184,13 @@ def quote_member(
 
 
 def settle_coupons(
-    features: dict[str, Any], campaign_id: str, quotes: dict[str, Quote], now: datetime
+    wallet: CouponWallet | None, campaign_id: str, quotes: dict[str, Quote], now: datetime
 ) -> int:
     """Redeem each member's chosen coupon and applied credits at close; returns how many were redeemed.
 
     `quotes` must be priced at the close instant (`close_instant`), not at the time the
     close job happens to run.
     """
-    wallet = wallet_of(features)
     if wallet is None:
         return 0
     redeemed = 0
@@ -228,5 +221,4 @@ __all__ = [
     "quote_member",
     "settle_coupons",
     "tier_discount",
-    "wallet_of",
 ]

@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.campaign.models import SpendTier
+from handlers.selling.discounts import CouponWallet
 from handlers.selling.pricing import PricedLine, Quote, quote_member, settle_coupons
 from handlers.selling.store import OrderView
 
@@ -70,7 +70,7 @@ def member_lines(orders: Iterable[OrderView]) -> dict[str, list[PricedLine]]:
 
 
 def member_quotes(
-    features: dict[str, Any],
+    wallet: CouponWallet | None,
     campaign_id: str,
     tiers: Iterable[SpendTier],
     orders: Iterable[OrderView],
@@ -79,13 +79,13 @@ def member_quotes(
     """Every buyer's campaign-wide quote at `at` (a close instant, or now for a live figure)."""
     tiers = tuple(tiers)
     return {
-        member: quote_member(features, member, campaign_id, lines, tiers, at)
+        member: quote_member(wallet, member, campaign_id, lines, tiers, at)
         for member, lines in member_lines(orders).items()
     }
 
 
 def settle_group(
-    features: dict[str, Any],
+    wallet: CouponWallet | None,
     campaign_id: str,
     tiers: Iterable[SpendTier],
     orders: list[OrderView],
@@ -98,8 +98,8 @@ def settle_group(
     all their orders in the campaign. Returns how many coupons and credits were redeemed.
     """
     buyers = {order.member_id for order in orders if order.group_id == group_id}
-    quotes = member_quotes(features, campaign_id, tiers, [o for o in orders if o.member_id in buyers], at)
-    return settle_coupons(features, campaign_id, quotes, at)
+    quotes = member_quotes(wallet, campaign_id, tiers, [o for o in orders if o.member_id in buyers], at)
+    return settle_coupons(wallet, campaign_id, quotes, at)
 
 
 def _split(amount: int, weights: dict[str, int]) -> dict[str, int]:
@@ -136,11 +136,11 @@ def campaign_money(orders: Iterable[OrderView], quotes: dict[str, Quote]) -> Cam
 
 
 def money_now(
-    features: dict[str, Any],
+    wallet: CouponWallet | None,
     campaign_id: str,
     tiers: Iterable[SpendTier],
     orders: list[OrderView],
     at: datetime,
 ) -> CampaignMoney:
     """The campaign's money with every buyer priced at `at` (what a close redeemed, once it has)."""
-    return campaign_money(orders, member_quotes(features, campaign_id, tiers, orders, at))
+    return campaign_money(orders, member_quotes(wallet, campaign_id, tiers, orders, at))

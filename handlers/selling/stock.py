@@ -1,184 +1,64 @@
-"""Stock posts (库存播报): at opening, at broadcast times, on low stock and sell-outs; `/stock`.
+"""Stock posts (库存播报): the opening board, broadcasts at their times, and `/stock`.
 
-Stock is one pool per campaign shared by all its groups (one warehouse), so a
-sell-out is news in every group the campaign runs in. Threshold posts are
-coalesced per group: at most one per the campaign's `broadcasts.window`
-(default 60 s); a queued post is replaced by a fresher rendering, and a post
-that would say nothing new (no product newly below the low-stock threshold or
-newly sold out) is not sent at all.
+When stock crosses a threshold between those posts is the announcer's call
+(`handlers.selling.announcer`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import select
-from sqlmodel import col
-
 from bot.campaign import Campaign
 from bot.campaign.nodes import NodeRun, render_node
+from bot.campaign.render_memo import cached
 from bot.context import Context
 from bot.events import GroupMessage
 from bot.handler import command
 from bot.outbox import Draft
-from bot.storage.tables import OutboxRow
 from bot.vocab import Priority, Role
-from handlers.selling.orders import Selling, selling
-from handlers.selling.store import Restock, StockLine
-
-LOW = "low"
-SOLD_OUT = "sold_out"
-HOT_SHARE = 0.3
-"""A broadcast says 火热 once this share of all units has sold (or something runs low): not for 2 of 250."""
-
-
-def level(line: StockLine, threshold: float) -> str:
-    """ok, low (below `threshold` of all units made available) or sold_out."""
-    if line.stock <= 0:
-        return SOLD_OUT
-    if line.total and line.stock < line.total * threshold:
-        return LOW
-    return "ok"
-
-
-def stock_rows(
-    campaign: Campaign, lines: list[StockLine], news: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """What the stock templates show per product."""
-    threshold = campaign.broadcasts.low_stock_threshold
-    return [
-        {
-            "code": line.product_code,
-            "name": line.name,
-            "price_cents": line.price_cents,
-            "unit": line.unit,
-            "limit": line.limit_per_member,
-            "stock": line.stock,
-            "total": line.total,
-            "sold": line.sold,
-            "level": level(line, threshold),
-            "news": bool(news and line.product_code in news),
-        }
-        for line in lines
-    ]
-
-
-@dataclass
-class _Board:
-    """Stock-post state of one campaign in one group."""
-
-    last_at: datetime | None = None  # when the latest stock post was due to leave
-    outbox_id: int | None = None
-    levels: dict[str, str] = field(default_factory=dict)  # what the group has been told
-    pending: dict[str, str] = field(default_factory=dict)  # news in the queued post
-    last_sold: int = -1  # units sold as the last scheduled post (opening, broadcast) showed them
-
-
-class StockAnnouncer:
-    """Decides when a group hears about stock, and coalesces what it hears."""
-
-    def __init__(self, sell: Selling) -> None:
-        self.sell = sell
-        self.boards: dict[tuple[str, str], _Board] = {}
-
-    def board(self, campaign_id: str, group_id: str) -> _Board:
-        return self.boards.setdefault((campaign_id, group_id), _Board())
-
-    def after_sales(self, campaign_id: str) -> None:
-        """After orders, cancellations or a restock committed: post what crossed a threshold."""
-        campaign = self.sell.campaign(campaign_id)
-        if campaign is None:
-            return
-        lines = self.sell.store.stock(campaign_id)
-        threshold = campaign.broadcasts.low_stock_threshold
-        levels = {line.product_code: level(line, threshold) for line in lines}
-        for group_id in self.sell.groups_of(campaign):
-            if self.sell.status(campaign_id, group_id) != "open":
-                continue
-            board = self.board(campaign_id, group_id)
-            news = {
-                code: lvl for code, lvl in levels.items() if lvl != "ok" and board.levels.get(code) != lvl
-            }
-            for code, lvl in levels.items():
-                if lvl == "ok":
-                    board.levels.pop(code, None)  # restocked: a later drop is news again
-            if news:
-                self.post(campaign, group_id, lines, news)
-
-    def post(self, campaign: Campaign, group_id: str, lines: list[StockLine], news: dict[str, str]) -> None:
-        services = self.sell.services
-        board = self.board(campaign.id, group_id)
-        now = services.clock.now()
-        window = campaign.broadcasts.window.total_seconds()
-        if board.outbox_id is not None:
-            board.last_at = _sent_at(self.sell, board.outbox_id) or board.last_at
-        delay = 0.0 if board.last_at is None else max(0.0, (board.last_at - now).total_seconds() + window)
-        key = f"stock:{campaign.id}"
-
-        def render(highlight: dict[str, str]) -> str:
-            return self.sell._render(
-                "stock/board.j2",
-                reason="alert",
-                title=campaign.title,
-                rows=stock_rows(campaign, lines, highlight),
-                closes_at=self.sell.times(campaign)[1],
-            )
-
-        grown, fresh = {**board.pending, **news}, dict(news)
-        outbox_id = services.outbox.roll(
-            board.outbox_id,
-            lambda grow: (render(grown if grow else fresh), ()),
-            group_id=group_id,
-            replace_key=key,
-            delay=delay,
-            priority=Priority.CAMPAIGN,
-            kind="stock",
-        )
-        if outbox_id != board.outbox_id:
-            board.last_at = now + timedelta(seconds=delay)
-        board.pending = grown if outbox_id == board.outbox_id else fresh
-        board.outbox_id = outbox_id
-        board.levels.update(news)
-
-    def mark_posted(self, campaign: Campaign, group_id: str, lines: list[StockLine], now: datetime) -> None:
-        """A scheduled post (open, broadcast) just showed the stock: count it in the window."""
-        board = self.board(campaign.id, group_id)
-        threshold = campaign.broadcasts.low_stock_threshold
-        board.last_at = now
-        board.levels = {
-            line.product_code: level(line, threshold) for line in lines if level(line, threshold) != "ok"
-        }
-        board.last_sold = sum(line.sold for line in lines)
-
-
-def _sent_at(sell: Selling, outbox_id: int) -> datetime | None:
-    """When a stock post actually left (pacing may send it later than it was due); None if not yet."""
-    with sell.services.repo.engine.connect() as conn:
-        row = conn.execute(select(col(OutboxRow.sent_at)).where(col(OutboxRow.id) == outbox_id)).first()
-    return row[0] if row is not None else None
+from handlers.selling.announcer import HOT_SHARE, StockAnnouncer, level, stock_rows
+from handlers.selling.ops import Restock, StockLine
+from handlers.selling.service import selling
 
 
 # ------------------------------------------------------------------------------------ node runners
-def run_open(run: NodeRun) -> list[Draft]:
-    """T-0: the opening post with the first stock list (limited-time / limited-quantity labels)."""
+def node_stock(run: NodeRun) -> list[StockLine]:
+    """The campaign's stock, read once per node run through its claim's connection (after the
+    node's hook seeded it); every group of the run shows the same figures."""
     sell = selling(run.services)
-    # Before the opening's transaction (which holds SQLite's write lock): a reply to an order
-    # sent before the opening must not arrive after it.
-    sell.drop_preopen_replies(run.group_id)
-    sell.ensure_stock(run.campaign)
-    lines = sell.store.stock(run.campaign.id)
-    board = sell._render(
-        "stock/board.j2",
-        reason="open",
-        title=run.campaign.title,
-        rows=stock_rows(run.campaign, lines),
-        closes_at=run.closes_at,
+    lines: list[StockLine] = cached(
+        run.memo, ("selling:stock", run.campaign.id), lambda: sell.store.stock(run.campaign.id, run.conn)
     )
-    sell.announcer.mark_posted(run.campaign, run.group_id, lines, run.now)
+    return lines
+
+
+def run_open(run: NodeRun) -> list[Draft]:
+    """T-0: the opening post with the first stock list (limited-time / limited-quantity labels).
+
+    Renders only: the opening's effects (stock seeded, the pre-open replies dropped, ordering
+    known open) are its hooks' (`handlers.selling.node_hooks`); the stock board counts this post
+    once it is committed.
+    """
+    sell = selling(run.services)
+    lines = node_stock(run)
+    board = cached(
+        run.memo,
+        ("selling:open-board", run.campaign.id, run.closes_at),
+        lambda: sell.render(
+            "stock/board.j2",
+            reason="open",
+            title=run.campaign.title,
+            rows=stock_rows(run.campaign, lines),
+            closes_at=run.closes_at,
+        ),
+    )
+    _count_post(run, lines)
     text = render_node(run, "campaign/open.j2") + "\n\n" + board
     return [Draft(text=text, group_id=run.group_id, priority=Priority.CAMPAIGN, kind="open")]
+
+
+def _count_post(run: NodeRun, lines: list[StockLine]) -> None:
+    """Once committed, a scheduled post (open, broadcast) showed these figures to the group."""
+    announcer, campaign, group_id, now = selling(run.services).announcer, run.campaign, run.group_id, run.now
+    run.after_commit(lambda: announcer.mark_posted(campaign, group_id, lines, now))
 
 
 def run_broadcast(run: NodeRun) -> list[Draft]:
@@ -189,10 +69,9 @@ def run_broadcast(run: NodeRun) -> list[Draft]:
     Otherwise an `every: 10m` timeline would repeat "已售 130 件" all night (issue 13.12).
     """
     sell = selling(run.services)
-    if sell.status(run.campaign.id, run.group_id) != "open":
+    if sell.status(run.campaign.id, run.group_id, run.conn) != "open":
         return []
-    sell.ensure_stock(run.campaign)
-    lines = sell.store.stock(run.campaign.id)
+    lines = node_stock(run)
     board = sell.announcer.board(run.campaign.id, run.group_id)
     threshold = run.campaign.broadcasts.low_stock_threshold
     news = {
@@ -206,8 +85,8 @@ def run_broadcast(run: NodeRun) -> list[Draft]:
     total = sum(line.total for line in lines)
     hot = any(level(line, threshold) != "ok" for line in lines) or (total > 0 and sold >= total * HOT_SHARE)
     rows = stock_rows(run.campaign, lines)
-    text = render_node(run, "campaign/broadcast.j2", rows=rows, sold=sold, hot=hot)
-    sell.announcer.mark_posted(run.campaign, run.group_id, lines, run.now)
+    text = render_node(run, "campaign/broadcast.j2", memo_key="selling:stock", rows=rows, sold=sold, hot=hot)
+    _count_post(run, lines)
     return [Draft(text=text, group_id=run.group_id, priority=Priority.CAMPAIGN, kind="broadcast")]
 
 

@@ -33,6 +33,7 @@ from bot.handler import command, on_event, on_message
 from bot.vocab import Priority, Role
 from handlers.coupons.chat import issue_join_gifts
 from handlers.welcome.leader_templates import LeaderTemplateError, Problem, leader_templates
+from handlers.welcome.leavers import Leavers, leavers_of
 from handlers.welcome.service import Newcomer, WelcomeStore
 
 WELCOME_DELAY = 60.0
@@ -41,7 +42,6 @@ WELCOME_DELAY = 60.0
 MAX_NAMES = 30
 DEFAULT_TEMPLATE = "welcome/default.j2"
 SAMPLE_NAMES = ("小明", "小红")
-CHECKED_KEY = "welcome_first_message_checked"
 CHECKED_CACHE = 50_000
 SET_RE = re.compile(r"^\s*\S+\s+(.+)$", re.DOTALL)
 
@@ -89,7 +89,7 @@ def render_welcome(services: Services, group_id: str, variables: dict[str, Any],
     renderer = services.renderer
     if custom:
         try:
-            return leader_templates(services.features, renderer).render(custom, variables)
+            return leader_templates(services).render(custom, variables)
         except LeaderTemplateError as exc:
             logger.bind(group=group_id).warning("custom welcome failed ({}), using the default", exc)
     for active in active_campaigns(services, group_id, services.clock.now()):
@@ -105,7 +105,7 @@ def welcome(services: Services, group_id: str, newcomers: list[Newcomer], now: d
     enabled, custom = store.settings(group_id)
     if not enabled or not newcomers:
         return None
-    pending = store.add_pending(group_id, newcomers, now)
+    pending = store.add_pending(group_id, newcomers, now, services.outbox.queued_among)
     text = render_welcome(services, group_id, welcome_variables(services, group_id, pending, now), custom)
     outbox_id = services.outbox.enqueue(
         text,
@@ -127,6 +127,7 @@ def _greet(
     for member_id, name in members:
         if member_id == services.config.bot.id or not store.mark_welcomed(group_id, member_id, now):
             continue
+        _leavers(services).settled(group_id, member_id)
         issue_join_gifts(services, group_id, member_id, now)
         newcomers.append(Newcomer(member_id, name, inviter))
     welcome(services, group_id, newcomers, now)
@@ -139,39 +140,64 @@ async def handle_join(event: MemberJoined, ctx: Context) -> bool:
     Returns False so other features (referrals, say) still see the join.
     """
     inviter = event.inviter.name if event.inviter else ""
+    leavers = _leavers(ctx.services)
+    for member in event.members:
+        leavers.settled(event.group_id, member.id)  # a join clears the leave
     _greet(ctx.services, event.group_id, [(m.id, m.name) for m in event.members], inviter, ctx.clock.now())
     return False
 
 
+class _Checked(LRUCache[tuple[str, str], bool]):
+    """Members already checked for an unreported rejoin (bounded: an evicted one is only looked up again)."""
+
+
 def _checked(services: Services) -> LRUCache[tuple[str, str], bool]:
-    # Bounded: a member evicted here is only looked up in the database again.
-    cache: LRUCache[tuple[str, str], bool] = services.features.setdefault(
-        CHECKED_KEY, LRUCache(maxsize=CHECKED_CACHE)
-    )
-    return cache
+    return services.get_or_make(_Checked, lambda: _Checked(maxsize=CHECKED_CACHE))
+
+
+def _leavers(services: Services) -> Leavers:
+    return leavers_of(services, store_of(services).rejoin_candidates)
 
 
 @on_message(priority=1)
 async def handle_first_message(msg: GroupMessage, ctx: Context) -> bool:
-    """A member the bot saw leave speaks again: they rejoined unreported; welcome them. Never stops others."""
+    """A member the bot saw leave speaks again: they rejoined unreported; welcome them. Never stops others.
+
+    Who left is known from memory (`handlers.welcome.leavers`): chatter costs no query, and
+    only a member seen leaving is looked up, once.
+    """
+    leavers = _leavers(ctx.services)
+    group_id, member_id = msg.group_id, msg.sender.id
+    candidate = leavers.candidate(group_id, member_id)
+    if candidate is None:
+        await leavers.ensure(group_id)  # once per group, in a worker thread
+        candidate = leavers.candidate(group_id, member_id)
+    if candidate is False:
+        return False
     checked = _checked(ctx.services)
-    key = (msg.group_id, msg.sender.id)
+    key = (group_id, member_id)
     if key in checked:
         return False
     checked[key] = True
-    if store_of(ctx.services).rejoined_unreported(msg.group_id, msg.sender.id):
+    rejoined = store_of(ctx.services).rejoined_unreported(group_id, member_id)
+    leavers.settled(group_id, member_id)  # checked: a candidate again only after another leave
+    if rejoined:
         now = ctx.clock.now()
-        ctx.services.repo.record_join(msg.group_id, msg.sender.id, msg.sender.name, now)
-        _greet(ctx.services, msg.group_id, [(msg.sender.id, msg.sender.name)], "", now)
+        ctx.services.repo.record_join(group_id, member_id, msg.sender.name, now)
+        _greet(ctx.services, group_id, [(member_id, msg.sender.name)], "", now)
     return False
 
 
 @on_event(MemberLeft)
 async def handle_left(event: MemberLeft, ctx: Context) -> bool:
-    """Forget that a leaver was checked, so their next message is looked at again (a rejoin)."""
+    """Remember leavers (their next message may be an unreported rejoin) and forget they were checked."""
     checked = _checked(ctx.services)
     for member in event.members:
         checked.pop((event.group_id, member.id), None)
+    leavers = _leavers(ctx.services)
+    await leavers.ensure(event.group_id)  # in memory before the leave is added, so it cannot be lost
+    for member in event.members:
+        leavers.left(event.group_id, member.id)
     return False
 
 
@@ -229,5 +255,5 @@ async def handle_welcome(msg: GroupMessage, ctx: Context) -> None:
 
 def _check_template(ctx: Context, source: str) -> Problem | None:
     """Why a leader's template cannot be used (files, syntax, unknown variable, too long), or None."""
-    templates = leader_templates(ctx.services.features, ctx.services.renderer)
+    templates = leader_templates(ctx.services)
     return templates.problem(source, _sample_variables(ctx))

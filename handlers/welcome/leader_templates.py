@@ -19,12 +19,12 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.context import Services
 from bot.templates import Renderer
 
 MAX_TEMPLATE_CHARS = 1000
 MAX_OUTPUT_CHARS = 2000
 """A welcome longer than this is a template bug (a big loop), not a greeting."""
-STATE_KEY = "welcome_leader_templates"
 FILE_NODES = (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)
 
 
@@ -93,9 +93,6 @@ class LeaderTemplates:
         return text
 
 
-def leader_templates(features: dict[str, Any], renderer: Renderer) -> LeaderTemplates:
+def leader_templates(services: Services) -> LeaderTemplates:
     """The app's leader-template sandbox (made on first use)."""
-    found = features.get(STATE_KEY)
-    if not isinstance(found, LeaderTemplates):
-        found = features[STATE_KEY] = LeaderTemplates(renderer)
-    return found
+    return services.get_or_make(LeaderTemplates, lambda: LeaderTemplates(services.renderer))

@@ -9,6 +9,7 @@ it starts afresh once the post it fed has left the outbox.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -105,6 +106,23 @@ class WelcomeStore:
             return False
         return joined_at is None or _utc(joined_at) <= _utc(left_at)
 
+    def rejoin_candidates(self, group_id: str, limit: int) -> list[str]:
+        """Up to `limit` members of the group who could pass `rejoined_unreported` (a superset is fine).
+
+        Read once per group into memory (`handlers.welcome.leavers`), so chatter costs no query.
+        """
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Membership.member_id))
+                .where(
+                    col(Membership.group_id) == group_id,
+                    col(Membership.left_at).is_not(None),
+                    col(Membership.welcomed_at).is_(None),
+                )  # a join clears left_at, so this is `rejoined_unreported`'s test without the times
+                .limit(limit)
+            ).all()
+        return [str(r[0]) for r in rows]
+
     def known_member_count(self, group_id: str, counted: int) -> int:
         """The larger of the transport-reported size (if any) and the members the bot has seen."""
         with self.engine.connect() as conn:
@@ -114,7 +132,13 @@ class WelcomeStore:
         return max(int(reported or 0), counted)
 
     # -- pending list -------------------------------------------------------------------
-    def add_pending(self, group_id: str, newcomers: list[Newcomer], now: datetime) -> list[Newcomer]:
+    def add_pending(
+        self,
+        group_id: str,
+        newcomers: list[Newcomer],
+        now: datetime,
+        queued_among: Callable[[set[int]], set[int]] | None = None,
+    ) -> list[Newcomer]:
         """Add newcomers to the group's pending welcome; return everyone it should now name, in join order.
 
         If the post the list last fed is no longer queued (it was sent), the list starts afresh.
@@ -128,16 +152,14 @@ class WelcomeStore:
                 .order_by(col(PendingWelcome.added_at))
             ).all()
             outbox_ids = {r.outbox_id for r in rows if r.outbox_id is not None}
-            still_queued = set()
-            if outbox_ids:
-                still_queued = {
-                    r[0]
-                    for r in conn.execute(
-                        select(col(OutboxRow.id)).where(
-                            col(OutboxRow.id).in_(outbox_ids), col(OutboxRow.status) == "queued"
-                        )
-                    )
-                }
+            still_queued: set[int] = set()
+            if queued_among is not None:  # the outbox's own answer: its table is written behind
+                still_queued = queued_among(outbox_ids)
+            elif outbox_ids:
+                statement = select(col(OutboxRow.id)).where(
+                    col(OutboxRow.id).in_(outbox_ids), col(OutboxRow.status) == "queued"
+                )
+                still_queued = {r[0] for r in conn.execute(statement) if r[0] is not None}
             stale = [r.member_id for r in rows if r.outbox_id is not None and r.outbox_id not in still_queued]
             if stale:
                 conn.execute(

@@ -84,6 +84,7 @@ async def test_admins_hear_once_that_storage_is_failing(
     for n in range(3):
         clock.advance(1)
         await app.handle_event(group_message("/help", f"m{n}", at=clock.now()))
+    app.flush_inbound()  # the inbound rows are written behind: let the failure happen while the disk is full
     free(disk)
     clock.advance(60)
     await transport.inject(group_message("/whoami", "alice", at=clock.now()))

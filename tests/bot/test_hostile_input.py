@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.app import App
 from bot.events import GroupMessage, Member, PrivateMessage
-from handlers import FEATURES
+from handlers.features import FEATURES
 from tests.bot import feature_probe
 from tests.conftest import make_config
 from tests.fakes import FakeClock, FakeTransport

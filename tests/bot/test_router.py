@@ -31,6 +31,7 @@ async def test_duplicate_message_id_is_handled_once(make_app: AppFactory, clock)
 async def test_duplicate_survives_restart_via_inbound_log(make_app: AppFactory, clock) -> None:
     app, transport = make_app(FEATURES)
     await transport.inject(group_message("echo hi", at=clock.now(), message_id="dup-2"))
+    app.flush_inbound()  # the inbound log is written behind; a clean shutdown flushes it too
     app2, transport2 = make_app(FEATURES)
     result = await transport2.inject(group_message("echo hi", at=clock.now(), message_id="dup-2"))
     assert result.duplicate

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from bot.campaign.runtime import CampaignRegistry
+from bot.campaign.runtime import CampaignRuntime
 from bot.config import Config
 from bot.events import GroupMessage
 from bot.startup import install_features
@@ -52,7 +52,7 @@ class Shop:
     """An app with the campaign registry and a fake transport, plus chat helpers."""
 
     def __init__(
-        self, app: App, transport: FakeTransport, clock: FakeClock, registry: CampaignRegistry, path: Path
+        self, app: App, transport: FakeTransport, clock: FakeClock, registry: CampaignRuntime, path: Path
     ) -> None:
         self.app = app
         self.transport = transport

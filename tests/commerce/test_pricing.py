@@ -61,10 +61,11 @@ class FakeWallet:
 def test_wallet_is_used_when_registered_and_settled_at_close() -> None:
     wallet = FakeWallet()
     lines = [PricedLine("A1", 1, 5990)]
-    assert quote_member({}, "alice", "c", lines, TIERS, NOW).coupon is None  # no coupons feature: tiers only
-    features = {"coupon_wallet": wallet}
-    alice = quote_member(features, "alice", "c", lines, TIERS, NOW)
-    bob = quote_member(features, "bob", "c", lines, TIERS, NOW)
+    assert (
+        quote_member(None, "alice", "c", lines, TIERS, NOW).coupon is None
+    )  # no coupons feature: tiers only
+    alice = quote_member(wallet, "alice", "c", lines, TIERS, NOW)
+    bob = quote_member(wallet, "bob", "c", lines, TIERS, NOW)
     assert alice.total_cents == 5490 and bob.total_cents == 5990
-    assert settle_coupons(features, "c", {"alice": alice, "bob": bob}, NOW) == 1
+    assert settle_coupons(wallet, "c", {"alice": alice, "bob": bob}, NOW) == 1
     assert wallet.redeemed == [("alice", "c", "new")]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from bot.campaign.runtime import CampaignRegistry
+from bot.campaign.runtime import CampaignRuntime
 from bot.events import GroupMessage
 from bot.startup import install_features
 from tests.factories import group_message
@@ -22,7 +22,7 @@ CLOSES_AT = datetime(2026, 12, 6, 14, 0, tzinfo=UTC)
 GROUP = "团购一群"
 
 
-def with_campaign(app: App, tmp_path: Path, text: str | None = None) -> CampaignRegistry:
+def with_campaign(app: App, tmp_path: Path, text: str | None = None) -> CampaignRuntime:
     """Install the campaign registry (no persistent jobs, no watcher) and load the sample (or `text`)."""
     registry = install_features(app, persistent_jobs=False, watch=False)
     folder = tmp_path / "campaigns"

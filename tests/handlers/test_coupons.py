@@ -204,17 +204,15 @@ async def test_pricing_picks_the_coupon_and_settles_it_at_close(make_app, clock,
 
     app, transport = make_app()
     registry = with_campaign(app, tmp_path)
-    app.services.features["coupon_wallet"] = make_wallet(app.services)
+    wallet = make_wallet(app.services)
     await transport.inject(say(clock, "草莓券", "alice"))
     campaign = registry.campaigns[CAMPAIGN_ID].campaign
     lines = [PricedLine(product_code="A1", quantity=2, unit_price_cents=5990)]
-    member_quote = quote_member(
-        app.services.features, "alice", CAMPAIGN_ID, lines, campaign.spend_tiers, clock.now()
-    )
+    member_quote = quote_member(wallet, "alice", CAMPAIGN_ID, lines, campaign.spend_tiers, clock.now())
     assert member_quote.coupon is not None and member_quote.coupon_off_cents == 800
     assert member_quote.total_cents == 11980 - 1000 - 800  # 满100减10 and the coupon stack
-    assert settle_coupons(app.services.features, CAMPAIGN_ID, {"alice": member_quote}, CLOSES_AT) == 1
-    assert settle_coupons(app.services.features, CAMPAIGN_ID, {"alice": member_quote}, CLOSES_AT) == 0
+    assert settle_coupons(wallet, CAMPAIGN_ID, {"alice": member_quote}, CLOSES_AT) == 1
+    assert settle_coupons(wallet, CAMPAIGN_ID, {"alice": member_quote}, CLOSES_AT) == 0
 
 
 async def test_my_coupons_in_private_chat_lists_them_from_every_group(make_app, clock, tmp_path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from handlers.redpacket.chat import RNG_KEY
+from handlers.redpacket.memory import seed_splits
 from tests.engagement.support import GROUP, say, with_campaign
 
 PHONE_NAME = "王姐13812345678"
@@ -21,7 +21,7 @@ def leaked(texts: list[str]) -> bool:
 
 async def test_red_packet_results_and_refusals_mask_contacts_in_names(make_app, clock) -> None:
     app, transport = make_app()
-    app.services.features[RNG_KEY] = random.Random(5)
+    seed_splits(app.services, random.Random(5))
     await transport.inject(say(clock, "/redpacket 2 5", "lily"))
     await transport.inject(say(clock, "抢", "a", name=PHONE_NAME))
     await transport.inject(say(clock, "抢", "a", name=PHONE_NAME))  # already: told by name

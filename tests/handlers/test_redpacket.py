@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from handlers.coupons.wallet import CouponStore, make_wallet
-from handlers.redpacket.chat import RNG_KEY, close_burst, close_job_id
+from handlers.redpacket.chat import close_burst, close_job_id
 from handlers.redpacket.jobs import job_close_redpacket
+from handlers.redpacket.memory import seed_splits
 from handlers.redpacket.service import RedPacketStore
 from schedules import runtime
 from tests.conftest import make_config
@@ -22,7 +23,7 @@ BURST = f"{CAMPAIGN_ID}:redpacket-T-10m:{GROUP}"
 
 async def start_campaign_burst(app, clock, tmp_path):
     registry = with_campaign(app, tmp_path)
-    app.services.features[RNG_KEY] = random.Random(3)
+    seed_splits(app.services, random.Random(3))
     clock.set(OPENS_AT - timedelta(minutes=10))
     outcome = await registry.run_node(CAMPAIGN_ID, "redpacket-T-10m")
     assert outcome is not None and outcome.posted == 2
@@ -99,12 +100,12 @@ async def test_window_end_job_posts_results_and_late_grabs_are_refused(make_app,
     for member in ["a", "b", "c"]:
         await transport.inject(say(clock, "抢", member))
     clock.advance(61)
-    runtime.set_app(app)
+    runtime.install(app, app.services, app.services.campaigns)
     try:
         await job_close_redpacket(BURST)
         await job_close_redpacket(BURST)  # a repeated run is harmless
     finally:
-        runtime.set_app(None)
+        runtime.uninstall()
     await app.services.outbox.drain()
     texts = transport.texts(GROUP)
     assert sum("红包雨结束" in t for t in texts) == 1
@@ -146,7 +147,7 @@ async def test_all_packets_gone_says_so(make_app, clock, tmp_path) -> None:
 
 async def test_leader_burst_without_campaign_pays_credit_for_a_week_and_is_audited(make_app, clock) -> None:
     app, transport = make_app()
-    app.services.features[RNG_KEY] = random.Random(5)
+    seed_splits(app.services, random.Random(5))
     await transport.inject(say(clock, "/redpacket 3 ¥9.99 发财 30s", "lily"))
     assert "「发财」" in transport.texts(GROUP)[-1] and "30秒" in transport.texts(GROUP)[-1]
     await transport.inject(say(clock, "抢", "a"))  # not this burst's keyword: ordinary chat
@@ -228,7 +229,7 @@ async def test_a_burst_nobody_grabbed_ends_silently(make_app, clock) -> None:
 async def test_chat_reads_no_bursts_yet_a_new_burst_keyword_works_at_once(make_app, clock) -> None:
     """Short chat used to cost a burst query per message; the keywords now live in memory."""
     app, transport = make_app()
-    app.services.features[RNG_KEY] = random.Random(5)
+    seed_splits(app.services, random.Random(5))
     queries: list[str] = []
 
     def note(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
@@ -269,7 +270,7 @@ async def test_no_grab_counts_before_the_burst_announcement_has_left(make_app, c
     """Issue 13.13: a packet was won in a group before that group had seen the burst announced."""
     app, transport = make_app()
     registry = with_campaign(app, tmp_path)
-    app.services.features[RNG_KEY] = random.Random(3)
+    seed_splits(app.services, random.Random(3))
     clock.set(OPENS_AT - timedelta(minutes=10))
     await registry.run_node(CAMPAIGN_ID, "redpacket-T-10m")  # announcement queued, not sent yet
     store = RedPacketStore(app.services.repo.engine)

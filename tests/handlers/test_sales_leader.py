@@ -35,12 +35,12 @@ async def test_leader_countdown_on_the_fly(tmp_path: Path, clock: FakeClock) -> 
     [job] = [j for j in scheduler.get_jobs() if j.id.startswith("countdown:t1:")]
     assert job.args == ("t1", G1, 300)
     clock.set(OPENS - timedelta(minutes=5))
-    runtime.set_app(shop.app)
+    runtime.install(shop.app, shop.app.services, shop.app.services.campaigns)
     try:
         await job_countdown("t1", G1, 300)
         await job_countdown("t1", G1, 300)  # a retried job posts nothing twice
     finally:
-        runtime.set_app(None)
+        runtime.uninstall()
     await shop.drain()
     assert [t for t in shop.texts(G1) if "倒计时 5分钟" in t] == [shop.texts(G1)[-1]]
     assert not any("倒计时" in t for t in shop.texts(G2))  # only the leader's own group

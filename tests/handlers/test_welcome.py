@@ -89,7 +89,7 @@ async def test_a_seen_join_is_not_welcomed_again_by_the_first_message(make_app, 
 
 
 async def test_first_message_still_reaches_other_handlers(make_app, clock) -> None:
-    from handlers import FEATURES
+    from handlers.features import FEATURES
     from tests.bot import feature_probe
 
     app, transport = make_app([*FEATURES, feature_probe])

@@ -15,7 +15,7 @@ MEMBERS = [f"m{i:02d}" for i in range(20)]
 
 async def test_quiet_burst_and_stock_drain(tmp_path: Path, clock: FakeClock) -> None:
     shop = build_shop(tmp_path, clock, text=campaign_text(groups=(G1,), a1=10, a2=50, limit=3))
-    monitor: CampaignMonitor = shop.app.services.features["monitor"]
+    monitor: CampaignMonitor = shop.app.services.get(CampaignMonitor)
     campaign = shop.registry.campaigns["t1"].campaign
     await shop.open()
     await shop.transport.inject(joined(*MEMBERS, at=clock.now()))
@@ -78,7 +78,7 @@ async def test_quiet_burst_and_stock_drain(tmp_path: Path, clock: FakeClock) -> 
 async def test_conversion_alert_waits_its_duration_and_cooldown(tmp_path: Path, clock: FakeClock) -> None:
     text = campaign_text(groups=(G1,), a1=100, a2=100) + "monitoring:\n  conversion: {threshold: 0.5}\n"
     shop = build_shop(tmp_path, clock, text=text)
-    monitor: CampaignMonitor = shop.app.services.features["monitor"]
+    monitor: CampaignMonitor = shop.app.services.get(CampaignMonitor)
     campaign = shop.registry.campaigns["t1"].campaign
     await shop.open()
     await shop.transport.inject(joined(*MEMBERS, at=clock.now()))
@@ -108,7 +108,7 @@ async def test_daily_summary_goes_to_each_leader_for_their_groups(tmp_path: Path
     await shop.transport.inject(joined("newbie", at=clock.now()))
     await shop.say("接龙 A1 2", sender="alice")
     await shop.say("A2 1", sender="bob", group="团购二群")
-    assert send_daily_summaries(shop.app) == 2
+    assert send_daily_summaries(shop.app.services) == 2
     await shop.drain()
     lily, mike = shop.transport.private_texts("lily")[-1], shop.transport.private_texts("mike")[-1]
     assert "【团购一群】" in lily and "团购二群" not in lily and "成交额 ¥20" in lily and "新进 1" in lily

@@ -12,7 +12,7 @@ from pathlib import Path
 from loguru import logger
 
 from bot.app import App
-from bot.campaign.runtime import BEFORE_FIRST_LOAD, CampaignRegistry, job_id
+from bot.campaign.runtime import BEFORE_FIRST_LOAD, CampaignRuntime, job_id
 from bot.startup import install_features
 from tests.conftest import AppFactory
 from tests.fakes import FakeClock
@@ -20,9 +20,9 @@ from tests.fakes import FakeClock
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "sample.yaml"
 
 
-def _registry(app: App) -> CampaignRegistry:
-    registry = app.services.features["campaigns"]
-    assert isinstance(registry, CampaignRegistry)
+def _registry(app: App) -> CampaignRuntime:
+    registry = app.services.campaigns
+    assert isinstance(registry, CampaignRuntime)
     return registry
 
 

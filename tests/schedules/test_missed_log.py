@@ -10,7 +10,7 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from loguru import logger
 
 from bot.campaign.runtime import job_id
-from schedules.scheduler import _MISS_FILTER
+from schedules.jobs import _MISS_FILTER
 from tests.commerce.selling_kit import OPENS, build_shop
 from tests.fakes import FakeClock
 

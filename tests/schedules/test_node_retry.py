@@ -12,7 +12,8 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from schedules import jobs, runtime
+from bot.campaign import jobs
+from schedules import runtime
 from tests.commerce.selling_kit import G1, G2, OPENS, Shop, build_shop
 from tests.conftest import make_config
 from tests.fakes import FakeClock
@@ -31,7 +32,7 @@ def locked_shop(tmp_path: Path, clock: FakeClock) -> tuple[Shop, sqlite3.Connect
 async def run_job_while_locked(shop: Shop, locker: sqlite3.Connection, node_id: str, until: datetime) -> None:
     """Run the node's job with the database locked; let the lock go once bot time reaches `until`."""
     locker.execute("BEGIN EXCLUSIVE")
-    runtime.set_app(shop.app)
+    runtime.install(shop.app, shop.app.services, shop.app.services.campaigns)
     try:
         task = asyncio.create_task(jobs.job_timeline_node("t1", node_id))
         while not task.done() and shop.clock.now() < until:
@@ -39,7 +40,7 @@ async def run_job_while_locked(shop: Shop, locker: sqlite3.Connection, node_id: 
         locker.execute("ROLLBACK")
         await task
     finally:
-        runtime.set_app(None)
+        runtime.uninstall()
         locker.close()
 
 

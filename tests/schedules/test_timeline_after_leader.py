@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from handlers.monitoring import jobs
 from handlers.selling.leader import job_countdown
-from schedules import jobs, runtime
+from schedules import runtime
 from tests.commerce.selling_kit import CLOSES, G1, G2, OPENS, build_shop, campaign_text
 from tests.factories import joined
 from tests.fakes import FakeClock
@@ -54,13 +55,13 @@ async def test_no_sale_alerts_for_a_group_closed_early(tmp_path: Path, clock: Fa
     await shop.transport.inject(joined(*(f"m{i}" for i in range(5)), group=G1, at=clock.now()))
     await shop.transport.inject(joined(*(f"n{i}" for i in range(5)), group=G2, at=clock.now()))
     await shop.say("/close", "lily")
-    runtime.set_app(shop.app)
+    runtime.install(shop.app, shop.app.services, shop.app.services.campaigns)
     try:
         for _ in range(10):  # ten silent minutes in both groups
             clock.advance(60)
             await jobs.job_monitor("t1")
     finally:
-        runtime.set_app(None)
+        runtime.uninstall()
     await shop.drain()
     alerts = [t for t in shop.transport.private_texts("lily") if t.startswith("⚠️")]
     assert alerts == []
@@ -110,11 +111,11 @@ async def test_leader_countdown_at_a_node_s_time_posts_once(tmp_path: Path, cloc
     clock.set(OPENS - timedelta(minutes=5))
     await shop.registry.run_node("t1", "countdown-T-5m")
     clock.advance(9)
-    runtime.set_app(shop.app)
+    runtime.install(shop.app, shop.app.services, shop.app.services.campaigns)
     try:
         await job_countdown("t1", G1, 300)
     finally:
-        runtime.set_app(None)
+        runtime.uninstall()
     await shop.drain()
     assert len([t for t in shop.texts(G1) if "倒计时 5分钟" in t]) == 1
 

@@ -10,7 +10,7 @@ import pytest
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 
 from bot.app import App
-from bot.campaign.runtime import CampaignRegistry, job_id
+from bot.campaign.runtime import CampaignRuntime, job_id
 from bot.startup import install_features
 from tests.conftest import AppFactory
 from tests.factories import group_message
@@ -67,11 +67,11 @@ def campaigns_dir(config) -> Path:
     return config.path(config.campaigns_dir)
 
 
-def registry_for(app: App) -> CampaignRegistry:
+def registry_for(app: App) -> CampaignRuntime:
     return install_features(app, persistent_jobs=True, watch=False)
 
 
-Shop = tuple[App, FakeTransport, CampaignRegistry]
+Shop = tuple[App, FakeTransport, CampaignRuntime]
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def berries(make_app: AppFactory, campaigns_dir: Path) -> Shop:
     return app, transport, registry
 
 
-def fire_times(registry: CampaignRegistry, now: datetime) -> dict[str, datetime]:
+def fire_times(registry: CampaignRuntime, now: datetime) -> dict[str, datetime]:
     assert registry.scheduler is not None
     return {job.id: job.trigger.get_next_fire_time(None, now) for job in registry.scheduler.get_jobs()}
 
@@ -182,7 +182,7 @@ async def test_jobs_persist_in_the_database_job_store(
     registry.scheduler.shutdown(wait=False)
     # A new scheduler on the same database finds the same jobs without loading any file.
     app2, _ = make_app()
-    registry2 = CampaignRegistry(app2, install_features(app2, watch=False).scheduler)
+    registry2 = install_features(app2, watch=False)
     assert registry2.scheduler is not None
     registry2.scheduler.start(paused=True)
     assert {j.id for j in registry2.scheduler.get_jobs()} == ids

@@ -12,7 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import VirtualClock
 from bot.config import SchedulerSettings
-from schedules.scheduler import build_scheduler
+from schedules.jobs import build_scheduler
 from schedules.virtual_time import JobRelease
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)

@@ -1,1 +1,0 @@
-"""Selling: order parsing, the single order writer, pricing."""

@@ -1,1 +1,0 @@
-"""Watching groups: metrics over sliding windows, alert rules, reports."""

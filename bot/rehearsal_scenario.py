@@ -1,0 +1,56 @@
+"""Rehearsal scenarios: member events replayed at offsets from T, and how offsets are printed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from bot.campaign import Campaign, parse_time_spec
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be replayed; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class ScenarioStep:
+    at: datetime
+    mark: str
+    line: str
+
+
+def load_scenario(path: Path, campaign: Campaign) -> list[ScenarioStep]:
+    """Read `- at: T+1m` / `line: "alice@团购一群: 接龙 A1 2"` entries, sorted by time."""
+    data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or []
+    if isinstance(data, dict):
+        data = data.get("steps", [])
+    if not isinstance(data, list):
+        raise ScenarioError(f"{path}: expected a list of steps (each with 'at' and 'line')")
+    steps = []
+    for index, entry in enumerate(data, start=1):
+        if not isinstance(entry, dict) or "at" not in entry or "line" not in entry:
+            raise ScenarioError(f"{path}: step {index}: needs 'at' (like T+1m) and 'line' (a simulator line)")
+        try:
+            spec = parse_time_spec(str(entry["at"]))
+        except ValueError as exc:
+            raise ScenarioError(f"{path}: step {index}: at: {exc}") from None
+        lines = entry["line"] if isinstance(entry["line"], list) else [entry["line"]]
+        for line in lines:
+            steps.append(ScenarioStep(campaign.resolve(spec), str(entry["at"]), str(line)))
+    return sorted(steps, key=lambda s: s.at)
+
+
+def offset_label(delta: timedelta) -> str:
+    seconds = math.floor(delta.total_seconds())  # whole seconds down, like the clock time beside it
+    sign = "+" if seconds >= 0 else "-"
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    parts += f"{secs}s" if secs or not parts else ""
+    return f"T{sign}{parts}"

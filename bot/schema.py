@@ -1,0 +1,37 @@
+"""Every table of the bot, in one list: the core's and each feature's.
+
+Storage knows no feature, so it cannot find the features' tables itself; the app creates
+the schema from here. A feature that adds a table adds one import line below.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from bot.storage import tables as core
+from bot.storage.engine import init_db
+from handlers.coupons import tables as coupons
+from handlers.faq import tables as faq
+from handlers.redpacket import tables as redpacket
+from handlers.selling import tables as selling
+from handlers.welcome import tables as welcome
+
+TABLE_MODULES = (core, coupons, faq, redpacket, selling, welcome)
+
+
+def all_tables() -> list[Table]:
+    """The tables these modules declare, by name (what `tuanbot` creates on start)."""
+    declared = {
+        obj.__table__.name
+        for module in TABLE_MODULES
+        for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, SQLModel) and hasattr(obj, "__table__")
+    }
+    return [table for name, table in SQLModel.metadata.tables.items() if name in declared]
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the missing tables of the core and every feature; existing data is kept."""
+    init_db(engine, all_tables())

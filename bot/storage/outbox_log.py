@@ -1,0 +1,181 @@
+"""The outbox table's owed writes: an ordered log committed in batches, one transaction each.
+
+The outbox asks for a write (a new row, newer text, a cancellation, a status) and
+goes on; `write()` later commits everything owed, oldest first, in one
+transaction, from the send loop's worker thread. If the database refuses, the
+writes stay owed, in order, and are retried: none is dropped. Ids are given here,
+in memory, counting on from the table's largest id: one process holds the
+database (the lease in `bot/storage/lease.py`), so no one else takes an id.
+
+There is one log per database in a process, whatever the number of stores on it:
+a second outbox on the same database (a restart in a test, a tool run beside the
+bot object) must see the rows the first still owes and must not hand out the same
+ids again.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col
+
+from bot.storage.tables import OutboxRow
+
+# One owed write: (what, row id, values). "insert": the row; "text": new text and mentions of a
+# still-queued row; "status": a status change and its columns; "cancel": values["ids"] if still queued.
+Op = tuple[str, int, dict[str, Any]]
+
+QUEUED_DEFAULTS: dict[str, object] = {"status": "queued", "attempts": 0, "last_error": ""}
+INSERT = insert(OutboxRow)
+
+
+@dataclass
+class WriteStats:
+    batches: int = 0
+    ops: int = 0
+    largest_batch: int = 0
+
+
+def status_values(
+    status: str, *, sent_at: datetime | None = None, error: str = "", attempts: int = 0
+) -> dict[str, Any]:
+    """The columns a status change writes."""
+    values: dict[str, Any] = {"status": status}
+    if sent_at is not None:
+        values["sent_at"] = sent_at
+    if error:
+        values["last_error"] = error[:500]
+    if attempts:
+        values["attempts"] = attempts
+    return values
+
+
+def apply_ops(conn: Connection, ops: Sequence[Op]) -> bool:
+    """Run `ops` in order; consecutive inserts go as one statement. Whether the last op changed a row."""
+    changed = False
+    i = 0
+    while i < len(ops):
+        kind, row_id, values = ops[i]
+        if kind == "insert":
+            rows = []
+            while i < len(ops) and ops[i][0] == "insert":
+                rows.append(ops[i][2])
+                i += 1
+            conn.execute(INSERT, rows)
+            changed = True
+            continue
+        where = [col(OutboxRow.id) == row_id]
+        if kind == "cancel":
+            where = [col(OutboxRow.id).in_(values["ids"])]
+            values = {"status": "cancelled"}
+        if kind in ("text", "cancel") or values.get("status") == "sending":
+            where.append(col(OutboxRow.status) == "queued")  # only a row that has not left
+        changed = bool(conn.execute(update(OutboxRow).where(*where).values(**values)).rowcount)
+        i += 1
+    return changed
+
+
+class WriteLog:
+    """The owed writes and the id counter of one database's outbox table."""
+
+    def __init__(self) -> None:
+        self.stats = WriteStats()
+        self.failing = False  # the last write was refused: new rows are written through until one passes
+        self._ops: list[Op] = []
+        self._owed_rows: dict[int, dict[str, Any]] = {}  # inserts still in `_ops`, to update in place
+        self._next_id: int | None = None
+        self._mutex = threading.Lock()  # guards the log and the id counter (the writer is a thread)
+        self._writing = threading.Lock()  # one write at a time, so batches commit in order
+
+    # -- ids -------------------------------------------------------------------------
+    def seed_ids(self, engine: Engine) -> None:
+        """Count ids on from the table's largest (start-up; the lease keeps other processes out)."""
+        with engine.connect() as conn:
+            top = conn.execute(select(func.max(col(OutboxRow.id)))).scalar()
+        with self._mutex:
+            self._next_id = max(self._next_id or 1, int(top or 0) + 1)
+
+    def allocate(self, engine: Engine, count: int = 1) -> int:
+        """Reserve `count` consecutive ids; the first. An id whose row is never written is skipped."""
+        if self._next_id is None:
+            self.seed_ids(engine)
+        with self._mutex:
+            assert self._next_id is not None
+            first = self._next_id
+            self._next_id += count
+        return first
+
+    # -- owing -------------------------------------------------------------------------
+    def owe_insert(self, row: dict[str, Any]) -> None:
+        with self._mutex:
+            self._ops.append(("insert", row["id"], row))
+            self._owed_rows[row["id"]] = row
+
+    def owe_text(self, row_id: int, text: str, mentions: str) -> None:
+        with self._mutex:
+            row = self._owed_rows.get(row_id)
+            if row is not None:  # not yet written: the insert carries the newer text
+                row["text"], row["mentions"] = text, mentions
+                return
+            self._ops.append(("text", row_id, {"text": text, "mentions": mentions}))
+
+    def owe(self, op: Op) -> None:
+        with self._mutex:
+            self._ops.append(op)
+
+    def owed(self) -> int:
+        """How many writes wait for the next `write()`."""
+        return len(self._ops)
+
+    # -- writing -------------------------------------------------------------------------
+    def write(self, engine: Engine, extra: Sequence[Op] = ()) -> bool:
+        """Commit every owed write, then `extra`, in one transaction; whether `extra`'s last op hit a row.
+
+        If the database refuses, the owed writes stay owed, in order (retried by the next
+        call), `extra` is dropped (its caller learns it failed), and the error is raised.
+        """
+        with self._writing:
+            with self._mutex:
+                batch, self._ops = self._ops, []
+                self._owed_rows = {}
+            if not batch and not extra:
+                return False
+            try:
+                with engine.begin() as conn:
+                    if batch:
+                        apply_ops(conn, batch)
+                    hit = apply_ops(conn, extra) if extra else False
+            except BaseException:
+                with self._mutex:
+                    self._ops[:0] = batch
+                self.failing = True
+                raise
+            self.failing = False
+            self.stats.batches += 1
+            self.stats.ops += len(batch) + len(extra)
+            self.stats.largest_batch = max(self.stats.largest_batch, len(batch) + len(extra))
+            return hit
+
+
+_LOGS: weakref.WeakValueDictionary[str, WriteLog] = weakref.WeakValueDictionary()
+_LOGS_LOCK = threading.Lock()
+
+
+def log_for(engine: Engine) -> WriteLog:
+    """The write log of `engine`'s database in this process (an in-memory database has its own)."""
+    url = engine.url
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    key = str(id(engine)) if in_memory else url.render_as_string(hide_password=False)
+    with _LOGS_LOCK:
+        log = _LOGS.get(key)
+        if log is None:
+            log = WriteLog()
+            _LOGS[key] = log
+        return log

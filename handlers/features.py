@@ -1,0 +1,17 @@
+"""Feature packages. The app collects handlers, node kinds and services from this list only.
+
+One feature per line, so features can be added without touching each other; each package's
+`feature.py` says what it brings (`bot.feature.Feature`).
+"""
+
+from bot.feature import Feature
+from handlers.admin.feature import FEATURE as ADMIN
+from handlers.coupons.feature import FEATURE as COUPONS
+from handlers.faq.feature import FEATURE as FAQ
+from handlers.help.feature import FEATURE as HELP
+from handlers.monitoring.feature import FEATURE as MONITORING
+from handlers.redpacket.feature import FEATURE as REDPACKET
+from handlers.selling.feature import FEATURE as SELLING
+from handlers.welcome.feature import FEATURE as WELCOME
+
+FEATURES: list[Feature] = [HELP, ADMIN, WELCOME, COUPONS, REDPACKET, FAQ, SELLING, MONITORING]

@@ -1,0 +1,162 @@
+"""What the order writer is asked to do, and what it answers (plain values, no database).
+
+The handlers build operations; the single writer (`handlers.selling.order_writer`)
+applies them in batches and hands each caller an `OpResult` only after the commit.
+Reads of the store return the views defined here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    """A member's order message: one or more (product code, quantity) lines."""
+
+    campaign_id: str
+    group_id: str
+    member_id: str
+    member_name: str
+    lines: tuple[tuple[str, int], ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CancelOrders:
+    """Cancel a member's active orders in a group: one product, or all when `product_code` is None."""
+
+    campaign_id: str
+    group_id: str
+    member_id: str
+    product_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Restock:
+    """Add units to a product's stock (a leader's `/stock A1 +20`)."""
+
+    campaign_id: str
+    product_code: str
+    quantity: int
+    at: datetime
+
+
+Operation = PlaceOrder | CancelOrders | Restock
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """What happened to one line of an order.
+
+    outcome: ok | partial_stock (only some left) | partial_limit (capped by the per-member limit)
+    | sold_out | limit (already at the limit) | unknown (no such product).
+    """
+
+    product_code: str
+    requested: int
+    filled: int
+    outcome: str
+    remaining: int = 0
+    limit: int = 0
+
+
+@dataclass
+class OpResult:
+    """The committed outcome of one operation; handed back only after the commit.
+
+    status: ok | not_open | closed | unknown | error.
+    """
+
+    status: str
+    lines: list[LineResult] = field(default_factory=list)
+    cancelled: dict[str, int] = field(default_factory=dict)
+    stock: int = 0
+    total: int = 0
+
+    @property
+    def filled(self) -> int:
+        return sum(line.filled for line in self.lines)
+
+
+@dataclass(frozen=True)
+class StockLine:
+    product_code: str
+    name: str
+    price_cents: int
+    unit: str
+    limit_per_member: int
+    stock: int
+    total: int
+
+    @property
+    def sold(self) -> int:
+        return self.total - self.stock
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    """One line of the 接龙 list: a member's active units of one product in a group."""
+
+    member_id: str
+    member_name: str
+    product_code: str
+    quantity: int
+    first_id: int
+    last_id: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: int
+    group_id: str
+    member_id: str
+    member_name: str
+    product_code: str
+    quantity: int
+    unit_price_cents: int
+    created_at: datetime
+
+
+@dataclass
+class BatchView:
+    """What a committed batch changed, read by the writer thread right after the commit.
+
+    The selling runtime answers the batch from it (stock mirror, 接龙 lists), so the
+    answer costs no database read on the event loop.
+    """
+
+    stock: dict[str, list[StockLine]] = field(default_factory=dict)
+    chains: dict[tuple[str, str], list[ChainEntry]] = field(default_factory=dict)
+
+
+def touched(ops: list[Operation], results: list[OpResult]) -> tuple[set[str], set[tuple[str, str]]]:
+    """Campaigns whose stock, and (campaign, group) pairs whose 接龙 list, a batch changed."""
+    campaigns: set[str] = set()
+    chains: set[tuple[str, str]] = set()
+    for op, result in zip(ops, results, strict=True):
+        if (isinstance(op, PlaceOrder) and result.filled) or (
+            isinstance(op, CancelOrders) and result.cancelled
+        ):
+            chains.add((op.campaign_id, op.group_id))
+            campaigns.add(op.campaign_id)
+        elif isinstance(op, Restock) and result.status == "ok":
+            campaigns.add(op.campaign_id)
+    return campaigns, chains
+
+
+__all__ = [
+    "BatchView",
+    "CancelOrders",
+    "ChainEntry",
+    "LineResult",
+    "OpResult",
+    "Operation",
+    "OrderView",
+    "PlaceOrder",
+    "Restock",
+    "StockLine",
+    "touched",
+]

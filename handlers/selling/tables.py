@@ -1,0 +1,80 @@
+"""The selling tables: stock per (campaign, product), chain orders, pickup choices.
+
+Stock is one row per (campaign, product), shared by all the campaign's groups
+(one warehouse); a ``CHECK (stock >= 0)`` is the backstop behind the writer's
+conditional decrement (`handlers.selling.batch`). Whether a group may order is
+`campaign_groups.status` (`GROUPS`), owned by the campaign runtime.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from bot.storage.tables import CampaignGroupState, utc_column
+
+ACTIVE = "active"
+CANCELLED = "cancelled"
+
+
+class CampaignStock(SQLModel, table=True):
+    """Live stock of one product of one campaign, shared by all its groups."""
+
+    __tablename__ = "campaign_stock"
+    __table_args__ = (CheckConstraint("stock >= 0", name="ck_campaign_stock_nonneg"),)
+
+    campaign_id: str = Field(primary_key=True)
+    product_code: str = Field(primary_key=True)
+    name: str = ""
+    price_cents: int = 0
+    unit: str = ""
+    limit_per_member: int = 0  # 0 = no limit
+    stock: int = 0  # units left to sell
+    total: int = 0  # units ever made available: the file's stock plus restocks
+    file_stock: int = 0  # the campaign file's stock last applied (an edit applies the difference)
+    updated_at: datetime = utc_column()
+
+
+class OrderRow(SQLModel, table=True):
+    """One chain-order entry: who ordered how many of what, at what price, in which group."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_orders_quantity_positive"),
+        Index("ix_orders_campaign_group", "campaign_id", "group_id", "status", "id"),
+        Index("ix_orders_campaign_member", "campaign_id", "member_id", "product_code", "status"),
+        Index("ix_orders_campaign_product", "campaign_id", "product_code", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str
+    group_id: str
+    member_id: str
+    member_name: str = ""  # display name at order time, already made safe to show in a group
+    product_code: str
+    quantity: int
+    unit_price_cents: int
+    status: str = ACTIVE
+    created_at: datetime = utc_column()
+    cancelled_at: datetime | None = utc_column(nullable=True)
+
+
+class PickupChoice(SQLModel, table=True):
+    """The pickup point (自提点) a member chose for a campaign; used to group the export."""
+
+    __tablename__ = "order_pickups"
+
+    campaign_id: str = Field(primary_key=True)
+    member_id: str = Field(primary_key=True)
+    pickup_point: str = ""
+    updated_at: datetime = utc_column()
+
+
+STOCK = CampaignStock.__table__  # type: ignore[attr-defined]
+ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
+GROUPS = CampaignGroupState.__table__  # type: ignore[attr-defined]
+
+
+__all__ = ["ACTIVE", "CANCELLED", "GROUPS", "ORDERS", "STOCK", "CampaignStock", "OrderRow", "PickupChoice"]

@@ -1,0 +1,151 @@
+"""Issue 14: orders from a burst batch together, and the selling hot path reads no database on the loop.
+
+The handler hands an order to the writer and returns; the order is acknowledged
+(its notice or 接龙 list queued) only from the batch's after-commit callback.
+`App.handle_event` is called directly here (not `FakeTransport.inject`, which
+settles the writer after each message) and `services.settle()` waits explicitly.
+The writer is held with a gate in its thread, so "returned before the commit" is
+shown, not timed.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from handlers.selling.ops import Operation, OpResult
+from handlers.selling.tables import ORDERS
+from tests.commerce.selling_kit import G1, Shop, build_shop, campaign_text
+from tests.fakes import FakeClock
+
+N = 60
+
+
+def _active_units(shop: Shop) -> int:
+    with shop.app.services.repo.engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.sum(ORDERS.c.quantity), 0))).scalar_one())
+
+
+@pytest.fixture
+def gate(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Shop, threading.Event]]:
+    shop = build_shop(tmp_path, clock, text=campaign_text(groups=(G1,), a1=N, limit=5))
+    held = threading.Event()
+    store = shop.sell.store
+    apply = store.apply
+
+    def gated(ops: list[Operation], now: datetime) -> list[OpResult]:
+        held.wait()  # the test opens the gate; `finally` below opens it whatever happens
+        return apply(ops, now)
+
+    store.apply = gated  # type: ignore[method-assign]
+    try:
+        yield shop, held
+    finally:
+        held.set()
+
+
+async def test_a_burst_one_message_at_a_time_batches_and_acks_only_after_commit(
+    gate: tuple[Shop, threading.Event],
+) -> None:
+    shop, held = gate
+    held.set()
+    await shop.open()
+    held.clear()
+    shop.transport.clear()
+    outbox = shop.app.services.outbox
+    queued_before = outbox.pending()
+    acked_with: list[int] = []
+    writer = shop.sell.writer
+    original = writer.on_commit
+    assert original is not None
+
+    def record(ops: list[Operation], results: list[OpResult]) -> None:
+        acked_with.append(_active_units(shop))  # what is committed when the batch is answered
+        original(ops, results)
+
+    writer.on_commit = record
+    for n in range(N):
+        result = await shop.app.handle_event(shop.message("A1 1", f"m{n}", name=f"团员{n}"))
+        assert result.handled_by  # the handler returned: the writer is still held
+    assert _active_units(shop) == 0  # nothing committed yet...
+    assert outbox.pending() == queued_before and not acked_with  # ...and nothing acknowledged
+
+    held.set()
+    await shop.app.services.settle()
+    assert _active_units(shop) == N
+    assert shop.stock() == 0
+    assert writer.stats.operations == N and writer.stats.batches <= 2  # batched, not one by one
+    assert acked_with and all(units > 0 for units in acked_with)
+    await shop.drain()
+    chains = [m.text for m in shop.transport.sent if m.kind == "chain"]
+    assert chains and f"团员{N - 1}" in chains[-1]  # the newest lines of the list (it shows 40)
+
+
+async def test_an_order_then_a_cancel_from_the_same_member_apply_in_order(
+    gate: tuple[Shop, threading.Event],
+) -> None:
+    shop, held = gate
+    held.set()
+    await shop.open()
+    held.clear()
+    shop.transport.clear()
+    await shop.app.handle_event(shop.message("A1 2", "alice", name="爱丽丝"))
+    await shop.app.handle_event(shop.message("取消", "alice", name="爱丽丝"))
+    await shop.app.handle_event(shop.message("A1 1", "alice", name="爱丽丝"))
+    assert _active_units(shop) == 0
+    held.set()
+    await shop.app.services.settle()
+    assert [(o.member_id, o.quantity) for o in shop.sell.store.orders("t1")] == [("alice", 1)]
+    assert shop.stock() == N - 1
+    await shop.drain()
+    assert any("爱丽丝" in m.text for m in shop.transport.sent if m.kind == "notice")  # told of the cancel
+
+
+class SellingStatements:
+    """Statements run on the loop thread from selling code (other features are their owners' tests)."""
+
+    def __init__(self, shop: Shop) -> None:
+        self.engine = shop.app.services.repo.engine
+        self.loop_thread = threading.get_ident()
+        self.seen: list[str] = []
+        self.recording = False
+        event.listen(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not self.recording or threading.get_ident() != self.loop_thread:
+            return
+        frames = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()]
+        ours = [f for f in frames if "handlers/selling/" in f]
+        if ours:
+            self.seen.append(f"{' '.join(statement.split())[:100]} <- {ours[-1]}")
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+@pytest.mark.parametrize("text", ["A1 1", "今天的草莓甜不甜", "大家好"])
+async def test_a_repeated_order_form_or_chatter_reads_no_database_on_the_loop(
+    tmp_path: Path, clock: FakeClock, text: str
+) -> None:
+    shop = build_shop(tmp_path, clock, text=campaign_text(groups=(G1,), a1=100, limit=50))
+    await shop.open()
+    await shop.say("A1 1", "alice")  # the member has ordered once: the common case
+    await shop.say("A1 1", "bob", name="鲍勃")
+    recorder = SellingStatements(shop)
+    try:
+        recorder.recording = True
+        await shop.app.handle_event(shop.message(text, "alice"))
+        await shop.app.services.settle()  # the batch is answered from what the writer read back
+        recorder.recording = False
+    finally:
+        recorder.close()
+    assert recorder.seen == []
+    if text == "A1 1":
+        assert _active_units(shop) == 3

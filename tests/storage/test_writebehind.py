@@ -1,0 +1,119 @@
+"""The write-behind writer and the inbound bookkeeping rows it commits (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
+
+from bot.storage.bookkeeping import Bookkeeping
+from bot.storage.engine import init_db, make_engine
+from bot.storage.tables import RoleGrant
+from bot.storage.writebehind import RowOp, WriteBehind
+
+T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    engine = make_engine(db_url)
+    init_db(engine)
+    return engine
+
+
+def _rows(engine: Engine, sql: str) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
+
+
+def test_ops_are_committed_in_order_and_a_redelivered_id_is_ignored(engine: Engine) -> None:
+    rows, writer = Bookkeeping(engine), WriteBehind(engine)
+    writer.put(rows.inbound("m1", "group", "g1", "alice", "收到", T0))
+    writer.put(rows.inbound("m2", "group", "g1", "bob", "好的", T0))
+    writer.put(rows.inbound("m1", "group", "g1", "alice", "收到", T0))  # the unique key is the backstop
+    assert writer.flush()
+    assert _rows(engine, "SELECT message_id, sender_id FROM inbound_messages ORDER BY id") == [
+        ("m1", "alice"),
+        ("m2", "bob"),
+    ]
+    assert writer.stats.ops == 3 and writer.stats.batches >= 1
+
+
+def test_bookkeeping_keeps_the_semantics_of_the_repo_methods(engine: Engine) -> None:
+    rows, writer = Bookkeeping(engine), WriteBehind(engine)
+    later = T0 + timedelta(minutes=5)
+    writer.put(rows.touch_group("g1", "团购一群", T0), rows.touch_group("g1", "", later))  # "" keeps the name
+    writer.put(*rows.touch_member("g1", "alice", "阿丽", T0), *rows.touch_member("g1", "alice", "", later))
+    writer.put(*rows.join("g1", "bob", "小波", T0), rows.leave("g1", "bob", later))
+    writer.put(*rows.join("g1", "bob", "别的名字", later))  # a rejoin clears left_at, keeps the name
+    writer.put(rows.bot_present("g2", False, T0))
+    assert writer.flush()
+    assert _rows(engine, "SELECT id, name, bot_present FROM groups ORDER BY id") == [
+        ("g1", "团购一群", True),
+        ("g2", "", False),
+    ]
+    assert _rows(engine, "SELECT id, name FROM members ORDER BY id") == [("alice", "阿丽"), ("bob", "小波")]
+    memberships = _rows(engine, "SELECT member_id, left_at IS NULL FROM memberships ORDER BY member_id")
+    assert memberships == [("alice", True), ("bob", True)]
+
+
+def test_a_bad_row_is_dropped_alone(engine: Engine) -> None:
+    grant = insert(RoleGrant)  # no ON CONFLICT: the second insert violates the primary key
+    values = {"group_id": "g1", "member_id": "m", "role": "leader", "granted_by": "a", "granted_at": T0}
+    rows, writer = Bookkeeping(engine), WriteBehind(engine)
+    writer.put(RowOp(grant, values), RowOp(grant, values), rows.inbound("m9", "group", "g1", "x", "hi", T0))
+    assert writer.flush()
+    assert writer.stats.dropped == 1
+    assert _rows(engine, "SELECT message_id FROM inbound_messages") == [("m9",)]
+
+
+def _locked(path: Path) -> sqlite3.Connection:
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    return blocker
+
+
+def test_a_locked_database_is_one_episode_told_once_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "tuanbot.db"
+    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=0)
+    init_db(engine)
+    troubles: list[BaseException] = []
+    recovered: list[bool] = []
+    rows = Bookkeeping(engine)
+    writer = WriteBehind(engine, on_trouble=troubles.append, on_recovered=lambda: recovered.append(True))
+    blocker = _locked(path)
+    for n in range(3):
+        writer.put(rows.inbound(f"m{n}", "group", "g1", "alice", "hi", T0))
+        assert not writer.flush()
+    assert writer.failing and len(troubles) == 1 and "locked" in str(troubles[0])
+    blocker.rollback()
+    blocker.close()
+    assert writer.flush()
+    assert not writer.failing and recovered == [True]
+    assert len(_rows(engine, "SELECT id FROM inbound_messages")) == 3
+
+
+async def test_written_raises_while_failing_and_callbacks_run_on_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "tuanbot.db"
+    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=0)
+    init_db(engine)
+    calls: list[str] = []
+    rows = Bookkeeping(engine)
+    writer = WriteBehind(
+        engine, on_trouble=lambda exc: calls.append("trouble"), on_recovered=lambda: calls.append("ok")
+    )
+    blocker = _locked(path)
+    writer.put(rows.inbound("m1", "group", "g1", "alice", "hi", T0))
+    with pytest.raises(Exception, match="locked"):
+        await writer.written()
+    assert calls == ["trouble"]  # scheduled on the loop ahead of the waiter's wake-up
+    blocker.rollback()
+    blocker.close()
+    writer.put(rows.inbound("m2", "group", "g1", "alice", "hi", T0))
+    await writer.written()
+    assert calls == ["trouble", "ok"]
+    assert len(_rows(engine, "SELECT id FROM inbound_messages")) == 2
