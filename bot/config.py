@@ -82,6 +82,12 @@ class SchedulerSettings(_Strict):
     max_workers: int = Field(default=20, ge=1)
     info_grace_seconds: int = Field(default=300, ge=1)
     critical_grace_seconds: int = Field(default=86400, ge=1)
+    fanout_chunk_groups: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="groups a timeline node writes per transaction; chat runs between",
+    )
 
 
 class Config(_Strict):

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,8 +110,10 @@ class RehearsalTransport:
         *,
         speed: float,
         skip_quiet: bool = True,
+        settle_bot: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.clock = clock
+        self.settle_bot = settle_bot
         self.jobs = jobs
         self.steps = deque(steps)
         self.transcript = transcript
@@ -150,6 +152,8 @@ class RehearsalTransport:
         quiet_rounds = 0
         started = time.monotonic()
         while quiet_rounds < SETTLE_ROUNDS:
+            if self.settle_bot is not None:
+                await self.settle_bot()  # work handed off at this instant (orders committing) is done
             if self.clock.busy() or not self.jobs.idle:
                 quiet_rounds = 0
                 if time.monotonic() - started > SETTLE_TIMEOUT_SECONDS:
@@ -289,6 +293,7 @@ async def rehearse(
         finished,
         speed=speed,
         skip_quiet=skip,
+        settle_bot=app.services.settle,
     )
     echo(
         f"rehearsing {campaign.id} 「{campaign.title}」 at {speed:g}x: {len(nodes)} nodes, "

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from bot.campaign.runtime import Loaded
     from bot.context import Services
 
-# Groups of a node's fan-out written in one transaction; chat is handled between chunks.
-FANOUT_CHUNK = 50
 # Tasks recording missed nodes through a busy database (kept referenced until they finish).
 _BACKGROUND: set[asyncio.Task[None]] = set()
 
@@ -141,7 +139,7 @@ class NodeRunning:
                 await self._skip(outcome, node, group_id, CLOSED_EARLY)
                 continue
             pending.append(group_id)
-            if len(pending) >= FANOUT_CHUNK:
+            if len(pending) >= self.services.config.scheduler.fanout_chunk_groups:
                 await self._run_chunk(outcome, node, pending, times, deadline, memo)
                 pending = []
                 await asyncio.sleep(0)  # let chat be handled while a node fans out to many groups

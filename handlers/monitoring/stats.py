@@ -32,6 +32,7 @@ def conversion(services: Services, campaign_id: str, group_id: str, since: datet
 @command("stats", "战绩", role=Role.LEADER)
 async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
     """/stats [today | 活动ID] — 本群订单、下单人数、GMV、转化率；today 看今日数据（私聊发给团长）"""
+    await ctx.services.settle()  # orders sent just before are committed first
     await asyncio.to_thread(ctx.services.flush_inbound)  # who spoke is written behind the loop
     if ctx.args and ctx.args[0].lower() in {"today", "今天", "今日"}:
         _stats_today(msg, ctx)

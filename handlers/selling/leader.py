@@ -118,6 +118,7 @@ async def handle_close(msg: GroupMessage, ctx: Context) -> None:
 @command("orders", "接龙", role=Role.LEADER)
 async def handle_orders(msg: GroupMessage, ctx: Context) -> None:
     """/orders [编号] — 本群接龙名单（团长）"""
+    await ctx.services.settle()  # orders sent just before are committed first
     found = campaign_for_command(ctx, msg)
     if found is None:
         return
@@ -139,6 +140,7 @@ async def handle_orders(msg: GroupMessage, ctx: Context) -> None:
 @command("export", "导出", role=Role.LEADER)
 async def handle_export(msg: GroupMessage, ctx: Context) -> None:
     """/export [all] — 导出订单 CSV（按自提点分组，保存到 data/exports/，私聊告知团长）"""
+    await ctx.services.settle()  # orders sent just before are committed first
     found = campaign_for_command(ctx, msg)
     if found is None:
         return

@@ -58,6 +58,7 @@ def write_config(folder: Path, db_url: str) -> Path:
                 "  account_per_minute: 100000",
                 "  switch_pause_seconds: [0, 0]",
                 "  daily_budget: 10000000",
+                "scheduler: {fanout_chunk_groups: 4}  # small chunks: kills land between and inside them",
                 "logging: {level: INFO, file: logs/tuanbot.log, json_file: true}",
                 "",
             ]
