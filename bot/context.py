@@ -147,6 +147,14 @@ class Context:
         sender = getattr(self.event, "sender", None)
         return sender.id if sender is not None else ""
 
+    def running_campaigns(self) -> CampaignRuntime | None:
+        """The campaign runtime if the timeline runs in this process; else say so and None."""
+        runtime = self.services.campaigns
+        if not runtime.running:
+            self.reply("campaign/not_running.j2", priority=Priority.COMMAND)
+            return None
+        return runtime
+
     def render(self, template: str, /, **variables: Any) -> str:
         return self.services.renderer.render(template, bot_name=self.config.bot.name, **variables)
 

@@ -5,7 +5,7 @@ absorbs what it may meet in the table (ON CONFLICT DO NOTHING / DO UPDATE, on SQ
 PostgreSQL alike), so a batch can be retried whole and a redelivered message id is
 ignored by the database key: the in-memory duplicate window decides, the key is the
 backstop. The semantics are those of `Repo.touch_group`, `touch_member`, `record_join`,
-`record_leave`, `set_bot_present` and `log_inbound`, which stay for direct callers.
+`record_leave`, `set_bot_present` and `log_inbound` that `Repo` had before issue 14.
 """
 
 from __future__ import annotations

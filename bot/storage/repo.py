@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, RoleGrant
@@ -28,8 +27,8 @@ class Repo:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Group names, read for every group of every timeline post; `touch_group` is the only
-        # writer of names and keeps this current (one bot process per database).
+        # Group names, read for every group of every timeline post; the inbound recorder notes a
+        # new name here before its row is written (`note_group_name`; one bot process per database).
         self._group_names: dict[str, str] = {}
 
     @contextmanager
@@ -38,21 +37,6 @@ class Repo:
             yield session
 
     # -- groups and members -------------------------------------------------
-    def touch_group(self, group_id: str, name: str, now: datetime) -> None:
-        """Record a group and refresh its name (names change; ids do not)."""
-        with self.session() as s:
-            row = s.get(GroupRow, group_id)
-            if row is None:
-                s.add(GroupRow(id=group_id, name=name, updated_at=now))
-            elif name and row.name != name:
-                row.name = name
-                row.updated_at = now
-                s.add(row)
-            else:
-                return
-            s.commit()
-        self._group_names.pop(group_id, None)
-
     def note_group_name(self, group_id: str, name: str) -> None:
         """Remember a group's current name ahead of its row (the inbound writer commits it later)."""
         if name:
@@ -70,42 +54,6 @@ class Repo:
         with self.session() as s:
             return {r[0] for r in s.execute(select(col(GroupRow.id)))}
 
-    def set_bot_present(self, group_id: str, present: bool, now: datetime) -> None:
-        with self.session() as s:
-            row = s.get(GroupRow, group_id) or GroupRow(id=group_id, updated_at=now)
-            row.bot_present = present
-            row.updated_at = now
-            s.add(row)
-            s.commit()
-
-    def touch_member(self, group_id: str, member_id: str, name: str, now: datetime) -> bool:
-        """Record a member seen in a group; return True the first time we see them there.
-
-        Core statements in one transaction: this runs for each member's first message after
-        every start, so ORM sessions here showed up in the routing profile.
-        """
-        with self.engine.begin() as conn:
-            current = conn.execute(select(col(MemberRow.name)).where(col(MemberRow.id) == member_id)).first()
-            if current is None:
-                conn.execute(_INSERT_MEMBER, {"id": member_id, "name": name, "updated_at": now})
-            elif name and current[0] != name:
-                conn.execute(
-                    update(MemberRow).where(col(MemberRow.id) == member_id).values(name=name, updated_at=now)
-                )
-            if not group_id:
-                return False
-            seen = conn.execute(
-                select(col(Membership.member_id)).where(
-                    col(Membership.group_id) == group_id, col(Membership.member_id) == member_id
-                )
-            ).first()
-            if seen is not None:
-                return False
-            conn.execute(
-                _INSERT_MEMBERSHIP, {"group_id": group_id, "member_id": member_id, "first_seen_at": now}
-            )
-            return True
-
     def record_join(self, group_id: str, member_id: str, name: str, now: datetime) -> None:
         with self.session() as s:
             if s.get(MemberRow, member_id) is None:
@@ -116,15 +64,6 @@ class Repo:
             row.joined_at = now
             row.left_at = None
             s.add(row)
-            s.commit()
-
-    def record_leave(self, group_id: str, member_id: str, now: datetime) -> None:
-        with self.session() as s:
-            s.execute(
-                update(Membership)
-                .where(col(Membership.group_id) == group_id, col(Membership.member_id) == member_id)
-                .values(left_at=now)
-            )
             s.commit()
 
     def member_count(self, group_id: str) -> int:
@@ -188,24 +127,3 @@ class Repo:
                 select(col(InboundMessage.message_id)).order_by(col(InboundMessage.id).desc()).limit(limit)
             ).all()
         return [r[0] for r in reversed(rows)]
-
-    def log_inbound(
-        self, message_id: str, kind: str, group_id: str, sender_id: str, text: str, time: datetime
-    ) -> bool:
-        """Append to the inbound log; False if this message id was logged before (a redelivery)."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    _INSERT_INBOUND,
-                    {
-                        "message_id": message_id,
-                        "kind": kind,
-                        "group_id": group_id,
-                        "sender_id": sender_id,
-                        "text": text,
-                        "time": time,
-                    },
-                )
-        except IntegrityError:
-            return False
-        return True

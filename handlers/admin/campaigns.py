@@ -18,18 +18,10 @@ if TYPE_CHECKING:
     from bot.campaign.runtime import CampaignRuntime
 
 
-def _registry(ctx: Context) -> CampaignRuntime | None:
-    registry = ctx.services.campaigns
-    if not registry.running:
-        ctx.reply("campaign/not_running.j2", priority=Priority.COMMAND)
-        return None
-    return registry
-
-
 @command("campaign", "活动", role=Role.LEADER, private=True)
 async def handle_campaign(msg: GroupMessage, ctx: Context) -> None:
     """/campaign list | status ID | pause ID | resume ID | delay ID 15m — 查看和控制活动（团长）"""
-    registry = _registry(ctx)
+    registry = ctx.running_campaigns()
     if registry is None:
         return
     action = ctx.args[0].lower() if ctx.args else "list"
@@ -139,7 +131,7 @@ def _reply_list(registry: CampaignRuntime, ctx: Context, campaign_ids: list[str]
 @command("reload", "重新加载", role=Role.ADMIN, private=True)
 async def handle_reload(msg: GroupMessage, ctx: Context) -> None:
     """/reload — 重新加载全部活动文件（管理员）；有错误的文件不生效，旧版本继续运行"""
-    registry = _registry(ctx)
+    registry = ctx.running_campaigns()
     if registry is None:
         return
     problems = registry.load_all()

@@ -40,14 +40,6 @@ def run_node_in_group(
     return registry.run_in_group(campaign_id, node, group_id, now=now, detail=detail) is not None
 
 
-def _registry(ctx: Context) -> CampaignRuntime | None:
-    registry = ctx.services.campaigns
-    if not registry.running:
-        ctx.reply("campaign/not_running.j2", priority=Priority.COMMAND)
-        return None
-    return registry
-
-
 def campaign_for_command(ctx: Context, msg: GroupMessage) -> tuple[Campaign, str, list[str]] | None:
     """The campaign a leader command is about: `[ID]` as first argument, else the group's current one."""
     sell = selling(ctx.services)
@@ -70,7 +62,7 @@ def campaign_for_command(ctx: Context, msg: GroupMessage) -> tuple[Campaign, str
 @command("open", "开团", role=Role.LEADER)
 async def handle_open(msg: GroupMessage, ctx: Context) -> None:
     """/open [活动ID] — 立即在本群开团（团长）"""
-    registry = _registry(ctx)
+    registry = ctx.running_campaigns()
     found = campaign_for_command(ctx, msg) if registry is not None else None
     if registry is None or found is None:
         return
@@ -92,7 +84,7 @@ async def handle_open(msg: GroupMessage, ctx: Context) -> None:
 @command("close", "结团", role=Role.LEADER)
 async def handle_close(msg: GroupMessage, ctx: Context) -> None:
     """/close [活动ID] — 立即在本群结团并公布战绩（团长）"""
-    registry = _registry(ctx)
+    registry = ctx.running_campaigns()
     found = campaign_for_command(ctx, msg) if registry is not None else None
     if registry is None or found is None:
         return
