@@ -36,11 +36,25 @@ def pick_burst(bursts: list[Burst], said: str, now: datetime) -> Burst | None:
 
 
 async def keywords_of(services: Services, group_id: str) -> frozenset[str]:
-    """The group's recent burst keywords (read once per group, in a worker thread)."""
+    """The group's recent burst keywords (read once per group, in a worker thread).
+
+    Messages that arrive while the group's read is under way wait for that same read, in
+    arrival order, so a group's messages reach the later handlers (orders) in the order sent.
+    """
     memory = memory_of(services)
     keywords = memory.keywords.get(group_id)
     if keywords is not None:
         return keywords
+    reads = memory.keyword_reads
+    reading = reads.get(group_id)
+    if reading is None:
+        reading = reads[group_id] = asyncio.ensure_future(_read_keywords(services, group_id))
+        reading.add_done_callback(lambda _: reads.pop(group_id, None))
+    return await asyncio.shield(reading)
+
+
+async def _read_keywords(services: Services, group_id: str) -> frozenset[str]:
+    memory = memory_of(services)
     generation = memory.keyword_generation
     store = RedPacketStore(services.repo.engine)
     bursts = await asyncio.to_thread(store.recent, group_id, RECENT_BURSTS)

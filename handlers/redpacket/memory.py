@@ -29,6 +29,8 @@ class RedPacketMemory:
     )
     announced: LRUCache[str, bool] = field(default_factory=lambda: LRUCache(GROUPS_REMEMBERED))
     keyword_generation: int = 0  # bumped when a burst starts: a keyword read under way is not kept
+    # A group's keyword read in flight, shared by the messages that arrive meanwhile (removed when done).
+    keyword_reads: dict[str, asyncio.Future[frozenset[str]]] = field(default_factory=dict)
     claims: asyncio.Lock = field(default_factory=asyncio.Lock)  # grabs reach the database in arrival order
 
     def forget_keywords(self, group_id: str) -> None:
