@@ -17,10 +17,10 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
-from bot.campaign.claims import claim, set_group_status
 from bot.campaign.nodes import NodeHook, NodeRun, NodeRunner
 from bot.outbox import Draft
 from bot.storage.tables import TimelineLedger
+from bot.storage.timeline_store import TimelineStore
 
 
 def run_phases(
@@ -39,7 +39,7 @@ def run_phases(
     """
     campaign_id, node = run.campaign.id, run.node
     with conn.begin_nested():
-        if not claim(
+        if not TimelineStore.claim(
             conn,
             campaign_id=campaign_id,
             node_id=node.node_id,
@@ -51,7 +51,7 @@ def run_phases(
         ):
             return None
         if state:
-            set_group_status(conn, campaign_id, run.group_id, state, run.now)
+            TimelineStore.set_group_status(conn, campaign_id, run.group_id, state, run.now)
         for hook in hooks:
             hook(run, conn)
         drafts = runner(run)

@@ -4,16 +4,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from bot.storage.tables import CampaignControl, CampaignGroupState, TimelineLedger
 
-# Built once, so SQLAlchemy reuses the compiled statement for every group of every node.
+# Built once, so SQLAlchemy reuses the compiled statements for every group of every node: a
+# fan-out claims thousands of groups in a row, and building them per group cost more than
+# the rest of a group's work.
 _INSERT_LEDGER = insert(TimelineLedger)
+# Where the dialect can ignore the unique key's conflict, "already ran" is a row count of 0
+# and no savepoint per claim is needed; other dialects catch the key's error in a savepoint.
+_CLAIM_IGNORING_CONFLICT: dict[str, Any] = {
+    "sqlite": sqlite.insert(TimelineLedger).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(TimelineLedger).on_conflict_do_nothing(),
+}
+_STAMP = {"open": "opened_at", "closed": "closed_at"}
+_STATE_INSERT = insert(CampaignGroupState)
+_STATE_UPDATE: dict[str, Any] = {}
+
+
+def _state_update(status: str) -> Any:
+    statement = _STATE_UPDATE.get(status)
+    if statement is None:
+        values: dict[str, Any] = {"status": status}
+        if status in _STAMP:
+            values[_STAMP[status]] = bindparam("b_at")
+        statement = _STATE_UPDATE[status] = (
+            update(CampaignGroupState)
+            .where(
+                col(CampaignGroupState.campaign_id) == bindparam("b_campaign"),
+                col(CampaignGroupState.group_id) == bindparam("b_group"),
+            )
+            .values(**values)
+        )
+    return statement
 
 
 @dataclass(frozen=True)
@@ -46,20 +76,21 @@ class TimelineStore:
         detail: str = "",
     ) -> bool:
         """Record that a node ran for a group; False if it already had (the unique key says so)."""
+        row = {
+            "campaign_id": campaign_id,
+            "node_id": node_id,
+            "group_id": group_id,
+            "status": status,
+            "scheduled_at": scheduled_at,
+            "ran_at": now,
+            "detail": detail[:500],
+        }
+        ignoring_conflict = _CLAIM_IGNORING_CONFLICT.get(conn.dialect.name)
+        if ignoring_conflict is not None:
+            return bool(conn.execute(ignoring_conflict, row).rowcount)
         try:
             with conn.begin_nested():
-                conn.execute(
-                    _INSERT_LEDGER,
-                    {
-                        "campaign_id": campaign_id,
-                        "node_id": node_id,
-                        "group_id": group_id,
-                        "status": status,
-                        "scheduled_at": scheduled_at,
-                        "ran_at": now,
-                        "detail": detail[:500],
-                    },
-                )
+                conn.execute(_INSERT_LEDGER, row)
         except IntegrityError:
             return False
         return True
@@ -69,23 +100,15 @@ class TimelineStore:
         conn: Connection, campaign_id: str, group_id: str, status: str, now: datetime
     ) -> None:
         """Move a campaign's state in a group (open/closed), inside the caller's transaction."""
-        values: dict[str, object] = {"status": status}
-        if status == "open":
-            values["opened_at"] = now
-        if status == "closed":
-            values["closed_at"] = now
-        updated = conn.execute(
-            update(CampaignGroupState)
-            .where(
-                col(CampaignGroupState.campaign_id) == campaign_id,
-                col(CampaignGroupState.group_id) == group_id,
-            )
-            .values(**values)
-        )
-        if not updated.rowcount:
-            conn.execute(
-                insert(CampaignGroupState).values(campaign_id=campaign_id, group_id=group_id, **values)
-            )
+        params: dict[str, Any] = {"b_campaign": campaign_id, "b_group": group_id}
+        if status in _STAMP:
+            params["b_at"] = now
+        if conn.execute(_state_update(status), params).rowcount:
+            return
+        row: dict[str, Any] = {"campaign_id": campaign_id, "group_id": group_id, "status": status}
+        if status in _STAMP:
+            row[_STAMP[status]] = now
+        conn.execute(_STATE_INSERT, row)
 
     def group_status(self, campaign_id: str, group_id: str) -> str:
         with self.engine.connect() as conn:
