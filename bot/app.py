@@ -41,6 +41,7 @@ from bot.storage.repo import Repo
 from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
 from bot.trouble import TroubleDesk, is_storage_error
+from bot.view import view_of
 from bot.vocab import Priority
 
 
@@ -97,6 +98,7 @@ class App:
             clock=clock,
             roles=RoleBook(config, repo),
         )
+        services.view_of = view_of(services)
         chosen = [as_feature(f) for f in (features if features is not None else FEATURES)]
         router = Router(collect([module for feature in chosen for module in feature.modules]))
         services.router = router
