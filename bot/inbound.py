@@ -39,10 +39,12 @@ from bot.router import SeenIds, event_id
 from bot.storage.bookkeeping import Bookkeeping
 from bot.storage.repo import Repo
 from bot.storage.writebehind import WriteBehind
+from bot.trace_log import INFO, trace
 
 KNOWN_GROUPS_CACHE = 20_000
 KNOWN_MEMBERS_CACHE = 50_000
 BARRIERS = (MemberJoined, MemberLeft, GroupRenamed, TransportStatus)
+ORIGIN = "bot.inbound:record"  # where these lines come from, as loguru would name it
 
 
 class InboundRecorder:
@@ -88,8 +90,15 @@ class InboundRecorder:
         if isinstance(event, GroupMessage):
             sender = event.sender
             put(rows.inbound(event.message_id, "group", event.group_id, sender.id, event.text, now))
-            logger.bind(msg_id=event.message_id, group=event.group_id, sender=sender.id).info(
-                "inbound {}: {}", sender.name, event.text[:80].replace("\n", " ⏎ ")
+            trace(
+                INFO,
+                ORIGIN,
+                "inbound {}: {}",
+                sender.name,
+                event.text[:80].replace("\n", " ⏎ "),
+                msg_id=event.message_id,
+                group=event.group_id,
+                sender=sender.id,
             )
             self._touch_group(event.group_id, event.group_name, now)
             key = (event.group_id, sender.id)
@@ -98,8 +107,13 @@ class InboundRecorder:
                 self.known_members[key] = sender.name
         elif isinstance(event, PrivateMessage):
             put(rows.inbound(event.message_id, "private", "", event.sender.id, event.text, now))
-            logger.bind(msg_id=event.message_id, sender=event.sender.id).info(
-                "inbound private: {}", event.text[:80]
+            trace(
+                INFO,
+                ORIGIN,
+                "inbound private: {}",
+                event.text[:80],
+                msg_id=event.message_id,
+                sender=event.sender.id,
             )
             put(*rows.touch_member("", event.sender.id, event.sender.name, now))
         elif isinstance(event, MemberJoined):

@@ -41,6 +41,7 @@ from bot.outbox_queue import OutboxQueue, target_of
 from bot.outbox_sending import SendLoop
 from bot.outbox_trouble import RecoveredCallback, Trouble, TroubleCallback
 from bot.storage.outbox_store import OutboxStore
+from bot.trace_log import DEBUG, trace
 from bot.transports.base import Transport
 from bot.vocab import Priority
 
@@ -209,7 +210,7 @@ class Outbox(SendLoop):
                 not_before=not_before,
             )
         )
-        logger.bind(outbox_id=row_id, target=target, kind=kind).debug("outbox: queued")
+        trace(DEBUG, "bot.outbox:enqueue", "outbox: queued", outbox_id=row_id, target=target, kind=kind)
         self._wake.set()
         return row_id
 

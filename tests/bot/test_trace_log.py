@@ -1,0 +1,82 @@
+"""Per-message log lines cost the event loop a queue put: no loguru record is built for chatter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from bot import trace_log
+from bot.logging_setup import drain_logs, setup_logging
+from tests.conftest import AppFactory
+from tests.factories import group_message, private_message
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "logs" / "trace.log"
+    setup_logging("WARNING", path, console=False, timezone="Asia/Shanghai")
+    yield path
+    setup_logging("WARNING", None, console=False)
+
+
+def test_a_trace_line_reads_like_a_loguru_line_and_keeps_its_place(log_file: Path) -> None:
+    logger.info("before")
+    trace_log.trace(trace_log.INFO, "bot.inbound:record", "inbound {}: {}", "王姐", "收到", msg_id="m1")
+    logger.info("after")
+    drain_logs()
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    assert [line.rsplit(" - ", 1)[1] for line in lines] == ["before", "inbound 王姐: 收到", "after"]
+    assert " | INFO     | bot.inbound:record - " in lines[1]
+    assert lines[1][:23] <= lines[2][:23]  # the same clock and zone as loguru's stamps
+
+
+def test_json_log_files_get_trace_lines_in_loguru_s_shape(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "trace.jsonl"
+    setup_logging("WARNING", path, console=False, serialize=True)
+    try:
+        trace_log.trace(trace_log.DEBUG, "bot.outbox:enqueue", "outbox: queued", outbox_id=7)
+        drain_logs()
+    finally:
+        setup_logging("WARNING", None, console=False)
+    record = json.loads(path.read_text(encoding="utf-8").splitlines()[-1])["record"]
+    assert record["message"] == "outbox: queued" and record["extra"] == {"outbox_id": "7"}
+    assert (record["name"], record["function"], record["level"]["name"]) == ("bot.outbox", "enqueue", "DEBUG")
+
+
+def test_sinks_take_only_the_levels_they_want(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    setup_logging("WARNING", tmp_path / "x.log")  # console at WARNING, file at DEBUG
+    try:
+        assert trace_log.wanted(trace_log.DEBUG)
+        trace_log.trace(trace_log.INFO, "bot.inbound:record", "inbound quiet")
+        drain_logs()
+    finally:
+        setup_logging("WARNING", None, console=False)
+    assert "inbound quiet" not in capsys.readouterr().err
+    assert "inbound quiet" in (tmp_path / "x.log").read_text(encoding="utf-8")
+    assert not trace_log.wanted(trace_log.INFO)  # no sink left that takes INFO
+
+
+async def test_chatter_builds_no_loguru_record_on_the_loop(
+    make_app: AppFactory, clock: Any, log_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, transport = make_app()
+    await transport.inject(group_message("大家好", "u0", at=clock.now()))  # first use loads the FAQ tokenizer
+    calls: list[str] = []
+    original = type(logger)._log
+
+    def counting(self: Any, level: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(f"{level} {args}")
+        return original(self, level, *args, **kwargs)
+
+    monkeypatch.setattr(type(logger), "_log", counting)
+    await transport.inject(group_message("今天天气真好", "u1", at=clock.now()))
+    await transport.inject(private_message("在吗", "u2", at=clock.now()))
+    assert calls == []
+    drain_logs()
+    text = log_file.read_text(encoding="utf-8")
+    assert "inbound " in text and ": 今天天气真好" in text and "inbound private: 在吗" in text
