@@ -34,6 +34,7 @@ from bot.vocab import Priority, Role
 from handlers.coupons.chat import issue_join_gifts
 from handlers.welcome.leader_templates import LeaderTemplateError, Problem, leader_templates
 from handlers.welcome.leavers import Leavers, leavers_of
+from handlers.welcome.rejoin import Rejoin, checked_of, match_rejoin
 from handlers.welcome.service import Newcomer, WelcomeStore
 
 WELCOME_DELAY = 60.0
@@ -42,7 +43,6 @@ WELCOME_DELAY = 60.0
 MAX_NAMES = 30
 DEFAULT_TEMPLATE = "welcome/default.j2"
 SAMPLE_NAMES = ("小明", "小红")
-CHECKED_CACHE = 50_000
 SET_RE = re.compile(r"^\s*\S+\s+(.+)$", re.DOTALL)
 
 
@@ -147,33 +147,28 @@ async def handle_join(event: MemberJoined, ctx: Context) -> bool:
     return False
 
 
-class _Checked(LRUCache[tuple[str, str], bool]):
-    """Members already checked for an unreported rejoin (bounded: an evicted one is only looked up again)."""
-
-
 def _checked(services: Services) -> LRUCache[tuple[str, str], bool]:
-    return services.get_or_make(_Checked, lambda: _Checked(maxsize=CHECKED_CACHE))
+    return checked_of(services)
 
 
 def _leavers(services: Services) -> Leavers:
     return leavers_of(services, store_of(services).rejoin_candidates)
 
 
-@on_message(priority=1)
+@on_message(priority=1, match=match_rejoin)
 async def handle_first_message(msg: GroupMessage, ctx: Context) -> bool:
     """A member the bot saw leave speaks again: they rejoined unreported; welcome them. Never stops others.
 
-    Who left is known from memory (`handlers.welcome.leavers`): chatter costs no query, and
-    only a member seen leaving is looked up, once.
+    Runs only on `match_rejoin`'s intent: who left is known from memory, complete from the
+    app's start (`handlers.welcome.leavers`), so chatter runs no body and no query, and only
+    a member seen leaving is looked up, once.
     """
     leavers = _leavers(ctx.services)
     group_id, member_id = msg.group_id, msg.sender.id
-    candidate = leavers.candidate(group_id, member_id)
-    if candidate is None:
+    if ctx.intent is Rejoin.LOOKUP:  # an incomplete memory only (no feature setup): read the group
         await leavers.ensure(group_id)  # once per group, in a worker thread
-        candidate = leavers.candidate(group_id, member_id)
-    if candidate is False:
-        return False
+        if leavers.candidate(group_id, member_id) is False:
+            return False
     checked = _checked(ctx.services)
     key = (group_id, member_id)
     if key in checked:
