@@ -3,10 +3,13 @@
 from bot.context import Services
 from bot.feature import Feature, Lifecycle
 from handlers.faq import chat
+from handlers.faq.memory import load_state
 
 
 def setup(services: Services, lifecycle: Lifecycle) -> None:
-    """Warm the tokenizer when the bot starts, not during the first question."""
+    """Load every group's own entries now, in one statement, so the matcher never reads the database;
+    warm the tokenizer when the bot starts, not during the first question."""
+    load_state(services)
     lifecycle.on_start(chat.warm_up)
 
 

@@ -69,6 +69,7 @@ FILLERS = (
 榴莲什么时候上 does not look like 下次什么时候开团 just because both ask "when"."""
 
 _FILLER_RE = re.compile("|".join(FILLERS))
+_QUESTION_RE = re.compile("|".join(map(re.escape, QUESTION_WORDS)))
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _tokenizer_lock = threading.Lock()
 _tokenizer: Any = None
@@ -103,6 +104,11 @@ def load_tokenizer() -> None:
     _jieba()
 
 
+def vocabulary() -> int:
+    """How often jieba learnt words; a change means a text may now split differently (memos drop)."""
+    return _vocabulary
+
+
 def squash(text: str) -> str:
     """Normalised text with punctuation, symbols and emoji removed."""
     return _NON_WORD.sub("", normalize(text)).replace("_", "")
@@ -121,10 +127,14 @@ def content_tokens(text: str) -> list[str]:
 
 def is_question(text: str) -> bool:
     """Question mark at the end, or a question word anywhere."""
-    stripped = normalize(text).rstrip("~～.。!！…🙏😊")
+    return _normalized_question(normalize(text))
+
+
+def _normalized_question(normalized: str) -> bool:
+    stripped = normalized.rstrip("~～.。!！…🙏😊")
     if stripped.endswith(("?", "？")):
         return True
-    return any(word in stripped for word in QUESTION_WORDS)
+    return _QUESTION_RE.search(stripped) is not None  # any question word, in one pass
 
 
 @dataclass(frozen=True)
@@ -239,10 +249,11 @@ class FaqMatcher:
         return found
 
     def _match(self, text: str, addressed: bool) -> FaqMatch | None:
-        squashed = squash(text)
+        normalized = normalize(text)
+        squashed = _NON_WORD.sub("", normalized).replace("_", "")  # `squash(text)`, normalised once
         if len(squashed) < MIN_CONTENT_CHARS or not self._prepared:
             return None
-        question_like = is_question(text)
+        question_like = _normalized_question(normalized)  # `is_question(text)`
         bar = THRESHOLD if question_like or addressed else NEAR_COPY
         present = {k for k in self._keywords if k in squashed}
         bonuses = [0.0 if present.isdisjoint(p.keywords) else KEYWORD_BONUS for p in self._prepared]

@@ -2,24 +2,28 @@
 
 * The group-wide file's items, re-read when the file changes; the file is looked at
   (`os.stat`) at most once per `FILE_CHECK_SECONDS`, not three times a message.
-* Leaders' own entries (`/faq add`), per group: read once per group in a worker thread,
-  dropped on `/faq add` and `/faq del` (a read under way when an entry changes is not kept).
+* Leaders' own entries (`/faq add`), every group's: read in ONE statement when the app is
+  built (`load_state`, from the feature's setup), then kept current by `/faq add` and
+  `/faq del` in this process (`custom_added`, `custom_removed`). So the memory is complete:
+  a group without an entry in it has none, and no message ever reads them. Its size is the
+  table's (a leader adds entries by hand); one bot process owns the database (the lease).
 * Matchers, keyed by what they are built from (the file, the group's campaigns, the
   group's own entries), so groups running the same campaigns without entries of their
-  own share one matcher.
+  own share one matcher; and per group the matcher chosen last, checked by identity
+  (`handlers.faq.intent`).
 * "Answered recently" (the group and member cooldowns): memory only, as before.
 
-Bounds: `GROUPS_REMEMBERED` groups' own entries (an evicted group is read again),
-`MATCHERS_REMEMBERED` matchers (an evicted one is rebuilt), `ANSWERS_REMEMBERED` cooldown
+Bounds: `MATCHERS_REMEMBERED` matchers (an evicted one is rebuilt), `GROUPS_REMEMBERED`
+groups' last choice (an evicted one is chosen again), `ANSWERS_REMEMBERED` cooldown
 entries each. A cooldown entry lasts at most a minute, so eviction can only let an
 answer repeat if more than that many answers were given within the minute; the outbox
-could not send them anyway. A restart clears it all, as before.
+could not send them anyway. A restart clears it all but the entries, as before.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +31,7 @@ from pathlib import Path
 from cachetools import LRUCache
 
 from bot.context import Services
+from handlers.faq.intents import Intent
 from handlers.faq.matching import FaqItem, FaqMatcher, load_faq_file
 from handlers.faq.store import FaqStore
 
@@ -44,6 +49,31 @@ Custom = tuple[tuple[int, str, str], ...]  # (id, question, answer) of a group's
 Signature = tuple[object, ...]
 
 
+@dataclass(eq=False, slots=True)
+class Choice:
+    """A matcher, what it was built from, and its decisions by (raw text, @bot) for chatter that repeats.
+
+    Holding the campaigns keeps their ids unique while the matcher is remembered. A decision
+    depends only on the text and the matcher's items (and jieba's vocabulary, see `decisions_for`),
+    never on the group, so groups sharing a matcher share the decisions.
+    """
+
+    campaigns: tuple[object, ...]
+    matcher: FaqMatcher
+    decisions: OrderedDict[tuple[str, bool], Intent | None] = field(default_factory=OrderedDict)
+    vocabulary: int = -1
+
+
+@dataclass(eq=False, slots=True)
+class Chosen:
+    """A group's last choice, valid while its campaigns, own entries and the file are these very objects."""
+
+    campaigns: object
+    custom: Custom
+    file_stamp: object
+    choice: Choice
+
+
 @dataclass
 class FaqState:
     """Per-app FAQ state (see the module docstring for what each part is and its bound)."""
@@ -51,20 +81,31 @@ class FaqState:
     file_items: list[FaqItem] = field(default_factory=list)
     file_stamp: tuple[str, float] | None = None
     file_checked: float = float("-inf")  # time.monotonic() of the last look at the file
-    custom: LRUCache[str, Custom] = field(default_factory=lambda: LRUCache(GROUPS_REMEMBERED))
-    custom_generation: int = 0  # bumped on every /faq add or del: a read started before is dropped
-    matchers: LRUCache[Signature, tuple[tuple[object, ...], FaqMatcher]] = field(
-        default_factory=lambda: LRUCache(MATCHERS_REMEMBERED)
-    )
+    custom: dict[str, Custom] = field(default_factory=dict)  # complete once `loaded`
+    loaded: bool = False
+    matchers: LRUCache[Signature, Choice] = field(default_factory=lambda: LRUCache(MATCHERS_REMEMBERED))
     answered_in_group: LRUCache[tuple[str, str], datetime] = field(
         default_factory=lambda: LRUCache(ANSWERS_REMEMBERED)
     )
     answered_member: LRUCache[tuple[str, str], datetime] = field(
         default_factory=lambda: LRUCache(ANSWERS_REMEMBERED)
     )
+    chosen: OrderedDict[str, Chosen] = field(
+        default_factory=OrderedDict
+    )  # bounded: GROUPS_REMEMBERED, oldest out
+
+
+def load_state(services: Services) -> FaqState:
+    """The feature's memory, complete: every group's own entries in one statement (start-up, setup)."""
+    state = state_of(services)
+    if not state.loaded:
+        state.custom = FaqStore(services.repo.engine).all_custom()
+        state.loaded = True
+    return state
 
 
 def state_of(services: Services) -> FaqState:
+    """The app's FAQ memory (made empty here only if the feature's setup did not run: `custom_entries`)."""
     return services.get_or_make(FaqState, FaqState)
 
 
@@ -89,27 +130,31 @@ def file_items(services: Services, state: FaqState) -> list[FaqItem]:
 
 
 def custom_entries(services: Services, group_id: str) -> Custom:
-    """The group's own entries, read in the caller's thread if not in memory (commands only)."""
+    """The group's own entries, from memory.
+
+    Memory is complete from the feature's setup on; an app built without that setup (a test's
+    bare module) reads every group's entries here once, in bulk, never one group at a time.
+    """
     state = state_of(services)
-    found = state.custom.get(group_id)
-    if found is None:
-        found = state.custom[group_id] = tuple(FaqStore(services.repo.engine).custom(group_id))
-    return found
+    if not state.loaded:
+        load_state(services)
+    return state.custom.get(group_id, ())
 
 
-async def load_custom(services: Services, group_id: str) -> None:
-    """Bring the group's own entries into memory, reading them in a worker thread (once per group)."""
+def custom_added(services: Services, group_id: str, entry: tuple[int, str, str]) -> None:
+    """A leader's `/faq add` was committed: the entry joins the group's (ids grow, so it is the newest)."""
     state = state_of(services)
-    if group_id in state.custom:
+    if not state.loaded:  # no setup ran: the bulk read brings the committed entry in with the rest
+        load_state(services)
         return
-    generation = state.custom_generation
-    found = tuple(await asyncio.to_thread(FaqStore(services.repo.engine).custom, group_id))
-    if state.custom_generation == generation:  # no entry was added or removed meanwhile
-        state.custom[group_id] = found
+    state.custom[group_id] = (*state.custom.get(group_id, ()), entry)
 
 
-def custom_changed(services: Services, group_id: str) -> None:
-    """A leader added or removed an entry: the group's entries (and so its matcher) are read again."""
-    state = state_of(services)
-    state.custom_generation += 1
-    state.custom.pop(group_id, None)
+def custom_removed(services: Services, group_id: str, entry_id: int) -> None:
+    """A leader's `/faq del` was committed: the entry leaves the group's."""
+    state = load_state(services)
+    left = tuple(e for e in state.custom.get(group_id, ()) if e[0] != entry_id)
+    if left:
+        state.custom[group_id] = left
+    else:
+        state.custom.pop(group_id, None)

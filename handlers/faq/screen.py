@@ -65,6 +65,7 @@ class _Shape:
 
     content_chars: frozenset[str]
     content_len: int  # the longest, for an item
+    content_min: int  # the shortest, for an item
     content_dup: int  # characters beyond the first of each kind (most, for an item)
     token_chars: frozenset[str]  # non-space
     token_len: int  # with spaces; the shortest non-empty, for an item; 0: no tokens
@@ -77,6 +78,7 @@ def _shape(p: Phrasing) -> _Shape:
     chars = p.tokens.replace(" ", "")
     return _Shape(
         frozenset(p.content),
+        len(p.content),
         len(p.content),
         len(p.content) - len(set(p.content)),
         frozenset(chars),
@@ -92,6 +94,7 @@ def _union(shapes: Sequence[_Shape]) -> _Shape:
     return _Shape(
         frozenset().union(*(s.content_chars for s in shapes)),
         max((s.content_len for s in shapes), default=0),
+        min((s.content_len for s in shapes), default=0),
         max((s.content_dup for s in shapes), default=0),
         frozenset().union(*(s.token_chars for s in with_tokens)),
         min((s.token_len for s in with_tokens), default=0),
@@ -119,6 +122,35 @@ def _token_bound(shared: int, shape: _Shape, enough: float = 100.0) -> float:
     )
 
 
+NEVER = 1 << 30
+"""`_least_shared` of a shape whose token bound never reaches the bar."""
+
+
+def _least_shared(shape: _Shape, need: float) -> int:
+    """The fewest shared characters at which `_token_bound` could reach `need` (`NEVER` if none).
+
+    Below it the phrasing's token score is below `need` by the bound's own test, so an item
+    whose text shares fewer characters (over all its phrasings) than the least of these is
+    rejected with one set intersection, without evaluating a bound per phrasing.
+    """
+    if not shape.token_len:
+        return NEVER
+    for shared in range(shape.token_nonspace + 1):
+        if _token_bound(shared, shape) + 2 * MARGIN >= need:
+            return shared
+    return NEVER
+
+
+def _char_bound(common: int, size: int, shortest: int, longest: int) -> float:
+    """Upper bound of `fuzz.ratio` between a text of `size` and any phrasing `shortest..longest` long,
+    sharing at most `common` characters: `200·min(common, L)/(size + L)` peaks at `L = common`."""
+    if common <= shortest:
+        return 200.0 * common / (size + shortest or 1)
+    if common >= longest:
+        return 200.0 * longest / (size + longest or 1)
+    return 200.0 * common / (size + common or 1)
+
+
 class Screen:
     """The phrasings of a matcher's items, with what the score bounds need precomputed.
 
@@ -133,6 +165,16 @@ class Screen:
     def __init__(self, items: Sequence[Sequence[Phrasing]]) -> None:
         self._items = [[(p, _shape(p)) for p in phrasings] for phrasings in items]
         self._unions = [_union([shape for _, shape in phrasings]) for phrasings in self._items]
+        self._least: list[dict[float, int]] = [{} for _ in self._items]  # need -> least shared, per item
+
+    def _least_shared(self, index: int, need: float) -> int:
+        """The least `_least_shared` over the item's phrasings, for `need` (computed once per bar)."""
+        found = self._least[index].get(need)
+        if found is None:
+            found = self._least[index][need] = min(
+                (_least_shared(shape, need) for _, shape in self._items[index]), default=NEVER
+            )
+        return found
 
     def best_scores(
         self,
@@ -155,27 +197,18 @@ class Screen:
         size = len(stripped)
         tokens: str | None = tokens_of() if eager else None
         best: list[float | None] = []
-        for phrasings, union, need in zip(self._items, self._unions, needed, strict=True):
+        items = zip(self._items, self._unions, needed, strict=True)
+        for index, (phrasings, union, need) in enumerate(items):
             cutoff = need - MARGIN if need > MARGIN else 0.0
             if tokens is None:  # item-level rejection: most chatter ends here
                 common = len(chars & union.content_chars) + (
                     repeats if repeats < union.content_dup else union.content_dup
                 )
-                if common > union.content_len:
-                    common = union.content_len
-                if 200.0 * common / (size + common or 1) + MARGIN < cutoff:
-                    if not union.token_len:
-                        best.append(None)
-                        continue
+                if _char_bound(common, size, union.content_min, union.content_len) + MARGIN < cutoff:
                     shared = len(chars & union.token_chars) + (
                         repeats if repeats < union.token_dup else union.token_dup
                     )
-                    if shared > union.token_nonspace:
-                        shared = union.token_nonspace
-                    reach = shared + union.spaces
-                    if 200.0 * reach / (reach + union.token_len) + 2 * MARGIN < need or (
-                        _token_bound(shared, union) + 2 * MARGIN < need
-                    ):
+                    if shared < self._least_shared(index, need):
                         best.append(None)  # no phrasing of the item reaches the bar
                         continue
             char = 0.0

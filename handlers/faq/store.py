@@ -53,6 +53,19 @@ class FaqStore:
             ).all()
         return [(int(r[0] or 0), str(r[1]), str(r[2])) for r in rows]
 
+    def all_custom(self) -> dict[str, tuple[tuple[int, str, str], ...]]:
+        """Every group's leader-added entries, (id, question, answer) oldest first, in one statement."""
+        found: dict[str, list[tuple[int, str, str]]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    col(FaqCustom.group_id), col(FaqCustom.id), col(FaqCustom.question), col(FaqCustom.answer)
+                ).order_by(col(FaqCustom.group_id), col(FaqCustom.id))
+            ).all()
+        for group_id, entry_id, question, answer in rows:
+            found.setdefault(str(group_id), []).append((int(entry_id or 0), str(question), str(answer)))
+        return {group_id: tuple(entries) for group_id, entries in found.items()}
+
     def log_unanswered(self, group_id: str, member_id: str, name: str, text: str, now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(_LOG_UNANSWERED, dict(unanswered_row(group_id, member_id, name, text, now).params))
