@@ -36,7 +36,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import OutboxSettings
 from bot.outbox_merge import COALESCE_MAX_CHARS, merge_lines
 from bot.outbox_pacing import OutboxStats, Pacing
-from bot.outbox_pick import Queued
+from bot.outbox_pick import Chooser, Queued
 from bot.outbox_queue import OutboxQueue, target_of
 from bot.outbox_sending import SendLoop
 from bot.outbox_trouble import RecoveredCallback, Trouble, TroubleCallback
@@ -100,6 +100,7 @@ class Outbox(SendLoop):
         self.stats = OutboxStats()
         self.queue = OutboxQueue()
         self.pacing = Pacing(settings, self.tz, self.rng, store.count_sent_since, self.stats)
+        self.chooser = Chooser(self.queue, self.pacing)  # follows both: re-files a target as they change
         self._trouble = Trouble()
         self._private_streak = 0
         self._wake = asyncio.Event()

@@ -57,6 +57,8 @@ class Pacing:
         self.freq_streak = 0
         self.day: tuple[int, int, int] | None = None
         self.warned_day: tuple[int, int, int] | None = None
+        # Told when a target's last send changes (the chooser re-files the target under its new key).
+        self.on_target_sent: Callable[[str], None] | None = None
 
     def restore(self, target: str, sent_at: datetime) -> None:
         """A send from before the (re)start, oldest first."""
@@ -64,6 +66,8 @@ class Pacing:
         self.last_to[target] = sent_at
         self.last_target = target
         self.last_sent_at = sent_at
+        if self.on_target_sent is not None:
+            self.on_target_sent(target)
 
     def slow_factor(self, now: datetime) -> float:
         if self.slow_until is not None and now < self.slow_until:
@@ -120,6 +124,8 @@ class Pacing:
         self.freq_streak = 0
         self.stats.sent += 1
         self.stats.sent_today += 1
+        if self.on_target_sent is not None:
+            self.on_target_sent(target)
 
     def rate_limited(self, now: datetime) -> float:
         """WeChat said 操作过于频繁: pause everything, doubling per streak, then go slower; the pause."""

@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.config import OutboxSettings
 from bot.events import Outgoing
 from bot.outbox_pacing import OutboxStats, Pacing
-from bot.outbox_pick import Queued, pick
+from bot.outbox_pick import Chooser, Queued
 from bot.outbox_queue import OutboxQueue
 from bot.outbox_trouble import RecoveredCallback, Trouble, TroubleCallback
 from bot.storage.outbox_store import OutboxStore, status_values
@@ -46,6 +46,7 @@ class SendLoop:
     settings: OutboxSettings
     queue: OutboxQueue
     pacing: Pacing
+    chooser: Chooser
     stats: OutboxStats
     transport: Transport | None
     on_budget_warning: Callable[[int, int], None] | None
@@ -79,18 +80,26 @@ class SendLoop:
         return self.pacing.target_ready_at(target, now)
 
     def _choose(self, now: datetime) -> tuple[Queued | None, datetime | None]:
-        """The best message sendable now, or the earliest time something will be (`outbox_pick`)."""
+        """The best message sendable now, or the earliest time something will be (`outbox_pick.Chooser`)."""
         account_ready = self.pacing.account_ready_at(now)
         if account_ready > now:
             # Paused, over the per-minute rate or the daily budget: nothing can go before then,
-            # so skip scanning a possibly long queue on every wake-up.
+            # so skip even the chooser's few steps on every wake-up.
             return None, account_ready
-        return pick(
-            self.queue,
-            now,
-            self._target_ready_at,
-            private_turn_over=self._private_streak >= self.private_burst,
+        item, earliest = self.chooser.choose(
+            now, private_turn_over=self._private_streak >= self.private_burst
         )
+        if item is not None:
+            # The chooser's index is an optimisation; the pacing is the rule that keeps the account
+            # unbanned. One O(1) check of the choice against it, before anything leaves.
+            ready = self._target_ready_at(item.target, now)
+            if ready > now:
+                logger.bind(outbox_id=item.id, target=item.target).error(
+                    "outbox: chooser picked a target not ready until {}; re-indexing", ready
+                )
+                self.chooser.reset()
+                return None, ready
+        return item, earliest
 
     # -- sending -----------------------------------------------------------------------
     async def pump(self) -> float | None:
@@ -197,12 +206,14 @@ class SendLoop:
             )
             self.store.status_behind(item.id, back)
         elif exc.retryable and item.attempts < MAX_ATTEMPTS:
-            item.not_before = now + timedelta(seconds=min(RETRY_CAP_SECONDS, 2.0**item.attempts))
+            self.queue.set_not_before(
+                item, now + timedelta(seconds=min(RETRY_CAP_SECONDS, 2.0**item.attempts))
+            )
             bound.warning("outbox: send failed ({}); retry {} in {}", exc, item.attempts, item.not_before)
             self.store.status_behind(item.id, back)
         elif exc.retryable and not getattr(self.transport, "connected", True):
             # The network is down, not the message: keep it until the transport is back.
-            item.not_before = now + timedelta(seconds=RETRY_CAP_SECONDS)
+            self.queue.set_not_before(item, now + timedelta(seconds=RETRY_CAP_SECONDS))
             self.store.status_behind(item.id, back)
         else:
             self._remove(item)
@@ -213,8 +224,8 @@ class SendLoop:
     def retry_now(self) -> None:
         """Forget per-message backoff (called when a transport reconnects)."""
         for item in self.queue:
-            if item.attempts:
-                item.not_before = None
+            if item.attempts and item.not_before is not None:
+                self.queue.set_not_before(item, None)
         self._wake.set()
 
     # -- loops -----------------------------------------------------------------------------
