@@ -22,9 +22,9 @@ from bot.context import Context, Services
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
 from bot.privacy import mask_contacts
-from bot.text import keyword_matches
 from bot.vocab import Priority
 from handlers.coupons.claims import claim, notice_once
+from handlers.coupons.keywords import CouponKeyword, match_coupon
 from handlers.coupons.store import ClaimResult, CouponSpec, CouponStore, IssuedCoupon
 
 COUPON_PRIORITY = Priority.ORDER + 10
@@ -93,24 +93,16 @@ def issue_join_gifts(
     return issued
 
 
-def _find(ctx: Context, text: str, now: datetime) -> tuple[ActiveCampaign, Coupon] | None:
-    for active in active_campaigns(ctx.services, ctx.group_id, now):
-        for coupon in active.campaign.coupons:
-            if coupon.keyword and keyword_matches(text, coupon.keyword, coupon.match):
-                return active, coupon
-    return None
-
-
-@on_message(priority=COUPON_PRIORITY)
+@on_message(priority=COUPON_PRIORITY, match=match_coupon)
 async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
-    """A coupon keyword said in the group: issue the coupon, or say why not."""
-    if len(msg.text) > 200:
-        return False
+    """A coupon keyword said in the group: issue the coupon, or say why not.
+
+    Runs only on `match_coupon`'s intent (a live campaign's coupon keyword, found from
+    memory), so chatter costs no body and no query.
+    """
     now = ctx.clock.now()
-    found = _find(ctx, msg.text, now)
-    if found is None:
-        return False
-    active, coupon = found
+    found: CouponKeyword = ctx.intent
+    active, coupon = found.active, found.coupon
     spec = spec_for(active, coupon, now, "keyword")
     terms = coupon_terms(active, coupon, spec, now)
     if spec.valid_until is not None and spec.valid_until <= now:

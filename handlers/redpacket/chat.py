@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from cachetools import LRUCache
 from loguru import logger
 from sqlalchemy.engine import Connection
 
@@ -34,9 +33,10 @@ from bot.privacy import mask_contacts
 from bot.text import core
 from bot.vocab import Priority, Role
 from handlers.redpacket.gate import after_commit, announce_key, announced
-from handlers.redpacket.lookup import RECENT_BURSTS, burst_for_grab, grab, pick_burst
+from handlers.redpacket.keywords import LiveBurst
+from handlers.redpacket.lookup import burst_for, burst_for_grab, grab, match_grab
 from handlers.redpacket.memory import memory_of
-from handlers.redpacket.service import Burst, RedPacketStore, Winner
+from handlers.redpacket.service import RedPacketStore, Winner
 from handlers.redpacket.split import split_budget
 from schedules.jobs import Grace, redpacket_close_job_id
 
@@ -101,9 +101,12 @@ def start_burst(
         started_by=started_by,
     )
     if created:
-        # Dropped now and again once committed: a keyword read racing the commit is not kept.
-        memory_of(services).forget_keywords(group_id)
-        after_commit(memory_of(services).forget_keywords, group_id)
+        # Remembered before the commit, so before the announcement can leave: a grab that
+        # follows it is matched. Were the transaction rolled back, the body finds no burst.
+        live = LiveBurst.of(
+            id=burst_id, group_id=group_id, keyword=keyword, opened_at=now, closes_at=now + window
+        )
+        memory_of(services).bursts.remember(live, now)
         after_commit(schedule_close, services, burst_id, now + window)
     return created
 
@@ -125,8 +128,10 @@ def schedule_close(services: Services, burst_id: str, closes_at: datetime) -> No
 
 def close_burst(services: Services, burst_id: str) -> bool:
     """End a burst and post its results, once; False if it had already ended (or does not exist)."""
-    if not store_of(services).close(burst_id, services.clock.now()):
+    now = services.clock.now()
+    if not store_of(services).close(burst_id, now):
         return False
+    memory_of(services).bursts.closed(burst_id, now)
     post_results(services, burst_id)
     return True
 
@@ -200,34 +205,16 @@ NODE_RUNNERS = {"redpacket": announce_from_node}
 
 
 # -- grabbing ------------------------------------------------------------------------------
-def _keyword_cache(services: Services) -> LRUCache[str, frozenset[str]]:
-    return memory_of(services).keywords
-
-
-def _burst_for(services: Services, group_id: str, said: str, now: datetime) -> Burst | None:
-    """The newest burst of the group whose keyword this is, if open or only recently ended.
-
-    The keywords of each group's recent bursts are kept in memory (`start_burst` drops a
-    group's entry), so ordinary short chat costs no query: it was one per message.
-    """
-    cache = _keyword_cache(services)
-    keywords = cache.get(group_id)
-    if keywords is None:
-        bursts = store_of(services).recent(group_id, limit=RECENT_BURSTS)
-        keywords = cache[group_id] = frozenset(core(b.keyword) for b in bursts)
-    if said not in keywords:
-        return None
-    return pick_burst(store_of(services).recent(group_id, limit=RECENT_BURSTS), said, now)
-
-
-@on_message(priority=GRAB_PRIORITY)
+@on_message(priority=GRAB_PRIORITY, match=match_grab)
 async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
-    """The burst keyword during (or just after) a burst: try to take a packet."""
-    said = core(msg.text) if len(msg.text) <= 30 else ""
-    if not said:
-        return False
+    """The burst keyword during (or just after) a burst: try to take a packet.
+
+    Runs only on `match_grab`'s intent (a live burst's keyword, known from memory): chatter
+    costs no body. The group's stored bursts are read here, in a worker thread, for the exact rule.
+    """
+    said = ctx.intent.said
     now = ctx.clock.now()
-    burst = await burst_for_grab(ctx.services, msg.group_id, said, now)  # chatter: memory only
+    burst = await burst_for_grab(ctx.services, msg.group_id, said, now)
     if burst is None:
         return False
     if burst.status == "open" and not announced(ctx.services, burst):
@@ -313,7 +300,7 @@ async def handle_redpacket(msg: GroupMessage, ctx: Context) -> None:
         return
     now = ctx.clock.now()
     window = min(window, MAX_WINDOW)
-    running = _burst_for(ctx.services, msg.group_id, core(keyword), now)
+    running = burst_for(ctx.services, msg.group_id, core(keyword), now)
     if running is not None and running.status == "open" and now < running.closes_at:
         ctx.reply("redpacket/busy.j2", burst=running, priority=Priority.COMMAND)
         return

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
@@ -152,6 +152,21 @@ class RedPacketStore:
                 .where(col(RedPacketBurstRow.group_id) == group_id)
                 .order_by(col(RedPacketBurstRow.opened_at).desc(), col(RedPacketBurstRow.id).desc())
                 .limit(limit)
+            ).all()
+        return [Burst.of(RedPacketBurstRow.model_validate(r._mapping)) for r in rows]
+
+    def live(self, ended_after: datetime) -> list[Burst]:
+        """Every group's bursts that are open or ended after `ended_after`, in one query (start-up)."""
+        table = RedPacketBurstRow
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table).where(
+                    or_(
+                        col(table.status) == "open",
+                        col(table.closed_at) > ended_after,
+                        and_(col(table.closed_at).is_(None), col(table.closes_at) > ended_after),
+                    )
+                )
             ).all()
         return [Burst.of(RedPacketBurstRow.model_validate(r._mapping)) for r in rows]
 
