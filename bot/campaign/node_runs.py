@@ -8,8 +8,8 @@ with one ledger row: posted, done (nothing to post) or skipped with a reason, ne
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -19,12 +19,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from bot.campaign import Campaign, TimelineNode
+from bot.campaign.fanout_lane import FanoutLane
 from bot.campaign.nodes import STATE_CHANGES, NodeHook, NodeRun, NodeRunner
+from bot.campaign.outcomes import NodeOutcome
 from bot.campaign.phases import run_after_commit, run_phases
-from bot.campaign.retry import GaveUp, retry_transient, short_reason
+from bot.campaign.retry import GaveUp, retry_transient, retry_transient_async, short_reason
 from bot.campaign.timeline_rules import CLOSED_EARLY, readable_duration, skip_in_closed_group
 from bot.outbox import Draft
 from bot.storage.timeline_store import TimelineStore
+from bot.storage.write_lock import begin_write_nowait
 from schedules.jobs import MIN_REAL_GRACE_SECONDS, JobEventLike, parse_campaign_node_job_id
 
 if TYPE_CHECKING:
@@ -33,31 +36,6 @@ if TYPE_CHECKING:
 
 # Tasks recording missed nodes through a busy database (kept referenced until they finish).
 _BACKGROUND: set[asyncio.Task[None]] = set()
-
-
-@dataclass
-class NodeOutcome:
-    """What happened when a node ran (kept in memory for rehearsal summaries).
-
-    `scheduled_at` is the node's effective time (a leader's delay applied); `posted` counts
-    groups that got messages, `quiet` groups where it ran and had nothing to say (a stock
-    broadcast when sold out, a countdown after an early opening), `reasons` why groups were skipped.
-    """
-
-    campaign_id: str
-    node_id: str
-    kind: str
-    scheduled_at: datetime
-    ran_at: datetime
-    posted: int
-    skipped: int
-    duplicate: int
-    quiet: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    def skip(self, reason: str) -> None:
-        self.skipped += 1
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
 
 class NodeRunning:
@@ -70,6 +48,7 @@ class NodeRunning:
     store: TimelineStore
     runners: dict[str, NodeRunner]
     hooks: dict[str, list[NodeHook]]
+    fanout_lane: FanoutLane
 
     if TYPE_CHECKING:
 
@@ -158,10 +137,13 @@ class NodeRunning:
         deadline: datetime,
         memo: dict[Hashable, Any],
     ) -> None:
-        """A chunk of a node's fan-out in one transaction, retried through a busy database until
+        """A chunk of a node's fan-out, through the fan-out lane (`bot.campaign.fanout_lane`): in
+        transactions of at most the lane's time budget each, retried through a busy database until
         `deadline`; past it the first group is recorded as skipped and the rest tried again (each
         group is still retried in its turn, as when groups ran one transaction each)."""
         clock = self.services.clock
+        lane = self.fanout_lane
+        lock_wait = self.services.config.database.busy_timeout_ms / 1000
         remaining = list(groups)
         while remaining:
             late = (clock.now() - node.fire_at).total_seconds()
@@ -177,14 +159,15 @@ class NodeRunning:
                 return
             batch = remaining
 
-            def attempt(batch: list[str] = batch) -> dict[str, list[int] | Exception | None]:
-                return self.run_in_groups(
-                    outcome.campaign_id, node, batch, now=clock.now(), times=times, memo=memo
-                )
+            def attempt(batch: list[str] = batch) -> dict[str, list[int] | Exception | None] | None:
+                return self._run_groups(
+                    outcome.campaign_id, node, batch, now=clock.now(), detail="", times=times, memo=memo,
+                    budget=lane.budget_seconds, min_groups=lane.min_groups, nowait=True,
+                )  # fmt: skip
 
             try:
-                results = await retry_transient(
-                    attempt,
+                results = await retry_transient_async(
+                    lambda: lane.run(attempt, lock_wait_seconds=lock_wait),
                     clock=clock,
                     until=deadline,
                     what=f"node {node.node_id} in {len(batch)} group(s) from {batch[0]}",
@@ -197,8 +180,9 @@ class NodeRunning:
                 await self._skip(outcome, node, first, f"database unavailable until past its grace: {exc}")
                 continue
             for group_id in batch:
-                await self._tally(outcome, node, group_id, results[group_id])
-            return
+                if group_id in results:
+                    await self._tally(outcome, node, group_id, results[group_id])
+            remaining = [group_id for group_id in batch if group_id not in results]
 
     async def _tally(
         self, outcome: NodeOutcome, node: TimelineNode, group_id: str, result: list[int] | Exception | None
@@ -287,6 +271,26 @@ class NodeRunning:
         commit runs once it is done. `memo` is shared by the chunks of one node run. Per group:
         the queued outbox ids, None if the node had already run there, or the exception.
         """
+        results = self._run_groups(campaign_id, node, groups, now=now, detail=detail, times=times, memo=memo)
+        return results or {}  # waiting for the write lock, it is never found taken (None)
+
+    def _run_groups(
+        self,
+        campaign_id: str,
+        node: TimelineNode,
+        groups: list[str],
+        *,
+        now: datetime,
+        detail: str,
+        times: tuple[datetime, datetime] | None,
+        memo: dict[Hashable, Any] | None,
+        budget: float | None = None,
+        min_groups: int = 1,
+        nowait: bool = False,
+    ) -> dict[str, list[int] | Exception | None] | None:
+        """`run_in_groups`, for the fan-out lane: with `nowait`, None (nothing done) when another
+        connection holds the write lock; with a `budget` (seconds), groups stop being claimed once
+        it is spent (`min_groups` are run first), and those not reached are left out of the result."""
         loaded = self.campaigns[campaign_id]
         opens_at, closes_at = times or self.effective_times(campaign_id)
         runner = self.runners[node.kind]
@@ -296,13 +300,20 @@ class NodeRunning:
         results: dict[str, list[int] | Exception | None] = {}
         posts: list[Draft] = []
         claimed: list[tuple[NodeRun, int]] = []
+        busy: list[bool] = []
 
         def guard(conn: Connection) -> bool:
             posts.clear()
             claimed.clear()
             results.clear()
+            if nowait and not begin_write_nowait(conn):
+                busy.append(True)
+                return False
+            stop_at = None if budget is None else time.perf_counter() + budget
             tx: dict[Hashable, Any] = {}
-            for group_id in groups:
+            for done, group_id in enumerate(groups):
+                if stop_at is not None and done >= min_groups and time.perf_counter() >= stop_at:
+                    break
                 run = NodeRun(
                     loaded.campaign, node, group_id, self.services, now, node.fire_at, opens_at, closes_at,
                     conn=conn, memo=node_memo, tx=tx,
@@ -322,6 +333,8 @@ class NodeRunning:
             return True
 
         ids = self.services.outbox.enqueue_atomic(posts, guard) or []
+        if busy:
+            return None
         start = 0
         for run, count in claimed:
             results[run.group_id] = ids[start : start + count]

@@ -8,7 +8,7 @@ and then recorded as skipped, which is retried too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -40,10 +40,21 @@ async def retry_transient(call: Callable[[], T], *, clock: Clock, until: datetim
     Gives up with `GaveUp` once bot time reaches `until` (never when `until` is None). Other
     exceptions are not transient and propagate at once.
     """
+
+    async def once() -> T:
+        return call()
+
+    return await retry_transient_async(once, clock=clock, until=until, what=what)
+
+
+async def retry_transient_async(
+    call: Callable[[], Awaitable[T]], *, clock: Clock, until: datetime | None, what: str
+) -> T:
+    """`retry_transient` for work that awaits (a timeline chunk yields while the write lock is taken)."""
     backoff = FIRST_BACKOFF_SECONDS
     while True:
         try:
-            return call()
+            return await call()
         except OperationalError as exc:
             reason = short_reason(exc)
             now = clock.now()

@@ -20,6 +20,7 @@ from loguru import logger
 
 from bot.campaign import KINDS, Campaign, Problem, TimelineNode, compile_timeline, load_campaign
 from bot.campaign.active import ActiveCampaign
+from bot.campaign.fanout_lane import FanoutLane
 from bot.campaign.loader import CampaignError, duplicate_id_problem
 from bot.campaign.node_runs import NodeOutcome, NodeRunning
 from bot.campaign.nodes import DEFAULT_RUNNERS, NodeHook, NodeRunner
@@ -67,6 +68,7 @@ class CampaignRuntime(NodeRunning):
 
     def __post_init__(self) -> None:
         self.store = TimelineStore(self.services.repo.engine)
+        self.fanout_lane = FanoutLane()  # node runs' chunk transactions, one at a time (issue 14)
         self._groups: dict[str, tuple[Campaign, list[str], frozenset[str]]] = {}
         self._controls: dict[str, CampaignControl] = {}
         # Effective windows per campaign and campaigns per group: computed when they can change

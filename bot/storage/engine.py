@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
 from bot.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.storage.write_lock import begin_polling
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_BEGIN_MODES = {"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
@@ -82,7 +83,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
                 and conn.in_transaction()
                 and not cursor.connection.in_transaction
             ):
-                cursor.execute("BEGIN IMMEDIATE")
+                begin_polling(cursor.connection)  # not the busy handler's up-to-100 ms naps
 
         return engine
     return create_engine(url, pool_pre_ping=True)

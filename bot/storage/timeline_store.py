@@ -27,6 +27,26 @@ _CLAIM_IGNORING_CONFLICT: dict[str, Any] = {
 _STAMP = {"open": "opened_at", "closed": "closed_at"}
 _STATE_INSERT = insert(CampaignGroupState)
 _STATE_UPDATE: dict[str, Any] = {}
+_STATE_UPSERT: dict[tuple[str, str], Any] = {}
+_UPSERT_DIALECTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def _state_upsert(dialect: str, status: str) -> Any:
+    """One statement that moves the state, inserting the row if the group has none (a node
+    opening a thousand groups for the first time wrote an UPDATE and then an INSERT for each);
+    None where the dialect has no upsert."""
+    make = _UPSERT_DIALECTS.get(dialect)
+    if make is None:
+        return None
+    statement = _STATE_UPSERT.get((dialect, status))
+    if statement is None:
+        base = make(CampaignGroupState)
+        columns = ["status"] + ([_STAMP[status]] if status in _STAMP else [])
+        statement = _STATE_UPSERT[(dialect, status)] = base.on_conflict_do_update(
+            index_elements=[col(CampaignGroupState.campaign_id), col(CampaignGroupState.group_id)],
+            set_={name: base.excluded[name] for name in columns},
+        )
+    return statement
 
 
 def _state_update(status: str) -> Any:
@@ -100,14 +120,18 @@ class TimelineStore:
         conn: Connection, campaign_id: str, group_id: str, status: str, now: datetime
     ) -> None:
         """Move a campaign's state in a group (open/closed), inside the caller's transaction."""
+        row: dict[str, Any] = {"campaign_id": campaign_id, "group_id": group_id, "status": status}
+        if status in _STAMP:
+            row[_STAMP[status]] = now
+        upsert = _state_upsert(conn.dialect.name, status)
+        if upsert is not None:
+            conn.execute(upsert, row)
+            return
         params: dict[str, Any] = {"b_campaign": campaign_id, "b_group": group_id}
         if status in _STAMP:
             params["b_at"] = now
         if conn.execute(_state_update(status), params).rowcount:
             return
-        row: dict[str, Any] = {"campaign_id": campaign_id, "group_id": group_id, "status": status}
-        if status in _STAMP:
-            row[_STAMP[status]] = now
         conn.execute(_STATE_INSERT, row)
 
     def group_status(self, campaign_id: str, group_id: str) -> str:
