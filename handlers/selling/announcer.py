@@ -33,6 +33,7 @@ class SellingParts(Protocol):
     def status(self, campaign_id: str, group_id: str) -> str: ...
     def times(self, campaign: Campaign) -> tuple[datetime, datetime]: ...
     def stock_lines(self, campaign_id: str) -> list[StockLine]: ...
+    def state_stamp(self) -> tuple[int, int]: ...
     def render(self, template: str, **variables: Any) -> str: ...
 
 
@@ -90,22 +91,36 @@ class StockAnnouncer:
     def __init__(self, sell: SellingParts) -> None:
         self.sell = sell
         self.boards: dict[tuple[str, str], _Board] = {}
+        # Per campaign: the (group states, stock levels) of the last full pass of `after_sales`.
+        # After that pass every open group's board agrees with those levels, so while neither
+        # moves, and no board was handed out (`board`), a pass would post and change nothing.
+        self._agreed: dict[str, tuple[tuple[int, int], dict[str, str]]] = {}
 
     def board(self, campaign_id: str, group_id: str) -> _Board:
+        """A group's board, for a caller that may change what the group counts as told."""
+        self._agreed.pop(campaign_id, None)
         return self.boards.setdefault((campaign_id, group_id), _Board())
 
     def after_sales(self, campaign_id: str) -> None:
-        """After orders, cancellations or a restock committed: post what crossed a threshold."""
+        """After orders, cancellations or a restock committed: post what crossed a threshold.
+
+        Called after every committed batch; most batches move no product across a threshold,
+        and then this costs one comparison instead of a pass over every group of the campaign.
+        """
         campaign = self.sell.campaign(campaign_id)
         if campaign is None:
             return
         lines = self.sell.stock_lines(campaign_id)
         threshold = campaign.broadcasts.low_stock_threshold
         levels = {line.product_code: level(line, threshold) for line in lines}
+        stamp = self.sell.state_stamp()
+        if self._agreed.get(campaign_id) == (stamp, levels):
+            return
+        self._agreed.pop(campaign_id, None)
         for group_id in self.sell.groups_of(campaign):
             if self.sell.status(campaign_id, group_id) != "open":
                 continue
-            board = self.board(campaign_id, group_id)
+            board = self.boards.setdefault((campaign_id, group_id), _Board())
             news = {
                 code: lvl for code, lvl in levels.items() if lvl != "ok" and board.levels.get(code) != lvl
             }
@@ -114,10 +129,12 @@ class StockAnnouncer:
                     board.levels.pop(code, None)  # restocked: a later drop is news again
             if news:
                 self.post(campaign, group_id, lines, news)
+        if self.sell.state_stamp() == stamp:
+            self._agreed[campaign_id] = (stamp, levels)
 
     def post(self, campaign: Campaign, group_id: str, lines: list[StockLine], news: dict[str, str]) -> None:
         services = self.sell.services
-        board = self.board(campaign.id, group_id)
+        board = self.boards.setdefault((campaign.id, group_id), _Board())
         now = services.clock.now()
         window = campaign.broadcasts.window.total_seconds()
         if board.outbox_id is not None:

@@ -1,11 +1,21 @@
 """The sale itself: 接龙 orders, stock, the leader's commands, and the open/close nodes."""
 
-from bot.feature import Feature
+from bot.context import Services
+from bot.feature import Feature, Lifecycle
 from handlers.selling import leader, node_hooks, orders, stock
+from handlers.selling.service import selling
+
+
+def setup(services: Services, lifecycle: Lifecycle) -> None:
+    """Make the selling runtime now and load every group's ordering state in one query, so the
+    order matcher decides from memory for every message from the first one on."""
+    selling(services).load_statuses()
+
 
 FEATURE = Feature(
     "selling",
     modules=(orders, stock, leader),
     node_runners={**stock.NODE_RUNNERS, **leader.NODE_RUNNERS},
     node_hooks=node_hooks.NODE_HOOKS,
+    setup=setup,
 )

@@ -32,6 +32,7 @@ class CancelOrders:
     member_id: str
     product_code: str | None
     at: datetime
+    name: str = ""  # the sender's display name as the message gave it (the members table is written behind)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ process goes through here:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,6 +74,7 @@ class OrderWriter:
         self.stats = WriterStats()
         self._pending: list[tuple[Operation, asyncio.Future[OpResult] | None]] = []
         self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None  # one thread of its own, made on first batch
 
     def enqueue(self, op: Operation) -> None:
         """Queue `op` and return at once; `on_commit` answers it after its batch commits."""
@@ -110,7 +113,7 @@ class OrderWriter:
             ops = [op for op, _ in batch]
             try:
                 if self.in_thread:
-                    results, view = await asyncio.to_thread(self._apply, ops, self.now())
+                    results, view = await self._in_own_thread(ops)
                 else:
                     results, view = self._apply(ops, self.now())
             except Exception as exc:  # the whole batch failed even op by op: tell every caller
@@ -133,6 +136,17 @@ class OrderWriter:
             for (_, future), result in zip(batch, results, strict=True):
                 if future is not None and not future.done():
                     future.set_result(result)
+
+    async def _in_own_thread(self, ops: list[Operation]) -> tuple[list[OpResult], Any]:
+        """Apply a batch in the writer's own thread, not the loop's shared pool: batches are serial
+        anyway, and a dedicated thread neither waits behind other features' work in the pool
+        (a dictionary load, a monitor check) nor moves from thread to thread."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-writer")
+        call = contextvars.copy_context().run
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, call, self._apply, ops, self.now()
+        )
 
     def _apply(self, ops: list[Operation], now: datetime) -> tuple[list[OpResult], Any]:
         """Commit the batch, then read back what it changed (a failed read-back only costs a re-read)."""

@@ -19,6 +19,7 @@ from bot.context import Context
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
 from bot.vocab import Priority
+from handlers.selling.intents import MENTION_MAX_CHARS, OrderIntent, match_order
 from handlers.selling.notices import Notice
 from handlers.selling.ops import CancelOrders, PlaceOrder
 from handlers.selling.parse import is_my_orders, normalize, parse_cancel, parse_order, safe_name
@@ -44,7 +45,9 @@ async def handle_cancel(msg: GroupMessage, ctx: Context) -> bool:
     if status == "scheduled":
         sell.notice(msg.group_id, "nothing_to_cancel", msg.sender.id, name)
         return True
-    sell.writer.enqueue(CancelOrders(campaign.id, msg.group_id, msg.sender.id, intent.product_code, msg.time))
+    sell.writer.enqueue(
+        CancelOrders(campaign.id, msg.group_id, msg.sender.id, intent.product_code, msg.time, msg.sender.name)
+    )
     return True
 
 
@@ -132,19 +135,26 @@ async def handle_pickup(msg: GroupMessage, ctx: Context) -> bool:
     return True
 
 
-@on_message(priority=Priority.ORDER + 1)
+@on_message(match=match_order, priority=Priority.ORDER + 1)
 async def handle_order(msg: GroupMessage, ctx: Context) -> bool:
     """A chain order in chat (接龙 A1 2, A1+2, +1, 草莓 2, …) while a campaign runs in the group."""
     sell = selling(ctx.services)
-    picked = sell.pick(msg.group_id)
-    if picked is None:
-        return False
-    campaign, status = picked
-    catalog = sell.catalog(campaign)
-    parsed = parse_order(msg.text, catalog)
+    intent = ctx.intent
+    if isinstance(intent, OrderIntent):
+        campaign, status, catalog, parsed = intent.campaign, intent.status, intent.catalog, intent.parsed
+        mentioned = intent.mentioned
+    else:  # DEFER: no status memory to match from (the feature's setup did not run)
+        picked = sell.pick(msg.group_id)
+        if picked is None:
+            return False
+        campaign, status = picked
+        catalog = sell.catalog(campaign)
+        parsed = parse_order(msg.text, catalog)
+        mentioned = None
+        if parsed is None and len(msg.text) <= MENTION_MAX_CHARS:
+            mentioned = catalog.mentioned(msg.text)
     key = (campaign.id, msg.group_id)
     if parsed is None:
-        mentioned = catalog.mentioned(msg.text) if len(msg.text) <= 200 else None
         if mentioned is not None:
             sell.last_product[key] = mentioned  # so a following "+1" means this product
         return False

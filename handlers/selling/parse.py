@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from bot.campaign import Product
 
@@ -57,6 +58,7 @@ _CANCEL_ALL_RE = re.compile(r"^(?:取消\s*(?:全部|所有|订单|全部订单|
 _CANCEL_ONE_RE = re.compile(r"^取消\s*(?P<ref>.+?)[\s.。!！]*$")
 _MY_ORDERS_RE = re.compile(r"^\s*(?:我的订单|查订单|查询订单|订单查询|我的接龙|我买了什么)[\s?？。!！]*$")
 _PHONE_RE = re.compile(r"\d[\d\s-]{5,}\d")
+_QTY_CHAR_RE = re.compile(r"[\d十一二两俩三四五六七八九]")  # every `_QTY` and `_CODE` holds one of these
 
 
 def normalize(text: str) -> str:
@@ -113,14 +115,42 @@ class Catalog:
 
     def mentioned(self, text: str) -> str | None:
         """The product a chat line mentions (code or name), for `+1` orders that follow it."""
-        norm = normalize(text)
-        for code in self.codes:
-            if re.search(rf"(?<![A-Z]){code}(?!\d)", norm):
-                return code
+        return self.mentioned_in(normalize(text))
+
+    def mentioned_in(self, norm: str) -> str | None:
+        """`mentioned` of an already normalised text; one compiled search dismisses most chatter."""
+        if self._any_code_re.search(norm):
+            for code, pattern in self._code_res:
+                if pattern.search(norm):
+                    return code
         for code, name in self.names.items():
             if name in norm:
                 return code
         return None
+
+    def could_be_order(self, norm: str) -> bool:
+        """A necessary condition for `parse_normalized` to accept `norm`, checked in a few µs: an
+        order has the 接龙 prefix, a digit or Chinese numeral (every quantity and code-like
+        reference holds one), or a full product name (replaced by its code before parsing)."""
+        if _QTY_CHAR_RE.search(norm) or _PREFIX_RE.match(norm):
+            return True
+        return any(name and name in norm for name in self.names.values())
+
+    # Compiled once per catalogue (a campaign version), not per message.
+    @cached_property
+    def _code_res(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        return tuple((code, re.compile(rf"(?<![A-Z]){code}(?!\d)")) for code in self.codes)
+
+    @cached_property
+    def _any_code_re(self) -> re.Pattern[str]:
+        if not self.codes:
+            return re.compile(r"(?!)")
+        return re.compile("|".join(rf"(?:(?<![A-Z]){code}(?!\d))" for code in self.codes))
+
+    @cached_property
+    def longest_first(self) -> tuple[tuple[str, str], ...]:
+        """(code, name) with the longest names first, for `_replace_names`."""
+        return tuple(sorted(self.names.items(), key=lambda kv: -len(kv[1])))
 
 
 @dataclass(frozen=True)
@@ -140,7 +170,7 @@ class ParsedOrder:
 
 def _replace_names(text: str, catalog: Catalog) -> str:
     """Swap full product names for their codes first, so names with digits (丹东99红颜草莓) stay whole."""
-    for code, name in sorted(catalog.names.items(), key=lambda kv: -len(kv[1])):
+    for code, name in catalog.longest_first:
         if name and name in text:
             text = text.replace(name, f" {code} ")
     return text.strip()
@@ -148,7 +178,11 @@ def _replace_names(text: str, catalog: Catalog) -> str:
 
 def parse_order(text: str, catalog: Catalog) -> ParsedOrder | None:
     """The order in `text`, or None if the message is not an order."""
-    norm = normalize(text)
+    return parse_normalized(normalize(text), catalog)
+
+
+def parse_normalized(norm: str, catalog: Catalog) -> ParsedOrder | None:
+    """`parse_order` of a text already passed through `normalize`."""
     if not norm or len(norm) > 200:
         return None
     prefixed = bool(_PREFIX_RE.match(norm))

@@ -80,7 +80,16 @@ class Selling:
         self._picks: dict[str, tuple[tuple[int, int], Picked]] = {}
         self._times: dict[str, tuple[tuple[int, int], Campaign, tuple[datetime, datetime]]] = {}
         self._batch_notices: dict[str, list[Notice]] | None = None
+        self.statuses_loaded = False  # `hints` holds every group's state (no row: "scheduled")
         services.settlers.append(self.settle)
+
+    def load_statuses(self) -> None:
+        """Read every group's ordering state in one query, so `status` and `pick` (and the order
+        matcher, which runs on the loop for every message) never read the database again;
+        this process keeps `hints` current on every state change it makes."""
+        self.hints.update(self.store.all_group_statuses())
+        self.statuses_loaded = True
+        self.generation += 1
 
     async def settle(self) -> None:
         """Wait until every order queued so far is committed and answered."""
@@ -94,6 +103,11 @@ class Selling:
 
     def _stamp(self, registry: CampaignRuntime) -> tuple[int, int]:
         return (registry.generation, self.generation)
+
+    def state_stamp(self) -> tuple[int, int]:
+        """Moves whenever campaigns, their times or a group's ordering state change."""
+        registry = self.registry
+        return (registry.generation if registry is not None else -1, self.generation)
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         registry = self.registry
@@ -152,7 +166,9 @@ class Selling:
         transaction may yet roll back)."""
         key = (campaign_id, group_id)
         status = self.hints.get(key)
-        if status is None:
+        if status is None and conn is None and self.statuses_loaded:
+            status = self.hints[key] = "scheduled"  # loaded in bulk: no row means not opened yet
+        elif status is None:
             status = self.store.group_status(campaign_id, group_id, conn)
             if conn is None:
                 self.hints[key] = status
@@ -312,7 +328,8 @@ class Selling:
             self.notice(op.group_id, "nothing_to_cancel", op.member_id, self._name(op))
 
     def _name(self, op: CancelOrders) -> str:
-        return safe_name(self.services.repo.member_name(op.member_id))
+        """The name the cancel message carried; a read only for ops made without one (a leader's)."""
+        return safe_name(op.name or self.services.repo.member_name(op.member_id))
 
     # -- quotes -----------------------------------------------------------------------------------
     def member_quote(self, campaign: Campaign, member_id: str) -> tuple[Quote, list[tuple[str, str, int]]]:

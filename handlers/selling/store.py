@@ -27,7 +27,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.campaign import Campaign
 from bot.storage.engine import SQLITE_BEGIN_OPTION
+from bot.storage.write_lock import take_write_lock
 from handlers.selling.batch import Batch, OversellError
+from handlers.selling.chain_read import chains_of
 from handlers.selling.ops import (
     BatchView,
     CancelOrders,
@@ -71,12 +73,20 @@ class OrderStore:
             yield own
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction holding the write lock from its first statement (SQLite: BEGIN IMMEDIATE)."""
+    def write(self, *, poll: bool = False) -> Iterator[Connection]:
+        """A write transaction holding the write lock from its first statement (SQLite: BEGIN IMMEDIATE).
+
+        `poll` (the order writer's batches): ask for the lock every millisecond instead of
+        waiting in SQLite's busy handler, which sleeps up to 100 ms between tries and so lost
+        the lock, for seconds in a flash sale, to the process's other writer threads (the
+        inbound log, the outbox rows) that take it again within microseconds of releasing it.
+        """
         with self.engine.connect() as conn:
-            if self.sqlite:
+            if self.sqlite and not poll:
                 conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             conn.begin()
+            if self.sqlite and poll:
+                take_write_lock(conn)
             try:
                 yield conn
             except BaseException:
@@ -142,7 +152,7 @@ class OrderStore:
         if not ops:
             return []
         try:
-            with self.write() as conn:
+            with self.write(poll=True) as conn:
                 return Batch(conn, self.sqlite, now).run(ops)
         except Exception:
             if len(ops) == 1:
@@ -161,10 +171,16 @@ class OrderStore:
         """Read back what a committed batch changed (in the writer's thread, right after it)."""
         campaigns, chains = touched(ops, results)
         view = BatchView()
-        for campaign_id in sorted(campaigns):
-            view.stock[campaign_id] = self.stock(campaign_id)
+        by_campaign: dict[str, list[str]] = {}
         for campaign_id, group_id in sorted(chains):
-            view.chains[(campaign_id, group_id)] = self.chain(campaign_id, group_id)
+            by_campaign.setdefault(campaign_id, []).append(group_id)
+        with self.engine.connect() as conn:
+            for campaign_id in sorted(campaigns):
+                view.stock[campaign_id] = self.stock(campaign_id, conn)
+            for campaign_id, group_ids in by_campaign.items():
+                found = chains_of(conn, campaign_id, group_ids, as_one_row=self.sqlite)
+                for group_id in group_ids:
+                    view.chains[(campaign_id, group_id)] = found.get(group_id, [])
         return view
 
     # -- state changes outside the writer ------------------------------------------------
@@ -276,6 +292,12 @@ class OrderStore:
                 select(table.c.member_id, table.c.pickup_point).where(table.c.campaign_id == campaign_id)
             ).all()
         return {r[0]: r[1] for r in rows}
+
+    def all_group_statuses(self) -> dict[tuple[str, str], str]:
+        """Every (campaign, group) ordering state, in one query (read once at start-up)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(GROUPS.c.campaign_id, GROUPS.c.group_id, GROUPS.c.status)).all()
+        return {(r[0], r[1]): r[2] for r in rows}
 
     def group_statuses(self, campaign_id: str) -> dict[str, str]:
         with self.engine.connect() as conn:

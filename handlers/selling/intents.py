@@ -1,0 +1,84 @@
+"""The order handler's matcher: decides on the event loop, from memory, whether a message is an order.
+
+Why: `handle_order` has no pattern (an order is "A1 2", "+1", "草莓 2", …), so before this
+matcher its body, `pick` and the order parser ran for every group message, chatter
+included. `match_order` runs instead, and the body runs only on what it returns:
+
+* `OrderIntent` with `parsed` set: the text is an order for the group's campaign (in any
+  state: before the opening or after the close the body still answers 还没开团/已截单);
+* `OrderIntent` with only `mentioned` set: chatter naming a product, remembered by the body
+  so that a following "+1" means that product (the body then declines the message);
+* `DEFER`: this app has no status memory for the matcher to decide from (the selling
+  feature's `setup` did not run, e.g. a test built from bare modules): the body decides
+  exactly as before;
+* None: chatter in a group with no campaign, or text that is neither an order nor names a
+  product. No body runs.
+
+The matcher reads only memory: the group's campaigns from the view (memoised by the
+campaign runtime), the group's ordering state from `Selling.hints` (complete from
+`App.build` on, see `Selling.load_statuses`), and the campaign's catalogue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from bot.campaign import Campaign
+from bot.events import GroupMessage
+from bot.view import MessageView
+from handlers.selling.parse import Catalog, ParsedOrder, normalize, parse_normalized
+from handlers.selling.service import Selling
+
+MENTION_MAX_CHARS = 200
+"""Longer chatter is not searched for a product name (as before the matcher)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What the matcher found: the group's campaign and its state, and the order or the product named."""
+
+    campaign: Campaign
+    status: str
+    catalog: Catalog
+    parsed: ParsedOrder | None = None
+    mentioned: str | None = None
+
+
+class _Defer:
+    """The matcher could not decide from memory: the handler body decides as it always did."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFER"
+
+
+DEFER: Final = _Defer()
+
+
+def match_order(msg: GroupMessage, view: Any) -> OrderIntent | _Defer | None:
+    """An order (or a product named in chatter) in a group with a campaign; None for the rest."""
+    if not isinstance(view, MessageView):
+        return DEFER
+    if not view.campaigns:  # no loaded campaign runs in this group: `pick` would say None
+        return None
+    sell = view.service(Selling)
+    if sell is None or not sell.statuses_loaded:
+        return DEFER
+    picked = sell.pick(msg.group_id)  # memory only once the states are loaded
+    if picked is None:
+        return None
+    campaign, status = picked
+    catalog = sell.catalog(campaign)
+    norm = normalize(msg.text)
+    parsed = parse_normalized(norm, catalog) if catalog.could_be_order(norm) else None
+    if parsed is not None:
+        return OrderIntent(campaign, status, catalog, parsed)
+    mentioned = catalog.mentioned_in(norm) if len(msg.text) <= MENTION_MAX_CHARS else None
+    if mentioned is not None:
+        return OrderIntent(campaign, status, catalog, mentioned=mentioned)
+    return None
+
+
+__all__ = ["DEFER", "MENTION_MAX_CHARS", "OrderIntent", "match_order"]
