@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
 from bot.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from bot.storage.write_lock import begin_polling
+from bot.storage.write_lock import WriteGate, begin_polling, engine_gate
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_BEGIN_MODES = {"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
@@ -83,10 +83,28 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
                 and conn.in_transaction()
                 and not cursor.connection.in_transaction
             ):
-                begin_polling(cursor.connection)  # not the busy handler's up-to-100 ms naps
+                begin_polling(cursor.connection, gate)  # not the busy handler's up-to-100 ms naps
 
+        gate = engine_gate(engine)
+        if gate is not None:
+            _release_gate_at_transaction_end(engine, gate)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _release_gate_at_transaction_end(engine: Engine, gate: WriteGate) -> None:
+    """The gate goes back when the connection's transaction ends, however it ends."""
+
+    def release(conn: Connection) -> None:
+        gate.release(conn.connection.driver_connection)
+
+    def release_raw(dbapi_conn: Any, *_: Any) -> None:
+        gate.release(dbapi_conn)
+
+    event.listen(engine, "commit", release)
+    event.listen(engine, "rollback", release)
+    for pool_event in ("reset", "checkin", "close", "invalidate"):
+        event.listen(engine.pool, pool_event, release_raw)
 
 
 def init_db(engine: Engine, only: list[Table] | None = None) -> None:

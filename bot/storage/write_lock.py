@@ -11,20 +11,98 @@ seconds in the flash sale. So the lock is asked for with no busy wait:
   ("database is locked"): the same patience as before, without the oversleeping;
 * `begin_write_nowait` asks once, for a caller on the event loop that yields and asks again
   (a timeline chunk, bot/campaign/fanout_lane.py).
+
+Within one process, writers first queue on a `WriteGate` (one per database file): a
+thread waiting for another thread's transaction blocks on a Python lock, so it neither
+polls nor takes the interpreter lock from the event loop while it waits, and it starts
+the moment the other commits. The polling above is then only for other processes (a
+`tuanbot` command writing beside the bot). The engine releases the gate at commit or
+rollback (bot/storage/engine.py); a holder whose transaction ended some other way is
+noticed and the gate taken back, with an error logged.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from loguru import logger
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 _BEGIN = "BEGIN IMMEDIATE"
 POLL_SECONDS = 0.001
+QUICK_RETRIES = 5
 DEFAULT_PATIENCE_SECONDS = 5.0  # a connection with no busy timeout set
+
+
+STALE_CHECK_SECONDS = 0.05
+
+
+class WriteGate:
+    """One writing transaction at a time among this process's connections to one SQLite file."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._guard = threading.Lock()
+        self._holder: sqlite3.Connection | None = None
+        self._begun = False  # the holder's BEGIN went through (before it, "not in a transaction" is normal)
+        self.waits = 0  # acquisitions that had to wait (tests, benches)
+
+    def acquire(self, raw: sqlite3.Connection, timeout: float) -> bool:
+        """Take the gate for `raw`, waiting up to `timeout` seconds (0: do not wait)."""
+        if self._lock.acquire(blocking=False):
+            self._hold(raw)
+            return True
+        if timeout <= 0:
+            return False
+        self.waits += 1
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._lock.acquire(timeout=min(left, STALE_CHECK_SECONDS)):
+                self._hold(raw)
+                return True
+            self._take_back_if_stale()
+
+    def began(self, raw: sqlite3.Connection) -> None:
+        if self._holder is raw:
+            self._begun = True
+
+    def release(self, raw: Any) -> None:
+        """Give the gate back if `raw` holds it (called on every commit and rollback: cheap otherwise)."""
+        if raw is None or self._holder is not raw:  # the pool passes None for an invalidated connection
+            return
+        with self._guard:  # two ends of one transaction (a rollback, then the pool's reset) may race
+            if self._holder is not raw:
+                return
+            self._holder, self._begun = None, False
+            self._lock.release()
+
+    def _hold(self, raw: sqlite3.Connection) -> None:
+        with self._guard:
+            self._holder, self._begun = raw, False
+
+    def _take_back_if_stale(self) -> None:
+        holder = self._holder
+        if holder is not None and self._begun and not holder.in_transaction:
+            logger.error("write gate: its holder's transaction ended without a commit or rollback event")
+            self.release(holder)
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(path: str) -> WriteGate:
+    """The gate of a database file, shared by every engine of this process on that file."""
+    with _gates_lock:
+        return _gates.setdefault(path, WriteGate())
 
 
 def _try_begin(raw: sqlite3.Connection) -> bool:
@@ -42,17 +120,28 @@ def _try_begin(raw: sqlite3.Connection) -> bool:
     return True
 
 
-def begin_polling(raw: sqlite3.Connection) -> None:
-    """`BEGIN IMMEDIATE` on a raw SQLite connection, asking every millisecond up to its busy timeout."""
-    if _try_begin(raw):
-        return
+def begin_polling(raw: sqlite3.Connection, gate: WriteGate | None = None) -> None:
+    """`BEGIN IMMEDIATE` on a raw SQLite connection, after `gate`; asks every millisecond up to
+    its busy timeout (the wait for the gate counts against it)."""
     patience = int(raw.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000 or DEFAULT_PATIENCE_SECONDS
     deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        if _try_begin(raw):
-            return
-    raise sqlite3.OperationalError("database is locked")
+    if gate is not None and not gate.acquire(raw, patience):
+        raise sqlite3.OperationalError("database is locked")
+    tries = 0
+    try:
+        while not _try_begin(raw):
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError("database is locked")
+            tries += 1
+            # The gate is given back as the previous holder's COMMIT starts: a few bare yields
+            # usually see it finish; after that, another process holds the lock: poll.
+            time.sleep(0 if tries <= QUICK_RETRIES else POLL_SECONDS)
+    except BaseException:
+        if gate is not None:
+            gate.release(raw)
+        raise
+    if gate is not None:
+        gate.began(raw)
 
 
 def begin_write_nowait(conn: Connection) -> bool:
@@ -67,10 +156,18 @@ def begin_write_nowait(conn: Connection) -> bool:
     raw: Any = conn.connection.driver_connection
     if raw.in_transaction:
         return True  # already holds the lock (a write or a SAVEPOINT began it)
+    gate = _engine_gate(conn)
+    if gate is not None and not gate.acquire(raw, 0):
+        return False
     try:
-        return _try_begin(raw)
+        begun = _try_begin(raw)
     except sqlite3.OperationalError as exc:
+        if gate is not None:
+            gate.release(raw)
         raise OperationalError(_BEGIN, None, exc) from exc
+    if gate is not None:
+        gate.began(raw) if begun else gate.release(raw)
+    return begun
 
 
 def take_write_lock(conn: Connection) -> None:
@@ -81,9 +178,21 @@ def take_write_lock(conn: Connection) -> None:
     if raw.in_transaction:
         return
     try:
-        begin_polling(raw)
+        begin_polling(raw, _engine_gate(conn))
     except sqlite3.OperationalError as exc:
         raise OperationalError(_BEGIN, None, exc) from exc
+
+
+def engine_gate(engine: Engine) -> WriteGate | None:
+    """The write gate of a SQLite file engine (None in memory or on another dialect)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return gate_for(os.path.abspath(database))
+
+
+def _engine_gate(conn: Connection) -> WriteGate | None:
+    return engine_gate(conn.engine)
 
 
 def locked_error() -> OperationalError:
