@@ -21,6 +21,10 @@ from sqlmodel import col
 from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, UTCDateTime
 from bot.storage.writebehind import RowOp
 
+# The order the writer may run these commuting upserts in (`RowOp.rank`): parents before the
+# rows that reference them. Joins, leaves and presence changes are barriers (no rank).
+RANK_GROUP, RANK_MEMBER, RANK_MEMBERSHIP, RANK_INBOUND = 0, 1, 2, 3
+
 
 class Bookkeeping:
     """Row operations for the inbound log, groups, members and memberships of one engine."""
@@ -75,7 +79,8 @@ class Bookkeeping:
     ) -> RowOp:
         return RowOp(
             self._inbound,
-            {
+            rank=RANK_INBOUND,
+            params={
                 "message_id": message_id,
                 "kind": kind,
                 "group_id": group_id,
@@ -86,17 +91,16 @@ class Bookkeeping:
         )
 
     def touch_group(self, group_id: str, name: str, now: datetime) -> RowOp:
-        return RowOp(self._group, {"id": group_id, "name": name, "updated_at": now})
+        return RowOp(self._group, {"id": group_id, "name": name, "updated_at": now}, rank=RANK_GROUP)
 
     def bot_present(self, group_id: str, present: bool, now: datetime) -> RowOp:
         return RowOp(self._present, {"id": group_id, "bot_present": present, "updated_at": now})
 
     def touch_member(self, group_id: str, member_id: str, name: str, now: datetime) -> list[RowOp]:
-        ops = [RowOp(self._member, {"id": member_id, "name": name, "updated_at": now})]
+        ops = [RowOp(self._member, {"id": member_id, "name": name, "updated_at": now}, rank=RANK_MEMBER)]
         if group_id:
-            ops.append(
-                RowOp(self._seen, {"group_id": group_id, "member_id": member_id, "first_seen_at": now})
-            )
+            seen = {"group_id": group_id, "member_id": member_id, "first_seen_at": now}
+            ops.append(RowOp(self._seen, seen, rank=RANK_MEMBERSHIP))
         return ops
 
     def join(self, group_id: str, member_id: str, name: str, now: datetime) -> list[RowOp]:

@@ -58,6 +58,11 @@ class RowOp:
 
     statement: Executable
     params: Mapping[str, Any]
+    # Ops with a rank commute with every other ranked op of a batch (idempotent upserts of
+    # different tables): the writer may run them sorted by rank, so that one `executemany`
+    # takes all rows of a statement instead of one per alternation. None: a barrier that
+    # keeps its place (a join, a leave: their order against their neighbours matters).
+    rank: int | None = None
 
 
 @dataclass
@@ -273,9 +278,9 @@ class WriteBehind:
 
     def _commit(self, conn: Connection, batch: list[tuple[int, RowOp]]) -> None:
         with conn.begin():
-            for _, group in groupby(batch, key=lambda item: id(item[1].statement)):
+            for _, group in groupby(_grouped(batch), key=lambda op: id(op.statement)):
                 rows = list(group)
-                conn.execute(rows[0][1].statement, [op.params for _, op in rows])
+                conn.execute(rows[0].statement, [op.params for op in rows])
 
     def _one_by_one(self, batch: list[tuple[int, RowOp]], first: BaseException) -> None:
         """After a non-transient failure: each op in its own transaction; drop the ones that fail."""
@@ -367,3 +372,24 @@ def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], exc: 
 
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
         loop.call_soon_threadsafe(settle)
+
+
+def _grouped(batch: list[tuple[int, RowOp]]) -> list[RowOp]:
+    """The batch's ops in an order that keeps each barrier in place and, between barriers,
+    sorts the commuting ops by rank (stably: ops of one statement keep their order)."""
+    ordered: list[RowOp] = []
+    run: list[RowOp] = []
+    for _, op in batch:
+        if op.rank is None:
+            run.sort(key=_rank)
+            ordered += run
+            run.clear()
+            ordered.append(op)
+        else:
+            run.append(op)
+    run.sort(key=_rank)
+    return ordered + run
+
+
+def _rank(op: RowOp) -> int:
+    return op.rank if op.rank is not None else 0
