@@ -13,20 +13,20 @@ from bot.vocab import Role
 
 
 class RoleBook:
-    """Role lookups with grants cached in memory (they change rarely, are read on every command)."""
+    """Role lookups from memory: every grant is read once at start, and again per group when
+    a grant changes (they change rarely and are read on every command)."""
 
     def __init__(self, config: Config, repo: Repo) -> None:
         self.config = config
         self.repo = repo
-        self._granted: dict[str, set[str]] = {}
+        self._granted: dict[str, frozenset[str]] = {
+            group_id: frozenset(members) for group_id, members in repo.all_granted("leader").items()
+        }
 
-    def _leaders(self, group_id: str) -> set[str]:
-        granted = self._granted.get(group_id)
-        if granted is None:
-            granted = self.repo.granted_members(group_id, "leader")
-            self._granted[group_id] = granted
+    def _leaders(self, group_id: str) -> frozenset[str]:
+        granted = self._granted.get(group_id, frozenset())
         configured = self.config.groups.get(group_id)
-        return granted | set(configured.leaders if configured else [])
+        return granted | frozenset(configured.leaders) if configured else granted
 
     def role_of(self, member_id: str, group_id: str = "") -> Role:
         if member_id in self.config.admins:
@@ -41,7 +41,8 @@ class RoleBook:
     def leader_groups(self, member_id: str) -> list[str]:
         """Groups this member leads (by config or grant); for private commands and alerts."""
         groups = {gid for gid, g in self.config.groups.items() if member_id in g.leaders}
-        return sorted(groups | self.repo.groups_granted(member_id, "leader"))
+        return sorted(groups | {gid for gid, members in self._granted.items() if member_id in members})
 
     def invalidate(self, group_id: str) -> None:
-        self._granted.pop(group_id, None)
+        """A grant in `group_id` changed: read that group's grants again (one query, at the change)."""
+        self._granted[group_id] = frozenset(self.repo.granted_members(group_id, "leader"))

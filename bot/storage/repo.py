@@ -90,14 +90,16 @@ class Repo:
             )
             return {r[0] for r in rows}
 
-    def groups_granted(self, member_id: str, role: str) -> set[str]:
+    def all_granted(self, role: str) -> dict[str, set[str]]:
+        """Every group's members granted `role` (one query, at start)."""
+        found: dict[str, set[str]] = {}
         with self.session() as s:
             rows = s.execute(
-                select(col(RoleGrant.group_id)).where(
-                    col(RoleGrant.member_id) == member_id, col(RoleGrant.role) == role
-                )
+                select(col(RoleGrant.group_id), col(RoleGrant.member_id)).where(col(RoleGrant.role) == role)
             )
-            return {r[0] for r in rows}
+            for group_id, member_id in rows:
+                found.setdefault(group_id, set()).add(member_id)
+        return found
 
     def grant_role(self, group_id: str, member_id: str, role: str, by: str, now: datetime) -> bool:
         """Grant a role; False if it was already granted."""

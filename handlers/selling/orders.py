@@ -15,6 +15,9 @@ posts, which keeps the account far from WeChat's rate limits.
 
 from __future__ import annotations
 
+import asyncio
+
+from bot.campaign import Campaign
 from bot.context import Context
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
@@ -23,6 +26,7 @@ from handlers.selling.intents import MENTION_MAX_CHARS, OrderIntent, match_order
 from handlers.selling.notices import Notice
 from handlers.selling.ops import CancelOrders, PlaceOrder
 from handlers.selling.parse import is_my_orders, normalize, parse_cancel, parse_order, safe_name
+from handlers.selling.pricing import Quote
 from handlers.selling.service import Selling, selling
 
 
@@ -62,7 +66,7 @@ async def handle_my_orders(msg: GroupMessage, ctx: Context) -> bool:
         return False
     campaign = picked[0]
     await sell.settle()  # one's own orders sent just before are in the answer
-    member_quote, lines = sell.member_quote(campaign, msg.sender.id)
+    member_quote, lines, pickup = await asyncio.to_thread(_my_orders, sell, campaign, msg.sender.id)
     ctx.reply(
         "orders/my_orders.j2",
         name=safe_name(msg.sender.name),
@@ -70,11 +74,19 @@ async def handle_my_orders(msg: GroupMessage, ctx: Context) -> bool:
         lines=lines,
         quote=member_quote,
         closed=picked[1] == "closed",
-        pickup=sell.store.pickups(campaign.id).get(msg.sender.id, ""),
+        pickup=pickup,
         mention=True,
         priority=Priority.ORDER,
     )
     return True
+
+
+def _my_orders(
+    sell: Selling, campaign: Campaign, member_id: str
+) -> tuple[Quote, list[tuple[str, str, int]], str]:
+    """A member's priced orders and pickup point: reads, run in a worker thread off the loop."""
+    member_quote, lines = sell.member_quote(campaign, member_id)
+    return member_quote, lines, sell.store.pickups(campaign.id).get(member_id, "")
 
 
 @on_private(r"^\s*(?:我的订单|查订单|查询订单|订单查询|我的接龙|我买了什么)", priority=Priority.ORDER)
@@ -87,7 +99,9 @@ async def handle_my_orders_private(msg: PrivateMessage, ctx: Context) -> bool:
     found = False
     await sell.settle()
     for loaded in registry.campaigns.values():
-        member_quote, lines = sell.member_quote(loaded.campaign, msg.sender.id)
+        member_quote, lines, pickup = await asyncio.to_thread(
+            _my_orders, sell, loaded.campaign, msg.sender.id
+        )
         if lines:
             found = True
             ctx.reply(
@@ -96,7 +110,7 @@ async def handle_my_orders_private(msg: PrivateMessage, ctx: Context) -> bool:
                 title=loaded.campaign.title,
                 lines=lines,
                 quote=member_quote,
-                pickup=sell.store.pickups(loaded.campaign.id).get(msg.sender.id, ""),
+                pickup=pickup,
                 priority=Priority.ORDER,
             )
     if not found:
