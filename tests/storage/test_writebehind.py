@@ -117,3 +117,23 @@ async def test_written_raises_while_failing_and_callbacks_run_on_the_loop(tmp_pa
     await writer.written()
     assert calls == ["trouble", "ok"]
     assert len(_rows(engine, "SELECT id FROM inbound_messages")) == 2
+
+
+def test_alternating_rows_of_a_batch_go_one_statement_per_table(engine: Engine) -> None:
+    """Inbound rows and member upserts alternate as messages arrive; the writer sends each table's
+    rows in one executemany (between barriers), not one statement per alternation."""
+    from sqlalchemy import event
+
+    rows, writer = Bookkeeping(engine), WriteBehind(engine, linger=0.2)
+    executes: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: executes.append(args[2].split()[0]))
+    for n in range(40):
+        writer.put(rows.inbound(f"m{n}", "group", "g1", f"u{n}", "收到", T0))
+        writer.put(*rows.touch_member("g1", f"u{n}", f"成员{n}", T0))
+    writer.put(*rows.join("g1", "u0", "成员0", T0))  # a barrier keeps its place
+    writer.put(rows.leave("g1", "u0", T0 + timedelta(minutes=1)))
+    assert writer.flush()
+    inserts = [e for e in executes if e.upper() in {"INSERT", "UPDATE"}]
+    assert len(inserts) <= 2 * 6, executes  # one batch (two at most): 3 tables + the join's 2 + the leave
+    assert _rows(engine, "SELECT count(*) FROM inbound_messages") == [(40,)]
+    assert _rows(engine, "SELECT left_at IS NOT NULL FROM memberships WHERE member_id = 'u0'") == [(1,)]
