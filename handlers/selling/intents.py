@@ -66,19 +66,28 @@ def match_order(msg: GroupMessage, view: Any) -> OrderIntent | _Defer | None:
     sell = view.service(Selling)
     if sell is None or not sell.statuses_loaded:
         return DEFER
-    picked = sell.pick(msg.group_id)  # memory only once the states are loaded
+    return order_intent(sell, msg.group_id, msg.text)  # memory only once the states are loaded
+
+
+def order_intent(sell: Selling, group_id: str, text: str) -> OrderIntent | None:
+    """What `text` is for the group's campaign: an order, a product named, or nothing.
+
+    The matcher calls it from memory; the handler body calls it for `DEFER` (then `pick`
+    may read the group's state), so both decide with the same parse.
+    """
+    picked = sell.pick(group_id)
     if picked is None:
         return None
     campaign, status = picked
     catalog = sell.catalog(campaign)
-    norm = normalize(msg.text)
+    norm = normalize(text)
     parsed = parse_normalized(norm, catalog) if catalog.could_be_order(norm) else None
     if parsed is not None:
         return OrderIntent(campaign, status, catalog, parsed)
-    mentioned = catalog.mentioned_in(norm) if len(msg.text) <= MENTION_MAX_CHARS else None
+    mentioned = catalog.mentioned_in(norm) if len(text) <= MENTION_MAX_CHARS else None
     if mentioned is not None:
         return OrderIntent(campaign, status, catalog, mentioned=mentioned)
     return None
 
 
-__all__ = ["DEFER", "MENTION_MAX_CHARS", "OrderIntent", "match_order"]
+__all__ = ["DEFER", "MENTION_MAX_CHARS", "OrderIntent", "match_order", "order_intent"]

@@ -22,10 +22,10 @@ from bot.context import Context
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
 from bot.vocab import Priority
-from handlers.selling.intents import MENTION_MAX_CHARS, OrderIntent, match_order
+from handlers.selling.intents import OrderIntent, match_order, order_intent
 from handlers.selling.notices import Notice
 from handlers.selling.ops import CancelOrders, PlaceOrder
-from handlers.selling.parse import is_my_orders, normalize, parse_cancel, parse_order, safe_name
+from handlers.selling.parse import is_my_orders, normalize, parse_cancel, safe_name
 from handlers.selling.pricing import Quote
 from handlers.selling.service import Selling, selling
 
@@ -154,19 +154,12 @@ async def handle_order(msg: GroupMessage, ctx: Context) -> bool:
     """A chain order in chat (接龙 A1 2, A1+2, +1, 草莓 2, …) while a campaign runs in the group."""
     sell = selling(ctx.services)
     intent = ctx.intent
-    if isinstance(intent, OrderIntent):
-        campaign, status, catalog, parsed = intent.campaign, intent.status, intent.catalog, intent.parsed
-        mentioned = intent.mentioned
-    else:  # DEFER: no status memory to match from (the feature's setup did not run)
-        picked = sell.pick(msg.group_id)
-        if picked is None:
+    if not isinstance(intent, OrderIntent):  # DEFER: no status memory to match from (setup did not run)
+        intent = order_intent(sell, msg.group_id, msg.text)
+        if intent is None:
             return False
-        campaign, status = picked
-        catalog = sell.catalog(campaign)
-        parsed = parse_order(msg.text, catalog)
-        mentioned = None
-        if parsed is None and len(msg.text) <= MENTION_MAX_CHARS:
-            mentioned = catalog.mentioned(msg.text)
+    campaign, status, catalog, parsed = intent.campaign, intent.status, intent.catalog, intent.parsed
+    mentioned = intent.mentioned
     key = (campaign.id, msg.group_id)
     if parsed is None:
         if mentioned is not None:
