@@ -28,10 +28,15 @@ ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class LoopStatements:
-    """Statements executed on the thread that created this recorder (the event loop's)."""
+    """Statements executed on the thread that created this recorder (the event loop's).
 
-    def __init__(self, app: App) -> None:
+    `within`: only statements with a frame of that part of the tree on the stack (a feature's
+    own test leaves the other features to their owners' tests).
+    """
+
+    def __init__(self, app: App, within: str = "") -> None:
         self.engine = app.services.repo.engine
+        self.within = within
         self.loop_thread = threading.get_ident()
         self.seen: list[str] = []
         self.recording = False
@@ -45,6 +50,8 @@ class LoopStatements:
             for f in traceback.extract_stack()
             if f.filename.startswith(ROOT) and "/.venv/" not in f.filename and "/tests/" not in f.filename
         ]
+        if self.within and not any(frame.startswith(self.within) for frame in ours):
+            return
         self.seen.append(f"{' '.join(statement.split())[:120]}  <- {' <- '.join(reversed(ours[-3:]))}")
 
     def close(self) -> None:

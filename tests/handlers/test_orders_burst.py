@@ -11,17 +11,16 @@ shown, not timed.
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from handlers.selling.ops import Operation, OpResult
 from handlers.selling.tables import ORDERS
+from tests.bot.test_hot_path_no_db import LoopStatements
 from tests.commerce.selling_kit import G1, Shop, build_shop, campaign_text
 from tests.fakes import FakeClock
 
@@ -108,28 +107,6 @@ async def test_an_order_then_a_cancel_from_the_same_member_apply_in_order(
     assert any("爱丽丝" in m.text for m in shop.transport.sent if m.kind == "notice")  # told of the cancel
 
 
-class SellingStatements:
-    """Statements run on the loop thread from selling code (other features are their owners' tests)."""
-
-    def __init__(self, shop: Shop) -> None:
-        self.engine = shop.app.services.repo.engine
-        self.loop_thread = threading.get_ident()
-        self.seen: list[str] = []
-        self.recording = False
-        event.listen(self.engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not self.recording or threading.get_ident() != self.loop_thread:
-            return
-        frames = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()]
-        ours = [f for f in frames if "handlers/selling/" in f]
-        if ours:
-            self.seen.append(f"{' '.join(statement.split())[:100]} <- {ours[-1]}")
-
-    def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-
 @pytest.mark.parametrize("text", ["A1 1", "今天的草莓甜不甜", "大家好"])
 async def test_a_repeated_order_form_or_chatter_reads_no_database_on_the_loop(
     tmp_path: Path, clock: FakeClock, text: str
@@ -138,7 +115,7 @@ async def test_a_repeated_order_form_or_chatter_reads_no_database_on_the_loop(
     await shop.open()
     await shop.say("A1 1", "alice")  # the member has ordered once: the common case
     await shop.say("A1 1", "bob", name="鲍勃")
-    recorder = SellingStatements(shop)
+    recorder = LoopStatements(shop.app, within="handlers/selling/")  # selling's own statements
     try:
         recorder.recording = True
         await shop.app.handle_event(shop.message(text, "alice"))
