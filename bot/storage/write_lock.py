@@ -105,9 +105,13 @@ def gate_for(path: str) -> WriteGate:
         return _gates.setdefault(path, WriteGate())
 
 
-def _try_begin(raw: sqlite3.Connection) -> bool:
+def _busy_timeout_ms(raw: sqlite3.Connection) -> int:
+    return int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+
+
+def _try_begin(raw: sqlite3.Connection, timeout: int | None = None) -> bool:
     """One `BEGIN IMMEDIATE`, the busy timeout 0 for it alone; False if another writer holds the lock."""
-    timeout = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    timeout = _busy_timeout_ms(raw) if timeout is None else timeout
     raw.execute("PRAGMA busy_timeout=0")
     try:
         raw.execute(_BEGIN)
@@ -123,13 +127,14 @@ def _try_begin(raw: sqlite3.Connection) -> bool:
 def begin_polling(raw: sqlite3.Connection, gate: WriteGate | None = None) -> None:
     """`BEGIN IMMEDIATE` on a raw SQLite connection, after `gate`; asks every millisecond up to
     its busy timeout (the wait for the gate counts against it)."""
-    patience = int(raw.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000 or DEFAULT_PATIENCE_SECONDS
+    timeout = _busy_timeout_ms(raw)  # read once per transaction, put back after each try
+    patience = timeout / 1000 or DEFAULT_PATIENCE_SECONDS
     deadline = time.monotonic() + patience
     if gate is not None and not gate.acquire(raw, patience):
         raise sqlite3.OperationalError("database is locked")
     tries = 0
     try:
-        while not _try_begin(raw):
+        while not _try_begin(raw, timeout):
             if time.monotonic() >= deadline:
                 raise sqlite3.OperationalError("database is locked")
             tries += 1
