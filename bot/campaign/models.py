@@ -55,6 +55,7 @@ __all__ = [
     "Coupon",
     "FaqEntry",
     "FollowupPost",
+    "Fulfilment",
     "OpenPost",
     "PickupPoint",
     "PreheatPost",
@@ -250,6 +251,47 @@ class PickupPoint(_Model):
     hours: Text | None = Field(None, description="Opening hours, e.g. 周日 9:00-20:00.")
 
 
+class Fulfilment(_Model):
+    """After the 接龙: how members pay, when they are reminded, and the after-sales promises
+    (docs/fulfilment.md). Every default is the source documents' practice."""
+
+    payment: Literal["before_pickup", "on_pickup"] = Field(
+        "before_pickup",
+        description="before_pickup: the leader marks payment (/paid); on_pickup: the clerk's 核销 records it.",
+    )
+    payment_reminder_after: Duration = Field(
+        timedelta(hours=12),
+        description="First private reminder to members who have not paid, this long after closing.",
+        json_schema_extra={"default": "12h"},
+    )
+    payment_reminder_every: Duration = Field(
+        timedelta(hours=24),
+        description="At most one payment reminder per member per this long.",
+        json_schema_extra={"default": "24h"},
+    )
+    payment_reminders: int = Field(
+        2, ge=0, le=10, description="Payment reminders per member at most; 0 = none."
+    )
+    pickup_reminder_after: Duration | None = Field(
+        timedelta(hours=24),
+        description="Remind members whose goods still wait this long after closing; null = never.",
+        json_schema_extra={"default": "24h"},
+    )
+    ticket_keywords: list[Text] = Field(
+        default_factory=list, description="Words that open an after-sales ticket, added to the defaults."
+    )
+    first_reply_within: Duration = Field(
+        timedelta(hours=2),
+        description="A ticket with no leader reply this long after it opened is escalated to the admins.",
+        json_schema_extra={"default": "2h"},
+    )
+    resolve_within: Duration = Field(
+        timedelta(hours=24),
+        description="A ticket still unresolved this long after it opened is escalated again.",
+        json_schema_extra={"default": "24h"},
+    )
+
+
 class Campaign(_Model):
     """One group-buying campaign (一次团购): what is sold, to which groups, and its timeline."""
 
@@ -279,6 +321,9 @@ class Campaign(_Model):
     faq: list[FaqEntry] = Field(default_factory=list, description="FAQ entries.")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Alert thresholds (监控预警).")
     pickup_points: list[PickupPoint] = Field(default_factory=list, description="Pickup points (自提点).")
+    fulfilment: Fulfilment = Field(
+        default_factory=Fulfilment, description="Payment, pickup reminders and after-sales (履约与售后)."
+    )
 
     @field_validator("opens_at", "closes_at", mode="after")
     @classmethod
