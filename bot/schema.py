@@ -12,13 +12,15 @@ from sqlmodel import SQLModel
 
 from bot.storage import tables as core
 from bot.storage.engine import init_db
+from handlers.aftersales import tables as aftersales
 from handlers.coupons import tables as coupons
 from handlers.faq import tables as faq
+from handlers.fulfilment import payment_tables, pickup_tables
 from handlers.redpacket import tables as redpacket
 from handlers.selling import tables as selling
 from handlers.welcome import tables as welcome
 
-TABLE_MODULES = (core, coupons, faq, redpacket, selling, welcome)
+TABLE_MODULES = (core, aftersales, coupons, faq, payment_tables, pickup_tables, redpacket, selling, welcome)
 
 
 def all_tables() -> list[Table]:

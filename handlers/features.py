@@ -6,12 +6,25 @@ One feature per line, so features can be added without touching each other; each
 
 from bot.feature import Feature
 from handlers.admin.feature import FEATURE as ADMIN
+from handlers.aftersales.feature import FEATURE as AFTERSALES
 from handlers.coupons.feature import FEATURE as COUPONS
 from handlers.faq.feature import FEATURE as FAQ
+from handlers.fulfilment.feature import FEATURE as FULFILMENT
 from handlers.help.feature import FEATURE as HELP
 from handlers.monitoring.feature import FEATURE as MONITORING
 from handlers.redpacket.feature import FEATURE as REDPACKET
 from handlers.selling.feature import FEATURE as SELLING
 from handlers.welcome.feature import FEATURE as WELCOME
 
-FEATURES: list[Feature] = [HELP, ADMIN, WELCOME, COUPONS, REDPACKET, FAQ, SELLING, MONITORING]
+FEATURES: list[Feature] = [
+    HELP,
+    ADMIN,
+    WELCOME,
+    COUPONS,
+    REDPACKET,
+    FAQ,
+    SELLING,
+    FULFILMENT,
+    AFTERSALES,
+    MONITORING,
+]

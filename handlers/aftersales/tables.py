@@ -1,0 +1,1 @@
+"""The after-sales tables (listed in bot.schema)."""

@@ -1,0 +1,1 @@
+"""The payment half's tables (listed in bot.schema)."""

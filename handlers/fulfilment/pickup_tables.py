@@ -1,0 +1,1 @@
+"""The pickup half's tables (listed in bot.schema)."""
