@@ -7,8 +7,10 @@ PostgreSQL the rows are locked first (``SELECT … FOR UPDATE``, in a fixed
 order) so the per-member limit, read after the lock, cannot be raced by a
 second writer process. Whether a group may order is read inside the same
 transaction (``FOR SHARE`` on PostgreSQL; the write lock on SQLite), so an order
-racing the close is either committed before it or refused after it. Only Core
-statements: per-order ORM objects cost several times the SQL.
+racing the close is either committed before it or refused after it. A remark typed
+with an order (`A1 2 备注 3栋502`) is written in the same transaction, and only when
+the order filled at least one line. Only Core statements: per-order ORM objects
+cost several times the SQL.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from handlers.selling.ops import CancelOrders, LineResult, Operation, OpResult, PlaceOrder, Restock
+from handlers.selling.remark_rows import write_remarks
 from handlers.selling.tables import ACTIVE, CANCELLED, GROUPS, ORDERS, STOCK
 
 
@@ -47,6 +50,7 @@ class Batch:
         self.stock: dict[tuple[str, str], _Stock | None] = {}
         self.held: dict[tuple[str, str, str], int] = {}
         self.inserts: list[dict[str, Any]] = []
+        self.remarks: dict[tuple[str, str], str] = {}  # (campaign, member) -> 备注 of a filled order
 
     def run(self, ops: list[Operation]) -> list[OpResult]:
         self._prefetch([op for op in ops if isinstance(op, PlaceOrder)])
@@ -164,6 +168,8 @@ class Batch:
                 }
             )
             lines.append(LineResult(code, requested, filled, outcome, stock.stock, stock.limit))
+        if op.remark and any(line.filled for line in lines):
+            self.remarks[(op.campaign_id, op.member_id)] = op.remark  # a later one in the batch wins
         return OpResult("ok", lines)
 
     def _flush(self) -> None:
@@ -186,6 +192,9 @@ class Batch:
         if self.inserts:
             self.conn.execute(insert(ORDERS), self.inserts)
             self.inserts = []
+        if self.remarks:
+            write_remarks(self.conn, self.remarks, self.now)
+            self.remarks = {}
 
     def _cancel(self, op: CancelOrders) -> OpResult:
         status = self._status_now(op.campaign_id, op.group_id)

@@ -2,7 +2,7 @@
 
 from bot.context import Services
 from bot.feature import Feature, Lifecycle
-from handlers.selling import leader, node_hooks, orders, stock
+from handlers.selling import leader, node_hooks, orders, remarks, stock
 from handlers.selling.service import selling
 
 
@@ -14,7 +14,7 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
 
 FEATURE = Feature(
     "selling",
-    modules=(orders, stock, leader),
+    modules=(orders, remarks, stock, leader),
     node_runners={**stock.NODE_RUNNERS, **leader.NODE_RUNNERS},
     node_hooks=node_hooks.NODE_HOOKS,
     setup=setup,

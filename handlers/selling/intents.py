@@ -6,6 +6,8 @@ included. `match_order` runs instead, and the body runs only on what it returns:
 
 * `OrderIntent` with `parsed` set: the text is an order for the group's campaign (in any
   state: before the opening or after the close the body still answers 还没开团/已截单);
+  A remark after the order (`A1 2 备注 3栋502`) is split off by a string operation and
+  carried as `remark`;
 * `OrderIntent` with only `mentioned` set: chatter naming a product, remembered by the body
   so that a following "+1" means that product (the body then declines the message);
 * `DEFER`: this app has no status memory for the matcher to decide from (the selling
@@ -27,7 +29,7 @@ from typing import Any, Final
 from bot.campaign import Campaign
 from bot.events import GroupMessage
 from bot.view import MessageView
-from handlers.selling.parse import Catalog, ParsedOrder, normalize, parse_normalized
+from handlers.selling.parse import Catalog, ParsedOrder, normalize, parse_normalized, split_remark
 from handlers.selling.service import Selling
 
 MENTION_MAX_CHARS = 200
@@ -43,6 +45,7 @@ class OrderIntent:
     catalog: Catalog
     parsed: ParsedOrder | None = None
     mentioned: str | None = None
+    remark: str = ""  # the order's 备注 (`A1 2 备注 3栋502`): stored with it, never posted
 
 
 class _Defer:
@@ -80,10 +83,15 @@ def order_intent(sell: Selling, group_id: str, text: str) -> OrderIntent | None:
         return None
     campaign, status = picked
     catalog = sell.catalog(campaign)
-    norm = normalize(text)
+    order_text, remark = split_remark(text)
+    if remark is not None and not order_text:
+        return None  # a remark on its own (备注 放门口): `handle_remark`, not an order
+    norm = normalize(order_text)
     parsed = parse_normalized(norm, catalog) if catalog.could_be_order(norm) else None
     if parsed is not None:
-        return OrderIntent(campaign, status, catalog, parsed)
+        return OrderIntent(campaign, status, catalog, parsed, remark=remark or "")
+    if remark is not None:
+        norm = normalize(text)
     mentioned = catalog.mentioned_in(norm) if len(text) <= MENTION_MAX_CHARS else None
     if mentioned is not None:
         return OrderIntent(campaign, status, catalog, mentioned=mentioned)

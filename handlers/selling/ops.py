@@ -21,6 +21,7 @@ class PlaceOrder:
     member_name: str
     lines: tuple[tuple[str, int], ...]
     at: datetime
+    remark: str = ""  # 备注 typed with the order: stored in the same transaction if a line is filled
 
 
 @dataclass(frozen=True)

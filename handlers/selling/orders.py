@@ -16,12 +16,14 @@ posts, which keeps the account far from WeChat's rate limits.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from bot.campaign import Campaign
 from bot.context import Context
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
 from bot.vocab import Priority
+from handlers.selling.extras import OrderExtras
 from handlers.selling.intents import OrderIntent, match_order, order_intent
 from handlers.selling.notices import Notice
 from handlers.selling.ops import CancelOrders, PlaceOrder
@@ -66,27 +68,43 @@ async def handle_my_orders(msg: GroupMessage, ctx: Context) -> bool:
         return False
     campaign = picked[0]
     await sell.settle()  # one's own orders sent just before are in the answer
-    member_quote, lines, pickup = await asyncio.to_thread(_my_orders, sell, campaign, msg.sender.id)
+    mine = await asyncio.to_thread(_my_orders, sell, campaign, msg.sender.id, False)
     ctx.reply(
         "orders/my_orders.j2",
         name=safe_name(msg.sender.name),
         title=campaign.title,
-        lines=lines,
-        quote=member_quote,
+        lines=mine.lines,
+        quote=mine.quote,
         closed=picked[1] == "closed",
-        pickup=pickup,
+        pickup=mine.pickup,
+        extra=mine.extra,
         mention=True,
         priority=Priority.ORDER,
     )
     return True
 
 
-def _my_orders(
-    sell: Selling, campaign: Campaign, member_id: str
-) -> tuple[Quote, list[tuple[str, str, int]], str]:
-    """A member's priced orders and pickup point: reads, run in a worker thread off the loop."""
+@dataclass(frozen=True)
+class MyOrders:
+    """What 我的订单 shows for one campaign; `remark` is filled only for the private answer."""
+
+    quote: Quote
+    lines: list[tuple[str, str, int]]
+    pickup: str
+    extra: list[str]
+    remark: str = ""
+
+
+def _my_orders(sell: Selling, campaign: Campaign, member_id: str, private: bool) -> MyOrders:
+    """A member's priced orders, pickup point and other features' lines (`OrderExtras`): reads,
+    run in a worker thread off the loop. The remark (it may hold an address) only in private."""
     member_quote, lines = sell.member_quote(campaign, member_id)
-    return member_quote, lines, sell.store.pickups(campaign.id).get(member_id, "")
+    pickup = sell.store.pickups(campaign.id).get(member_id, "")
+    if not lines:
+        return MyOrders(member_quote, lines, pickup, [])
+    extras = sell.services.get_or_make(OrderExtras, OrderExtras)
+    remark = sell.store.remark(campaign.id, member_id) if private else ""
+    return MyOrders(member_quote, lines, pickup, extras.lines(campaign, member_id, private), remark)
 
 
 @on_private(r"^\s*(?:我的订单|查订单|查询订单|订单查询|我的接龙|我买了什么)", priority=Priority.ORDER)
@@ -99,18 +117,18 @@ async def handle_my_orders_private(msg: PrivateMessage, ctx: Context) -> bool:
     found = False
     await sell.settle()
     for loaded in registry.campaigns.values():
-        member_quote, lines, pickup = await asyncio.to_thread(
-            _my_orders, sell, loaded.campaign, msg.sender.id
-        )
-        if lines:
+        mine = await asyncio.to_thread(_my_orders, sell, loaded.campaign, msg.sender.id, True)
+        if mine.lines:
             found = True
             ctx.reply(
                 "orders/my_orders.j2",
                 name=safe_name(msg.sender.name),
                 title=loaded.campaign.title,
-                lines=lines,
-                quote=member_quote,
-                pickup=pickup,
+                lines=mine.lines,
+                quote=mine.quote,
+                pickup=mine.pickup,
+                extra=mine.extra,
+                remark=mine.remark,
                 priority=Priority.ORDER,
             )
     if not found:
@@ -192,7 +210,9 @@ async def handle_order(msg: GroupMessage, ctx: Context) -> bool:
     sell.last_product[key] = next(reversed(lines))
     sell.ensure_stock(campaign)
     sell.writer.enqueue(
-        PlaceOrder(campaign.id, msg.group_id, msg.sender.id, name, tuple(lines.items()), msg.time)
+        PlaceOrder(
+            campaign.id, msg.group_id, msg.sender.id, name, tuple(lines.items()), msg.time, intent.remark
+        )
     )
     return True
 

@@ -11,6 +11,10 @@ digits, letters and signs (`Ａ１＋２`, `＋１`, `　`) read like ASCII:
 * Chinese numerals one to ten: `A1 两份`, `草莓 三盒`
 * several items in one message: `A1 2 A2 1`, `A1+2，A3+1`
 
+A remark (备注) rides along after the order: `A1 2 备注 3栋502`, `接龙 A1 2 备注：放门口`,
+`A1 2 (备注 放门口)`; the text from 备注 on is the remark, the rest parses as the order
+(`split_remark`, a string operation). `备注 放门口` on its own is a remark for the last order.
+
 Cancelling: `取消 A1`, `取消A1`, `取消草莓`, `取消全部`, `全部取消`, `取消订单`.
 My orders: `我的订单`, `查订单`, `我的接龙`.
 
@@ -58,6 +62,9 @@ _CANCEL_ALL_RE = re.compile(r"^(?:取消\s*(?:全部|所有|订单|全部订单|
 _CANCEL_ONE_RE = re.compile(r"^取消\s*(?P<ref>.+?)[\s.。!！]*$")
 _MY_ORDERS_RE = re.compile(r"^\s*(?:我的订单|查订单|查询订单|订单查询|我的接龙|我买了什么)[\s?？。!！]*$")
 _PHONE_RE = re.compile(r"\d[\d\s-]{5,}\d")
+_REMARK_RE = re.compile(r"^(?P<order>.*?)[\s(（\[【]*备注\s*[:：]?\s*(?P<remark>.*)$", re.DOTALL)
+_REMARK_TRAIL = " \t\r\n)）]】"
+_REMARK_QUESTION_RE = re.compile(r"[?？]\s*$|怎么|如何|哪里|在哪|什么|能不能|可不可以|可以吗|行吗")
 _QTY_CHAR_RE = re.compile(r"[\d十一二两俩三四五六七八九]")  # every `_QTY` and `_CODE` holds one of these
 
 
@@ -248,6 +255,26 @@ def parse_cancel(text: str, catalog: Catalog) -> CancelIntent | None:
         return CancelIntent(ref) if ref in catalog.names else CancelIntent(None, unknown=ref)
     code = catalog.resolve(ref)
     return CancelIntent(code) if code else None
+
+
+def split_remark(text: str) -> tuple[str, str | None]:
+    """(order part, remark) of a message; remark None when the message has no 备注.
+
+    `A1 2 备注 3栋502` -> ("A1 2", "3栋502"); `A1 2 (备注 放门口)` -> ("A1 2", "放门口");
+    `备注：放门口` -> ("", "放门口"). The remark keeps the member's own characters (no
+    normalisation): it is for the leader's pickup list and the member's private answers.
+    """
+    if "备注" not in text:
+        return text, None
+    match = _REMARK_RE.match(text)
+    if match is None:  # pragma: no cover - the pattern matches any text holding 备注
+        return text, None
+    return match.group("order").strip(), match.group("remark").strip().rstrip(_REMARK_TRAIL).strip()
+
+
+def is_remark_question(remark: str) -> bool:
+    """`备注怎么写？`: a question about remarks (for the FAQ), not a remark."""
+    return bool(_REMARK_QUESTION_RE.search(remark))
 
 
 def is_my_orders(text: str) -> bool:

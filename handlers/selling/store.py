@@ -43,6 +43,12 @@ from handlers.selling.ops import (
     StockLine,
     touched,
 )
+from handlers.selling.remark_rows import (
+    has_active_orders,
+    latest_ordered_campaign,
+    read_remarks,
+    write_remarks,
+)
 from handlers.selling.tables import (
     ACTIVE,
     CANCELLED,
@@ -50,6 +56,7 @@ from handlers.selling.tables import (
     ORDERS,
     STOCK,
     CampaignStock,
+    OrderRemark,
     OrderRow,
     PickupChoice,
 )
@@ -214,7 +221,34 @@ class OrderStore:
                     )
                 )
 
+    def set_remark(self, campaign_id: str, member_id: str, text: str, now: datetime) -> bool:
+        """Store a member's remark (replacing the previous one) if they hold an active order in
+        the campaign; False, and nothing written, if they do not (order first, then remark)."""
+        with self.write() as conn:
+            if not has_active_orders(conn, campaign_id, member_id):
+                return False
+            write_remarks(conn, {(campaign_id, member_id): text}, now)
+        return True
+
     # -- reads ---------------------------------------------------------------------------
+    def remarks(self, campaign_id: str, conn: Connection | None = None) -> dict[str, str]:
+        """Every member's remark (备注) in a campaign, member_id -> text, in one query.
+
+        Private text (rooms, phones): for the leader's lists and the member, never a group post.
+        """
+        with self.reading(conn) as conn:
+            return read_remarks(conn, campaign_id)
+
+    def remark(self, campaign_id: str, member_id: str, conn: Connection | None = None) -> str:
+        """One member's remark in a campaign ("" when none)."""
+        with self.reading(conn) as conn:
+            return read_remarks(conn, campaign_id, member_id).get(member_id, "")
+
+    def latest_ordered_campaign(self, member_id: str, campaign_ids: list[str]) -> str | None:
+        """Of `campaign_ids`, the campaign of the member's most recent active order (None: no order)."""
+        with self.engine.connect() as conn:
+            return latest_ordered_campaign(conn, member_id, campaign_ids)
+
     def group_status(self, campaign_id: str, group_id: str, conn: Connection | None = None) -> str:
         with self.reading(conn) as conn:
             row = conn.execute(
@@ -322,6 +356,7 @@ __all__ = [
     "LineResult",
     "OpResult",
     "Operation",
+    "OrderRemark",
     "OrderRow",
     "OrderStore",
     "OrderView",

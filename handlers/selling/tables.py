@@ -1,4 +1,4 @@
-"""The selling tables: stock per (campaign, product), chain orders, pickup choices.
+"""The selling tables: stock per (campaign, product), chain orders, pickup choices, remarks.
 
 Stock is one row per (campaign, product), shared by all the campaign's groups
 (one warehouse); a ``CHECK (stock >= 0)`` is the backstop behind the writer's
@@ -72,9 +72,37 @@ class PickupChoice(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
+class OrderRemark(SQLModel, table=True):
+    """A member's remark (备注) on their orders in a campaign: a room number, "放门口".
+
+    One row per (campaign, member): the latest remark replaces the previous one. It may hold
+    an address or a phone number, so it is shown to the leader and the member only, never in
+    a group post.
+    """
+
+    __tablename__ = "order_remarks"
+
+    campaign_id: str = Field(primary_key=True)
+    member_id: str = Field(primary_key=True)
+    text: str = ""
+    updated_at: datetime = utc_column()
+
+
 STOCK = CampaignStock.__table__  # type: ignore[attr-defined]
 ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
+REMARKS = OrderRemark.__table__  # type: ignore[attr-defined]
 GROUPS = CampaignGroupState.__table__  # type: ignore[attr-defined]
 
 
-__all__ = ["ACTIVE", "CANCELLED", "GROUPS", "ORDERS", "STOCK", "CampaignStock", "OrderRow", "PickupChoice"]
+__all__ = [
+    "ACTIVE",
+    "CANCELLED",
+    "GROUPS",
+    "ORDERS",
+    "REMARKS",
+    "STOCK",
+    "CampaignStock",
+    "OrderRemark",
+    "OrderRow",
+    "PickupChoice",
+]
