@@ -36,8 +36,10 @@ class JobRelease:
     @property
     def idle(self) -> bool:
         # A released job removed before the scheduler picked it up (a campaign reloaded) never runs.
-        existing = set(self.jobs.job_ids())
-        self._released &= existing
+        # Only the released ones are looked up: listing every job unpickles the whole job store,
+        # and this is asked several times per instant of bot time.
+        if self._released:
+            self._released = {job_id for job_id in self._released if self.jobs.view(job_id) is not None}
         return not self._released and not self._running
 
     def describe_busy(self) -> str:
