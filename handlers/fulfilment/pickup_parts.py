@@ -1,14 +1,26 @@
-"""What the pickup half of fulfilment brings to the feature: handler modules, node hooks, setup."""
+"""What the pickup half of fulfilment brings to the feature: handler modules, node hooks, setup.
+
+Codes at close (`pickup_close`), clerks (`clerks`, `/clerk` in `clerk_chat`), 核销 in chat
+(`pickup_chat`, `redeem`), `/pickups` (`pickups_left`), the pickup reminder (`pickup_jobs`).
+"""
 
 from types import ModuleType
 
 from bot.campaign.nodes import NodeHook
 from bot.context import Services
 from bot.feature import Lifecycle
+from handlers.fulfilment import clerk_chat, pickup_chat, pickups_left
+from handlers.fulfilment.clerks import clerk_book
+from handlers.fulfilment.pickup_close import hook_close_codes
+from handlers.fulfilment.pickup_extras import code_provider
+from handlers.selling.extras import OrderExtras
 
-MODULES: tuple[ModuleType, ...] = ()
-NODE_HOOKS: dict[str, NodeHook] = {}
+MODULES: tuple[ModuleType, ...] = (clerk_chat, pickup_chat, pickups_left)
+NODE_HOOKS: dict[str, NodeHook] = {"close": hook_close_codes}
 
 
 def setup(services: Services, lifecycle: Lifecycle) -> None:
-    """Nothing to set up yet."""
+    """Load every clerk in one query (the bare-code matcher decides from memory from the first
+    message on), and show the member's pickup code in their private 我的订单."""
+    clerk_book(services)
+    services.get_or_make(OrderExtras, OrderExtras).add(code_provider(services))
