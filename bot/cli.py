@@ -11,6 +11,7 @@ import typer
 from loguru import logger
 
 from bot.cli_database import build_or_exit
+from bot.cli_lists import lists
 from bot.cli_output import print_table
 from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import setup_logging
@@ -339,6 +340,9 @@ def report(
         "优惠券",
         "红包抵扣",
         "实付",
+        "退款",
+        "补发",
+        "售后后净额",
         "客单价",
         "转化%(活跃)",
         "转化%(全部)",
@@ -359,11 +363,19 @@ def report(
             money_text(round(row.coupon_off_yuan * 100)),
             money_text(round(row.credit_off_yuan * 100)),
             money_text(round(row.net_yuan * 100)),
+            money_text(round(row.refund_yuan * 100)),
+            money_text(round(row.resend_yuan * 100)),
+            money_text(round(row.net_after_sales_yuan * 100)),
             money_text(round(row.aov_yuan * 100)),
             f"{row.conversion_pct:.1f}" if row.group != "合计" else "",
             f"{row.conversion_all_pct:.1f}",
         )
     print_table(table)
+    if result.aftersales_text():
+        typer.echo(result.aftersales_text())
+
+
+cli.command("lists")(lists)  # `tuanbot lists CAMPAIGN`: the pickup-point lists (bot/cli_lists.py)
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""The leaders' daily summary: one private message per leader, covering each group they lead."""
+"""The leaders' daily summary: one private message per leader, covering each group they lead.
+
+Each group's campaigns with after-sales to show (a ticket, or the sale closed) add their
+after-sales figures (`handlers.aftersales.figures`) below the day's activity.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.vocab import Priority
+from handlers.aftersales.figures import Figures, figures_for
 from handlers.monitoring.metrics import day_summary
 
 if TYPE_CHECKING:
@@ -21,6 +26,17 @@ def leaders_by_group(services: Services) -> dict[str, list[str]]:
         for leader in sorted(services.roles.leaders_of(group_id)):
             out.setdefault(leader, []).append(group_id)
     return out
+
+
+def aftersales_rows(services: Services, groups: list[str], now: datetime) -> list[tuple[str, str, Figures]]:
+    """(group name, campaign title, figures) for each campaign of these groups with after-sales to show."""
+    rows = []
+    for group_id in groups:
+        for active in services.campaigns.in_group(group_id):
+            figures = figures_for(services.repo.engine, active.campaign.id, [group_id], now)
+            if figures is not None:
+                rows.append((services.repo.group_name(group_id), active.campaign.title, figures))
+    return rows
 
 
 def send_daily_summaries(services: Services, now: datetime | None = None) -> int:
@@ -38,7 +54,11 @@ def send_daily_summaries(services: Services, now: datetime | None = None) -> int
             for g in groups
         ]
         text = services.renderer.render(
-            "monitor/daily_summary.j2", bot_name=services.config.bot.name, day=local, rows=rows
+            "monitor/daily_summary.j2",
+            bot_name=services.config.bot.name,
+            day=local,
+            rows=rows,
+            aftersales=aftersales_rows(services, groups, now),
         )
         services.outbox.enqueue(text, member_id=leader, priority=Priority.DEFAULT, kind="daily-summary")
         sent += 1

@@ -2,7 +2,9 @@
 
 Money columns come from the same computation as the results post
 (`handlers.selling.settlement`): gross (GMV), the discounts — 满减, coupons, red-packet
-credit — and net, so the two agree to the fen on the same database.
+credit — and net, so the two agree to the fen on the same database. The after-sales
+figures (`Report.aftersales`, all groups together) are there once the campaign has a ticket
+or is closed; `aftersales_text()` prints them under the table.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.campaign.models import SpendTier
+from handlers.aftersales.figures import Figures, figures_for, figures_text
 from handlers.coupons.wallet import StoredWallet
+from handlers.fulfilment.adjustments import adjustments_of
 from handlers.monitoring.metrics import groups_metrics
 from handlers.selling.settlement import Money, money_now
-from handlers.selling.store import OrderStore, sell_through
+from handlers.selling.store import OrderStore, OrderView, sell_through
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class ReportRow:
     credit_off_yuan: float = 0.0
     discount_yuan: float = 0.0
     net_yuan: float = 0.0
+    refund_yuan: float = 0.0  # after-sales refunds (退款) of this group's buyers
+    resend_yuan: float = 0.0  # after-sales resends (补发), the leader's cost
+    net_after_sales_yuan: float = 0.0  # net minus refunds and resends
 
 
 def _yuan(cents: int) -> float:
@@ -64,6 +71,11 @@ class Report:
     until: datetime
     rows: list[ReportRow]
     sell_through_pct: float
+    aftersales: Figures | None = None
+
+    def aftersales_text(self) -> str:
+        """The after-sales figures as text ("" when there are none to show)."""
+        return figures_text(self.aftersales) if self.aftersales is not None else ""
 
     def totals(self) -> ReportRow:
         rows = self.rows
@@ -72,7 +84,16 @@ class Report:
         gmv = round(sum(r.gmv_yuan for r in rows), 2)
         money = {
             key: round(sum(getattr(r, key) for r in rows), 2)
-            for key in ("tier_off_yuan", "coupon_off_yuan", "credit_off_yuan", "discount_yuan", "net_yuan")
+            for key in (
+                "tier_off_yuan",
+                "coupon_off_yuan",
+                "credit_off_yuan",
+                "discount_yuan",
+                "net_yuan",
+                "refund_yuan",
+                "resend_yuan",
+                "net_after_sales_yuan",
+            )
         }
         return ReportRow(
             group="合计",
@@ -97,6 +118,7 @@ class Report:
                 "until": self.until.isoformat(),
                 "sell_through_pct": self.sell_through_pct,
                 "groups": [asdict(r) for r in self.rows],
+                "aftersales": self.aftersales.as_dict() if self.aftersales is not None else None,
             },
             ensure_ascii=False,
             indent=2,
@@ -109,6 +131,23 @@ class Report:
         for row in self.rows:
             writer.writerow(asdict(row))
         return buffer.getvalue()
+
+
+def _after_sales_by_group(
+    engine: Engine, campaign_id: str, orders: Iterable[OrderView]
+) -> dict[str, tuple[int, int]]:
+    """Group id -> (refunded fen, resent fen): each member's adjustments count in the group of
+    their first order (a member has one bill per campaign, whichever groups they ordered in)."""
+    home: dict[str, str] = {}
+    for order in orders:
+        home.setdefault(order.member_id, order.group_id)
+    sums: dict[str, tuple[int, int]] = {}
+    for member_id, (refund, resend) in adjustments_of(engine, campaign_id).items():
+        group_id = home.get(member_id)
+        if group_id is not None:
+            before = sums.get(group_id, (0, 0))
+            sums[group_id] = (before[0] + refund, before[1] + resend)
+    return sums
 
 
 def build_report(
@@ -128,8 +167,11 @@ def build_report(
     # The same window as GMV, so gross minus discounts is net in every row.
     orders = [o for o in OrderStore(engine).orders(campaign_id) if since <= o.created_at < until]
     money = money_now(StoredWallet(engine), campaign_id, tiers, orders, priced_at or until)
+    after_sales = _after_sales_by_group(engine, campaign_id, orders)
     for group_id in groups:
         m = metrics[group_id]
+        refund, resend = after_sales.get(group_id, (0, 0))
+        net = money.of(group_id).net_cents
         rows.append(
             ReportRow(
                 group=names.get(group_id, group_id),
@@ -144,8 +186,16 @@ def build_report(
                 conversion_pct=round(100 * m.conversion_active, 1),
                 conversion_all_pct=round(100 * m.conversion_all, 1),
                 **_money_columns(money.of(group_id)),
+                refund_yuan=_yuan(refund),
+                resend_yuan=_yuan(resend),
+                net_after_sales_yuan=_yuan(net - refund - resend),
             )
         )
     return Report(
-        campaign_id, since, until, rows, round(100 * sell_through(OrderStore(engine).stock(campaign_id)), 1)
+        campaign_id,
+        since,
+        until,
+        rows,
+        round(100 * sell_through(OrderStore(engine).stock(campaign_id)), 1),
+        figures_for(engine, campaign_id, groups, until),
     )

@@ -1,4 +1,5 @@
-"""/stats for leaders: the group's orders, buyers, GMV and conversion, sent privately.
+"""/stats for leaders: the group's orders, buyers, GMV and conversion, sent privately, and the
+after-sales figures once there is a ticket or the sale is closed (`handlers.aftersales.figures`).
 
 It lives with monitoring because it reads the activity metrics (who spoke, who bought);
 the sale's own figures come from the selling feature.
@@ -15,6 +16,7 @@ from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import command
 from bot.vocab import Priority, Role
+from handlers.aftersales.figures import figures_for
 from handlers.monitoring.metrics import day_summary, group_metrics
 from handlers.selling.leader import campaign_for_command
 from handlers.selling.results import Conversion, compute_results
@@ -52,15 +54,17 @@ async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
     opened_at = registry.store.opened_at(campaign.id, msg.group_id) if registry is not None else None
     opens_at = opened_at or sell.times(campaign)[0]
     conv = conversion(ctx.services, campaign.id, msg.group_id, opens_at)
+    figures = figures_for(ctx.repo.engine, campaign.id, [msg.group_id], ctx.clock.now())
     ctx.send_private(
         msg.sender.id,
-        "sales/stats.j2",
+        "aftersales/stats.j2",  # sales/stats.j2, then the after-sales figures when there are any
         title=campaign.title,
         group=ctx.repo.group_name(msg.group_id),
         status=status,
         results=results,
         conversion=conv,
         opens_at=opens_at,
+        figures=figures,
         priority=Priority.COMMAND,
     )
 
