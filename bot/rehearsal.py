@@ -31,6 +31,7 @@ from bot.campaign import Campaign, compile_timeline, load_campaign
 from bot.clock import VirtualClock
 from bot.config import Config
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, Outgoing, PrivateMessage
+from bot.rehearsal_fill import code_filler
 from bot.rehearsal_report import NodeReport, RehearsalResult
 from bot.rehearsal_scenario import ScenarioError, ScenarioStep, load_scenario, offset_label
 from bot.storage.anchors import get_or_create_anchor
@@ -111,8 +112,10 @@ class RehearsalTransport:
         speed: float,
         skip_quiet: bool = True,
         settle_bot: Callable[[], Awaitable[None]] | None = None,
+        fill: Callable[[str], str] = str,
     ) -> None:
         self.clock = clock
+        self.fill = fill  # scenario placeholders ({code:alice}) filled when the line is played
         self.settle_bot = settle_bot
         self.jobs = jobs
         self.steps = deque(steps)
@@ -189,7 +192,7 @@ class RehearsalTransport:
 
     async def _play(self, step: ScenarioStep, sink: EventSink) -> None:
         try:
-            event = self.parser.parse(step.line).event
+            event = self.parser.parse(self.fill(step.line)).event
         except SimulatorSyntaxError as exc:
             self.transcript.echo(f"scenario line skipped ({step.mark}: {step.line!r}): {exc}")
             return
@@ -256,6 +259,7 @@ async def rehearse(
 ) -> RehearsalResult:
     """Run the campaign end to end on a virtual clock and report every node."""
     from bot.startup import install_features
+    from handlers.fulfilment.codes import seed_codes
     from handlers.redpacket.memory import seed_splits
 
     anchor = datetime.now(UTC)  # a relative opening (`+2h`) counts from now in a rehearsal
@@ -270,6 +274,7 @@ async def rehearse(
     # Seeded, so rehearsing the same files twice gives the same transcript (pacing jitter, red packets).
     app = App.build(config, clock=clock, rng=random.Random(RNG_SEED))
     seed_splits(app.services, random.Random(RNG_SEED))
+    seed_codes(app.services, random.Random(RNG_SEED))  # pickup codes: the same each run
     get_or_create_anchor(app.services.repo.engine, campaign.id, anchor)  # the registry's load agrees
     registry = install_features(app, persistent_jobs=True, watch=False)
     assert registry.scheduler is not None
@@ -294,6 +299,7 @@ async def rehearse(
         speed=speed,
         skip_quiet=skip,
         settle_bot=app.services.settle,
+        fill=code_filler(app.services.repo.engine, campaign.id),
     )
     echo(
         f"rehearsing {campaign.id} 「{campaign.title}」 at {speed:g}x: {len(nodes)} nodes, "

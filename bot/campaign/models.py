@@ -257,7 +257,7 @@ class Fulfilment(_Model):
 
     payment: Literal["before_pickup", "on_pickup"] = Field(
         "before_pickup",
-        description="before_pickup: the leader marks payment (/paid); on_pickup: the clerk's 核销 records it.",
+        description="before_pickup: the leader marks payment (/paid); on_pickup: the clerk's 核销 does.",
     )
     payment_reminder_after: Duration = Field(
         timedelta(hours=12),
