@@ -88,12 +88,12 @@ def match_complaint(msg: GroupMessage, view: Any) -> Complaint | None:
     campaigns = view.campaigns
     if not campaigns:
         return None
-    if view.services.roles.role_of(msg.sender.id, msg.group_id) >= Role.LEADER:
-        return None  # "有坏果的私信我" from the leader is no complaint
     state = state_of(view.services)
     keyword = complaint_keyword(msg.text, state.keywords(tuple(a.campaign for a in campaigns)))
-    if keyword is None:
+    if keyword is None:  # most chatter stops here, before the role lookup
         return None
+    if view.services.roles.role_of(msg.sender.id, msg.group_id) >= Role.LEADER:
+        return None  # "有坏果的私信我" from the leader is no complaint
     return Complaint(msg.text, keyword, tuple(a.campaign.id for a in campaigns), msg.group_id)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -35,6 +36,31 @@ class Activity:
 # Group ids per query: below SQLite's oldest limit of 999 bound parameters.
 CHUNK = 900
 
+# Built once with bound parameters: the monitor runs them every minute of a sale (and a
+# rehearsal plays a whole sale's minutes), and building a statement cost more than running it.
+_GROUPS: BindParameter[Any] = bindparam("groups", expanding=True)
+_SINCE: BindParameter[Any] = bindparam("since")
+_UNTIL: BindParameter[Any] = bindparam("until")
+MEMBERS_BY_GROUP = (
+    select(
+        col(Membership.group_id),
+        func.count().filter(col(Membership.left_at).is_(None)),
+        func.count().filter(col(Membership.joined_at) >= _SINCE, col(Membership.joined_at) < _UNTIL),
+        func.count().filter(col(Membership.left_at) >= _SINCE, col(Membership.left_at) < _UNTIL),
+    )
+    .where(col(Membership.group_id).in_(_GROUPS))
+    .group_by(col(Membership.group_id))
+)
+SPEAKERS_BY_GROUP = (
+    select(col(InboundMessage.group_id), col(InboundMessage.sender_id), func.count())
+    .where(
+        col(InboundMessage.group_id).in_(_GROUPS),
+        col(InboundMessage.time) >= _SINCE,
+        col(InboundMessage.time) < _UNTIL,
+    )
+    .group_by(col(InboundMessage.group_id), col(InboundMessage.sender_id))
+)
+
 
 def chunks(group_ids: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(group_ids), CHUNK):
@@ -53,28 +79,10 @@ def groups_activity(
     speakers: dict[str, dict[str, int]] = {group_id: {} for group_id in group_ids}
     with engine.connect() as conn:
         for part in chunks(group_ids):
-            for group_id, now_in, joined, left in conn.execute(
-                select(
-                    col(Membership.group_id),
-                    func.count().filter(col(Membership.left_at).is_(None)),
-                    func.count().filter(
-                        col(Membership.joined_at) >= since, col(Membership.joined_at) < until
-                    ),
-                    func.count().filter(col(Membership.left_at) >= since, col(Membership.left_at) < until),
-                )
-                .where(col(Membership.group_id).in_(part))
-                .group_by(col(Membership.group_id))
-            ):
+            params = {"groups": part, "since": since, "until": until}
+            for group_id, now_in, joined, left in conn.execute(MEMBERS_BY_GROUP, params):
                 members[group_id] = (int(now_in), int(joined), int(left))
-            for group_id, sender_id, count in conn.execute(
-                select(col(InboundMessage.group_id), col(InboundMessage.sender_id), func.count())
-                .where(
-                    col(InboundMessage.group_id).in_(part),
-                    col(InboundMessage.time) >= since,
-                    col(InboundMessage.time) < until,
-                )
-                .group_by(col(InboundMessage.group_id), col(InboundMessage.sender_id))
-            ):
+            for group_id, sender_id, count in conn.execute(SPEAKERS_BY_GROUP, params):
                 speakers[group_id][sender_id] = int(count)
     window = (until - since).total_seconds()
     result = {}

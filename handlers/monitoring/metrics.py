@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -68,22 +68,45 @@ class GroupMetrics:
         return self.sales.gmv_cents // self.buyers if self.buyers else 0
 
 
-def _sales_by_group(engine: Engine, group_ids: list[str], *where: Any) -> dict[str, Sales]:
-    """Active (not cancelled) orders matching `where` in each group: one query per 900 groups."""
+def _sales_statement(campaign: bool) -> Any:
+    """Active orders per (group, buyer) placed in a window, of one campaign or of all."""
+    where = [
+        col(OrderRow.group_id).in_(bindparam("groups", expanding=True)),
+        col(OrderRow.status) == ACTIVE,
+        col(OrderRow.created_at) >= bindparam("since"),
+        col(OrderRow.created_at) < bindparam("until"),
+    ]
+    if campaign:
+        where.append(col(OrderRow.campaign_id) == bindparam("campaign"))
+    return (
+        select(
+            col(OrderRow.group_id),
+            col(OrderRow.member_id),
+            func.count(),
+            func.sum(col(OrderRow.quantity)),
+            func.sum(col(OrderRow.quantity) * col(OrderRow.unit_price_cents)),
+        )
+        .where(*where)
+        .group_by(col(OrderRow.group_id), col(OrderRow.member_id))
+    )
+
+
+# Built once (see handlers.monitoring.activity): the alert check runs every minute of a sale.
+SALES_OF_CAMPAIGN = _sales_statement(campaign=True)
+SALES_OF_ALL = _sales_statement(campaign=False)
+
+
+def _sales_by_group(
+    engine: Engine, group_ids: list[str], since: datetime, until: datetime, campaign_id: str | None = None
+) -> dict[str, Sales]:
+    """Active (not cancelled) orders placed in the window, of `campaign_id` or of every campaign,
+    in each group: one query per 900 groups."""
     per_buyer: dict[str, list[tuple[str, int, int, int]]] = {group_id: [] for group_id in group_ids}
+    statement = SALES_OF_ALL if campaign_id is None else SALES_OF_CAMPAIGN
     with engine.connect() as conn:
         for part in chunks(group_ids):
-            for group_id, member_id, orders, units, gmv in conn.execute(
-                select(
-                    col(OrderRow.group_id),
-                    col(OrderRow.member_id),
-                    func.count(),
-                    func.sum(col(OrderRow.quantity)),
-                    func.sum(col(OrderRow.quantity) * col(OrderRow.unit_price_cents)),
-                )
-                .where(col(OrderRow.group_id).in_(part), col(OrderRow.status) == ACTIVE, *where)
-                .group_by(col(OrderRow.group_id), col(OrderRow.member_id))
-            ):
+            params = {"groups": part, "since": since, "until": until, "campaign": campaign_id}
+            for group_id, member_id, orders, units, gmv in conn.execute(statement, params):
                 per_buyer[group_id].append((member_id, int(orders), int(units), int(gmv)))
     return {
         group_id: Sales(
@@ -96,18 +119,12 @@ def _sales_by_group(engine: Engine, group_ids: list[str], *where: Any) -> dict[s
     }
 
 
-def _placed_between(since: datetime, until: datetime) -> tuple[Any, ...]:
-    return (col(OrderRow.created_at) >= since, col(OrderRow.created_at) < until)
-
-
 def groups_metrics(
     engine: Engine, campaign_id: str, group_ids: list[str], since: datetime, until: datetime
 ) -> dict[str, GroupMetrics]:
     """Every group's figures for one campaign and window, with a few grouped queries in all."""
     activity = groups_activity(engine, group_ids, since, until)
-    sales = _sales_by_group(
-        engine, group_ids, col(OrderRow.campaign_id) == campaign_id, *_placed_between(since, until)
-    )
+    sales = _sales_by_group(engine, group_ids, since, until, campaign_id)
     return {
         group_id: GroupMetrics(group_id, campaign_id, activity[group_id], sales[group_id])
         for group_id in group_ids
@@ -138,5 +155,5 @@ def day_summary(engine: Engine, group_id: str, since: datetime, until: datetime)
     return DaySummary(
         group_id,
         group_activity(engine, group_id, since, until),
-        _sales_by_group(engine, [group_id], *_placed_between(since, until))[group_id],
+        _sales_by_group(engine, [group_id], since, until)[group_id],
     )
