@@ -23,6 +23,8 @@ once with the execution option ``sqlite_begin="IMMEDIATE"``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,14 @@ def init_db(engine: Engine, only: list[Table] | None = None) -> None:
     Storage knows no feature: `bot.schema.create_schema` passes the full list.
     """
     SQLModel.metadata.create_all(engine, tables=only)
+
+
+@contextmanager
+def connected(source: Engine | Connection) -> Iterator[Connection]:
+    """`source` itself when it is a connection (a caller's transaction, whose writes the read must
+    see), else a fresh connection of the engine, closed afterwards."""
+    if isinstance(source, Connection):
+        yield source
+        return
+    with source.connect() as own:
+        yield own

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from bot.storage.engine import connected
 from handlers.aftersales.tables import AftersalesTicket
 from handlers.selling.tables import ACTIVE, ORDERS
 
@@ -151,12 +152,8 @@ class TicketStore:
 
     # -- reading ----------------------------------------------------------------------------
     def get(self, ticket_id: int, conn: Connection | None = None) -> Ticket | None:
-        query = select(TICKETS).where(TICKETS.c.id == ticket_id)
-        if conn is not None:
-            row = conn.execute(query).first()
-        else:
-            with self.engine.connect() as own:
-                row = own.execute(query).first()
+        with connected(conn if conn is not None else self.engine) as reading:
+            row = reading.execute(select(TICKETS).where(TICKETS.c.id == ticket_id)).first()
         return Ticket.of(row) if row else None
 
     def unresolved(self, group_ids: Iterable[str] | None = None) -> list[Ticket]:

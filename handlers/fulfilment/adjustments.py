@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from bot.storage.engine import connected
 from handlers.fulfilment.payment_tables import ADJUSTMENTS
 
 KINDS = ("refund", "resend")
@@ -68,11 +69,8 @@ def adjustments_of(conn_or_engine: Connection | Engine, campaign_id: str) -> dic
     query = select(ADJUSTMENTS.c.member_id, ADJUSTMENTS.c.kind, ADJUSTMENTS.c.cents).where(
         ADJUSTMENTS.c.campaign_id == campaign_id
     )
-    if isinstance(conn_or_engine, Engine):
-        with conn_or_engine.connect() as conn:
-            rows = conn.execute(query).all()
-    else:
-        rows = conn_or_engine.execute(query).all()
+    with connected(conn_or_engine) as conn:
+        rows = conn.execute(query).all()
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for member_id, kind, cents in rows:
         sums[member_id][0 if kind == "refund" else 1] += int(cents)

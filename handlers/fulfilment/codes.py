@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.campaign import Campaign
 from bot.context import Services
+from bot.storage.engine import connected
 from handlers.fulfilment.pickup_tables import CODES
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -100,11 +101,8 @@ def row_to_code(row: object) -> PickupCode:
 def codes_for(engine_or_conn: Engine | Connection, campaign_id: str) -> dict[str, PickupCode]:
     """The campaign's codes by member id (empty before the close issued them)."""
     query = select(CODES).where(CODES.c.campaign_id == campaign_id).order_by(CODES.c.id)
-    if isinstance(engine_or_conn, Connection):
-        rows = engine_or_conn.execute(query).all()
-    else:
-        with engine_or_conn.connect() as conn:
-            rows = conn.execute(query).all()
+    with connected(engine_or_conn) as conn:
+        rows = conn.execute(query).all()
     return {code.member_id: code for code in map(row_to_code, rows)}
 
 

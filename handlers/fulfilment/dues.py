@@ -12,8 +12,7 @@ Everything here reads the database: callers on the event loop use `asyncio.to_th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,15 +60,6 @@ class Due:
     @property
     def quantity(self) -> int:
         return sum(line[2] for line in self.lines)
-
-
-@contextmanager
-def _reading(services: Services, conn: Connection | None) -> Iterator[Connection]:
-    if conn is not None:
-        yield conn
-        return
-    with services.repo.engine.connect() as own:
-        yield own
 
 
 def priced_at(services: Services, campaign: Campaign) -> datetime:
@@ -123,7 +113,7 @@ def member_due(
 ) -> Due | None:
     """The member's due for the campaign (all groups); None when they have no active order."""
     store = OrderStore(services.repo.engine)
-    with _reading(services, conn) as c:
+    with store.reading(conn) as c:
         orders = store.orders(campaign.id, member_id=member_id, conn=c)
         if not orders:
             return None
@@ -141,7 +131,7 @@ def campaign_dues(
     """Every buyer's due, by member id; with `group_ids`, only members who ordered in those groups
     (each still with their whole campaign: one quote, one pickup point per member)."""
     store = OrderStore(services.repo.engine)
-    with _reading(services, conn) as c:
+    with store.reading(conn) as c:
         orders = store.orders(campaign.id, conn=c)
         if group_ids is not None:
             wanted = set(group_ids)

@@ -26,13 +26,12 @@ from handlers.fulfilment.codes import PickupCode, code_draw, new_code, point_of
 from handlers.fulfilment.pickup_tables import CODES
 from handlers.selling.node_hooks import campaign_orders
 from handlers.selling.pricing import close_instant
-from handlers.selling.tables import PickupChoice
+from handlers.selling.store import OrderStore
 from schedules.jobs import Grace
 
 CODE_TRIES = 50
 """Fresh draws per buyer before giving up; with ~920k codes a campaign never needs a second."""
 REMIND_JOB = "handlers.fulfilment.pickup_jobs:job_pickup_reminder"
-CHOICES = PickupChoice.__table__  # type: ignore[attr-defined]
 
 
 def remind_job_id(campaign_id: str) -> str:
@@ -88,12 +87,7 @@ def issue_codes(
     wanted = [m for m in buyers if m not in holders]
     if not wanted:
         return []
-    chosen: dict[str, str] = {
-        r[0]: r[1]
-        for r in conn.execute(
-            select(CHOICES.c.member_id, CHOICES.c.pickup_point).where(CHOICES.c.campaign_id == campaign.id)
-        ).all()
-    }
+    chosen = OrderStore(conn.engine).pickups(campaign.id, conn=conn)
     issued: list[PickupCode] = []
     for member_id in wanted:
         point = point_of(campaign, chosen.get(member_id))

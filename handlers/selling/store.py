@@ -17,7 +17,7 @@ Why it looks like this:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bot.campaign import Campaign
-from bot.storage.engine import SQLITE_BEGIN_OPTION
+from bot.storage.engine import SQLITE_BEGIN_OPTION, connected
 from bot.storage.write_lock import take_write_lock
 from handlers.selling.batch import Batch, OversellError
 from handlers.selling.chain_read import chains_of
@@ -70,14 +70,9 @@ class OrderStore:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
 
-    @contextmanager
-    def reading(self, conn: Connection | None) -> Iterator[Connection]:
+    def reading(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         """`conn` when given (a node run reads in its claim's transaction), else a fresh connection."""
-        if conn is not None:
-            yield conn
-            return
-        with self.engine.connect() as own:
-            yield own
+        return connected(conn if conn is not None else self.engine)
 
     @contextmanager
     def write(self, *, poll: bool = False) -> Iterator[Connection]:
@@ -319,9 +314,10 @@ class OrderStore:
             rows = conn.execute(query.order_by(ORDERS.c.id)).all()
         return [OrderView(*r) for r in rows]
 
-    def pickups(self, campaign_id: str) -> dict[str, str]:
+    def pickups(self, campaign_id: str, conn: Connection | None = None) -> dict[str, str]:
+        """member_id -> the pickup point the member chose (自提 东门) in a campaign."""
         table = PickupChoice.__table__  # type: ignore[attr-defined]
-        with self.engine.connect() as conn:
+        with self.reading(conn) as conn:
             rows = conn.execute(
                 select(table.c.member_id, table.c.pickup_point).where(table.c.campaign_id == campaign_id)
             ).all()
