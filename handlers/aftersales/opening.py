@@ -19,6 +19,7 @@ from bot.vocab import Priority
 from handlers.aftersales.escalation import schedule_escalations
 from handlers.aftersales.matcher import Complaint
 from handlers.aftersales.store import Ticket, TicketStore
+from handlers.selling.store import OrderStore
 
 DEFAULT_REPLY_WITHIN = timedelta(hours=2)
 DEFAULT_RESOLVE_WITHIN = timedelta(hours=24)
@@ -52,7 +53,9 @@ def open_or_add(
 ) -> Opened | None:
     """Open a ticket for the complaint, or add it to the member's open one; None without orders."""
     store = TicketStore(services.repo.engine)
-    found = store.latest_order(member_id, complaint.campaign_ids, complaint.group_id)
+    found = OrderStore(services.repo.engine).latest_order(
+        member_id, complaint.campaign_ids, complaint.group_id
+    )
     if found is None:
         return None
     campaign_id, group_id = found

@@ -7,7 +7,7 @@ whether this call made the change, and only then does the caller tell anyone.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,24 +66,6 @@ class TicketStore:
         self.engine = engine
 
     # -- the member's orders ---------------------------------------------------------------
-    def latest_order(
-        self, member_id: str, campaign_ids: Sequence[str], group_id: str
-    ) -> tuple[str, str] | None:
-        """(campaign, group) of the member's latest active order among `campaign_ids` (in `group_id`
-        when given); None when the member bought nothing there."""
-        if not campaign_ids:
-            return None
-        query = select(ORDERS.c.campaign_id, ORDERS.c.group_id).where(
-            ORDERS.c.member_id == member_id,
-            ORDERS.c.status == ACTIVE,
-            ORDERS.c.campaign_id.in_(list(campaign_ids)),
-        )
-        if group_id:
-            query = query.where(ORDERS.c.group_id == group_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(query.order_by(ORDERS.c.id.desc()).limit(1)).first()
-        return (str(row[0]), str(row[1])) if row else None
-
     def order_lines(
         self, campaign_id: str, group_id: str, member_id: str, names: dict[str, str]
     ) -> list[Line]:

@@ -3,16 +3,16 @@
 Why a module of its own: the same upsert runs in two places, the order writer's batch (a
 remark typed with the order, `A1 2 备注 3栋502`, commits with it) and the store (a remark on
 its own, `备注 放门口`, after an order), and both must keep one row per (campaign, member) with
-the latest text. The upsert is the dialect's own ``INSERT … ON CONFLICT DO UPDATE`` on SQLite
-and PostgreSQL, so two writers cannot race an update-then-insert into a duplicate key.
+the latest text. The upsert is the dialect's own ``INSERT … ON CONFLICT DO UPDATE`` (the bot runs on SQLite
+and PostgreSQL only), so two writers cannot race an update-then-insert into a duplicate key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -38,26 +38,14 @@ def write_remarks(conn: Connection, remarks: Mapping[RemarkKey, str], now: datet
     ]
     if not rows:
         return
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = insert(REMARKS)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[REMARKS.c.campaign_id, REMARKS.c.member_id],
-                set_={"text": stmt.excluded.text, "updated_at": stmt.excluded.updated_at},
-            ),
-            rows,
-        )
-        return
-    for row in rows:  # another database: update, else insert (callers hold the write lock)
-        updated = conn.execute(
-            update(REMARKS)
-            .where(REMARKS.c.campaign_id == row["campaign_id"], REMARKS.c.member_id == row["member_id"])
-            .values(text=row["text"], updated_at=row["updated_at"])
-        )
-        if not updated.rowcount:
-            conn.execute(REMARKS.insert().values(**row))
+    stmt = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(REMARKS)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[REMARKS.c.campaign_id, REMARKS.c.member_id],
+            set_={"text": stmt.excluded.text, "updated_at": stmt.excluded.updated_at},
+        ),
+        rows,
+    )
 
 
 def has_active_orders(conn: Connection, campaign_id: str, member_id: str) -> bool:
@@ -80,28 +68,29 @@ def read_remarks(conn: Connection, campaign_id: str, member_id: str | None = Non
     return {r[0]: r[1] for r in conn.execute(query)}
 
 
-def latest_ordered_campaign(conn: Connection, member_id: str, campaign_ids: list[str]) -> str | None:
-    """Of `campaign_ids`, the one where the member's most recent active order is (one query)."""
+def latest_order(
+    conn: Connection, member_id: str, campaign_ids: Sequence[str], group_id: str = ""
+) -> tuple[str, str] | None:
+    """(campaign, group) of the member's most recent active order among `campaign_ids` (in
+    `group_id` when given), in one query; None when they bought nothing there."""
     if not campaign_ids:
         return None
-    row = conn.execute(
-        select(ORDERS.c.campaign_id)
-        .where(
-            ORDERS.c.member_id == member_id,
-            ORDERS.c.status == ACTIVE,
-            ORDERS.c.campaign_id.in_(campaign_ids),
-        )
-        .order_by(ORDERS.c.id.desc())
-        .limit(1)
-    ).first()
-    return str(row[0]) if row else None
+    query = select(ORDERS.c.campaign_id, ORDERS.c.group_id).where(
+        ORDERS.c.member_id == member_id,
+        ORDERS.c.status == ACTIVE,
+        ORDERS.c.campaign_id.in_(list(campaign_ids)),
+    )
+    if group_id:
+        query = query.where(ORDERS.c.group_id == group_id)
+    row = conn.execute(query.order_by(ORDERS.c.id.desc()).limit(1)).first()
+    return (str(row[0]), str(row[1])) if row else None
 
 
 __all__ = [
     "MAX_REMARK_CHARS",
     "clean_remark",
     "has_active_orders",
-    "latest_ordered_campaign",
+    "latest_order",
     "read_remarks",
     "write_remarks",
 ]

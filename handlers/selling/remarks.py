@@ -81,8 +81,8 @@ def _store_private(sell: Selling, member_id: str, text: str, ctx: Context) -> st
     registry = sell.registry
     if registry is None:
         return ""
-    campaign_id = sell.store.latest_ordered_campaign(member_id, sorted(registry.campaigns))
-    campaign = sell.campaign(campaign_id) if campaign_id else None
+    latest = sell.store.latest_order(member_id, sorted(registry.campaigns))
+    campaign = sell.campaign(latest[0]) if latest else None
     if campaign is None or not sell.store.set_remark(campaign.id, member_id, text, ctx.clock.now()):
         return ""
     return campaign.title

@@ -16,7 +16,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -45,7 +45,7 @@ from handlers.selling.ops import (
 )
 from handlers.selling.remark_rows import (
     has_active_orders,
-    latest_ordered_campaign,
+    latest_order,
     read_remarks,
     write_remarks,
 )
@@ -239,10 +239,13 @@ class OrderStore:
         with self.reading(conn) as conn:
             return read_remarks(conn, campaign_id, member_id).get(member_id, "")
 
-    def latest_ordered_campaign(self, member_id: str, campaign_ids: list[str]) -> str | None:
-        """Of `campaign_ids`, the campaign of the member's most recent active order (None: no order)."""
+    def latest_order(
+        self, member_id: str, campaign_ids: Sequence[str], group_id: str = ""
+    ) -> tuple[str, str] | None:
+        """(campaign, group) of the member's most recent active order among `campaign_ids` (in
+        `group_id` when given); None when they bought nothing there."""
         with self.engine.connect() as conn:
-            return latest_ordered_campaign(conn, member_id, campaign_ids)
+            return latest_order(conn, member_id, campaign_ids, group_id)
 
     def group_status(self, campaign_id: str, group_id: str, conn: Connection | None = None) -> str:
         with self.reading(conn) as conn:
