@@ -21,7 +21,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cachetools import LRUCache
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+    select_autoescape,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.privacy import mask_contacts
@@ -29,6 +36,7 @@ from bot.privacy import mask_contacts
 COMPILED_CACHE = 512  # admin-edited template strings, compiled, by source
 TEMPLATE_CACHE = 1_000  # Jinja's own cache of loaded templates: all shipped ones (~80) and room to spare
 RELOAD_ENV = "TUANBOT_TEMPLATES_RELOAD"
+HTML_EXTENSIONS = ("html.j2",)  # templates rendered with autoescaping (printable pages)
 DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -70,7 +78,11 @@ class Renderer:
         self._named: LRUCache[str, Template] = LRUCache(maxsize=TEMPLATE_CACHE)
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(str(template_dir)),
-            autoescape=False,
+            # Chat text is plain; printable pages (`*.html.j2`, e.g. the pickup lists) escape member
+            # text, so a name like `<script>` prints as text.
+            autoescape=select_autoescape(
+                enabled_extensions=HTML_EXTENSIONS, default_for_string=False, default=False
+            ),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

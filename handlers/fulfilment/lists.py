@@ -159,8 +159,7 @@ def build_lists(
     dues = campaign_dues(services, campaign, group_ids=group_ids)
     codes = codes_for(engine, campaign.id)
     chosen = store.pickups(campaign.id)
-    remarks_of = getattr(store, "remarks", None)  # the remarks half of selling (issue 15)
-    remarks: dict[str, str] = remarks_of(campaign.id) if callable(remarks_of) else {}
+    remarks = store.remarks(campaign.id)
     by_point: dict[str, list[Due]] = defaultdict(list)
     for due in dues.values():
         by_point[_point(campaign, codes.get(due.member_id), chosen.get(due.member_id))].append(due)

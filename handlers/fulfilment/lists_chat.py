@@ -18,7 +18,7 @@ from bot.events import GroupMessage, PrivateMessage
 from bot.handler import command
 from bot.vocab import Priority, Role
 from handlers.fulfilment.lists import CampaignLists, build_lists
-from handlers.fulfilment.lists_render import PageRenderer, slug, write_lists
+from handlers.fulfilment.lists_render import slug, write_lists
 from handlers.selling.leader import campaign_for_command
 
 SCOPE_ALL = "全部群"
@@ -54,8 +54,7 @@ def make_lists(
     if not lists.points:
         return lists, []
     folder = out if out is not None else lists_folder(services)
-    pages = PageRenderer(services.renderer.template_dir, services.config.bot.timezone)
-    return lists, write_lists(lists, folder, scope_slug, campaign.tz, pages)
+    return lists, write_lists(lists, folder, scope_slug, campaign.tz, services.renderer)
 
 
 def tell(services: Services, member_id: str, lists: CampaignLists, paths: list[Path]) -> None:

@@ -1,7 +1,8 @@
 """The lists as files: CSV (utf-8-sig, opens in Excel) and printable HTML (A4) for each.
 
-The HTML comes from Jinja2 templates under `templates/lists/` in a sandboxed environment with
-autoescaping on: member names and remarks are member text, so `<script>` prints as text.
+The HTML comes from Jinja2 templates under `templates/lists/`, rendered by the app's sandboxed
+renderer, which autoescapes `*.html.j2`: member names and remarks are member text, so `<script>`
+prints as text.
 Files go under `lists/` in the config's `exports_dir`, named like `/export`'s:
 `{campaign}-{scope}-{stamp}-sorting.csv|html` and `-pickup.csv|html`.
 """
@@ -12,12 +13,8 @@ import csv
 import io
 from datetime import datetime, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
-
-from bot.templates import DEFAULT_TEMPLATE_DIR, money
+from bot.templates import Renderer
 from handlers.fulfilment.lists import CampaignLists
 
 SORTING_HEADER = ["自提点", "商品编号", "商品", "合计", "成员ID", "成员", "数量"]
@@ -80,47 +77,31 @@ def pickup_csv(lists: CampaignLists) -> str:
     return buffer.getvalue()
 
 
-class PageRenderer:
-    """Renders the printable pages with autoescaping (member text is never markup)."""
-
-    def __init__(self, template_dir: Path = DEFAULT_TEMPLATE_DIR, timezone: str = "Asia/Shanghai") -> None:
-        self.tz = ZoneInfo(timezone)
-        self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(template_dir)),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["money"] = money
-
-    def render(self, name: str, lists: CampaignLists, heading: str) -> str:
-        made_at = f"{lists.made_at.astimezone(self.tz):%Y-%m-%d %H:%M}"
-        return self.env.get_template(name).render(lists=lists, heading=heading, made_at=made_at)
-
-
 def slug(text: str) -> str:
     """A file-name-safe form of a scope (a group id)."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:40] or "group"
 
 
 def write_lists(
-    lists: CampaignLists,
-    folder: Path,
-    scope_slug: str,
-    tz: tzinfo | None = None,
-    pages: PageRenderer | None = None,
+    lists: CampaignLists, folder: Path, scope_slug: str, tz: tzinfo, renderer: Renderer
 ) -> list[Path]:
-    """Write the four files (two CSV, two HTML) into `folder`; returns their paths."""
-    pages = pages or PageRenderer()
+    """Write the four files (two CSV, two HTML) into `folder`; returns their paths.
+
+    The pages go through the app's renderer, which escapes `*.html.j2` templates.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    when: datetime = lists.made_at.astimezone(tz or pages.tz)
+    when: datetime = lists.made_at.astimezone(tz)
     base = f"{lists.campaign_id}-{scope_slug}-{when:%Y%m%d-%H%M%S}"
+    made_at = f"{when:%Y-%m-%d %H:%M}"
     files = {
         f"{base}-sorting.csv": sorting_csv(lists),
         f"{base}-pickup.csv": pickup_csv(lists),
-        f"{base}-sorting.html": pages.render("lists/sorting.html.j2", lists, "分拣单"),
-        f"{base}-pickup.html": pages.render("lists/pickup.html.j2", lists, "提货单"),
+        f"{base}-sorting.html": renderer.render(
+            "lists/sorting.html.j2", lists=lists, heading="分拣单", made_at=made_at
+        ),
+        f"{base}-pickup.html": renderer.render(
+            "lists/pickup.html.j2", lists=lists, heading="提货单", made_at=made_at
+        ),
     }
     paths = []
     for name, text in files.items():
@@ -133,7 +114,6 @@ def write_lists(
 __all__ = [
     "PICKUP_HEADER",
     "SORTING_HEADER",
-    "PageRenderer",
     "pickup_csv",
     "slug",
     "sorting_csv",
