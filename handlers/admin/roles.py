@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.context import Context
 from bot.events import GroupMessage
@@ -16,17 +17,17 @@ Anything else (`{{ 7*7 }}`, `<a>`, a paragraph) is a mistake, not an id to grant
 SHOWN_CHARS = 20
 
 
-def _targets(msg: GroupMessage, args: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """(member ids, tokens that cannot be ids): from @-mentions, else literal ids after the action.
+def member_targets(msg: GroupMessage, words: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(member ids, tokens that cannot be ids): from @-mentions, else the ids typed in `words`.
 
     Display names are never resolved: a mention carries the id the network gave,
-    and an id typed by an admin is taken as written if it looks like one.
+    and an id typed by a leader or admin is taken as written if it looks like one.
     """
     if msg.mentions:
         return list(dict.fromkeys(msg.mentions)), []
-    typed = [a.lstrip("@") for a in args[1:] if a.lstrip("@")]
+    typed = [a.lstrip("@") for a in words if a.lstrip("@")]
     bad = [t for t in typed if not MEMBER_ID_RE.fullmatch(t)]
-    return [t for t in typed if MEMBER_ID_RE.fullmatch(t)], bad
+    return list(dict.fromkeys(t for t in typed if MEMBER_ID_RE.fullmatch(t))), bad
 
 
 @command("leader", "团长", role=Role.ADMIN)
@@ -39,7 +40,7 @@ async def handle_leader(msg: GroupMessage, ctx: Context) -> None:
         names = [(lid, repo.member_name(lid)) for lid in leaders]
         ctx.reply("leader/list.j2", leaders=names, priority=Priority.COMMAND)
         return
-    targets, bad = _targets(msg, ctx.args)
+    targets, bad = member_targets(msg, ctx.args[1:])
     if action in {"add", "remove"} and bad:
         shown = [t if len(t) <= SHOWN_CHARS else t[:SHOWN_CHARS] + "…" for t in bad]
         assert ctx.spec is not None

@@ -45,8 +45,7 @@ def parse_cents(text: str) -> int | None:
 
 def may_handle(ctx: Context, ticket: Ticket) -> bool:
     """Leaders of the ticket's group and admins, by id."""
-    sender = ctx.sender_id
-    return sender in ctx.config.admins or sender in ctx.services.roles.leaders_of(ticket.group_id)
+    return ctx.services.roles.role_of(ctx.sender_id, ticket.group_id) >= Role.LEADER
 
 
 def _answer(ctx: Context, template: str, **variables: object) -> None:

@@ -10,7 +10,6 @@ from @-mentions (ids the network gave) or typed ids, never from display names. W
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 
 from bot.campaign import Campaign
@@ -18,12 +17,10 @@ from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import command
 from bot.vocab import Priority, Role
+from handlers.admin.roles import member_targets
 from handlers.fulfilment.dues import Due, campaign_dues, member_due, owing, record_payment
 from handlers.selling.leader import campaign_for_command
 from handlers.selling.store import OrderStore
-
-MEMBER_ID_RE = re.compile(r"[\w.:-]{1,80}")
-"""What a typed member id may look like (as `/leader add`)."""
 
 
 @dataclass
@@ -34,14 +31,6 @@ class Marked:
     already: list[Due] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     owing: list[Due] = field(default_factory=list)
-
-
-def targets_of(msg: GroupMessage, args: list[str]) -> list[str]:
-    """Member ids from @-mentions, else typed ids; never display names."""
-    if msg.mentions:
-        return list(dict.fromkeys(msg.mentions))
-    typed = [a.lstrip("@") for a in args if a.lstrip("@")]
-    return list(dict.fromkeys(t for t in typed if MEMBER_ID_RE.fullmatch(t)))
 
 
 def mark_paid(
@@ -96,7 +85,7 @@ async def handle_paid(msg: GroupMessage, ctx: Context) -> None:
         )
         ctx.reply("payments/recorded.j2", priority=Priority.COMMAND)
         return
-    targets = None if action == "all" else targets_of(msg, args)
+    targets = None if action == "all" else member_targets(msg, args)[0]
     if targets is not None and not targets:
         ctx.usage()
         return
@@ -155,4 +144,4 @@ def order_extra_lines(services: Services, campaign: Campaign, member_id: str, pr
     return [line for line in text.splitlines() if line.strip()]
 
 
-__all__ = ["Marked", "handle_paid", "mark_paid", "order_extra_lines", "targets_of"]
+__all__ = ["Marked", "handle_paid", "mark_paid", "order_extra_lines"]
