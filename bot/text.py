@@ -24,7 +24,11 @@ def normalize(text: str) -> str:
 
 def core(text: str) -> str:
     """`normalize`, then trim punctuation, symbols and emoji from both ends (`草莓券！！🍓` -> `草莓券`)."""
-    value = normalize(text)
+    return trim(normalize(text))
+
+
+def trim(value: str) -> str:
+    """Punctuation, symbols and emoji trimmed from both ends of an already normalised text."""
     start, end = 0, len(value)
     while start < end and not _is_word_char(value[start]):
         start += 1

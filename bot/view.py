@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.events import Event, GroupMessage, PrivateMessage
-from bot.text import core
+from bot.text import normalize, trim
 
 if TYPE_CHECKING:
     from bot.campaign.active import ActiveCampaign
@@ -26,7 +26,7 @@ T = TypeVar("T")
 class MessageView:
     """One message, seen by the matchers; attributes are computed on first use, then kept."""
 
-    __slots__ = ("_campaigns", "_core", "event", "group_id", "sender_id", "services", "text")
+    __slots__ = ("_campaigns", "_core", "_normalized", "event", "group_id", "sender_id", "services", "text")
 
     def __init__(self, services: Services, event: Event) -> None:
         self.services = services
@@ -36,13 +36,21 @@ class MessageView:
         sender = getattr(event, "sender", None)
         self.sender_id: str = sender.id if sender is not None else ""
         self._core: str | None = None
+        self._normalized: str | None = None
         self._campaigns: tuple[ActiveCampaign, ...] | None = None
+
+    @property
+    def normalized(self) -> str:
+        """The text as `bot.text.normalize` makes it (NFKC, casefold, no spaces), computed once."""
+        if self._normalized is None:
+            self._normalized = normalize(self.text)
+        return self._normalized
 
     @property
     def core(self) -> str:
         """The text normalised for keyword matching (`bot.text.core`), computed once per message."""
         if self._core is None:
-            self._core = core(self.text)
+            self._core = trim(self.normalized)
         return self._core
 
     @property

@@ -63,12 +63,16 @@ def keyword_in(norm: str, keywords: Iterable[str]) -> str | None:
     return None
 
 
-def complaint_keyword(text: str, keywords: Iterable[str] = DEFAULT_KEYWORDS) -> str | None:
+def complaint_keyword(
+    text: str, keywords: Iterable[str] = DEFAULT_KEYWORDS, norm: str | None = None
+) -> str | None:
     """The keyword that makes `text` a complaint, or None when it is none (chatter, or a question
-    the FAQ should answer). See the module docstring for the rule."""
+    the FAQ should answer). See the module docstring for the rule. `norm` is `normalize(text)`
+    when the caller has it already (a matcher's view)."""
     if not text or len(text) > MAX_COMPLAINT_CHARS:
         return None
-    norm = normalize(text)
+    if norm is None:
+        norm = normalize(text)
     keyword = keyword_in(norm, keywords)
     if keyword is None or HYPOTHETICAL.search(norm):
         return None

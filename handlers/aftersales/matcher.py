@@ -89,7 +89,9 @@ def match_complaint(msg: GroupMessage, view: Any) -> Complaint | None:
     if not campaigns:
         return None
     state = state_of(view.services)
-    keyword = complaint_keyword(msg.text, state.keywords(tuple(a.campaign for a in campaigns)))
+    keyword = complaint_keyword(
+        msg.text, state.keywords(tuple(a.campaign for a in campaigns)), view.normalized
+    )
     if keyword is None:  # most chatter stops here, before the role lookup
         return None
     if view.services.roles.role_of(msg.sender.id, msg.group_id) >= Role.LEADER:
@@ -105,7 +107,7 @@ def match_private_complaint(msg: PrivateMessage, view: Any) -> Complaint | None:
     if not loaded:
         return None
     campaigns = tuple(item.campaign for item in loaded.values())
-    keyword = complaint_keyword(msg.text, state_of(view.services).keywords(campaigns))
+    keyword = complaint_keyword(msg.text, state_of(view.services).keywords(campaigns), view.normalized)
     if keyword is None:
         return None
     return Complaint(msg.text, keyword, tuple(c.id for c in campaigns), "")

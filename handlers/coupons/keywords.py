@@ -19,7 +19,7 @@ from bot.campaign.active import ActiveCampaign
 from bot.campaign.models import Campaign, Coupon
 from bot.context import Services
 from bot.events import GroupMessage
-from bot.text import core, normalize
+from bot.text import core
 from bot.view import MessageView
 
 MAX_KEYWORD_MESSAGE = 200
@@ -93,21 +93,16 @@ def match_coupon(msg: GroupMessage, view: MessageView) -> CouponKeyword | None:
         return None
     memo = keywords_of(view.services)
     said = view.core
-    normalized = ""
     hit: list[tuple[ActiveCampaign, CampaignKeywords]] = []
     for active in campaigns:
         campaign = active.campaign
         found = memo.by_id.get(id(campaign))
         keywords = found[1] if found is not None and found[0] is campaign else memo.of(campaign)
-        if said in keywords.exact:
+        if said in keywords.exact or any(w in view.normalized for w in keywords.contains):
             hit.append((active, keywords))
-        elif keywords.contains:
-            normalized = normalized or normalize(view.text)
-            if any(w in normalized for w in keywords.contains):
-                hit.append((active, keywords))
     if not hit:
         return None
-    return _first_live(hit, said, normalized or normalize(view.text), view.services.clock.now())
+    return _first_live(hit, said, view.normalized, view.services.clock.now())
 
 
 def _first_live(
