@@ -37,10 +37,86 @@ class WechatySettings(_Strict):
     token: str = ""
 
 
+class AdlawAllow(_Strict):
+    """A word the 广告法 lint lets through here, and why it is true (kept for an audit)."""
+
+    word: str = Field(min_length=1)
+    reason: str = Field(min_length=1, description="why the claim is true or allowed here")
+
+
+class AdlawExtra(_Strict):
+    """A word the operator adds to the shipped 广告法 list."""
+
+    word: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    suggest: str = ""
+
+
+class AdlawSettings(_Strict):
+    """Silence (`allow`) or extend (`extra`) the shipped false-advertising word list."""
+
+    allow: list[AdlawAllow] = Field(default_factory=list)
+    extra: list[AdlawExtra] = Field(default_factory=list)
+
+
+class ModerationRules(_Strict):
+    """What members may post in a group; leaders and admins are never moderated.
+
+    The top-level `moderation:` holds the defaults; a group's `moderation:` overrides
+    only the keys it names (its `banned_words` are added to the defaults').
+    """
+
+    enabled: bool = True
+    links_per_day: int = Field(
+        default=0, ge=0, description="links, cards and 加我微信 a member may post a day"
+    )
+    flood_messages: int = Field(default=8, ge=2, description="more than this many messages ...")
+    flood_seconds: float = Field(default=10.0, gt=0, description="... within this many seconds is a flood")
+    repeat_groups: int = Field(default=3, ge=2, description="the same text in this many groups ...")
+    repeat_seconds: float = Field(default=600.0, gt=0, description="... within this many seconds is spam")
+    mass_mentions: int = Field(default=5, ge=2, description="this many @-mentions in one message is spam")
+    banned_words: list[str] = Field(default_factory=list, description="added to the shipped list")
+    shipped_words: bool = Field(default=True, description="use the shipped banned-word list")
+    strikes_reset_hours: float = Field(default=24.0, gt=0, description="ladder restarts after this")
+    auto_kick: bool = Field(default=False, description="remove a member at the top of the ladder unasked")
+
+
+class ModerationOverride(_Strict):
+    """A group's changes to the moderation defaults: only the keys given count."""
+
+    enabled: bool | None = None
+    links_per_day: int | None = Field(default=None, ge=0)
+    flood_messages: int | None = Field(default=None, ge=2)
+    flood_seconds: float | None = Field(default=None, gt=0)
+    repeat_groups: int | None = Field(default=None, ge=2)
+    repeat_seconds: float | None = Field(default=None, gt=0)
+    mass_mentions: int | None = Field(default=None, ge=2)
+    banned_words: list[str] = Field(default_factory=list)
+    shipped_words: bool | None = None
+    strikes_reset_hours: float | None = Field(default=None, gt=0)
+    auto_kick: bool | None = None
+
+
+class OrderGuardSettings(_Strict):
+    """When orders look padded (刷单) and the admins are told privately; flagged orders still count."""
+
+    enabled: bool = True
+    new_member_minutes: float = Field(default=30.0, gt=0, description="joined this recently before ordering")
+    new_silent_orders: int = Field(
+        default=3, ge=1, description="flag at this many orders from silent new members"
+    )
+    cancel_after_broadcast_minutes: float = Field(
+        default=15.0, gt=0, description="a cancel this soon after a sales broadcast is suspicious"
+    )
+    cancel_after_broadcast_orders: int = Field(default=3, ge=1, description="flag at this many such cancels")
+
+
 class GroupSettings(_Strict):
     name: str = ""
     leaders: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    moderation: ModerationOverride = Field(default_factory=ModerationOverride)
+    adlaw: AdlawSettings = Field(default_factory=AdlawSettings)
 
 
 class OutboxSettings(_Strict):
@@ -105,6 +181,9 @@ class Config(_Strict):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    moderation: ModerationRules = Field(default_factory=ModerationRules)
+    adlaw: AdlawSettings = Field(default_factory=AdlawSettings)
+    order_guard: OrderGuardSettings = Field(default_factory=OrderGuardSettings)
     base_dir: str = Field(default=".", exclude=True)
 
     @model_validator(mode="after")
@@ -115,6 +194,24 @@ class Config(_Strict):
                 "or WECHATY_PUPPET_SERVICE_ENDPOINT"
             )
         return self
+
+    def moderation_for(self, group_id: str) -> ModerationRules:
+        """The group's moderation rules: the defaults with the group's own keys over them."""
+        group = self.groups.get(group_id)
+        if group is None:
+            return self.moderation
+        override = group.moderation.model_dump(exclude_none=True, exclude={"banned_words"})
+        words = [*self.moderation.banned_words, *group.moderation.banned_words]
+        return self.moderation.model_copy(update={**override, "banned_words": words})
+
+    def adlaw_for(self, group_id: str = "") -> AdlawSettings:
+        """The 广告法 allow/extra entries for all groups plus the group's own."""
+        group = self.groups.get(group_id)
+        if group is None:
+            return self.adlaw
+        return AdlawSettings(
+            allow=[*self.adlaw.allow, *group.adlaw.allow], extra=[*self.adlaw.extra, *group.adlaw.extra]
+        )
 
     def path(self, relative: str) -> Path:
         """Resolve a path from the config relative to the config file's folder."""

@@ -16,11 +16,25 @@ from handlers.aftersales import tables as aftersales
 from handlers.coupons import tables as coupons
 from handlers.faq import tables as faq
 from handlers.fulfilment import payment_tables, pickup_tables
+from handlers.moderation import tables as moderation
+from handlers.orderguard import tables as orderguard
 from handlers.redpacket import tables as redpacket
 from handlers.selling import tables as selling
 from handlers.welcome import tables as welcome
 
-TABLE_MODULES = (core, aftersales, coupons, faq, payment_tables, pickup_tables, redpacket, selling, welcome)
+TABLE_MODULES = (
+    core,
+    aftersales,
+    coupons,
+    faq,
+    moderation,
+    orderguard,
+    payment_tables,
+    pickup_tables,
+    redpacket,
+    selling,
+    welcome,
+)
 
 
 def all_tables() -> list[Table]:

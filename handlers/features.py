@@ -11,7 +11,9 @@ from handlers.coupons.feature import FEATURE as COUPONS
 from handlers.faq.feature import FEATURE as FAQ
 from handlers.fulfilment.feature import FEATURE as FULFILMENT
 from handlers.help.feature import FEATURE as HELP
+from handlers.moderation.feature import FEATURE as MODERATION
 from handlers.monitoring.feature import FEATURE as MONITORING
+from handlers.orderguard.feature import FEATURE as ORDERGUARD
 from handlers.redpacket.feature import FEATURE as REDPACKET
 from handlers.selling.feature import FEATURE as SELLING
 from handlers.welcome.feature import FEATURE as WELCOME
@@ -19,6 +21,7 @@ from handlers.welcome.feature import FEATURE as WELCOME
 FEATURES: list[Feature] = [
     HELP,
     ADMIN,
+    MODERATION,
     WELCOME,
     COUPONS,
     REDPACKET,
@@ -27,4 +30,5 @@ FEATURES: list[Feature] = [
     FULFILMENT,
     AFTERSALES,
     MONITORING,
+    ORDERGUARD,
 ]

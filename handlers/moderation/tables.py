@@ -1,0 +1,3 @@
+"""Tables of the moderation feature."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The fake-order guard (刷单): padded-sales patterns told privately to the admins."""

@@ -1,0 +1,3 @@
+"""Tables of the order guard."""
+
+from __future__ import annotations
