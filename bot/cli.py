@@ -12,6 +12,7 @@ from loguru import logger
 
 from bot.cli_database import build_or_exit
 from bot.cli_lists import lists
+from bot.cli_members import member_cli
 from bot.cli_output import print_table
 from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import setup_logging
@@ -99,17 +100,20 @@ def db_init(config: Path = CONFIG_OPTION) -> None:
 @campaign_cli.command("validate")
 def campaign_validate(
     paths: list[Path] = typer.Argument(..., help="Campaign files or folders (all *.yaml inside)."),
+    config: Path = CONFIG_OPTION,
 ) -> None:
     """Check campaign files; print every problem as file:line:column: field: message.
 
     Every file is reported (a broken one never stops the rest); relative openings (`+2h`) count
-    from now. Exit 1 if any file has a problem, with a summary line at the end.
+    from now. Exit 1 if any file has a problem, with a summary line at the end. The 广告法 words
+    config.yaml allows or adds for all groups (`adlaw:`) apply when that file exists.
     """
     from bot.campaign import format_problems
     from bot.campaign.loader import check_paths
     from bot.templates import Renderer
 
-    reports, missing = check_paths(paths, known_templates=Renderer().names())
+    adlaw = _load(config).adlaw_for("") if config.exists() else None
+    reports, missing = check_paths(paths, known_templates=Renderer().names(), adlaw=adlaw)
     broken = len(missing)
     if missing:
         typer.echo(format_problems(missing))
@@ -376,6 +380,7 @@ def report(
 
 
 cli.command("lists")(lists)  # `tuanbot lists CAMPAIGN`: the pickup-point lists (bot/cli_lists.py)
+cli.add_typer(member_cli, name="member")  # `tuanbot member export|forget ID` (bot/cli_members.py)
 
 
 def main() -> None:

@@ -109,6 +109,10 @@ class OrderGuardSettings(_Strict):
         default=15.0, gt=0, description="a cancel this soon after a sales broadcast is suspicious"
     )
     cancel_after_broadcast_orders: int = Field(default=3, ge=1, description="flag at this many such cancels")
+    shared_address_members: int = Field(
+        default=3, ge=2, description="flag one address in remarks of this many member ids (a couple is 2)"
+    )
+    check_minutes: float = Field(default=12.0, ge=1, description="check an open campaign this often")
 
 
 class GroupSettings(_Strict):

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# What a group message may be (`GroupMessage.kind`): typed text, a link card (wechaty `Url`), a
+# mini-program card, a contact card (名片), a picture, a picture known to be a QR code (the
+# simulator's `[二维码]`; wechaty cannot tell a QR picture from a photo), or anything else.
+MESSAGE_KINDS = ("text", "link", "mini_program", "contact_card", "image", "qr_image", "other")
+
 
 @dataclass(frozen=True, slots=True)
 class Member:
@@ -21,7 +26,12 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class GroupMessage:
-    """A text message said in a group."""
+    """A message said in a group: text, or (`kind`) a link, card or picture with its text form.
+
+    `kind` is "text" for what members type. Other kinds (`MESSAGE_KINDS`) carry a text form
+    of what was posted (a link's title and URL, a card's name) so moderation can read it; the
+    router hands them only to handlers that ask for them, never to commands, orders or the FAQ.
+    """
 
     message_id: str
     group_id: str
@@ -31,6 +41,7 @@ class GroupMessage:
     mentions: tuple[str, ...] = ()
     group_name: str = ""
     mentions_bot: bool = False
+    kind: str = "text"
 
 
 @dataclass(frozen=True, slots=True)

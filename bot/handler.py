@@ -73,6 +73,7 @@ class HandlerSpec:
     private: bool = False
     group: bool = True
     name: str = field(default="")
+    kinds: tuple[str, ...] = ("text",)  # GroupMessage kinds it sees; "*": links, cards, pictures too
 
     @property
     def doc(self) -> str:
@@ -133,10 +134,20 @@ def on_message(
     match: Matcher | None = None,
     priority: int = Priority.DEFAULT,
     role: Role = Role.MEMBER,
+    kinds: tuple[str, ...] = ("text",),
 ) -> Callable[[HandlerFunc], HandlerFunc]:
-    """A handler for group messages whose text matches `pattern` (searched), `when` and `match`."""
+    """A handler for group messages whose text matches `pattern` (searched), `when` and `match`.
+
+    Only typed text by default; `kinds=("*",)` also gets links, cards and pictures (moderation).
+    """
     return _declare(
-        GroupMessage, priority=priority, pattern=_compile(pattern), when=when, match=match, role=role
+        GroupMessage,
+        priority=priority,
+        pattern=_compile(pattern),
+        when=when,
+        match=match,
+        role=role,
+        kinds=kinds,
     )
 
 

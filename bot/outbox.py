@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 
 from bot.clock import Clock, SystemClock
 from bot.config import OutboxSettings
+from bot.group_filter import GroupFilter
 from bot.outbox_merge import COALESCE_MAX_CHARS, merge_lines
 from bot.outbox_pacing import OutboxStats, Pacing
 from bot.outbox_pick import Chooser, Queued
@@ -98,6 +99,7 @@ class Outbox(SendLoop):
         self.write_in_thread = isinstance(clock, SystemClock) if write_in_thread is None else write_in_thread
         self.transport: Transport | None = None
         self.stats = OutboxStats()
+        self.group_filter = GroupFilter()  # masks group posts as they leave; campaigns publish into it
         self.queue = OutboxQueue()
         self.pacing = Pacing(settings, self.tz, self.rng, store.count_sent_since, self.stats)
         self.chooser = Chooser(self.queue, self.pacing)  # follows both: re-files a target as they change

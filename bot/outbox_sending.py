@@ -25,6 +25,7 @@ from loguru import logger
 from bot.clock import Clock
 from bot.config import OutboxSettings
 from bot.events import Outgoing
+from bot.group_filter import GroupFilter
 from bot.outbox_pacing import OutboxStats, Pacing
 from bot.outbox_pick import Chooser, Queued
 from bot.outbox_queue import OutboxQueue
@@ -48,6 +49,7 @@ class SendLoop:
     pacing: Pacing
     chooser: Chooser
     stats: OutboxStats
+    group_filter: GroupFilter
     transport: Transport | None
     on_budget_warning: Callable[[int, int], None] | None
     on_trouble: TroubleCallback | None
@@ -145,10 +147,20 @@ class SendLoop:
                 raise
 
     async def _mark_sending(self, item: Queued) -> bool:
-        """Commit everything owed and then `item`'s `sending` mark; whether the mark landed."""
+        """Commit everything owed and then `item`'s `sending` mark; whether the mark landed.
+
+        A group post is masked here, once per send rather than per enqueue or replace (a
+        rolling 接龙 post is replaced many times), and the masked text goes into the row with
+        the mark: the table, a restart and the transport all only ever see what the group saw.
+        """
         item.sending = True
+        mark = status_values("sending")
+        if item.group_id:
+            shown = self.group_filter(item.text)
+            if shown != item.text:
+                mark["text"] = item.text = shown
         try:
-            marked = await self._write(("status", item.id, status_values("sending")))
+            marked = await self._write(("status", item.id, mark))
         except BaseException:
             item.sending = False  # not marked (or not known to be): it stays queued here and there
             raise

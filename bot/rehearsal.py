@@ -36,7 +36,7 @@ from bot.rehearsal_report import NodeReport, RehearsalResult
 from bot.rehearsal_scenario import ScenarioError, ScenarioStep, load_scenario, offset_label
 from bot.storage.anchors import get_or_create_anchor
 from bot.transports.base import EventSink
-from bot.transports.simulator import LineParser, SimulatorSyntaxError
+from bot.transports.simulator import LineParser, SimulatorSyntaxError, shown
 from schedules.virtual_time import JobRelease
 
 LEAD_IN = timedelta(seconds=30)
@@ -125,6 +125,7 @@ class RehearsalTransport:
         self.speed = speed
         self.skip_quiet = skip_quiet
         self.connected = True
+        self.removed: list[tuple[str, str]] = []  # (group id, member id) of every removal
         self._announced_skip: datetime | None = None
         self._last_eventful = clock.now()
 
@@ -203,7 +204,8 @@ class RehearsalTransport:
     def _record_member_event(self, event: Event) -> None:
         now = self.clock.now()
         if isinstance(event, GroupMessage):
-            self.transcript.record(now, event.group_id, event.sender.name, event.text, "member")
+            text = shown(event.kind, event.text)  # a link or card as the scenario wrote it
+            self.transcript.record(now, event.group_id, event.sender.name, text, "member")
         elif isinstance(event, PrivateMessage):
             self.transcript.record(now, "", event.sender.name, event.text, "member-private")
         elif isinstance(event, MemberJoined):
@@ -222,6 +224,13 @@ class RehearsalTransport:
             message.text,
             message.kind or "reply",
         )
+
+    async def remove_member(self, group_id: str, member_id: str) -> bool:
+        """Removal, as the simulator does it: recorded in `removed` and in the transcript ("removal")."""
+        self.removed.append((group_id, member_id))
+        text = f"已将 {member_id} 移出群聊"
+        self.transcript.record(self.clock.now(), group_id, self.transcript.bot_name, text, "removal")
+        return True
 
     async def stop(self) -> None:
         return None

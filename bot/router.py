@@ -39,7 +39,8 @@ from bot.vocab import Priority, Role
 SLOW_DISPATCH_SECONDS = 0.1
 DEDUPE_WINDOW = 50_000
 _NOT_BUILT: Any = object()
-COMMAND_RE = re.compile(r"^\s*[/／]([A-Za-zＡ-Ｚａ-ｚ][\wＡ-Ｚａ-ｚ-]*)(?:\s+(.*))?$", re.DOTALL)
+# A name starts with a letter or a CJK character: `/库存` is a command's Chinese alias.
+COMMAND_RE = re.compile(r"^\s*[/／]([A-Za-zＡ-Ｚａ-ｚ\u4e00-\u9fff][\wＡ-Ｚａ-ｚ-]*)(?:\s+(.*))?$", re.DOTALL)
 MAX_ARGS_LEN = 2000
 
 
@@ -157,13 +158,18 @@ class Router:
             logger.bind(event_id=event_id(event)).debug("dispatch: duplicate dropped")
             return
         text: str = getattr(event, "text", "")
-        if text and isinstance(event, GroupMessage | PrivateMessage):
+        kind = event.kind if isinstance(event, GroupMessage) else "text"
+        if text and kind == "text" and isinstance(event, GroupMessage | PrivateMessage):
             call = parse_command(text)
-            if call is not None:
+            # `/哈哈` is chatter, not a mistyped command: a Chinese name counts only when it is an alias.
+            if call is not None and (call.name.isascii() or call.name in self.commands):
                 await self._run_command(event, call, services, result)
                 return
+        specs = self.by_type.get(type(event), ())
+        if kind != "text":  # a link, card or picture: never a command, an order or a question
+            specs = [s for s in specs if kind in s.kinds or "*" in s.kinds]
         view = _NOT_BUILT
-        for spec in self.by_type.get(type(event), ()):
+        for spec in specs:
             match = None
             if spec.pattern is not None:
                 match = spec.pattern.search(text)

@@ -11,6 +11,8 @@ next". The pipeline (this module runs it and owns the entry points; each stage h
 3. Cross-field checks (times in order, references, duplicates, templates) on every section
    that validated on its own, so that a broken product does not hide a countdown after opening
    (:mod:`bot.campaign.checks`).
+4. The 广告法 lint of every admin-written text, each hit at its own column; words the file's
+   ``adlaw:`` section or config.yaml's ``adlaw:`` allow pass (:mod:`bot.campaign.adlaw_lint`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from loguru import logger
 from pydantic import ValidationError
 
+from bot.campaign.adlaw_lint import adlaw_issues as _adlaw
 from bot.campaign.checks import semantic_issues as _semantic
 from bot.campaign.models import Campaign
 from bot.campaign.problems import CampaignError, Issue, Problem, format_problems
@@ -31,6 +34,7 @@ from bot.campaign.reader import MAX_FILE_BYTES, read_yaml
 from bot.campaign.reader import Positions as _Positions
 from bot.campaign.structural import structural_issues as _structural
 from bot.campaign.times import is_anchored
+from bot.config import AdlawSettings
 
 __all__ = [
     "Anchor",
@@ -60,7 +64,13 @@ class _Result:
     anchored: bool = False
 
 
-def _analyse(text: str, file: str, known_templates: set[str] | None, anchor: datetime) -> _Result:
+def _analyse(
+    text: str,
+    file: str,
+    known_templates: set[str] | None,
+    anchor: datetime,
+    adlaw: AdlawSettings | None = None,
+) -> _Result:
     read = read_yaml(text)
     positions = read.positions
     document = read.data
@@ -87,6 +97,7 @@ def _analyse(text: str, file: str, known_templates: set[str] | None, anchor: dat
     except ValidationError as exc:
         issues.extend(_structural(exc))
     issues.extend(_semantic(data, known_templates, positions, anchor))
+    issues.extend(_adlaw(data, campaign, adlaw, text, positions))
 
     problems: set[Problem] = set()
     for issue in issues:
@@ -125,24 +136,28 @@ def _read(path: Path) -> tuple[str | None, list[Problem]]:
         return None, [Problem(str(path), 1, 1, "", f"cannot read file: {exc.strerror or exc}")]
 
 
-def _checked(text: str, file: str, known_templates: set[str] | None, anchor: datetime) -> _Result:
+def _checked(
+    text: str, file: str, known_templates: set[str] | None, anchor: datetime, adlaw: AdlawSettings | None
+) -> _Result:
     """:func:`_analyse`, but a bug in the checks becomes a problem naming the file, never a crash.
 
     The running bot reloads files on save; whatever an admin writes, the reload path must only
     ever see :class:`CampaignError`.
     """
     try:
-        return _analyse(text, file, known_templates, anchor)
+        return _analyse(text, file, known_templates, anchor, adlaw)
     except Exception as exc:
         logger.opt(exception=exc).error("campaign file {} could not be checked", file)
         message = f"could not be checked ({type(exc).__name__}); the file is refused, please report this"
         return _Result(None, [Problem(file, 1, 1, "", message)], _Positions())
 
 
-def _anchored(text: str, file: str, known_templates: set[str] | None, anchor: Anchor) -> _Result:
+def _anchored(
+    text: str, file: str, known_templates: set[str] | None, anchor: Anchor, adlaw: AdlawSettings | None = None
+) -> _Result:
     """Check the file; a relative opening counts from ``anchor`` (asked for only if the file is good)."""
     provisional = anchor if isinstance(anchor, datetime) else datetime.now(UTC)
-    result = _checked(text, file, known_templates, provisional)
+    result = _checked(text, file, known_templates, provisional, adlaw)
     if callable(anchor) and result.campaign is not None and result.anchored:
         try:
             fixed = anchor(result.campaign.id)
@@ -151,25 +166,38 @@ def _anchored(text: str, file: str, known_templates: set[str] | None, anchor: An
             message = f"could not read when this campaign was first loaded ({type(exc).__name__}); try again"
             return _Result(None, [Problem(file, 1, 1, "opens_at", message)], result.positions)
         if fixed != provisional:
-            result = _checked(text, file, known_templates, fixed)
+            result = _checked(text, file, known_templates, fixed, adlaw)
     return result
 
 
 def parse_campaign(
-    text: str, file: str = "<string>", *, known_templates: set[str] | None = None, anchor: Anchor = None
+    text: str,
+    file: str = "<string>",
+    *,
+    known_templates: set[str] | None = None,
+    anchor: Anchor = None,
+    adlaw: AdlawSettings | None = None,
 ) -> Campaign:
     """Validate campaign YAML text; ``file`` is only used in problem reports.
+
+    ``adlaw`` is config.yaml's ``adlaw_for("")``: words allowed or added for every campaign.
 
     Raises:
         CampaignError: with every problem found (and nothing else, whatever the text).
     """
-    result = _anchored(text, file, known_templates, anchor)
+    result = _anchored(text, file, known_templates, anchor, adlaw)
     if result.campaign is None:
         raise CampaignError(result.problems)
     return result.campaign
 
 
-def load_campaign(path: Path, *, known_templates: set[str] | None = None, anchor: Anchor = None) -> Campaign:
+def load_campaign(
+    path: Path,
+    *,
+    known_templates: set[str] | None = None,
+    anchor: Anchor = None,
+    adlaw: AdlawSettings | None = None,
+) -> Campaign:
     """Load and validate one campaign file.
 
     Args:
@@ -177,6 +205,7 @@ def load_campaign(path: Path, *, known_templates: set[str] | None = None, anchor
         known_templates: template names that exist (e.g. files under ``templates/``); when
             given, a ``template:`` naming anything else is a problem.
         anchor: what ``opens_at: +2h`` counts from (see :data:`Anchor`); default now.
+        adlaw: config.yaml's 广告法 entries for all groups (``config.adlaw_for("")``).
 
     Raises:
         CampaignError: with every problem found, each with file, line and column — and never any
@@ -185,7 +214,7 @@ def load_campaign(path: Path, *, known_templates: set[str] | None = None, anchor
     text, problems = _read(path)
     if text is None:
         raise CampaignError(problems)
-    return parse_campaign(text, str(path), known_templates=known_templates, anchor=anchor)
+    return parse_campaign(text, str(path), known_templates=known_templates, anchor=anchor, adlaw=adlaw)
 
 
 def duplicate_id_problem(campaign_id: str, path: Path, other: Path) -> Problem:
@@ -229,7 +258,11 @@ class FileReport:
 
 
 def check_paths(
-    paths: list[Path], *, known_templates: set[str] | None = None, anchor: Anchor = None
+    paths: list[Path],
+    *,
+    known_templates: set[str] | None = None,
+    anchor: Anchor = None,
+    adlaw: AdlawSettings | None = None,
 ) -> tuple[list[FileReport], list[Problem]]:
     """Check files and directories (their ``*.yaml``/``*.yml``, not recursive), one report per file.
 
@@ -244,7 +277,7 @@ def check_paths(
         if text is None:
             reports.append(FileReport(path, None, read_problems))
             continue
-        result = _anchored(text, str(path), known_templates, anchor)
+        result = _anchored(text, str(path), known_templates, anchor, adlaw)
         problems = list(result.problems)
         campaign = result.campaign
         if result.raw_id is not None and result.raw_id in owners:
@@ -258,13 +291,17 @@ def check_paths(
 
 
 def validate_paths(
-    paths: list[Path], *, known_templates: set[str] | None = None, anchor: Anchor = None
+    paths: list[Path],
+    *,
+    known_templates: set[str] | None = None,
+    anchor: Anchor = None,
+    adlaw: AdlawSettings | None = None,
 ) -> tuple[list[Campaign], list[Problem]]:
     """Validate files and directories (their ``*.yaml``/``*.yml``, not recursive).
 
     Returns the campaigns that loaded cleanly and every problem, including campaign ids used by
     more than one file (the later file is reported, naming both, and its campaign left out).
     """
-    reports, problems = check_paths(paths, known_templates=known_templates, anchor=anchor)
+    reports, problems = check_paths(paths, known_templates=known_templates, anchor=anchor, adlaw=adlaw)
     campaigns = [r.campaign for r in reports if r.campaign is not None]
     return campaigns, [*problems, *(p for r in reports for p in r.problems)]

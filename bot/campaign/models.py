@@ -45,6 +45,7 @@ from bot.campaign.values import (
     Slug,
     Text,
 )
+from bot.config import AdlawSettings
 
 __all__ = [
     "DEFAULT_COUNTDOWNS",
@@ -323,6 +324,10 @@ class Campaign(_Model):
     pickup_points: list[PickupPoint] = Field(default_factory=list, description="Pickup points (自提点).")
     fulfilment: Fulfilment = Field(
         default_factory=Fulfilment, description="Payment, pickup reminders and after-sales (履约与售后)."
+    )
+    adlaw: AdlawSettings = Field(
+        default_factory=AdlawSettings,
+        description="广告法 lint: allow a word with a reason, or add words (docs/compliance.md).",
     )
 
     @field_validator("opens_at", "closes_at", mode="after")

@@ -24,6 +24,7 @@ from bot.campaign.fanout_lane import FanoutLane
 from bot.campaign.loader import CampaignError, duplicate_id_problem
 from bot.campaign.node_runs import NodeOutcome, NodeRunning
 from bot.campaign.nodes import DEFAULT_RUNNERS, NodeHook, NodeRunner
+from bot.campaign.public_text import publish_campaign
 from bot.campaign.timeline_rules import shifted_nodes
 from bot.campaign.windows import Window, Windows
 from bot.storage.anchors import get_or_create_anchor
@@ -124,7 +125,10 @@ class CampaignRuntime(NodeRunning):
         """(Re)load one file. On problems the previous good version stays scheduled."""
         path = path.resolve()
         try:
-            campaign = load_campaign(path, known_templates=self.known_templates(), anchor=self._anchor)
+            adlaw = self.services.config.adlaw_for("")  # config.yaml's 广告法 allow/extra (all groups)
+            campaign = load_campaign(
+                path, known_templates=self.known_templates(), anchor=self._anchor, adlaw=adlaw
+            )
         except CampaignError as exc:
             logger.error(
                 "campaign file {} rejected; the previous version (if any) keeps running:\n{}", path, exc
@@ -209,6 +213,7 @@ class CampaignRuntime(NodeRunning):
         self.generation += 1
         self.windows.invalidate(campaign_id)
         self._node_states.pop(campaign_id, None)
+        publish_campaign(self.services.outbox.group_filter, campaign_id, self.campaigns)  # its addresses etc.
 
     def _ledger_changed(self, campaign_id: str) -> None:
         self._node_states.pop(campaign_id, None)
@@ -343,9 +348,7 @@ class CampaignRuntime(NodeRunning):
             if (jid.startswith(prefix) or jid == monitor_job_id(campaign_id)) and jid not in keep:
                 self.scheduler.remove(jid)
 
-    # -- running a node: bot.campaign.node_runs.NodeRunning
-
-    # -- leader controls ----------------------------------------------------------------
+    # -- leader controls (running a node: bot.campaign.node_runs.NodeRunning) ------------
     def control(self, campaign_id: str) -> CampaignControl:
         """Pause and delay for a campaign, read once from the database; only this class writes them."""
         control = self._controls.get(campaign_id)
@@ -353,30 +356,26 @@ class CampaignRuntime(NodeRunning):
             control = self._controls[campaign_id] = self.store.control(campaign_id)
         return control
 
-    def _save_control(self, control: CampaignControl) -> None:
+    def _save_control(self, campaign_id: str, by: str, *, paused: bool, add_delay: int = 0) -> None:
+        control = self.control(campaign_id)
+        control.paused, control.delay_seconds = paused, control.delay_seconds + add_delay
+        control.updated_by, control.updated_at = by, self.services.clock.now()
         self.store.save_control(control)
-        self._controls[control.campaign_id] = control
-        self._changed(control.campaign_id)
+        self._controls[campaign_id] = control
+        self._changed(campaign_id)
 
     def pause(self, campaign_id: str, by: str) -> None:
-        control = self.control(campaign_id)
-        control.paused, control.updated_by, control.updated_at = True, by, self.services.clock.now()
-        self._save_control(control)
+        self._save_control(campaign_id, by, paused=True)
         if self.scheduler is not None:
             for jid in self.scheduler.job_ids(job_id(campaign_id, "")):
                 self.scheduler.pause(jid)
 
     def resume(self, campaign_id: str, by: str) -> None:
-        control = self.control(campaign_id)
-        control.paused, control.updated_by, control.updated_at = False, by, self.services.clock.now()
-        self._save_control(control)
+        self._save_control(campaign_id, by, paused=False)
         self.schedule(campaign_id)
 
     def delay(self, campaign_id: str, by: str, seconds: int) -> None:
-        control = self.control(campaign_id)
-        control.delay_seconds += seconds
-        control.updated_by, control.updated_at = by, self.services.clock.now()
-        self._save_control(control)
+        self._save_control(campaign_id, by, paused=self.control(campaign_id).paused, add_delay=seconds)
         self.schedule(campaign_id)
 
     def node_states(self, campaign_id: str) -> list[tuple[TimelineNode, str, str, str]]:

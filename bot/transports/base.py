@@ -41,3 +41,20 @@ class Transport(Protocol):
     async def send(self, message: Outgoing) -> None: ...
 
     async def stop(self) -> None: ...
+
+    async def remove_member(self, group_id: str, member_id: str) -> bool:
+        """Remove a member from a group (a leader's `/kick`, or moderation's `auto_kick`).
+
+        True when the network removed them; False when this transport cannot (WeChat lets
+        only the group's owner remove members): the leader is then asked to do it by hand.
+        Transports without the method are treated as unable (see `remove_member` below).
+        """
+        ...
+
+
+async def remove_member(transport: object, group_id: str, member_id: str) -> bool:
+    """Ask `transport` to remove a member; False when it has no removal or it failed (logged there)."""
+    remove = getattr(transport, "remove_member", None)
+    if remove is None:
+        return False
+    return bool(await remove(group_id, member_id))

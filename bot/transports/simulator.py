@@ -10,6 +10,13 @@ Line syntax (documented in the README):
     :sleep 5                        wait 5 seconds of bot time (for scripts)
     # comment                       ignored; so are blank lines
 
+What members post besides text, in a group line (the message's `kind`):
+
+    alice@团购一群: [链接] 标题 https://…    a link card (kind "link")
+    alice@团购一群: [小程序] 某某商城          a mini-program card ("mini_program")
+    alice@团购一群: [名片] 某某               a contact card ("contact_card")
+    alice@团购一群: [图片]                    a picture ("image"); [二维码] a QR-code picture ("qr_image")
+
 Ids are what you type before `(` or `@`; a display name is only a name.
 `@someone` inside a message mentions the member with id `someone`.
 """
@@ -38,6 +45,37 @@ PRIVATE_RE = re.compile(rf"^{_WHO}\s*[:：]\s?(?P<text>.*)$", re.DOTALL)
 JOIN_RE = re.compile(r"^(?P<sign>[+-])(?P<ids>[^@]+)@(?P<group>\S+?)(?:\s+by\s+(?P<inviter>\S+))?\s*$")
 SLEEP_RE = re.compile(r"^:sleep\s+(?P<seconds>\d+(?:\.\d+)?)\s*$")
 MENTION_RE = re.compile(r"@(\S+)")
+# `[链接] …` at the start of a group line: what was posted, when it is not typed text.
+KIND_TAGS = {
+    "链接": "link",
+    "link": "link",
+    "小程序": "mini_program",
+    "mini": "mini_program",
+    "名片": "contact_card",
+    "card": "contact_card",
+    "图片": "image",
+    "image": "image",
+    "二维码": "qr_image",
+    "qr": "qr_image",
+}
+# How a transcript or the terminal shows a kind (the first tag of each).
+KIND_LABELS = {kind: f"[{tag}]" for tag, kind in reversed(list(KIND_TAGS.items()))}
+KIND_RE = re.compile(r"^\s*[\[【](?P<tag>[^\]】]+)[\]】]\s*(?P<rest>.*)$", re.DOTALL)
+
+
+def split_kind(text: str) -> tuple[str, str]:
+    """(kind, text) of a group line's text: `[链接] 标题 https://…` -> ("link", "标题 https://…")."""
+    match = KIND_RE.match(text)
+    kind = KIND_TAGS.get(match.group("tag").strip().lower()) if match else None
+    if match is None or kind is None:
+        return "text", text
+    return kind, match.group("rest").strip()
+
+
+def shown(kind: str, text: str) -> str:
+    """A message as the simulator's syntax writes it: `[链接] 标题 https://…` for a link."""
+    label = KIND_LABELS.get(kind, "")
+    return f"{label} {text}".strip() if label else text
 
 
 class SimulatorSyntaxError(ValueError):
@@ -46,7 +84,8 @@ class SimulatorSyntaxError(ValueError):
 
 HELP_TEXT = (
     "simulator: could not read that line. Forms: 'alice@团购一群: 你好', 'alice(张三)@团购一群: 你好', "
-    "'+bob@团购一群', '+bob@团购一群 by alice', '-bob@团购一群', 'alice: 你好' (private), ':sleep 5'"
+    "'+bob@团购一群', '+bob@团购一群 by alice', '-bob@团购一群', 'alice: 你好' (private), ':sleep 5'; "
+    "in a group: '[链接] 标题 https://…', '[小程序] 名称', '[名片] 某某', '[图片]', '[二维码]'"
 )
 
 
@@ -104,7 +143,7 @@ class LineParser:
                 MemberLeft(group_id=group, members=members, time=now, group_name=group, event_id=f"{n}-leave")
             )
         if say := SAY_RE.match(stripped):
-            text = say.group("text")
+            kind, text = split_kind(say.group("text"))
             mentions = tuple(m for m in MENTION_RE.findall(text) if m not in self.bot_names)
             return ParsedLine(
                 GroupMessage(
@@ -116,6 +155,7 @@ class LineParser:
                     mentions=mentions,
                     group_name=say.group("group").strip(),
                     mentions_bot=any(f"@{n}" in text for n in self.bot_names),
+                    kind=kind,
                 )
             )
         if private := PRIVATE_RE.match(stripped):
@@ -161,6 +201,7 @@ class SimulatorTransport:
         self.out = out or (lambda text: print(text, flush=True))
         self.prompt = self.stream.isatty() if prompt is None else prompt
         self.sent: list[Outgoing] = []
+        self.removed: list[tuple[str, str]] = []  # (group id, member id) of every removal
         self._stopping = False
         # Read bytes and decode them here when we can: a text stream raises on invalid UTF-8
         # and the line is lost; decoded with a replacement, the line still reaches the bot.
@@ -206,6 +247,13 @@ class SimulatorTransport:
         text = message.text
         mention = "".join(f"@{m} " for m, n in names.items() if f"@{m}" not in text and f"@{n}" not in text)
         self.out(f"{local} {where} {self.bot_name}: {mention}{message.text}")
+
+    async def remove_member(self, group_id: str, member_id: str) -> bool:
+        """Record the removal (`removed`) and print it; the simulator can always remove."""
+        self.removed.append((group_id, member_id))
+        local = self.clock.now().astimezone(self.tz).strftime("%H:%M:%S")
+        self.out(f"{local} [{group_id}] ✂ {self.bot_name} 将 {member_id} 移出了群聊")
+        return True
 
     async def stop(self) -> None:
         self._stopping = True

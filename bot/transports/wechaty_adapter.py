@@ -53,6 +53,7 @@ import logging
 import os
 import tempfile
 from types import ModuleType
+from typing import Any
 
 from loguru import logger
 
@@ -60,7 +61,7 @@ from bot.events import Outgoing
 from bot.transports.base import EventSink
 from bot.transports.wechaty_connection import WechatySdk, split_endpoint
 from bot.transports.wechaty_events import EventConverter
-from bot.transports.wechaty_send import send_text
+from bot.transports.wechaty_send import remove_from_room, send_text
 from bot.transports.wechaty_supervisor import ConnectionSupervisor
 
 ENDPOINT_ENV = "WECHATY_PUPPET_SERVICE_ENDPOINT"
@@ -176,7 +177,7 @@ class WechatyTransport:
             sdk,
             self.endpoint,
             self.token,
-            EventConverter(sdk.MessageType.MESSAGE_TYPE_TEXT, bot_name),
+            EventConverter(sdk.MessageType.MESSAGE_TYPE_TEXT, bot_name, kinds=message_kinds(sdk.MessageType)),
             reconnect_initial=reconnect_initial,
             reconnect_max=reconnect_max,
             connect_timeout=connect_timeout,
@@ -211,3 +212,17 @@ class WechatyTransport:
     async def send(self, message: Outgoing) -> None:
         """Send one text; raises `SendError` (retryable while disconnected or on network errors)."""
         await send_text(self._supervisor.conn, message, timeout=self.send_timeout)
+
+    async def remove_member(self, group_id: str, member_id: str) -> bool:
+        """Remove a member from a room (`Room.delete`); False when WeChat refuses (the bot is not owner)."""
+        return await remove_from_room(self._supervisor.conn, group_id, member_id, timeout=self.send_timeout)
+
+
+def message_kinds(message_type: Any) -> dict[Any, str]:
+    """The SDK's message types the bot reads besides text, as `GroupMessage.kind` names them."""
+    return {
+        message_type.MESSAGE_TYPE_URL: "link",
+        message_type.MESSAGE_TYPE_MINI_PROGRAM: "mini_program",
+        message_type.MESSAGE_TYPE_CONTACT: "contact_card",
+        message_type.MESSAGE_TYPE_IMAGE: "image",
+    }

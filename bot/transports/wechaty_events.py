@@ -7,6 +7,7 @@ payloads, so a change in the SDK or the service shows up here and nowhere else. 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,13 +44,17 @@ class EventConverter:
     """Turns one puppet event into zero or more of our events, updating the connection's login state.
 
     Args:
-        text_type: the SDK's `MessageType.MESSAGE_TYPE_TEXT` (other message types are ignored).
+        text_type: the SDK's `MessageType.MESSAGE_TYPE_TEXT`.
         bot_name: the bot's display name for "@name" mention detection; empty -> the account's name.
+        kinds: other SDK message types read in groups, as `GroupMessage.kind` names them (links,
+            mini-program and contact cards, pictures: moderation reads them); any other type, and
+            any non-text private message, is ignored.
     """
 
-    def __init__(self, text_type: Any, bot_name: str = "") -> None:
+    def __init__(self, text_type: Any, bot_name: str = "", *, kinds: Mapping[Any, str] | None = None) -> None:
         self.text_type = text_type
         self.bot_name = bot_name
+        self.kinds = dict(kinds or {})
 
     async def convert(
         self, conn: Connection, event_name: str, payload: Any, *, reconnecting: bool = False
@@ -111,13 +116,16 @@ class EventConverter:
         talker_id = getattr(payload, "from_id", "") or ""
         if not talker_id or talker_id == conn.self_id:
             return None  # the bot's own messages come back as events: never deliver them
-        if payload.type != self.text_type:
+        room_id = payload.room_id or ""
+        kind = "text" if payload.type == self.text_type else self.kinds.get(payload.type, "")
+        if not kind or (kind != "text" and not room_id):
             logger.debug("wechaty: ignoring {} message {}", payload.type, message_id)
             return None
         text = payload.text or ""
+        if kind != "text":
+            text = await card_text(conn, kind, message_id, text)
         sender = await conn.member(talker_id)
         when = to_datetime(payload.timestamp)
-        room_id = payload.room_id or ""
         if not room_id:
             return PrivateMessage(message_id=message_id, sender=sender, text=text, time=when)
         room = await conn.room(room_id)
@@ -133,6 +141,7 @@ class EventConverter:
             mentions=mentions,
             group_name=conn.topic(room),
             mentions_bot=mentions_bot,
+            kind=kind,
         )
 
     async def _join(self, conn: Connection, payload: Any) -> list[Event]:
@@ -183,3 +192,22 @@ class EventConverter:
                 )
             )
         return events
+
+
+async def card_text(conn: Connection, kind: str, message_id: str, fallback: str) -> str:
+    """The text form of a card, for moderation: a link's title and URL, a mini-program's title,
+    a contact card's name. Pictures have none. A payload the service cannot give keeps `fallback`."""
+    try:
+        if kind == "link":
+            link = await conn.puppet.message_url(message_id)
+            return f"{link.title} {link.url}".strip()
+        if kind == "mini_program":
+            program = await conn.puppet.message_mini_program(message_id)
+            return " ".join(str(getattr(program, f, "") or "") for f in ("title", "description")).strip()
+        if kind == "contact_card":
+            contact_id = await conn.puppet.message_contact(message_id)
+            return (await conn.member(contact_id)).name if contact_id else fallback
+    except Exception as exc:  # an old service without the call: the raw text still shows something
+        logger.debug("wechaty: no {} payload for {}: {!r}", kind, message_id, exc)
+        return fallback
+    return "" if kind == "image" else fallback

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+from loguru import logger
+
 from bot.events import Outgoing
 from bot.transports.base import SendError
 from bot.transports.wechaty_connection import Connection
@@ -67,3 +69,22 @@ def send_error(exc: Exception) -> SendError:
     if "not logged in" in lowered or "not login" in lowered:
         return SendError(detail, retryable=True)
     return SendError(detail, retryable=False)
+
+
+async def remove_from_room(conn: Connection | None, room_id: str, contact_id: str, *, timeout: float) -> bool:
+    """Remove a member from a room, as the SDK's `Room.delete(contact)` does (`puppet.room_delete`).
+
+    Called on the puppet directly, like sends (WORKAROUND 7): `Room.delete` would reload the room
+    through the SDK's own pools. WeChat lets only the group's owner remove members, so a refusal is
+    normal: it is logged and reported as False (the leader is asked to remove them by hand).
+    """
+    if conn is None or not conn.logged_in:
+        logger.warning("wechaty: cannot remove {} from {}: not connected", contact_id, room_id)
+        return False
+    try:
+        await asyncio.wait_for(conn.puppet.room_delete(room_id, contact_id), timeout=timeout)
+    except Exception as exc:  # not the owner, no such member, network: the leader does it by hand
+        logger.warning("wechaty: could not remove {} from {}: {!r}", contact_id, room_id, exc)
+        return False
+    logger.info("wechaty: removed {} from {}", contact_id, room_id)
+    return True

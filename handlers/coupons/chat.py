@@ -3,8 +3,8 @@
 Claims are atomic in storage (quota and per-member limit hold under a burst);
 the group sees one rolling receipt naming everyone who just got the coupon
 rather than a reply per claim, and "已领完" once, not to every late asker.
-Names said to the group pass through `mask_contacts` (nicknames often carry a
-phone number or a room: 王姐138…, 3栋502-张姐).
+Names said to the group (nicknames often carry a phone number or a room: 王姐138…,
+3栋502-张姐) are masked by the outbox's group filter, like every group post (bot/group_filter.py).
 Coupons are consumed when the campaign closes: the orders feature redeems the
 coupon each buyer's quote chose through the wallet (`handlers.coupons.wallet`).
 """
@@ -21,7 +21,6 @@ from bot.combine import add_to_post
 from bot.context import Context, Services
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
-from bot.privacy import mask_contacts
 from bot.vocab import Priority
 from handlers.coupons.claims import claim, notice_once
 from handlers.coupons.keywords import CouponKeyword, match_coupon
@@ -115,7 +114,7 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
         def render(items: list[Claimed]) -> str:
             return ctx.render(
                 "coupons/issued.j2",
-                names=[mask_contacts(c.name) for c in items[:RECEIPT_NAMES]],
+                names=[c.name for c in items[:RECEIPT_NAMES]],
                 more=max(0, len(items) - RECEIPT_NAMES),
                 **terms,
             )
@@ -134,7 +133,7 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
             "coupons/already.j2",
             mention=True,
             replace_key=f"coupon-already:{msg.sender.id}",
-            name=mask_contacts(msg.sender.name),
+            name=msg.sender.name,
             **terms,
         )
     elif await notice_once(ctx.services, active.campaign.id, coupon.id, msg.group_id, "exhausted", now):
@@ -152,19 +151,24 @@ def _my_coupons(member_id: str, ctx: Context) -> dict[str, Any]:
 
 @on_message(MY_COUPONS_RE, priority=COUPON_PRIORITY - 5)
 async def handle_my_coupons(msg: GroupMessage, ctx: Context) -> bool:
-    """`我的优惠券`: the member's unused, unexpired coupons with codes and expiry."""
+    """`我的优惠券`: the member's unused, unexpired coupons and expiry; the codes go privately (a
+    code said in the group is anyone's, and the group filter would mask it anyway)."""
+    mine = _my_coupons(msg.sender.id, ctx)
     ctx.reply(
         "coupons/mine.j2",
         mention=True,
         replace_key=f"my-coupons:{msg.sender.id}",
-        name=mask_contacts(msg.sender.name),
-        **_my_coupons(msg.sender.id, ctx),
+        name=msg.sender.name,
+        public=True,
+        **mine,
     )
+    if mine["coupons"]:
+        ctx.send_private(msg.sender.id, "coupons/mine.j2", name=msg.sender.name, public=False, **mine)
     return True
 
 
 @on_private(MY_COUPONS_RE, priority=COUPON_PRIORITY - 5)
 async def handle_my_coupons_privately(msg: PrivateMessage, ctx: Context) -> bool:
     """`我的优惠券` sent to the bot directly: the same list, answered privately (coupons from every group)."""
-    ctx.reply("coupons/mine.j2", name=msg.sender.name, **_my_coupons(msg.sender.id, ctx))
+    ctx.reply("coupons/mine.j2", name=msg.sender.name, public=False, **_my_coupons(msg.sender.id, ctx))
     return True

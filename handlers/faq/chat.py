@@ -7,7 +7,8 @@ Matching and its threshold are in `handlers.faq.matching`. This handler runs las
 questions. The same answer is not posted twice in a group within a minute, and
 one member gets at most one answer per `MEMBER_COOLDOWN`. Questions addressed
 to the bot (an @, or ending in ？/?) that match nothing are logged for the
-leaders (`/faq unanswered`).
+leaders (`/faq unanswered`). An entry a leader adds with a false-advertising claim (广告法)
+is not saved, and the leader is told privately why.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from loguru import logger
 
 from bot.campaign.active import campaigns_in_group
+from bot.compliance.adlaw_guard import AdlawGuard
 from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import command, on_message
@@ -101,6 +103,8 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
         if len(question) > MAX_QUESTION_CHARS or len(answer) > MAX_ANSWER_CHARS:
             ctx.usage()
             return
+        if _adlaw_refused(ctx, msg, question, answer):
+            return
         entry_id = store.add(msg.group_id, question, answer, msg.sender.id, ctx.clock.now())
         custom_added(ctx.services, msg.group_id, (entry_id, question, answer))
         ctx.reply(
@@ -130,6 +134,25 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
         ctx.reply("faq/removed.j2", entry_id=int(ctx.args[1]), removed=removed, priority=Priority.COMMAND)
     else:
         ctx.usage()
+
+
+def _adlaw_refused(ctx: Context, msg: GroupMessage, question: str, answer: str) -> bool:
+    """An entry with a 广告法 claim is not saved; the leader is told privately why (True then).
+
+    The question is checked too: the group sees it above the answer.
+    """
+    guard = ctx.services.get_or_make(AdlawGuard, lambda: AdlawGuard(ctx.services.config))
+    hits = [*guard.check_leader_text(msg.group_id, question), *guard.check_leader_text(msg.group_id, answer)]
+    if hits:
+        ctx.send_private(
+            msg.sender.id,
+            "compliance/adlaw_refused.j2",
+            priority=Priority.COMMAND,
+            what="常见问题",
+            hits=hits,
+            group_name=ctx.repo.group_name(msg.group_id),
+        )
+    return bool(hits)
 
 
 async def warm_up() -> None:

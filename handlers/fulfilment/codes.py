@@ -106,6 +106,12 @@ def codes_for(engine_or_conn: Engine | Connection, campaign_id: str) -> dict[str
     return {code.member_id: code for code in map(row_to_code, rows)}
 
 
+def unpicked_codes(engine: Engine) -> list[str]:
+    """Every code still waiting to be picked up: the group filter masks them in group posts."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(CODES.c.code).where(CODES.c.picked_at.is_(None))).scalars())
+
+
 def point_of(campaign: Campaign, chosen: str | None) -> str:
     """The pickup point a member's code belongs to: their choice, else the campaign's only point, else "".
 
@@ -129,4 +135,5 @@ __all__ = [
     "normalise",
     "point_of",
     "seed_codes",
+    "unpicked_codes",
 ]

@@ -132,7 +132,9 @@ def _insert_one(
 def after_close(
     services: Services, campaign: Campaign, issued: list[PickupCode], closed_at: datetime
 ) -> None:
-    """After the commit: each new code goes privately to its member; the reminder is scheduled."""
+    """After the commit: each new code goes privately to its member, and is masked in every group
+    post from now on (a member may paste it in the group); the reminder is scheduled."""
+    services.outbox.group_filter.hide(code.code for code in issued)
     send_codes(services, campaign, issued)
     after = campaign.fulfilment.pickup_reminder_after
     scheduler = services.campaigns.scheduler

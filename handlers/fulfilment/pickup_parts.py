@@ -11,6 +11,7 @@ from bot.context import Services
 from bot.feature import Lifecycle
 from handlers.fulfilment import clerk_chat, pickup_chat, pickups_left
 from handlers.fulfilment.clerks import clerk_book
+from handlers.fulfilment.codes import unpicked_codes
 from handlers.fulfilment.pickup_close import hook_close_codes
 from handlers.fulfilment.pickup_extras import code_provider
 from handlers.selling.extras import OrderExtras
@@ -23,4 +24,5 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
     """Load every clerk in one query (the bare-code matcher decides from memory from the first
     message on), and show the member's pickup code in their private 我的订单."""
     clerk_book(services)
+    services.outbox.group_filter.hide(unpicked_codes(services.repo.engine))  # issued before this start
     services.get_or_make(OrderExtras, OrderExtras).add(code_provider(services))

@@ -29,7 +29,6 @@ from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import command, on_message
 from bot.outbox import Draft
-from bot.privacy import mask_contacts
 from bot.text import core
 from bot.vocab import Priority, Role
 from handlers.redpacket.gate import after_commit, announce_key, announced
@@ -152,7 +151,6 @@ def post_results(services: Services, burst_id: str) -> None:
         logger.bind(burst=burst_id, group=burst.group_id).info("red packets closed with no grabs")
         return
     won = sum(w.amount_cents for w in winners)
-    winners = [replace(w, name=mask_contacts(w.name)) for w in winners]  # nicknames may carry a phone
     text = services.renderer.render(
         "redpacket/results.j2",
         bot_name=services.config.bot.name,
@@ -233,7 +231,7 @@ async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
             ctx.reply(
                 "redpacket/already.j2",
                 mention=True,
-                name=mask_contacts(msg.sender.name),
+                name=msg.sender.name,
                 replace_key=f"rp-already:{burst.id}:{msg.sender.id}",
             )
     else:
@@ -241,7 +239,7 @@ async def handle_grab(msg: GroupMessage, ctx: Context) -> bool:
         def render(items: list[LateGrab]) -> str:
             return ctx.render(
                 "redpacket/too_late.j2",
-                names=[mask_contacts(i.name) for i in items[:20]],
+                names=[i.name for i in items[:20]],
                 more=max(0, len(items) - 20),
                 gone=result.status == "gone",
             )

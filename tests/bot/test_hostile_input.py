@@ -17,7 +17,7 @@ from tests.conftest import make_config
 from tests.fakes import FakeClock, FakeTransport
 
 HOSTILE = [
-    "{{ 7*7 }}",
+    "{{ 'x7' * 3 }}",
     "{% for x in range(10) %}x{% endfor %}",
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",
     "{# comment #}",
@@ -28,14 +28,14 @@ HOSTILE = [
     "/",
     "／",
     "/help " + "x" * 5000,
-    "/ｈｅｌｐ ｛｛７＊７｝｝",
+    "/ｈｅｌｐ ｛｛＇ｘ７＇＊３｝｝",
     "\u200b/help\u200b",
     "\x00\x01\x02\x1b[31m",
     "🍓🍊" * 300,
     "接龙 A1 ９９９９９９９９９９９９９９",
     "\u202e反转文字",
     "a" * 20000,
-    "echo {{ 7*7 }}",
+    "echo {{ 'x7' * 3 }}",
 ]
 
 texts = st.one_of(
@@ -45,9 +45,9 @@ texts = st.one_of(
     st.builds(lambda a, b: a + b, st.sampled_from(HOSTILE), st.text(max_size=50)),
 )
 names = st.one_of(
-    st.sampled_from(["{{ 7*7 }}", "lily", "admin", "", "\u200b", "a" * 500]), st.text(max_size=40)
+    st.sampled_from(["{{ 'x7' * 3 }}", "lily", "admin", "", "\u200b", "a" * 500]), st.text(max_size=40)
 )
-senders = st.sampled_from(["alice", "bob", "lily", "admin", "{{7*7}}", "x\u200b"])
+senders = st.sampled_from(["alice", "bob", "lily", "admin", "{{'x7' * 3}}", "x\u200b"])
 batches = st.lists(st.tuples(texts, names, senders, st.booleans()), min_size=50, max_size=50)
 
 
@@ -84,7 +84,9 @@ def test_ten_thousand_hostile_inputs(tmp_path) -> None:
             assert set(result.failed) <= {"tests.bot.feature_probe.handle_first_raises"}, result.failed
         for message in transport.sent:
             assert "Traceback" not in message.text and "Error" not in message.text
-            assert "49" not in message.text or "49" in "".join(t for t, *_ in batch)
+            # A template rendered from member text would show x7x7x7 ({{ 'x7' * 3 }}); a number such as
+            # 49 could be the bot's own (a moderation alert counts strikes), so the probe is not 7*7.
+            assert "x7x7x7" not in message.text or "x7x7x7" in "".join(t for t, *_ in batch)
         transport.clear()
 
     try:

@@ -159,3 +159,16 @@ async def test_malformed_leader_command_gets_usage(make_app: AppFactory, clock) 
 def test_parse_command(text: str, expected: tuple[str, tuple[str, ...]] | None) -> None:
     call = parse_command(text)
     assert (None if call is None else (call.name, call.args)) == expected
+
+
+async def test_chinese_aliases_are_commands_and_other_chinese_after_a_slash_is_chatter(
+    make_app: AppFactory, clock
+) -> None:
+    """Leaders type `/帮助` as often as `/help`; the aliases were declared but never parsed."""
+    app, transport = make_app(FEATURES)
+    await transport.inject(group_message("/帮助", at=clock.now()))
+    assert "/help" in transport.texts()[-1]
+    sent = len(transport.sent)
+    await transport.inject(group_message("/哈哈哈 今天好热", at=clock.now()))
+    assert len(transport.sent) == sent  # no "unknown command" for chatter that starts with a slash
+    assert parse_command("／帮助 stock") is not None

@@ -51,3 +51,19 @@ def test_point_of_uses_the_choice_or_the_only_point(tmp_path: Path, clock: FakeC
     assert point_of(one, None) == "东门菜鸟驿站" and point_of(one, "") == "东门菜鸟驿站"
     assert point_of(two, None) == "" and point_of(two, "南区便利店") == "南区便利店"
     assert len(ALPHABET) == 31
+
+
+async def test_issued_codes_are_masked_in_group_posts_whatever_their_shape(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A member who pastes their code in the group (or wears it in their nickname) never shows it
+    to the others: every code issued and not yet picked up is masked exactly, in any case, even
+    an all-letter one the filter cannot tell from a word by its shape; after a restart too."""
+    shop = await closed_shop(tmp_path, clock)
+    group_filter = shop.app.services.outbox.group_filter
+    for code in codes(shop).values():
+        assert group_filter(f"王姐{code.code} {code.code.lower()}") == "王姐**** ****"
+    assert group_filter("ANNA amy2") == "ANNA amy2"  # names of code letters that were never issued
+    restarted = build_shop(tmp_path, clock)
+    for code in codes(shop).values():
+        assert restarted.app.services.outbox.group_filter(code.code.lower()) == "****"

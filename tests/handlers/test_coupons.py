@@ -169,7 +169,10 @@ async def test_my_coupons_lists_codes_and_expiry(make_app, clock, tmp_path) -> N
     await transport.inject(say(clock, "我的优惠券", "alice", name="爱丽丝"))
     reply = transport.texts(GROUP)[-1]
     [coupon] = CouponStore(app.services.repo.engine).member_coupons("alice", clock.now())
-    assert coupon.code in reply and "满¥50.00减¥8.00券" in reply and "12月6日 22:00 前有效" in reply
+    assert "满¥50.00减¥8.00券" in reply and "12月6日 22:00 前有效" in reply
+    # Issue 16: no code is said in a group; the member gets the list with the codes privately.
+    assert coupon.code not in reply and "券码已私聊发给你" in reply
+    assert coupon.code in transport.private_texts("alice")[-1]
     assert transport.sent[-1].mentions == ("alice",)
 
 
