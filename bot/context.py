@@ -7,6 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from loguru import logger
+
+from bot.compliance.adlaw_guard import AdlawGuard
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, PrivateMessage
 from bot.handler import HandlerSpec
 from bot.vocab import Priority, Role
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from bot.roles import RoleBook
     from bot.router import Router
     from bot.storage.repo import Repo
+    from bot.storage.writebehind import RowOp
     from bot.templates import Renderer
 
 
@@ -60,6 +64,25 @@ class Services:
         """Wait until the work handed off so far (and meanwhile) is done and answered."""
         for settle in list(self.settlers):
             await settle()
+
+    def write_behind(self, row: RowOp) -> None:
+        """Queue a row a handler records (an audit line, an unanswered question) for the app's
+        write-behind writer: the loop neither writes nor waits. A bare Services writes it now."""
+        if self.inbound is not None:
+            self.inbound.writer.put(row)
+            return
+        with self.repo.engine.begin() as conn:
+            conn.execute(row.statement, dict(row.params))
+
+    async def written_behind(self, what: str) -> None:
+        """Wait (off the loop) until the rows queued so far are committed, before reading them back;
+        a failure is only logged (the writer reports storage trouble): read what is there."""
+        if self.inbound is None:
+            return
+        try:
+            await self.inbound.written()
+        except Exception as exc:
+            logger.warning("{} not fully written before reading it: {}", what, exc)
 
     def flush_inbound(self, timeout: float | None = 30.0) -> bool:
         """Commit the inbound rows queued so far (blocks the caller); True if all were written."""
@@ -195,6 +218,24 @@ class Context:
     ) -> int:
         text = self.render(template, **variables)
         return self.services.outbox.enqueue(text, member_id=member_id, priority=priority, kind=kind)
+
+    def refused_claims(self, what: str, *texts: str) -> bool:
+        """A leader's text for the group (a welcome, an FAQ entry, a broadcast) with a 广告法 claim is
+        refused: the leader is told privately each word, its reason and a rewording (True then)."""
+        services = self.services
+        group_id = getattr(self.event, "group_id", "")
+        guard = services.get_or_make(AdlawGuard, lambda: AdlawGuard(services.config))
+        hits = [hit for text in texts for hit in guard.check_leader_text(group_id, text)]
+        if hits:
+            self.send_private(
+                self.sender_id,
+                "compliance/adlaw_refused.j2",
+                priority=Priority.COMMAND,
+                what=what,
+                hits=hits,
+                group_name=services.repo.group_name(group_id),
+            )
+        return bool(hits)
 
     def reply(
         self,

@@ -18,14 +18,10 @@ import re
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 
-from loguru import logger
-
 from bot.campaign.active import campaigns_in_group
-from bot.compliance.adlaw_guard import AdlawGuard
-from bot.context import Context, Services
+from bot.context import Context
 from bot.events import GroupMessage
 from bot.handler import command, on_message
-from bot.storage.writebehind import RowOp
 from bot.vocab import Priority, Role
 from handlers.faq.intent import MAX_QUESTION_CHARS, decide, match_question, matcher_for
 from handlers.faq.intents import Answer, Intent, Unanswered, Undecided
@@ -62,8 +58,8 @@ async def handle_question(msg: GroupMessage, ctx: Context) -> bool:
         )
     now = ctx.clock.now()
     if isinstance(intent, Unanswered):
-        _log_unanswered(
-            ctx.services, unanswered_row(msg.group_id, msg.sender.id, msg.sender.name, intent.text, now)
+        ctx.services.write_behind(
+            unanswered_row(msg.group_id, msg.sender.id, msg.sender.name, intent.text, now)
         )
         return False
     if not isinstance(intent, Answer):
@@ -103,7 +99,7 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
         if len(question) > MAX_QUESTION_CHARS or len(answer) > MAX_ANSWER_CHARS:
             ctx.usage()
             return
-        if _adlaw_refused(ctx, msg, question, answer):
+        if ctx.refused_claims("常见问题", question, answer):  # the group sees the question too
             return
         entry_id = store.add(msg.group_id, question, answer, msg.sender.id, ctx.clock.now())
         custom_added(ctx.services, msg.group_id, (entry_id, question, answer))
@@ -111,7 +107,9 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
             "faq/added.j2", entry_id=entry_id, question=question, answer=answer, priority=Priority.COMMAND
         )
     elif action == "unanswered":
-        await _logged(ctx.services)  # the log is written behind: read it once what was queued is in
+        await ctx.services.written_behind(
+            "faq: unanswered log"
+        )  # the log is written behind: read it once what was queued is in
         # Members' own words (phone numbers, addresses…): privately to the leader who asked, never the group.
         ctx.send_private(
             msg.sender.id,
@@ -136,44 +134,6 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
         ctx.usage()
 
 
-def _adlaw_refused(ctx: Context, msg: GroupMessage, question: str, answer: str) -> bool:
-    """An entry with a 广告法 claim is not saved; the leader is told privately why (True then).
-
-    The question is checked too: the group sees it above the answer.
-    """
-    guard = ctx.services.get_or_make(AdlawGuard, lambda: AdlawGuard(ctx.services.config))
-    hits = [*guard.check_leader_text(msg.group_id, question), *guard.check_leader_text(msg.group_id, answer)]
-    if hits:
-        ctx.send_private(
-            msg.sender.id,
-            "compliance/adlaw_refused.j2",
-            priority=Priority.COMMAND,
-            what="常见问题",
-            hits=hits,
-            group_name=ctx.repo.group_name(msg.group_id),
-        )
-    return bool(hits)
-
-
 async def warm_up() -> None:
     """Start-up hook: load jieba's dictionary (about 0.7 s) before the first question, not during it."""
     await asyncio.to_thread(load_tokenizer)
-
-
-def _log_unanswered(services: Services, row: RowOp) -> None:
-    """Queue the row for the app's write-behind writer: the loop neither writes nor waits."""
-    if services.inbound is not None:
-        services.inbound.writer.put(row)
-    else:  # a bare Services (no app): write it now
-        with services.repo.engine.begin() as conn:
-            conn.execute(row.statement, dict(row.params))
-
-
-async def _logged(services: Services) -> None:
-    """Wait (off the loop) until the queued unanswered questions are written; a failure is only logged."""
-    if services.inbound is None:
-        return
-    try:
-        await services.inbound.written()
-    except Exception as exc:  # storage trouble is reported by the writer; read what is there
-        logger.warning("faq: unanswered log not fully written before reading it: {}", exc)

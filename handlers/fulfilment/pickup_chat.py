@@ -42,7 +42,7 @@ async def handle_bare_code(msg: PrivateMessage, ctx: Context) -> bool:
 
 @command("pickup", "核销", private=True)
 async def handle_pickup(msg: GroupMessage | PrivateMessage, ctx: Context) -> None:
-    """/pickup 取货码 — 核销员私聊核销取货码（如 /pickup K7Q3）"""
+    """/pickup 取货码 — 核销员私聊核销买家出示的4位取货码"""
     if isinstance(msg, GroupMessage):  # the code is out in the group now: say so, check nothing off
         ctx.send_private(msg.sender.id, "pickup/private_only.j2", priority=Priority.COMMAND)
         return

@@ -69,22 +69,7 @@ def record(
     logger.bind(group=group_id, member=member_id).info(
         "moderation: {} ({}) by {}", action, rule, by_id or "bot"
     )
-    row = RowOp(_INSERT, params)
-    if services.inbound is not None:
-        services.inbound.writer.put(row)
-    else:  # a bare Services (no app): write it now
-        with services.repo.engine.begin() as conn:
-            conn.execute(row.statement, dict(row.params))
-
-
-async def written(services: Services) -> None:
-    """Wait (off the loop) until the queued audit rows are committed; a failure is only logged."""
-    if services.inbound is None:
-        return
-    try:
-        await services.inbound.written()
-    except Exception as exc:  # storage trouble is reported by the writer; read what is there
-        logger.warning("moderation: audit log not fully written before reading it: {}", exc)
+    services.write_behind(RowOp(_INSERT, params))
 
 
 def recent(engine: Engine, group_ids: Sequence[str] | None, limit: int = MODLOG_ROWS) -> list[Entry]:

@@ -120,7 +120,7 @@ async def handle_modlog(msg: GroupMessage | PrivateMessage, ctx: Context) -> Non
         groups: list[str] | None = [msg.group_id]
     else:
         groups = None if roles.role_of(sender) >= Role.ADMIN else roles.leader_groups(sender)
-    await audit.written(ctx.services)
+    await ctx.services.written_behind("moderation: audit log")
     entries = await asyncio.to_thread(audit.recent, ctx.repo.engine, groups)
     ctx.send_private(
         sender, "moderation/modlog.j2", entries=entries, groups=groups, priority=Priority.COMMAND

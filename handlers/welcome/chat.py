@@ -29,7 +29,6 @@ from cachetools import LRUCache
 from loguru import logger
 
 from bot.campaign.active import active_campaigns
-from bot.compliance.adlaw_guard import AdlawGuard
 from bot.context import Context, Services
 from bot.events import GroupMessage, MemberJoined, MemberLeft
 from bot.handler import command, on_event, on_message
@@ -244,29 +243,13 @@ async def handle_welcome(msg: GroupMessage, ctx: Context) -> None:
                 priority=Priority.COMMAND,
             )
             return
-        if _adlaw_refused(ctx, msg, source):
+        if ctx.refused_claims("欢迎语", source):
             return
         store.save_settings(msg.group_id, by=msg.sender.id, now=now, template=source)
         preview = render_welcome(ctx.services, msg.group_id, _sample_variables(ctx), source)
         ctx.reply("welcome/saved.j2", preview=preview, reset=False, priority=Priority.COMMAND)
     else:
         ctx.usage()
-
-
-def _adlaw_refused(ctx: Context, msg: GroupMessage, source: str) -> bool:
-    """A welcome with a 广告法 claim is not saved; the leader is told privately why (True then)."""
-    guard = ctx.services.get_or_make(AdlawGuard, lambda: AdlawGuard(ctx.services.config))
-    hits = guard.check_leader_text(msg.group_id, source)
-    if hits:
-        ctx.send_private(
-            msg.sender.id,
-            "compliance/adlaw_refused.j2",
-            priority=Priority.COMMAND,
-            what="欢迎语",
-            hits=hits,
-            group_name=ctx.repo.group_name(msg.group_id),
-        )
-    return bool(hits)
 
 
 def _check_template(ctx: Context, source: str) -> Problem | None:
