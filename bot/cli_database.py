@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from bot.config import Config
+from bot.config import Config, ConfigError, load_config
 
 T = TypeVar("T")
 # Exit status for "the database cannot be used", like a config error (2).
@@ -66,3 +67,16 @@ def build_or_exit(config: Config, build: Callable[[], T]) -> T:
     """`build()` (an app, an engine) with database failures said as a sentence."""
     with database_errors(config):
         return build()
+
+
+def config_for(config: Path, database: str) -> Config:
+    """The config for a command that reads a database: a bad config exits 2 with its message, and
+    `--database` (a kept rehearsal's, another server's) replaces `database.url`."""
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if database:
+        cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
+    return cfg

@@ -11,20 +11,15 @@ from pathlib import Path
 
 import typer
 
-from bot.cli_database import build_or_exit
+from bot.cli_database import build_or_exit, config_for
 from bot.cli_output import print_table
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config
 from bot.logging_setup import setup_logging
 
 
 def _load(config: Path, database: str, campaigns: Path | None) -> Config:
-    try:
-        cfg = load_config(config)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+    cfg = config_for(config, database)
     if database:
-        cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
         beside = Path(database.split(":///", 1)[-1]).parent / "campaigns"
         if campaigns is None and database.startswith("sqlite") and beside.is_dir():
             campaigns = beside  # a kept rehearsal: its own campaign folder

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import typer
 
-from bot.cli_database import build_or_exit
+from bot.cli_database import build_or_exit, config_for
 from bot.cli_output import print_table
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config
 
 member_cli = typer.Typer(
     help="One member's data: export it or forget it (docs/privacy.md).", no_args_is_help=True
@@ -26,17 +26,6 @@ member_cli = typer.Typer(
 CONFIG = typer.Option(Path("config.yaml"), "--config", "-c", help="Path to config.yaml.")
 DATABASE = typer.Option("", help="Database URL to use instead of config.yaml's.")
 MEMBER = typer.Argument(..., help="The member's id (what /whoami shows; never a display name).")
-
-
-def _load(config: Path, database: str) -> Config:
-    try:
-        cfg = load_config(config)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-    if database:
-        cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
-    return cfg
 
 
 def _engine(cfg: Config):  # type: ignore[no-untyped-def]
@@ -73,7 +62,7 @@ def export_member(
 
     from bot.member_data import export
 
-    cfg = _load(config, database)
+    cfg = config_for(config, database)
     data = export(_engine(cfg), member_id)
     if not data.tables:
         typer.echo(
@@ -111,7 +100,7 @@ def forget_member(
     from bot.member_data import export, forget
     from bot.storage.lease import LeaseHeld, ProcessLeaseHolder
 
-    cfg = _load(config, database)
+    cfg = config_for(config, database)
     engine = _engine(cfg)
     data = export(engine, member_id)
     if not data.tables:
