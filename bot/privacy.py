@@ -22,7 +22,9 @@ _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789
 # Digits must not touch other digits (or letters, for ids): 13812345678 inside a longer number
 # is not a phone number, and a coupon code such as K7QM-3XTA-9PRW is never touched.
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:\d{8}|\d{11}[0-9Xx])(?![0-9A-Za-z])")
-_BANK_CARD = re.compile(r"(?<![\d*])\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![\d*])")
+# A 16-19 digit card; a tail set apart by a space or dash counts only when no digit group follows it: in
+# "6222…3456 130 0000 0000" the 130 begins a phone number, not the card's end.
+_BANK_CARD = re.compile(r"(?<![\d*])\d{4}(?:[ -]?\d{4}){3}(?:\d{1,3}|[ -]\d{1,3}(?![ -]?\d))?(?![\d*])")
 _MOBILE = re.compile(
     r"(?<![\d*])(?P<prefix>(?:\+|＋)?86[ -]?)?"
     r"(?P<head>1[3-9]\d)[ -]?(?P<mid>\d{4})[ -]?(?P<tail>\d{4})(?![\d*])"
