@@ -74,6 +74,9 @@ class HandlerSpec:
     group: bool = True
     name: str = field(default="")
     kinds: tuple[str, ...] = ("text",)  # GroupMessage kinds it sees; "*": links, cards, pictures too
+    # Whom /help lists a member-level command for, when not every member may use it (a clerk's
+    # /pickup): (services, member_id) -> bool. Leaders and admins see every command.
+    listed_for: Callable[[Any, str], bool] | None = None
 
     @property
     def doc(self) -> str:
@@ -110,11 +113,13 @@ def command(
     role: Role = Role.MEMBER,
     private: bool = False,
     group: bool = True,
+    listed_for: Callable[[Any, str], bool] | None = None,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """A slash command (`/name args`; full-width `／` works too).
 
     The handler's first docstring line is its /help entry; `private=True` also
-    accepts it in a private chat with the bot.
+    accepts it in a private chat with the bot. `listed_for(services, member_id)` narrows
+    whom /help lists it for among members (the command itself decides who may run it).
     """
     return _declare(
         GroupMessage,
@@ -124,6 +129,7 @@ def command(
         aliases=tuple(a.lower() for a in aliases),
         private=private,
         group=group,
+        listed_for=listed_for,
     )
 
 

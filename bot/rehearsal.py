@@ -255,6 +255,12 @@ def rehearsal_config(base: Config, workdir: Path, campaign_file: Path) -> Config
     )
 
 
+def load_for_rehearsal(campaign_file: Path, config: Config, anchor: datetime) -> Campaign:
+    """The campaign as the bot would load it: config.yaml's 广告法 allow/extra entries apply, so a
+    file that `campaign validate --config` and the running bot accept rehearses too."""
+    return load_campaign(campaign_file, anchor=anchor, adlaw=config.adlaw_for(""))
+
+
 async def rehearse(
     campaign_file: Path,
     base_config: Config,
@@ -272,7 +278,7 @@ async def rehearse(
     from handlers.redpacket.memory import seed_splits
 
     anchor = datetime.now(UTC)  # a relative opening (`+2h`) counts from now in a rehearsal
-    campaign = load_campaign(campaign_file, anchor=anchor)
+    campaign = load_for_rehearsal(campaign_file, base_config, anchor)
     nodes = compile_timeline(campaign)
     steps = load_scenario(scenario, campaign) if scenario else []
     speed = speed or DEFAULT_SPEED

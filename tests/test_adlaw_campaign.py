@@ -159,3 +159,19 @@ def test_the_running_bot_applies_the_configs_allow_entries(make_app, tmp_path: P
     app, _ = make_app(cfg=cfg)
     registry = with_campaign(app, tmp_path, with_lowest_price(FIXED.read_text(encoding="utf-8")))
     assert "全网最低价" in (registry.campaigns[CAMPAIGN_ID].campaign.preheat[0].text or "")
+
+
+def test_a_rehearsal_loads_with_the_configs_allow_entries(tmp_path: Path) -> None:
+    """What `campaign validate --config` and the running bot accept, a rehearsal accepts too."""
+    from bot.config import parse_config
+    from bot.rehearsal import load_for_rehearsal
+
+    path = tmp_path / "sample.yaml"
+    path.write_text(with_lowest_price(SHIPPED.read_text(encoding="utf-8")), encoding="utf-8")
+    plain = parse_config({"admins": ["admin"]})
+    with pytest.raises(CampaignError, match="全网最低价"):
+        load_for_rehearsal(path, plain, ANCHOR)
+    allowing = parse_config(
+        {"admins": ["admin"], "adlaw": {"allow": [{"word": "全网最低价", "reason": "比价存档"}]}}
+    )
+    assert load_for_rehearsal(path, allowing, ANCHOR).id == "fruit-2026-12"

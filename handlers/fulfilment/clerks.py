@@ -105,3 +105,8 @@ def clerk_book(services: Services) -> ClerkBook:
 
 
 __all__ = ["Clerk", "ClerkBook", "clerk_book"]
+
+
+def is_clerk(services: Services, member_id: str) -> bool:
+    """Whether /help lists the clerks' commands for this member."""
+    return clerk_book(services).is_clerk(member_id)

@@ -18,7 +18,7 @@ from bot.events import GroupMessage, PrivateMessage
 from bot.handler import command, on_private
 from bot.view import MessageView
 from bot.vocab import Priority
-from handlers.fulfilment.clerks import ClerkBook, clerk_book
+from handlers.fulfilment.clerks import ClerkBook, clerk_book, is_clerk
 from handlers.fulfilment.codes import normalise
 from handlers.fulfilment.redeem import Checked, check_off
 
@@ -40,7 +40,7 @@ async def handle_bare_code(msg: PrivateMessage, ctx: Context) -> bool:
     return True
 
 
-@command("pickup", "核销", private=True)
+@command("pickup", "核销", private=True, listed_for=is_clerk)
 async def handle_pickup(msg: GroupMessage | PrivateMessage, ctx: Context) -> None:
     """/pickup 取货码 — 核销员私聊核销买家出示的4位取货码"""
     if isinstance(msg, GroupMessage):  # the code is out in the group now: say so, check nothing off

@@ -17,6 +17,7 @@ from bot.context import Context, Services
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import command
 from bot.vocab import Priority
+from handlers.fulfilment.clerks import is_clerk
 from handlers.fulfilment.pickup_chat import clerk_points
 from handlers.fulfilment.pickup_tables import CODES
 from handlers.fulfilment.points import leader_points, loaded_campaigns
@@ -79,7 +80,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().upper()
 
 
-@command("pickups", "未取货", private=True)
+@command("pickups", "未取货", private=True, listed_for=is_clerk)
 async def handle_pickups(msg: GroupMessage | PrivateMessage, ctx: Context) -> None:
     """/pickups [自提点] — 核销员、团长私聊查看自提点还有谁没取货"""
     sender = msg.sender.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.events import GroupMessage
-from bot.handler import command
+from bot.handler import HandlerSpec, command
 from bot.vocab import Priority, Role
 
 ROLE_LABELS = {Role.MEMBER: "群成员", Role.LEADER: "团长", Role.ADMIN: "管理员"}
@@ -15,7 +15,7 @@ async def handle_help(msg: GroupMessage, ctx: Context) -> None:
     """/help [命令] — 查看可用命令，或某个命令的详细说明"""
     router = ctx.services.router
     assert router is not None
-    specs = [s for s in router.command_specs() if s.role <= ctx.role]
+    specs = [s for s in router.command_specs() if s.role <= ctx.role and _listed(s, ctx)]
     if ctx.args:
         name = ctx.args[0].lstrip("/／").lower()
         spec = router.commands.get(name)
@@ -41,6 +41,11 @@ async def handle_help(msg: GroupMessage, ctx: Context) -> None:
         if any(s.role == role for s in specs)
     ]
     ctx.reply("help.j2", sections=sections, role=ROLE_LABELS[ctx.role], priority=Priority.COMMAND)
+
+
+def _listed(spec: HandlerSpec, ctx: Context) -> bool:
+    """Members see a narrowed command (a clerk's /pickup) only when it is theirs to use."""
+    return spec.listed_for is None or ctx.role > Role.MEMBER or spec.listed_for(ctx.services, ctx.sender_id)
 
 
 @command("whoami", "我是谁", private=True)

@@ -67,3 +67,16 @@ async def test_clerks_are_loaded_at_start_up(tmp_path: Path, clock: FakeClock) -
     again = build_shop(tmp_path / "again", clock, config=shop.app.services.config)
     book = again.app.services.find(ClerkBook)
     assert book is not None and book.points_of("dong") == {"南区便利店"}
+
+
+async def test_help_lists_the_clerks_commands_to_clerks_and_leaders_not_to_members(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    shop = await closed_shop(tmp_path, clock)
+    await in_group(shop, "/clerk add @阿东 东门", "lily", mentions=("dong",))
+    member_help = "\n".join(await private(shop, "/help", "a"))
+    assert "/help" in member_help and "/pickup" not in member_help  # nothing a member cannot use
+    clerk_help = "\n".join(await private(shop, "/help", "dong"))
+    assert "/pickup 取货码" in clerk_help and "/pickups" in clerk_help
+    leader_help = "\n".join(await private(shop, "/help", "lily"))
+    assert "/pickup 取货码" in leader_help
