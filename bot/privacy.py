@@ -25,7 +25,9 @@ _ID_CARD = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:\d{8}|\d{11}[0-9Xx])(?![0-9
 # A 16-19 digit card; a tail set apart by a space or dash counts only when no digit group follows it: in
 # "6222…3456 130 0000 0000" the 130 begins a phone number, not the card's end.
 _BANK_CARD = re.compile(r"(?<![\d*])\d{4}(?:[ -]?\d{4}){3}(?:\d{1,3}|[ -]\d{1,3}(?![ -]?\d))?(?![\d*])")
-_MOBILE = re.compile(
+# A mainland mobile number (+86 optional, spaces or dashes between the groups): what is masked here,
+# and what the order guard reads from remarks (handlers/orderguard/signals.py).
+MOBILE_RE = re.compile(
     r"(?<![\d*])(?P<prefix>(?:\+|＋)?86[ -]?)?"
     r"(?P<head>1[3-9]\d)[ -]?(?P<mid>\d{4})[ -]?(?P<tail>\d{4})(?![\d*])"
 )
@@ -87,7 +89,7 @@ def mask_contacts(text: str) -> str:
     text = text.translate(_FULL_WIDTH_DIGITS)
     text = _ID_CARD.sub(_mask_id, text)
     text = _BANK_CARD.sub(_mask_card, text)
-    text = _MOBILE.sub(_mask_mobile, text)
+    text = MOBILE_RE.sub(_mask_mobile, text)
     text = _LANDLINE.sub(_mask_landline, text)
     text = _DASHED_ROOM.sub(lambda m: "-".join(MASK for _ in m.group(0).split("-")), text)
     text = _STREET.sub(MASK, text)

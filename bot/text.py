@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]+")
+# Whitespace and invisible characters (zero-width, direction marks): dropped when text is folded.
+INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]+")
 
 
 def _is_word_char(ch: str) -> bool:
@@ -19,7 +20,7 @@ def _is_word_char(ch: str) -> bool:
 
 def normalize(text: str) -> str:
     """NFKC, casefold, no whitespace or invisible characters."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return INVISIBLE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def core(text: str) -> str:

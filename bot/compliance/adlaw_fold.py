@@ -17,13 +17,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from bot.text import INVISIBLE
+
 __all__ = ["BLANK", "Folded", "fold", "fold_word"]
 
 BLANK = "\ue000"
 """What a template-variable character becomes: a private-use character no pattern matches."""
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
-_DROPPED = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,10 @@ def fold(text: str) -> Folded:
     out: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(_blank_templates(text)):
-        if _DROPPED.match(char):
+        if INVISIBLE.match(char):
             continue
         for folded in unicodedata.normalize("NFKC", char).casefold():
-            if not _DROPPED.match(folded):
+            if not INVISIBLE.match(folded):
                 out.append(folded)
                 origin.append(index)
     return Folded("".join(out), tuple(origin))

@@ -11,13 +11,12 @@ backstop. The semantics are those of `Repo.touch_group`, `touch_member`, `record
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from bot.storage.engine import upsert_insert
 from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, UTCDateTime
 from bot.storage.writebehind import RowOp
 
@@ -30,13 +29,7 @@ class Bookkeeping:
     """Row operations for the inbound log, groups, members and memberships of one engine."""
 
     def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect.name
-        if dialect == "sqlite":
-            insert: Any = sqlite.insert
-        elif dialect == "postgresql":
-            insert = postgresql.insert
-        else:  # pragma: no cover - the bot runs on these two
-            raise ValueError(f"no upsert for database dialect {dialect!r}")
+        insert = upsert_insert(engine)
         groups, members = GroupRow.__table__, MemberRow.__table__  # type: ignore[attr-defined]
         memberships, inbound = Membership.__table__, InboundMessage.__table__  # type: ignore[attr-defined]
 

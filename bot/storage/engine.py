@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
@@ -39,6 +40,19 @@ SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_BEGIN_MODES = {"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
 # Statements that write (or open a savepoint), so a transaction must have begun before them.
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER", "WITH")
+
+
+_UPSERT_INSERTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def upsert_insert(bind: Engine | Connection) -> Any:
+    """The dialect's `insert` that knows ON CONFLICT (`on_conflict_do_nothing` / `_do_update`):
+    SQLite's or PostgreSQL's, the two databases the bot runs on."""
+    name = bind.dialect.name
+    make = _UPSERT_INSERTS.get(name)
+    if make is None:
+        raise ValueError(f"no upsert for database dialect {name!r}")
+    return make
 
 
 def is_sqlite(url: str) -> bool:

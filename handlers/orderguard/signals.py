@@ -13,10 +13,11 @@ import hashlib
 import re
 import unicodedata
 
+from bot.privacy import MOBILE_RE
+
 MIN_NAME_CHARS = 2
 """A normalised name shorter than this (a lone 张, an emoji-only name) is too common to compare."""
 
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 # A room in a building: 3栋502, 3号楼2单元502室, 12幢1-1203, B座1203 is left out (no number first).
 _ROOM = re.compile(r"(?<!\d)(\d{1,4})(?:号楼|栋|幢|座)(?:(\d{1,2})单元)?[-—]?(\d{2,5})(?:室|号|房)?")
 # Building-unit-room with dashes: 3-2-502.
@@ -39,7 +40,7 @@ def normalise_name(name: str) -> str:
 def phones_in(text: str) -> set[str]:
     """Mainland mobile numbers in a remark, as 11 plain digits (+86, spaces and dashes dropped)."""
     plain = unicodedata.normalize("NFKC", text)
-    return {"".join(m.groups()) for m in _MOBILE.finditer(plain)}
+    return {m.group("head") + m.group("mid") + m.group("tail") for m in MOBILE_RE.finditer(plain)}
 
 
 def address_key(text: str) -> str:
@@ -49,7 +50,7 @@ def address_key(text: str) -> str:
     Full-width digits count; phone numbers are removed first so their digits are never read
     as a room.
     """
-    plain = _MOBILE.sub(" ", unicodedata.normalize("NFKC", text))
+    plain = MOBILE_RE.sub(" ", unicodedata.normalize("NFKC", text))
     plain = "".join(plain.split())
     room = _ROOM.search(plain)
     if room:

@@ -12,9 +12,9 @@ import json
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from bot.storage.engine import upsert_insert
 from handlers.orderguard.patterns import Finding, Flagged
 from handlers.orderguard.tables import FLAGS
 
@@ -22,7 +22,7 @@ from handlers.orderguard.tables import FLAGS
 def record(conn: Connection, campaign_id: str, findings: list[Finding], now: datetime) -> list[Finding]:
     """Insert every flagged member not flagged before under the same finding; the findings with
     the members that are news (a finding with none is left out)."""
-    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    insert = upsert_insert(conn)
     news = []
     for finding in findings:
         detail = json.dumps(dict(finding.detail), ensure_ascii=False, sort_keys=True)

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from bot.storage.engine import upsert_insert
 from handlers.selling.tables import ACTIVE, ORDERS, REMARKS
 
 MAX_REMARK_CHARS = 120
@@ -38,7 +38,7 @@ def write_remarks(conn: Connection, remarks: Mapping[RemarkKey, str], now: datet
     ]
     if not rows:
         return
-    stmt = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(REMARKS)
+    stmt = upsert_insert(conn)(REMARKS)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[REMARKS.c.campaign_id, REMARKS.c.member_id],
