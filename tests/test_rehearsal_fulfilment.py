@@ -29,6 +29,7 @@ from handlers.fulfilment.codes import codes_for
 from handlers.fulfilment.dues import campaign_dues
 from handlers.monitoring.report import build_report
 from handlers.selling.store import OrderStore
+from tests.rehearsal_kit import quiet_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "sample_fixed.yaml"  # the shipped sample, at fixed dates
@@ -68,10 +69,7 @@ def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsed]:
 
     folder = tmp_path_factory.mktemp("fulfilment")
     # The group-activity alerts are not what this is about, and their every-minute checks slow it.
-    campaign_file = folder / "sample.yaml"
-    campaign_file.write_text(
-        SAMPLE.read_text(encoding="utf-8") + "\nmonitoring:\n  enabled: false\n", encoding="utf-8"
-    )
+    campaign_file = quiet_copy(SAMPLE, folder)
     base = load_config(ROOT / "config.yaml")
     result = asyncio.run(
         rehearse(campaign_file, base, speed=1e6, scenario=SCENARIO, echo=lambda line: None, keep_workdir=True)

@@ -22,6 +22,7 @@ from bot.rehearsal import rehearse
 from bot.rehearsal_report import RehearsalResult
 from bot.storage.engine import make_engine
 from handlers.moderation.audit import TABLE
+from tests.rehearsal_kit import quiet_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "sample_fixed.yaml"
@@ -52,10 +53,7 @@ class Rehearsed:
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsed]:
     folder = tmp_path_factory.mktemp("moderation")
-    campaign_file = folder / "sample.yaml"
-    campaign_file.write_text(
-        SAMPLE.read_text(encoding="utf-8") + "\nmonitoring:\n  enabled: false\n", encoding="utf-8"
-    )
+    campaign_file = quiet_copy(SAMPLE, folder)
     base = load_config(ROOT / "config.yaml")
     result = asyncio.run(
         rehearse(campaign_file, base, speed=1e6, scenario=SCENARIO, echo=lambda line: None, keep_workdir=True)

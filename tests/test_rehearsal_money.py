@@ -16,6 +16,7 @@ from bot.rehearsal import rehearsal_config, rehearse
 from handlers.coupons.tables import CouponRow
 from handlers.monitoring.report import build_report
 from handlers.selling.store import OrderStore
+from tests.rehearsal_kit import quiet_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "sample_fixed.yaml"  # the shipped sample, at fixed dates
@@ -32,10 +33,7 @@ def fen(text: str) -> int:
 
 async def test_sample_rehearsal_redeems_every_coupon_and_results_match_the_report(tmp_path: Path) -> None:
     # Group monitoring is not what this test is about, and its every-minute checks slow a rehearsal.
-    campaign_file = tmp_path / "sample.yaml"
-    campaign_file.write_text(
-        SAMPLE.read_text(encoding="utf-8") + "\nmonitoring:\n  enabled: false\n", encoding="utf-8"
-    )
+    campaign_file = quiet_copy(SAMPLE, tmp_path)
     base = load_config(ROOT / "config.yaml")
     result = await rehearse(
         campaign_file, base, speed=3600, scenario=SCENARIO, echo=lambda line: None, keep_workdir=True

@@ -13,6 +13,7 @@ import pytest
 from bot.campaign.runtime import CampaignRuntime
 from bot.config import load_config
 from bot.rehearsal import RehearsalResult, rehearse
+from tests.rehearsal_kit import quiet_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 _FAST: list[RehearsalResult] = []
@@ -22,9 +23,7 @@ async def rehearse_sample_orders() -> RehearsalResult:
     # The group-activity alerts are not what these tests are about (they are private to leaders),
     # and their every-minute checks are most of a rehearsal's time.
     with tempfile.TemporaryDirectory() as folder:
-        campaign_file = Path(folder) / "sample_fixed.yaml"
-        sample = (ROOT / "tests" / "fixtures" / "sample_fixed.yaml").read_text(encoding="utf-8")
-        campaign_file.write_text(sample + "\nmonitoring:\n  enabled: false\n", encoding="utf-8")
+        campaign_file = quiet_copy(ROOT / "tests" / "fixtures" / "sample_fixed.yaml", Path(folder))
         return await rehearse(
             campaign_file,
             load_config(ROOT / "config.yaml"),

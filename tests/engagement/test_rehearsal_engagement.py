@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.rehearsal import rehearse
 from tests.conftest import make_config
 from tests.engagement.support import SAMPLE
+from tests.rehearsal_kit import quiet_copy
 
 SCENARIO = """\
 - at: T-1d
@@ -31,10 +32,7 @@ async def test_rehearsal_transcript_shows_engagement(tmp_path: Path) -> None:
     # The sample's own 60 s grab window: rehearsal time stands still while the bot works, so
     # three grabs at T-9m50s land inside it at any speed. Group monitoring is not what this
     # test is about, and its every-minute checks cost half a minute of a rehearsal.
-    campaign = tmp_path / "sample.yaml"
-    campaign.write_text(
-        SAMPLE.read_text(encoding="utf-8") + "\nmonitoring:\n  enabled: false\n", encoding="utf-8"
-    )
+    campaign = quiet_copy(SAMPLE, tmp_path)
     lines: list[str] = []
     result = await rehearse(campaign, make_config(tmp_path), speed=1800, scenario=scenario, echo=lines.append)
     bot = [e["text"] for e in result.transcript if e["group"] == "团购一群" and e["kind"] != "member"]

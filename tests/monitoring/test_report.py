@@ -12,6 +12,7 @@ from datetime import UTC
 from pathlib import Path
 
 from bot.campaign import compile_timeline, load_campaign
+from tests.rehearsal_kit import quiet_copy
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "fixtures" / "sample_fixed.yaml"
@@ -76,10 +77,7 @@ def recompute(db: Path, campaign_id: str, group: str, since: str, until: str) ->
 
 def test_report_matches_raw_tables_after_rehearsal(tmp_path: Path) -> None:
     # The report reads the raw tables, not the alerts: the every-minute alert checks only slow it.
-    quiet = tmp_path / SAMPLE.name
-    quiet.write_text(
-        SAMPLE.read_text(encoding="utf-8") + "\nmonitoring:\n  enabled: false\n", encoding="utf-8"
-    )
+    quiet = quiet_copy(SAMPLE, tmp_path)
     proc = tuanbot("rehearse", str(quiet), "--speed", "3600", "--scenario", str(SCENARIO), "--keep")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     db = Path(re.search(r"database kept: (\S+)", proc.stdout).group(1))  # type: ignore[union-attr]
