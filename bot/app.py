@@ -55,7 +55,7 @@ class App:
         self.transport: Transport | None = None
         self.startup_hooks: list[Callable[[App], Any]] = []
         self.shutdown_hooks: list[Callable[[App], Any]] = []
-        self.health = HealthMonitor(services.config.monitoring)
+        self.health = services.provide(HealthMonitor(services.config.monitoring))  # the board reads it
         self.trouble = TroubleDesk(self.notify_admins)
         self.lease: ProcessLeaseHolder | None = None
         # The inbound bookkeeping, written behind the event loop (bot/inbound.py).

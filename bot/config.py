@@ -170,6 +170,26 @@ class SchedulerSettings(_Strict):
     )
 
 
+class WebSettings(_Strict):
+    """The live board (handlers/board): off unless asked for, on loopback unless told otherwise.
+
+    Secrets never need to sit in the YAML: `TUANBOT_ADMIN_TOKEN` and `TUANBOT_WEB_SECRET`
+    override `admin_token` and `secret`; with no secret at all the board makes one and keeps
+    it under `data/` so leaders' links survive a restart.
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    public_url: str = Field(
+        default="", description="base of the links /board sends; default http://host:port"
+    )
+    admin_token: str = Field(default="", description="admins log in with it; empty: admin pages are closed")
+    secret: str = Field(default="", description="signs leaders' links; empty: made once, kept in data/")
+    link_minutes: int = Field(default=720, ge=1, description="a /board link works this long")
+    refresh_seconds: float = Field(default=1.0, gt=0, description="live pages get new figures this often")
+
+
 class Config(_Strict):
     bot: BotSettings = Field(default_factory=BotSettings)
     transport: Literal["simulator", "wechaty"] = "simulator"
@@ -188,6 +208,7 @@ class Config(_Strict):
     moderation: ModerationRules = Field(default_factory=ModerationRules)
     adlaw: AdlawSettings = Field(default_factory=AdlawSettings)
     order_guard: OrderGuardSettings = Field(default_factory=OrderGuardSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     base_dir: str = Field(default=".", exclude=True)
 
     @model_validator(mode="after")
@@ -284,6 +305,18 @@ def parse_config(data: Any, *, source: str = "config.yaml", base_dir: str = ".")
         if env_token:
             wechaty["token"] = env_token
         data["wechaty"] = wechaty
+    web_env = {
+        key: os.environ[name]
+        for key, name in (
+            ("enabled", "TUANBOT_WEB_ENABLED"),
+            ("port", "TUANBOT_WEB_PORT"),
+            ("admin_token", "TUANBOT_ADMIN_TOKEN"),
+            ("secret", "TUANBOT_WEB_SECRET"),
+        )
+        if os.environ.get(name)
+    }
+    if web_env:
+        data["web"] = {**dict(data.get("web") or {}), **web_env}
     data["base_dir"] = base_dir
     try:
         return Config.model_validate(data)

@@ -7,6 +7,7 @@ One feature per line, so features can be added without touching each other; each
 from bot.feature import Feature
 from handlers.admin.feature import FEATURE as ADMIN
 from handlers.aftersales.feature import FEATURE as AFTERSALES
+from handlers.board.feature import FEATURE as BOARD
 from handlers.coupons.feature import FEATURE as COUPONS
 from handlers.faq.feature import FEATURE as FAQ
 from handlers.fulfilment.feature import FEATURE as FULFILMENT
@@ -14,6 +15,7 @@ from handlers.help.feature import FEATURE as HELP
 from handlers.moderation.feature import FEATURE as MODERATION
 from handlers.monitoring.feature import FEATURE as MONITORING
 from handlers.orderguard.feature import FEATURE as ORDERGUARD
+from handlers.poster.feature import FEATURE as POSTER
 from handlers.redpacket.feature import FEATURE as REDPACKET
 from handlers.selling.feature import FEATURE as SELLING
 from handlers.welcome.feature import FEATURE as WELCOME
@@ -31,4 +33,6 @@ FEATURES: list[Feature] = [
     AFTERSALES,
     MONITORING,
     ORDERGUARD,
+    POSTER,
+    BOARD,
 ]

@@ -17,6 +17,10 @@ from bot.app import App
 from bot.config import Config, parse_config
 from tests.fakes import FakeClock, FakeTransport
 
+# The shipped config.yaml turns the web board on; tests (and the `tuanbot run` processes they
+# start) leave it off unless a board test turns it on, so parallel runs never fight for a port.
+os.environ.setdefault("TUANBOT_WEB_ENABLED", "false")
+
 
 def make_config(tmp_path: Path, db_url: str | None = None, **overrides: Any) -> Config:
     data: dict[str, Any] = {

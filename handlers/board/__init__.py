@@ -1,0 +1,1 @@
+"""board feature (issue 19)."""

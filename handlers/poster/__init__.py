@@ -1,0 +1,1 @@
+"""poster feature (issue 19)."""
