@@ -14,6 +14,7 @@ from bot.cli_database import build_or_exit
 from bot.cli_lists import lists
 from bot.cli_members import member_cli
 from bot.cli_output import print_table
+from bot.cli_web import web
 from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import setup_logging
 
@@ -381,6 +382,7 @@ def report(
 
 cli.command("lists")(lists)  # `tuanbot lists CAMPAIGN`: the pickup-point lists (bot/cli_lists.py)
 cli.add_typer(member_cli, name="member")  # `tuanbot member export|forget ID` (bot/cli_members.py)
+cli.command("web")(web)  # `tuanbot web`: the live board alone, read-only (bot/cli_web.py)
 
 
 def main() -> None:
