@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bot.campaign.models import SpendTier
 from handlers.aftersales.figures import Figures, figures_for, figures_text
-from handlers.coupons.wallet import StoredWallet
+from handlers.coupons.wallet import PreloadedWallet
 from handlers.fulfilment.adjustments import adjustments_of
 from handlers.monitoring.metrics import groups_metrics
 from handlers.selling.settlement import Money, money_now
@@ -166,7 +166,8 @@ def build_report(
     metrics = groups_metrics(engine, campaign_id, groups, since, until)
     # The same window as GMV, so gross minus discounts is net in every row.
     orders = [o for o in OrderStore(engine).orders(campaign_id) if since <= o.created_at < until]
-    money = money_now(StoredWallet(engine), campaign_id, tiers, orders, priced_at or until)
+    wallet = PreloadedWallet(engine, campaign_id, {o.member_id for o in orders})
+    money = money_now(wallet, campaign_id, tiers, orders, priced_at or until)
     after_sales = _after_sales_by_group(engine, campaign_id, orders)
     for group_id in groups:
         m = metrics[group_id]

@@ -151,3 +151,35 @@ async def test_my_orders_after_an_early_close_is_final_and_offers_no_cancel(
     mine = shop.texts(G1)[-1]
     assert "实付 ¥20.00" in mine and "预计实付" not in mine, mine
     assert "取消发" not in mine and "已结团" in mine, mine
+
+
+async def test_the_preloaded_wallet_answers_as_the_stored_wallet_before_and_after_close(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The report and the board price every buyer from one bulk read (`PreloadedWallet`); it must
+    give each member exactly what the per-member wallet gives, usable coupons and credit before the
+    close, what the close consumed after it, and nothing for a member it was not loaded for."""
+    from handlers.coupons.wallet import PreloadedWallet, StoredWallet
+
+    shop = shop_with_coupon(tmp_path, clock)
+    await alice_orders_with_coupon_and_credit(shop)
+    await shop.say("草莓券", "bob", name="李叔")
+    await shop.say("A1 1", "bob", name="李叔")
+    await shop.drain()
+    engine = shop.app.services.repo.engine
+    members = ["alice", "bob", "nobody"]
+
+    def answers(wallet: object, at: object) -> dict[str, tuple[list[object], list[object]]]:
+        return {m: (wallet.usable(m, "t1", at), wallet.redeemed(m, "t1")) for m in members}  # type: ignore[attr-defined]
+
+    now = clock.now()
+    before = answers(StoredWallet(engine), now)
+    assert before["alice"][0] and before["bob"][0]  # coupons and credit held before the close
+    assert answers(PreloadedWallet(engine, "t1", members), now) == before
+    clock.set(CLOSES)
+    await shop.registry.run_node("t1", "close")
+    await shop.drain()
+    after = answers(StoredWallet(engine), CLOSES)
+    assert after["alice"][1]  # the close consumed alice's coupon and credit
+    assert answers(PreloadedWallet(engine, "t1", members), CLOSES) == after
+    assert PreloadedWallet(engine, "t1", ["bob"]).usable("alice", "t1", now) == []
