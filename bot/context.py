@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
@@ -83,6 +84,12 @@ class Services:
             await self.inbound.written()
         except Exception as exc:
             logger.warning("{} not fully written before reading it: {}", what, exc)
+
+    def send_image(self, group_id: str, path: Path | str, *, priority: int = Priority.DEFAULT) -> int:
+        """Queue a picture already written to disk (a PNG under the data folder) to a group; its
+        outbox id. A job or a handler calls this; a node hook queues through its claim instead
+        (`Draft.image` with `Outbox.enqueue_in`), so the picture is sent once with the node."""
+        return self.outbox.enqueue_image(path, group_id=group_id, priority=priority)
 
     def flush_inbound(self, timeout: float | None = 30.0) -> bool:
         """Commit the inbound rows queued so far (blocks the caller); True if all were written."""
@@ -205,6 +212,10 @@ class Context:
             mentions=mentions,
             delay=delay,
         )
+
+    def send_image(self, group_id: str, path: Path | str, /, *, priority: int = Priority.DEFAULT) -> int:
+        """Queue a picture file to a group (`Services.send_image`); it leaves when the limits allow."""
+        return self.services.send_image(group_id, path, priority=priority)
 
     def send_private(
         self,

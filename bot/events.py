@@ -101,12 +101,20 @@ class TransportStatus:
 Event = GroupMessage | PrivateMessage | MemberJoined | MemberLeft | GroupRenamed | TransportStatus
 
 
+# The outbox kind of a picture the bot sends: the row's text is the path of a PNG already on disk
+# (written under the data folder before it is queued), so an image survives a restart like any post,
+# in the same table, without a column of its own. Transports send the file; the group mask and the
+# merging of queued messages never touch it.
+IMAGE_KIND = "image"
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """One message the outbox hands to a transport.
 
     Exactly one of `group_id` / `member_id` is set: a group post or a private
     message. `mentions` are member ids to @-mention where the network supports it.
+    With `kind` IMAGE_KIND, `text` is the path of the picture file to send.
     """
 
     text: str
@@ -115,3 +123,8 @@ class Outgoing:
     mentions: tuple[str, ...] = field(default_factory=tuple)
     outbox_id: int = 0
     kind: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        """A picture: `text` is the path of its file, not words to say."""
+        return self.kind == IMAGE_KIND

@@ -14,9 +14,13 @@ yet due (`delay`) never holds back one that is. Private alerts to one member are
 merged into the one still queued for them, and private messages take at most
 `private_burst` sends in a row while a group post is waiting.
 
-Timeline posts (`enqueue_atomic`) are the exception: they are written in the
-transaction of their exactly-once ledger claim, and queued here only after it
-commits.
+Timeline posts (`enqueue_atomic`, and `enqueue_in` for a node hook's own posts) are
+the exception: they are written in the transaction of their exactly-once ledger
+claim, and queued here only after it commits.
+
+Pictures (`enqueue_image`) are rows whose text is the path of a file already written:
+they survive a restart and leave once, like a post, and are never masked (whoever draws
+one masks what it shows), merged or replaced by text (`outbox_merge.foldable`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,8 +39,9 @@ from sqlalchemy.engine import Connection
 
 from bot.clock import Clock, SystemClock
 from bot.config import OutboxSettings
+from bot.events import IMAGE_KIND
 from bot.group_filter import GroupFilter
-from bot.outbox_merge import COALESCE_MAX_CHARS, merge_lines
+from bot.outbox_merge import COALESCE_MAX_CHARS, foldable, merge_lines
 from bot.outbox_pacing import OutboxStats, Pacing
 from bot.outbox_pick import Chooser, Queued
 from bot.outbox_queue import OutboxQueue, target_of
@@ -60,6 +66,13 @@ class Draft:
     kind: str = "reply"
     replace_key: str = ""
     mentions: tuple[str, ...] = ()
+
+    @classmethod
+    def image(
+        cls, path: Path | str, *, group_id: str = "", member_id: str = "", priority: int = Priority.DEFAULT
+    ) -> Draft:
+        """A picture to queue: `path` names a file already written (see `Outbox.enqueue_image`)."""
+        return cls(text=str(path), group_id=group_id, member_id=member_id, priority=priority, kind=IMAGE_KIND)
 
 
 class Outbox(SendLoop):
@@ -177,7 +190,7 @@ class Outbox(SendLoop):
             raise ValueError("a message goes to exactly one of group_id or member_id")
         target = target_of(group_id, member_id)
         existing = self.queue.by_replace.get((target, replace_key)) if replace_key else None
-        if existing is not None and self.replace(existing, text, mentions):
+        if existing is not None and self._kind_of(existing, kind) and self.replace(existing, text, mentions):
             return existing
         merged = self._merge(target, kind, text) if member_id and not replace_key else None
         if merged is not None:
@@ -217,6 +230,22 @@ class Outbox(SendLoop):
         self._wake.set()
         return row_id
 
+    def enqueue_image(
+        self, path: Path | str, *, group_id: str = "", member_id: str = "", priority: int = Priority.DEFAULT
+    ) -> int:
+        """Queue a picture: `path` is a file already written. A missing file is refused here,
+        where the caller hears of it, rather than at send time."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no picture to send at {path}")
+        return self.enqueue(
+            str(path), group_id=group_id, member_id=member_id, priority=priority, kind=IMAGE_KIND
+        )
+
+    def _kind_of(self, row_id: int, kind: str) -> bool:
+        """Whether the queued message `row_id` may take the text of a message of `kind`."""
+        item = self.queue.get(row_id)
+        return item is not None and foldable(item.kind, kind)
+
     def replace(self, outbox_id: int, text: str, mentions: tuple[str, ...] = ()) -> bool:
         """Give a still-queued message newer text; False if it has left or is leaving now."""
         item = self.queue.replaceable(outbox_id)
@@ -234,7 +263,7 @@ class Outbox(SendLoop):
         """Fold `text` into the message of `kind` still queued to `target`; its id, or None."""
         row_id = self.queue.coalesce.get((target, kind))
         item = self.queue.get(row_id) if row_id is not None else None
-        if item is None:
+        if item is None or not foldable(item.kind, kind):
             return None
         merged = merge_lines(item.text, text, self.coalesce_max_chars)
         if merged is None:
@@ -291,41 +320,54 @@ class Outbox(SendLoop):
         posts together: either both are committed or neither is. Unlike `enqueue`,
         the rows are written now, and enter the queue only once that commit is done.
         """
-        now = self.clock.now()
         with self.store.engine.begin() as conn:
             if not guard(conn):
                 return None
             # Read after the guard: a timeline chunk's guard keeps only the drafts of groups it claimed.
-            rows: list[dict[str, object]] = [
-                {
-                    "group_id": d.group_id,
-                    "member_id": d.member_id,
-                    "text": d.text,
-                    "mentions": ",".join(d.mentions),
-                    "priority": int(d.priority),
-                    "kind": d.kind,
-                    "replace_key": d.replace_key,
-                }
-                for d in drafts
-            ]
-            ids = self.store.insert_many(conn, rows, now)
-        for row_id, d in zip(ids, drafts, strict=True):
-            self._add(
-                Queued(
-                    priority=int(d.priority),
-                    id=row_id,
-                    target=target_of(d.group_id, d.member_id),
-                    group_id=d.group_id,
-                    member_id=d.member_id,
-                    text=d.text,
-                    mentions=d.mentions,
-                    kind=d.kind,
-                    replace_key=d.replace_key,
-                )
-            )
-        if ids:
-            self._wake.set()
+            ids, admit = self.enqueue_in(conn, drafts)
+        admit()
         return ids
+
+    def enqueue_in(self, conn: Connection, drafts: list[Draft]) -> tuple[list[int], Callable[[], None]]:
+        """Write `drafts` in the caller's open transaction: their ids, and the step that queues them.
+
+        Call the step only once that transaction has committed (a node hook registers it with
+        `NodeRun.after_commit`): rolled back, the rows never existed and nothing is queued. The
+        rows are in the table from the commit on, so a restart in between still sends them once.
+        """
+        rows: list[dict[str, object]] = [
+            {
+                "group_id": d.group_id,
+                "member_id": d.member_id,
+                "text": d.text,
+                "mentions": ",".join(d.mentions),
+                "priority": int(d.priority),
+                "kind": d.kind,
+                "replace_key": d.replace_key,
+            }
+            for d in drafts
+        ]
+        ids = self.store.insert_many(conn, rows, self.clock.now())
+
+        def admit() -> None:
+            for row_id, d in zip(ids, drafts, strict=True):
+                self._add(
+                    Queued(
+                        priority=int(d.priority),
+                        id=row_id,
+                        target=target_of(d.group_id, d.member_id),
+                        group_id=d.group_id,
+                        member_id=d.member_id,
+                        text=d.text,
+                        mentions=d.mentions,
+                        kind=d.kind,
+                        replace_key=d.replace_key,
+                    )
+                )
+            if ids:
+                self._wake.set()
+
+        return ids, admit
 
     def _add(self, item: Queued) -> None:
         self.queue.add(item)

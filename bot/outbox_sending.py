@@ -24,7 +24,7 @@ from loguru import logger
 
 from bot.clock import Clock
 from bot.config import OutboxSettings
-from bot.events import Outgoing
+from bot.events import IMAGE_KIND, Outgoing
 from bot.group_filter import GroupFilter
 from bot.outbox_pacing import OutboxStats, Pacing
 from bot.outbox_pick import Chooser, Queued
@@ -152,10 +152,12 @@ class SendLoop:
         A group post is masked here, once per send rather than per enqueue or replace (a
         rolling 接龙 post is replaced many times), and the masked text goes into the row with
         the mark: the table, a restart and the transport all only ever see what the group saw.
+        A picture's row holds the path of its file, which is no text to mask (masking digits
+        in it would send another file, or none): what a picture shows is masked by whoever draws it.
         """
         item.sending = True
         mark = status_values("sending")
-        if item.group_id:
+        if item.group_id and item.kind != IMAGE_KIND:
             shown = self.group_filter(item.text)
             if shown != item.text:
                 mark["text"] = item.text = shown

@@ -217,11 +217,13 @@ class RehearsalTransport:
 
     async def send(self, message: Outgoing) -> None:
         target = message.group_id or f"→{message.member_id}"
+        # An image by its file name: the throw-away folder in its path differs every run.
+        text = shown("image", Path(message.text).name) if message.is_image else message.text
         self.transcript.record(
             self.clock.now(),
             message.group_id,
             self.transcript.bot_name if message.group_id else target,
-            message.text,
+            text,
             message.kind or "reply",
         )
 

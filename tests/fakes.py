@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.app import App
 from bot.clock import wait_real
@@ -78,7 +79,8 @@ class FakeTransport:
     """In-memory transport: `inject` runs dispatch to completion and sends what it queued.
 
     No threads, no sleeps: the outbox is drained on the fake clock, so its pacing
-    is real but instantaneous. `fail_next` makes the next sends raise.
+    is real but instantaneous. `fail_next` makes the next sends raise. Pictures are
+    in `sent` like every message, and their paths in `images` (`texts()` lists words only).
     """
 
     name = "fake"
@@ -99,6 +101,8 @@ class FakeTransport:
     async def send(self, message: Outgoing) -> None:
         if self.fail_next:
             raise self.fail_next.pop(0)
+        if message.is_image and not Path(message.text).is_file():
+            raise SendError(f"fake: no picture at {message.text}", retryable=False)  # as the real ones
         self.sent.append(message)
         self.sent_at.append(self.clock.now())
 
@@ -113,10 +117,17 @@ class FakeTransport:
         return result
 
     def texts(self, group_id: str | None = None) -> list[str]:
-        return [m.text for m in self.sent if group_id is None or m.group_id == group_id]
+        """What the bot said (in `group_id`), without the pictures it sent."""
+        return [m.text for m in self.sent if not m.is_image and (group_id is None or m.group_id == group_id)]
 
     def private_texts(self, member_id: str) -> list[str]:
-        return [m.text for m in self.sent if m.member_id == member_id]
+        return [m.text for m in self.sent if not m.is_image and m.member_id == member_id]
+
+    def images(self, group_id: str | None = None) -> list[Path]:
+        """The files of the pictures sent (to `group_id`), in order."""
+        return [
+            Path(m.text) for m in self.sent if m.is_image and (group_id is None or m.group_id == group_id)
+        ]
 
     def clear(self) -> None:
         self.sent.clear()

@@ -44,6 +44,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "open": ("text",),
     "broadcasts": ("text",),
     "close": ("text", "next_preview"),
+    "poster": ("thanks",),
 }
 
 

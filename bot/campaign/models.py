@@ -59,6 +59,7 @@ __all__ = [
     "Fulfilment",
     "OpenPost",
     "PickupPoint",
+    "Poster",
     "PreheatPost",
     "Product",
     "RedPacketBurst",
@@ -185,6 +186,19 @@ class ClosePosts(_Post):
     results: bool = Field(True, description="Post the campaign results (战绩).")
     thanks: bool = Field(True, description="Thank the buyers.")
     next_preview: Text | None = Field(None, description="Teaser for the next campaign.")
+
+
+class Poster(_Model):
+    """The results poster (战绩海报) sent to every group at closing and on /poster (docs/poster.md)."""
+
+    enabled: bool = Field(True, description="Send it to every group at closing (/poster works anyway).")
+    show: Literal["gmv", "units"] = Field(
+        "gmv", description="Headline: gmv (成交额) or units (件数, no money)."
+    )
+    thanks: Text | None = Field(
+        None, max_length=60, description="Thank-you line (default: poster/thanks.j2)."
+    )
+    top_groups: int = Field(3, ge=0, le=5, description="Groups ranked on the poster by sales; 0: none.")
 
 
 class FollowupPost(_Post):
@@ -316,6 +330,7 @@ class Campaign(_Model):
     open: OpenPost = Field(default_factory=OpenPost, description="The opening post.")
     broadcasts: Broadcasts = Field(default_factory=Broadcasts, description="Stock/sales broadcasts.")
     close: ClosePosts = Field(default_factory=ClosePosts, description="Closing posts.")
+    poster: Poster = Field(default_factory=Poster, description="The results poster (战绩海报).")
     followups: list[FollowupPost] = Field(default_factory=list, description="Posts after closing.")
     coupons: list[Coupon] = Field(default_factory=list, description="Coupons.")
     spend_tiers: list[SpendTier] = Field(default_factory=list, description="Spend discount tiers (满减).")

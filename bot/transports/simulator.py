@@ -19,6 +19,9 @@ What members post besides text, in a group line (the message's `kind`):
 
 Ids are what you type before `(` or `@`; a display name is only a name.
 `@someone` inside a message mentions the member with id `someone`.
+
+A picture the bot sends (a results poster) stays where the bot wrote it, and the
+simulator prints its path as `[图片] data/posters/….png`, so it can be opened.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -37,7 +41,7 @@ from loguru import logger
 
 from bot.clock import Clock, SystemClock
 from bot.events import Event, GroupMessage, Member, MemberJoined, MemberLeft, Outgoing, PrivateMessage
-from bot.transports.base import EventSink
+from bot.transports.base import EventSink, SendError
 
 _WHO = r"(?P<id>[^\s@():：,，#+\-][^\s@():：,，]*)(?:[(（](?P<name>[^)）]*)[)）])?"
 SAY_RE = re.compile(rf"^{_WHO}@(?P<group>[^:：]+?)\s*[:：]\s?(?P<text>.*)$", re.DOTALL)
@@ -70,6 +74,15 @@ def split_kind(text: str) -> tuple[str, str]:
     if match is None or kind is None:
         return "text", text
     return kind, match.group("rest").strip()
+
+
+def shown_path(path: Path) -> str:
+    """A file's path as the operator typed their way there: relative to the working folder
+    when it lies under it (`data/posters/x.png`), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def shown(kind: str, text: str) -> str:
@@ -201,6 +214,7 @@ class SimulatorTransport:
         self.out = out or (lambda text: print(text, flush=True))
         self.prompt = self.stream.isatty() if prompt is None else prompt
         self.sent: list[Outgoing] = []
+        self.images: list[Path] = []  # every picture sent, in order (also in `sent`)
         self.removed: list[tuple[str, str]] = []  # (group id, member id) of every removal
         self._stopping = False
         # Read bytes and decode them here when we can: a text stream raises on invalid UTF-8
@@ -239,6 +253,9 @@ class SimulatorTransport:
             return raw.decode("utf-8", errors="replace")
 
     async def send(self, message: Outgoing) -> None:
+        if message.is_image:
+            self._send_image(message)
+            return
         self.sent.append(message)
         local = self.clock.now().astimezone(self.tz).strftime("%H:%M:%S")
         where = f"[{message.group_id}]" if message.group_id else f"[私聊 → {message.member_id}]"
@@ -247,6 +264,18 @@ class SimulatorTransport:
         text = message.text
         mention = "".join(f"@{m} " for m, n in names.items() if f"@{m}" not in text and f"@{n}" not in text)
         self.out(f"{local} {where} {self.bot_name}: {mention}{message.text}")
+
+    def _send_image(self, message: Outgoing) -> None:
+        """A picture: its file is kept where the bot wrote it; print the path (`[图片] …`) and
+        record it (`sent`, `images`). A file gone by now fails as a network would refuse it."""
+        path = Path(message.text)
+        if not path.is_file():
+            raise SendError(f"simulator: no picture at {path}", retryable=False)
+        self.sent.append(message)
+        self.images.append(path)
+        local = self.clock.now().astimezone(self.tz).strftime("%H:%M:%S")
+        where = f"[{message.group_id}]" if message.group_id else f"[私聊 → {message.member_id}]"
+        self.out(f"{local} {where} {self.bot_name}: {shown('image', shown_path(path))}")
 
     async def remove_member(self, group_id: str, member_id: str) -> bool:
         """Record the removal (`removed`) and print it; the simulator can always remove."""

@@ -43,6 +43,9 @@ The SDK is old and has sharp edges; each workaround below is marked
    every `heartbeat_interval` seconds and reconnect if it does not answer.
 10. `PuppetService` logs the token in clear text (WARNING) when given both an
    endpoint and a token: that logger is raised to ERROR.
+11. `FileBox.from_file` sets the deprecated `mimeType`, which logs a WARNING
+   ("mimeType will be deprecated") on every picture sent: the `FileBox` logger is
+   raised to ERROR. Pictures go out as `puppet.message_send_file(id, FileBox)`.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from bot.events import Outgoing
 from bot.transports.base import EventSink
 from bot.transports.wechaty_connection import WechatySdk, split_endpoint
 from bot.transports.wechaty_events import EventConverter
-from bot.transports.wechaty_send import remove_from_room, send_text
+from bot.transports.wechaty_send import remove_from_room, send_image, send_text
 from bot.transports.wechaty_supervisor import ConnectionSupervisor
 
 ENDPOINT_ENV = "WECHATY_PUPPET_SERVICE_ENDPOINT"
@@ -109,11 +112,12 @@ def _load_sdk() -> WechatySdk:
     # The SDK's own AsyncIOScheduler (APScheduler's, as `wechaty.plugin` imports it): taken from
     # the SDK so that only the jobs facade imports APScheduler itself.
     from wechaty.plugin import AsyncIOScheduler
-    from wechaty_puppet import MessageType, ScanStatus
+    from wechaty_puppet import FileBox, MessageType, ScanStatus
 
     # WORKAROUND 10: PuppetService logs the token in clear text at WARNING whenever both an endpoint
     # and a token are given (always, for us): keep that logger to errors.
     logging.getLogger("PuppetService").setLevel(logging.ERROR)
+    logging.getLogger("FileBox").setLevel(logging.ERROR)  # WORKAROUND 11
 
     _sdk = WechatySdk(
         Wechaty=wechaty.Wechaty,
@@ -122,6 +126,7 @@ def _load_sdk() -> WechatySdk:
         ScanStatus=ScanStatus,
         AsyncIOScheduler=AsyncIOScheduler,
         PuppetOptions=puppet_schema.PuppetOptions,
+        FileBox=FileBox,
     )
     return _sdk
 
@@ -172,7 +177,7 @@ class WechatyTransport:
         split_endpoint(self.endpoint)  # a malformed endpoint fails here, before the SDK loads
         self.bot_name = bot_name
         self.send_timeout = send_timeout
-        sdk = _load_sdk()  # fails loudly here if the `wechaty` extra is missing
+        sdk = self._sdk = _load_sdk()  # fails loudly here if the `wechaty` extra is missing
         self._supervisor = ConnectionSupervisor(
             sdk,
             self.endpoint,
@@ -210,7 +215,11 @@ class WechatyTransport:
             await asyncio.wait_for(self._finished.wait(), timeout=self._supervisor.connect_timeout + 5)
 
     async def send(self, message: Outgoing) -> None:
-        """Send one text; raises `SendError` (retryable while disconnected or on network errors)."""
+        """Send one text or picture; raises `SendError` (retryable while disconnected, on network errors)."""
+        if message.is_image:
+            from_file = self._sdk.FileBox.from_file
+            await send_image(self._supervisor.conn, message, from_file, timeout=self.send_timeout)
+            return
         await send_text(self._supervisor.conn, message, timeout=self.send_timeout)
 
     async def remove_member(self, group_id: str, member_id: str) -> bool:

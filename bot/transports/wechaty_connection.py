@@ -32,6 +32,7 @@ class WechatySdk:
     ScanStatus: Any
     AsyncIOScheduler: Any
     PuppetOptions: Any
+    FileBox: Any = None  # `FileBox.from_file(path)` builds what a picture is sent as
 
 
 class Disconnected(Exception):

@@ -1,4 +1,5 @@
-"""The send path: one `Outgoing` to the puppet service, and what a failure means to the outbox.
+"""The send path: one `Outgoing` (text, or a picture file) to the puppet service, and what a
+failure means to the outbox.
 
 Why a module of its own: the outbox decides what to retry and when to back off from how a send
 failed (`SendError.retryable`, `.rate_limited`); that classification of the SDK's and gRPC's
@@ -8,6 +9,9 @@ errors lives here, beside the one call that can raise them. It never imports `we
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
@@ -39,6 +43,34 @@ async def send_text(conn: Connection | None, message: Outgoing, *, timeout: floa
         )
     except SendError:
         raise
+    except TimeoutError as exc:
+        raise SendError(f"wechaty: send timed out after {timeout}s", retryable=True) from exc
+    except Exception as exc:
+        raise send_error(exc) from exc
+
+
+async def send_image(
+    conn: Connection | None, message: Outgoing, file_box: Callable[[str], Any], *, timeout: float
+) -> None:
+    """Send the picture whose path is `message.text` as the SDK's `FileBox.from_file(path)`.
+
+    `file_box` is that constructor (the SDK is imported only by the adapter). It reads and
+    base64-encodes the whole file, so it runs in a worker thread, off the event loop. A file
+    that is gone cannot be sent later either: the outbox is told not to retry.
+    """
+    conversation_id = message.group_id or message.member_id
+    if not conversation_id or (message.group_id and message.member_id):
+        raise SendError("Outgoing needs exactly one of group_id / member_id", retryable=False)
+    if conn is None or not conn.logged_in:
+        raise SendError("wechaty: not connected to the puppet service", retryable=True)
+    path = Path(message.text)
+    try:
+        box = await asyncio.to_thread(file_box, str(path))
+    except OSError as exc:  # FileNotFoundError, a permission: no retry will find the file
+        raise SendError(f"wechaty: cannot read the picture {path}: {exc!r}", retryable=False) from exc
+    try:
+        # WORKAROUND 7, as for text: the puppet directly, not Room.say(FileBox).
+        await asyncio.wait_for(conn.puppet.message_send_file(conversation_id, box), timeout=timeout)
     except TimeoutError as exc:
         raise SendError(f"wechaty: send timed out after {timeout}s", retryable=True) from exc
     except Exception as exc:
