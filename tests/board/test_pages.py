@@ -35,7 +35,8 @@ async def test_results_and_csv_agree_with_the_report(tmp_path: Path, clock: Fake
         page = (await http.get("/c/t1/results")).text
         assert 'data-result="final"' in page and figure(page, "net") == 3500
         assert 'src="/c/t1/poster.png"' in page and 'data-download="csv"' in page
-        assert (await http.get("/c/t1/poster.png")).status_code == 404  # no poster renderer wired here
+        poster = await http.get("/c/t1/poster.png")  # the poster feature draws it (test_poster_route)
+        assert poster.status_code == 200 and poster.content.startswith(b"\x89PNG")
         download = await http.get("/c/t1/results.csv")
     assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
     assert "attachment" in download.headers["content-disposition"]
