@@ -19,9 +19,16 @@ import time
 
 from bench.report import REPO_ROOT, RESULTS_DIR, load_result, machine_info, run_file, say
 
-BENCHMARKS = ("routing", "flash_sale", "timeline_scale", "outbox_storm", "memory")
+BENCHMARKS = ("routing", "flash_sale", "timeline_scale", "outbox_storm", "memory", "board_open")
 # Safety nets only: each benchmark caps its own slow phases to keep the whole run under 10 minutes.
-TIMEOUTS = {"routing": 330, "flash_sale": 240, "timeline_scale": 300, "outbox_storm": 120, "memory": 240}
+TIMEOUTS = {
+    "routing": 330,
+    "flash_sale": 240,
+    "timeline_scale": 300,
+    "outbox_storm": 120,
+    "memory": 240,
+    "board_open": 300,
+}
 
 
 def run_one(name: str, quick: bool) -> list[str]:
