@@ -75,9 +75,14 @@ class App:
         features: Sequence[Feature | ModuleType] | None = None,
         rng: random.Random | None = None,
         hold_lease: bool = False,
+        restore_outbox: bool = True,
     ) -> App:
         """Make every part. With `hold_lease` (the real `tuanbot run`), first take the database's
-        one-process lease, before anything reads the queue: raises `LeaseHeld` if a bot runs."""
+        one-process lease, before anything reads the queue: raises `LeaseHeld` if a bot runs.
+
+        A command that only reads beside a running bot (`report`, `lists`, `campaign show`) builds
+        with `restore_outbox=False`: restoring the queue marks every message caught mid-send as
+        uncertain, which is right for the bot's own restart and wrong for another process's sends."""
         from handlers.features import FEATURES
 
         clock = clock or SystemClock()
@@ -115,7 +120,10 @@ class App:
         outbox.on_budget_warning = app._budget_warning
         outbox.on_trouble = app._outbox_trouble
         outbox.on_recovered = app._outbox_recovered
-        outbox.load()
+        if restore_outbox:
+            outbox.load()
+        else:
+            outbox.store.seed_ids()  # ids still follow the table's, should the command queue anything
         app.inbound.load()
         return app
 

@@ -147,7 +147,7 @@ def campaign_show(
 
     cfg = _load(config)
     setup_logging("ERROR", None, timezone=cfg.bot.timezone)
-    app = build_or_exit(cfg, lambda: App.build(cfg))
+    app = build_or_exit(cfg, lambda: App.build(cfg, restore_outbox=False))
     registry = app.services.campaigns
     problems = registry.load_all()
     if campaign_id not in registry.campaigns:
@@ -301,7 +301,7 @@ def report(
     if campaigns is not None:
         cfg = cfg.model_copy(update={"campaigns_dir": str(campaigns.resolve())})
     setup_logging("ERROR", None, timezone=cfg.bot.timezone)
-    app = build_or_exit(cfg, lambda: App.build(cfg))
+    app = build_or_exit(cfg, lambda: App.build(cfg, restore_outbox=False))
     registry = app.services.campaigns
     registry.load_all()
     if campaign_id not in registry.campaigns:

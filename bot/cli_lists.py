@@ -54,7 +54,7 @@ def lists(
 
     cfg = _load(config, database, campaigns)
     setup_logging("ERROR", None, timezone=cfg.bot.timezone)
-    app = build_or_exit(cfg, lambda: App.build(cfg))
+    app = build_or_exit(cfg, lambda: App.build(cfg, restore_outbox=False))
     registry = app.services.campaigns
     registry.load_all()
     if campaign_id not in registry.campaigns:
