@@ -214,14 +214,11 @@ class Chaos:
                 break
             target = self.rng.randint(1, max(1, remaining // 4))
             run = self.bot.start("fan-out")
-            watch, seen = LogWatch(self.bot.log_path, run.log_offset), [0]
 
-            def reached(watch: LogWatch = watch, seen: list[int] = seen, target: int = target) -> bool:
-                for record in watch.poll():
-                    extra = record.get("extra", {})
-                    if extra.get("campaign") == "fan" and extra.get("node") == "open":
-                        seen[0] += record["message"].startswith("node ran")
-                return seen[0] >= target or not self.bot.alive()
+            def reached(target: int = target, before: int = before) -> bool:
+                # Progress read from the ledger, not the log: log lines reach the file through a
+                # queue and a sink thread, late enough that a fan-out could finish before the kill.
+                return len(self._ledger("fan", "open")) - before >= target or not self.bot.alive()
 
             wait_for(reached, timeout=max(0.0, until(opens)) + READY_TIMEOUT)
             time.sleep(self.rng.uniform(0, 0.006))  # anywhere in the next group's transaction
