@@ -190,6 +190,38 @@ class WebSettings(_Strict):
     refresh_seconds: float = Field(default=1.0, gt=0, description="live pages get new figures this often")
 
 
+class StreakBonus(_Strict):
+    """Extra points on one day of a check-in streak (连续签到奖励)."""
+
+    day: int = Field(ge=2, le=366, description="the streak's day that pays the bonus")
+    points: int = Field(ge=1, le=1_000_000, description="points added to that day's check-in")
+
+
+class PointsSettings(_Strict):
+    """Points (积分, docs/growth.md): what 签到 pays; orders' points are set per campaign (`points:`).
+
+    `streak_bonus` is a ladder that starts again after its last day (a 7-day ladder pays day 3 and
+    day 7, then day 10 and day 14, …); the streak members are told keeps counting.
+    """
+
+    enabled: bool = Field(default=True, description="false: no 签到, no 我的积分, no order points")
+    checkin: int = Field(
+        default=5, ge=0, le=1_000_000, description="points a 签到 pays once a day; 0: 签到 off"
+    )
+    streak_bonus: list[StreakBonus] = Field(
+        default_factory=lambda: [StreakBonus(day=3, points=5), StreakBonus(day=7, points=20)]
+    )
+    entries_shown: int = Field(default=10, ge=1, le=50, description="ledger lines 我的积分 lists")
+
+    @model_validator(mode="after")
+    def _ladder_in_order(self) -> PointsSettings:
+        days = [step.day for step in self.streak_bonus]
+        if days != sorted(set(days)):
+            shown = ", ".join(str(d) for d in days)
+            raise ValueError(f"streak_bonus days must increase, each once (got {shown})")
+        return self
+
+
 class Config(_Strict):
     bot: BotSettings = Field(default_factory=BotSettings)
     transport: Literal["simulator", "wechaty"] = "simulator"
@@ -209,6 +241,7 @@ class Config(_Strict):
     adlaw: AdlawSettings = Field(default_factory=AdlawSettings)
     order_guard: OrderGuardSettings = Field(default_factory=OrderGuardSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    points: PointsSettings = Field(default_factory=PointsSettings)
     base_dir: str = Field(default=".", exclude=True)
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ column that holds a member id (`MEMBER_COLUMNS`), plus the outbox rows that @-me
 A table added by a later feature is covered as long as it names its columns like the rest.
 
 Forgetting follows one rule per table (`KEEP_TABLES`): transaction records (orders,
-payments, refunds, coupons and red-packet credit: 电子商务法 第三十一条 requires keeping them
+payments, refunds, coupons, points and red-packet credit: 电子商务法 第三十一条 requires keeping them
 three years) keep their quantities and amounts with the member id replaced by a pseudonym;
 everything else about the member (profile, memberships, their messages, remarks,
 addresses, private messages to them) is deleted. Names and free texts in kept rows are
@@ -59,6 +59,9 @@ KEEP_TABLES = frozenset(
         "engagement_coupons",
         "engagement_coupon_redemptions",
         "engagement_redpacket_grabs",
+        "points_ledger",  # points are redeemable value, like coupons
+        "points_balances",
+        "lottery_entries",  # a drawn lottery's published list keeps its numbering
         "moderation_action",
         "order_guard_flags",
         "outbox",  # group posts that @-mentioned them (private messages to them are deleted)

@@ -16,8 +16,10 @@ from handlers.aftersales import tables as aftersales
 from handlers.coupons import tables as coupons
 from handlers.faq import tables as faq
 from handlers.fulfilment import payment_tables, pickup_tables
+from handlers.lottery import tables as lottery
 from handlers.moderation import tables as moderation
 from handlers.orderguard import tables as orderguard
+from handlers.points import tables as points
 from handlers.redpacket import tables as redpacket
 from handlers.selling import tables as selling
 from handlers.welcome import tables as welcome
@@ -27,10 +29,12 @@ TABLE_MODULES = (
     aftersales,
     coupons,
     faq,
+    lottery,
     moderation,
     orderguard,
     payment_tables,
     pickup_tables,
+    points,
     redpacket,
     selling,
     welcome,

@@ -12,9 +12,11 @@ from handlers.coupons.feature import FEATURE as COUPONS
 from handlers.faq.feature import FEATURE as FAQ
 from handlers.fulfilment.feature import FEATURE as FULFILMENT
 from handlers.help.feature import FEATURE as HELP
+from handlers.lottery.feature import FEATURE as LOTTERY
 from handlers.moderation.feature import FEATURE as MODERATION
 from handlers.monitoring.feature import FEATURE as MONITORING
 from handlers.orderguard.feature import FEATURE as ORDERGUARD
+from handlers.points.feature import FEATURE as POINTS
 from handlers.poster.feature import FEATURE as POSTER
 from handlers.redpacket.feature import FEATURE as REDPACKET
 from handlers.selling.feature import FEATURE as SELLING
@@ -34,5 +36,7 @@ FEATURES: list[Feature] = [
     MONITORING,
     ORDERGUARD,
     POSTER,
+    POINTS,
+    LOTTERY,
     BOARD,
 ]

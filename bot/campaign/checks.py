@@ -23,6 +23,7 @@ from bot.campaign.section_checks import (
     LineOf,
     content,
     did_you_mean,
+    double_points,
     duplicates,
     nonexistent,
     references,
@@ -225,6 +226,8 @@ def semantic_issues(
                 f"follow-up at {post.at} ({_fmt(at)}) must be after closing; e.g. 'C+1d'",
             )
         same_time(issues, seen_followups, to_utc(at), ("followups", i, "at"), "follow-up", line)
+
+    double_points(issues, parts.get("points"), when, opens, closes)
 
     coupons = parts.get("coupons", [])
     duplicates(issues, line, "coupons", coupons, "coupon id", attr="id")

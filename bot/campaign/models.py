@@ -17,8 +17,10 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from bot.campaign.growth_models import DoublePoints, Points, Poster
+from bot.campaign.model_base import _Model, _Post
 from bot.campaign.time_fields import (
     DEFAULT_TIMEZONE,
     Closing,
@@ -54,11 +56,13 @@ __all__ = [
     "Campaign",
     "ClosePosts",
     "Coupon",
+    "DoublePoints",
     "FaqEntry",
     "FollowupPost",
     "Fulfilment",
     "OpenPost",
     "PickupPoint",
+    "Points",
     "Poster",
     "PreheatPost",
     "Product",
@@ -70,21 +74,6 @@ __all__ = [
 DEFAULT_COUNTDOWNS = ("T-10m", "T-5m", "T-1m")
 
 # --------------------------------------------------------------------------- models
-
-
-class _Model(BaseModel):
-    """Base: unknown keys are errors (typos must not be silently ignored), values immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
-
-
-class _Post(_Model):
-    """Something the bot posts: literal ``text`` or a Jinja2 ``template`` under ``templates/``."""
-
-    text: Text | None = Field(None, description="Literal message text (Simplified Chinese).")
-    template: Text | None = Field(
-        None, description="Template under templates/, e.g. campaign/preheat.j2 (instead of text)."
-    )
 
 
 class Product(_Model):
@@ -186,19 +175,6 @@ class ClosePosts(_Post):
     results: bool = Field(True, description="Post the campaign results (战绩).")
     thanks: bool = Field(True, description="Thank the buyers.")
     next_preview: Text | None = Field(None, description="Teaser for the next campaign.")
-
-
-class Poster(_Model):
-    """The results poster (战绩海报) sent to every group at closing and on /poster (docs/poster.md)."""
-
-    enabled: bool = Field(True, description="Send it to every group at closing (/poster works anyway).")
-    show: Literal["gmv", "units"] = Field(
-        "gmv", description="Headline: gmv (成交额) or units (件数, no money)."
-    )
-    thanks: Text | None = Field(
-        None, max_length=60, description="Thank-you line (default: poster/thanks.j2)."
-    )
-    top_groups: int = Field(3, ge=0, le=5, description="Groups ranked on the poster by sales; 0: none.")
 
 
 class FollowupPost(_Post):
@@ -331,6 +307,9 @@ class Campaign(_Model):
     broadcasts: Broadcasts = Field(default_factory=Broadcasts, description="Stock/sales broadcasts.")
     close: ClosePosts = Field(default_factory=ClosePosts, description="Closing posts.")
     poster: Poster = Field(default_factory=Poster, description="The results poster (战绩海报).")
+    points: Points = Field(
+        default_factory=Points, description="Points buyers earn (积分): per yuan, double-points windows."
+    )
     followups: list[FollowupPost] = Field(default_factory=list, description="Posts after closing.")
     coupons: list[Coupon] = Field(default_factory=list, description="Coupons.")
     spend_tiers: list[SpendTier] = Field(default_factory=list, description="Spend discount tiers (满减).")

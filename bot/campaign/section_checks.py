@@ -8,19 +8,20 @@ admin sees both places at once.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.campaign.positions import Positions
 from bot.campaign.problems import Issue, Loc
-from bot.campaign.times import to_utc
+from bot.campaign.times import TimeSpec, to_utc
 
 __all__ = [
     "LineOf",
     "content",
     "did_you_mean",
+    "double_points",
     "duplicates",
     "nonexistent",
     "references",
@@ -112,3 +113,30 @@ def templates(parts: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
         post = parts.get(name)
         if post is not None and post.template:
             yield (name, "template"), post.template
+
+
+def double_points(
+    issues: list[Issue],
+    points: Any,
+    when: Callable[[TimeSpec], datetime | None],
+    opens: datetime | None,
+    closes: datetime | None,
+) -> None:
+    """Each double-points window of a validated ``points:`` section ends after it starts and
+    overlaps the sale (orders are placed only while it is open). Pairs the model could compare
+    alone (both ``T±``, both ``C±``, both absolute) were already checked there."""
+    if points is None or opens is None:
+        return
+    for i, window in enumerate(points.double):
+        start, end = when(window.from_), when(window.until)
+        if start is None or end is None:
+            continue
+        loc: Loc = ("points", "double", i, "until")
+        if to_utc(end) <= to_utc(start):
+            issues.append(Issue(loc, f"must be after from ({window.from_}, {start:%Y-%m-%d %H:%M})"))
+        elif to_utc(end) <= to_utc(opens) or (closes is not None and to_utc(start) >= to_utc(closes)):
+            sale = f"{opens:%Y-%m-%d %H:%M} .. {closes:%Y-%m-%d %H:%M}" if closes else "after opens_at"
+            message = (
+                f"the window ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}) is outside the sale ({sale})"
+            )
+            issues.append(Issue(("points", "double", i), message, "container"))

@@ -31,7 +31,6 @@ from handlers.coupons.codes import new_code
 from handlers.coupons.tables import CouponCounter, CouponNotice, CouponRedemption, CouponRow
 
 CODE_ATTEMPTS = 5
-MEMBERS_PER_QUERY = 900  # under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -264,31 +263,6 @@ class CouponStore:
             )
         ).all()
         return [IssuedCoupon.of(CouponRow.model_validate(r._mapping)) for r in rows]
-
-    @staticmethod
-    def rows_of_members(
-        conn: Connection, member_ids: list[str], campaign_id: str
-    ) -> list[tuple[str, str, IssuedCoupon]]:
-        """Every coupon of these members that could price or did settle `campaign_id` (its own, the
-        campaign-free credits, what its close consumed) as (member, consumed_ref, coupon), oldest
-        first: one query per 900 members instead of two per member (`PreloadedWallet`)."""
-        found: list[tuple[str, str, IssuedCoupon]] = []
-        for start in range(0, len(member_ids), MEMBERS_PER_QUERY):
-            rows = conn.execute(
-                select(CouponRow)
-                .where(
-                    col(CouponRow.member_id).in_(member_ids[start : start + MEMBERS_PER_QUERY]),
-                    or_(
-                        col(CouponRow.campaign_id).in_([campaign_id, ""]),
-                        col(CouponRow.consumed_ref) == f"campaign:{campaign_id}",
-                    ),
-                )
-                .order_by(col(CouponRow.id))
-            ).all()
-            for r in rows:
-                row = CouponRow.model_validate(r._mapping)
-                found.append((row.member_id, row.consumed_ref, IssuedCoupon.of(row)))
-        return found
 
     # -- consuming --------------------------------------------------------------------
     def redeem(self, member_id: str, campaign_id: str, coupon_id: str, now: datetime) -> bool:

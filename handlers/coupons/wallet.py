@@ -14,9 +14,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col
 
 from handlers.coupons.store import ClaimResult, CouponSpec, CouponStore, IssuedCoupon
+from handlers.coupons.tables import CouponRow
 from handlers.selling.discounts import CouponOffer
 
 if TYPE_CHECKING:
@@ -56,6 +59,34 @@ class StoredWallet:
         return [offer_of(c, self.title(c)) for c in self.store.consumed_by(member_id, campaign_id)]
 
 
+MEMBERS_PER_QUERY = 900  # under SQLite's bound-parameter limit
+
+
+def coupons_of_members(
+    conn: Connection, member_ids: list[str], campaign_id: str
+) -> list[tuple[str, str, IssuedCoupon]]:
+    """Every coupon of these members that could price or did settle `campaign_id` (its own, the
+    campaign-free credits, what its close consumed) as (member, consumed_ref, coupon), oldest
+    first: one query per 900 members instead of two per member (`PreloadedWallet`)."""
+    found: list[tuple[str, str, IssuedCoupon]] = []
+    for start in range(0, len(member_ids), MEMBERS_PER_QUERY):
+        rows = conn.execute(
+            select(CouponRow)
+            .where(
+                col(CouponRow.member_id).in_(member_ids[start : start + MEMBERS_PER_QUERY]),
+                or_(
+                    col(CouponRow.campaign_id).in_([campaign_id, ""]),
+                    col(CouponRow.consumed_ref) == f"campaign:{campaign_id}",
+                ),
+            )
+            .order_by(col(CouponRow.id))
+        ).all()
+        for r in rows:
+            row = CouponRow.model_validate(r._mapping)
+            found.append((row.member_id, row.consumed_ref, IssuedCoupon.of(row)))
+    return found
+
+
 class PreloadedWallet:
     """`StoredWallet`'s answers for one campaign's buyers, read in one query per 900 of them.
 
@@ -70,7 +101,7 @@ class PreloadedWallet:
         self._held: dict[str, list[IssuedCoupon]] = defaultdict(list)
         self._consumed: dict[str, list[IssuedCoupon]] = defaultdict(list)
         with engine.connect() as conn:
-            rows = CouponStore.rows_of_members(conn, sorted(set(member_ids)), campaign_id)
+            rows = coupons_of_members(conn, sorted(set(member_ids)), campaign_id)
         for member_id, consumed_ref, coupon in rows:
             if consumed_ref == f"campaign:{campaign_id}":
                 self._consumed[member_id].append(coupon)

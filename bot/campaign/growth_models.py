@@ -1,0 +1,67 @@
+"""Campaign-file sections of the growth features: the results poster (`poster:`) and points
+(`points:` with its double-points windows). Split from `bot.campaign.models` to keep each module
+small; `bot.campaign.models` re-exports them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from bot.campaign.model_base import _Model
+from bot.campaign.time_fields import When
+from bot.campaign.times import TimeSpec
+from bot.campaign.values import Number, Text
+
+__all__ = ["DoublePoints", "Points", "Poster"]
+
+
+class Poster(_Model):
+    """The results poster (战绩海报) sent to every group at closing and on /poster (docs/poster.md)."""
+
+    enabled: bool = Field(True, description="Send it to every group at closing (/poster works anyway).")
+    show: Literal["gmv", "units"] = Field(
+        "gmv", description="Headline: gmv (成交额) or units (件数, no money)."
+    )
+    thanks: Text | None = Field(
+        None, max_length=60, description="Thank-you line (default: poster/thanks.j2)."
+    )
+    top_groups: int = Field(3, ge=0, le=5, description="Groups ranked on the poster by sales; 0: none.")
+
+
+class DoublePoints(_Model):
+    """A double-points window (限时双倍积分): orders placed in it earn twice the points at close."""
+
+    from_: When = Field(alias="from", description="Start: orders placed from then on earn double.")
+    until: When = Field(description="End (not included), e.g. T+1h; after from.")
+
+    @field_validator("until", mode="after")
+    @classmethod
+    def _after_from(cls, until: TimeSpec, info: ValidationInfo) -> TimeSpec:
+        """Checked here when both are ``T±``, both ``C±`` or both absolute; a mix needs the
+        campaign's T and C (the cross-field checks)."""
+        start = info.data.get("from_")
+        if isinstance(start, TimeSpec):
+            (kind, begins), (end_kind, ends) = _on_axis(start), _on_axis(until)
+            if kind == end_kind and ends <= begins:
+                raise PydanticCustomError("window", "must be after from ({start})", {"start": str(start)})
+        return until
+
+
+def _on_axis(spec: TimeSpec) -> tuple[str, float]:
+    """Which axis a time is on (T, C, local or aware) and its seconds along it."""
+    if spec.at is None:
+        return str(spec.anchor), spec.days * 86400 + spec.clock.total_seconds()
+    if spec.at.tzinfo is None:
+        return "local", spec.at.replace(tzinfo=UTC).timestamp()
+    return "aware", spec.at.timestamp()
+
+
+class Points(_Model):
+    """Points (积分) each buyer earns when the campaign closes in their group (docs/growth.md)."""
+
+    per_yuan: Number = Field(1.0, ge=0, le=1000, description="Points per yuan of a buyer's orders; 0: none.")
+    double: list[DoublePoints] = Field(default_factory=list, description="Double-points windows (双倍积分).")

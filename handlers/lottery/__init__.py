@@ -1,0 +1,1 @@
+"""The verifiable lottery (`/lottery`): docs/lottery.md says how it works and how to check a draw."""
