@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from bench.common import (
     Goal,
     Result,
     bench_config,
-    campaign_yaml,
     cli,
     group_ids,
     production_logging,
@@ -35,6 +33,7 @@ from bench.common import (
     tagged_groups,
     wait_campaigns_settled,
     wait_inbound,
+    write_live_campaign,
 )
 
 N_GROUPS = 1_000
@@ -77,18 +76,7 @@ async def _round(tmp: Path, messages: list[Any], size: dict[str, Any], board: bo
     web = {"enabled": True, "port": 0, "admin_token": ADMIN_TOKEN, "refresh_seconds": 1.0} if board else {}
     ids = group_ids(N_GROUPS)
     config = bench_config(tmp, groups=tagged_groups(ids, lambda i: "all"), web=web or {"enabled": False})
-    now = datetime.now(UTC)
-    (tmp / "campaigns").mkdir(parents=True, exist_ok=True)
-    (tmp / "campaigns" / "live.yaml").write_text(
-        campaign_yaml(
-            "live",
-            opens_at=now - timedelta(hours=2),
-            closes_at=now + timedelta(days=1),
-            group_tags=["all"],
-            stock=10_000,
-        ),
-        encoding="utf-8",
-    )
+    write_live_campaign(tmp)
     bot = await start_bot(config)
     await wait_campaigns_settled(bot)
     viewer = None

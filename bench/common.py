@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ __all__ = [
     "rss_mb",
     "say",
     "tagged_groups",
+    "write_live_campaign",
 ]
 
 # Where the app writes what the benchmarks check from the outside (a separate SQLite connection,
@@ -368,3 +369,20 @@ def feature_modules() -> list[Any]:
     from handlers.features import FEATURES
 
     return list(FEATURES)
+
+
+def write_live_campaign(tmp: Path, stock: int = 10_000) -> None:
+    """The routing benchmarks' campaign: `live`, opened two hours ago in every group tagged `all`,
+    closing in a day, so every message meets a sale in progress."""
+    now = datetime.now(UTC)
+    (tmp / "campaigns").mkdir(parents=True, exist_ok=True)
+    (tmp / "campaigns" / "live.yaml").write_text(
+        campaign_yaml(
+            "live",
+            opens_at=now - timedelta(hours=2),
+            closes_at=now + timedelta(days=1),
+            group_tags=["all"],
+            stock=stock,
+        ),
+        encoding="utf-8",
+    )

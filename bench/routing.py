@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ from bench.common import (
     Result,
     bare_patterns,
     bench_config,
-    campaign_yaml,
     cli,
     group_ids,
     production_logging,
@@ -46,6 +44,7 @@ from bench.common import (
     tagged_groups,
     wait_campaigns_settled,
     wait_inbound,
+    write_live_campaign,
 )
 
 N_GROUPS = 1_000
@@ -80,18 +79,7 @@ async def _main(quick: bool, tmp: Path) -> list[Result]:
 
     production_logging(tmp)
     config = bench_config(tmp, groups=tagged_groups(ids, lambda i: "all"))
-    now = datetime.now(UTC)
-    (tmp / "campaigns").mkdir(parents=True, exist_ok=True)
-    (tmp / "campaigns" / "live.yaml").write_text(
-        campaign_yaml(
-            "live",
-            opens_at=now - timedelta(hours=2),
-            closes_at=now + timedelta(days=1),
-            group_tags=["all"],
-            stock=10_000,
-        ),
-        encoding="utf-8",
-    )
+    write_live_campaign(tmp)
     bot = await start_bot(config)
     heartbeat = Heartbeat()
     heartbeat.start()

@@ -155,7 +155,15 @@ class CouponStore:
             where.append(counter < spec.quota)
         if not conn.execute(update(CouponCounter).where(*where).values(issued=counter + 1)).rowcount:
             raise _Refused("exhausted")
-        held = conn.execute(
+        held = self.held_count(conn, spec, member_id)
+        if held >= spec.per_member:
+            raise _Refused("already")
+        return self.insert_coupon(conn, spec, member_id, group_id, now, code, slot=held + 1)
+
+    @staticmethod
+    def held_count(conn: Connection, spec: CouponSpec, member_id: str) -> int:
+        """How many of this coupon the member holds (used or not): the next slot is one more."""
+        found = conn.execute(
             select(func.count())
             .select_from(CouponRow)
             .where(
@@ -164,9 +172,7 @@ class CouponStore:
                 col(CouponRow.member_id) == member_id,
             )
         ).scalar_one()
-        if held >= spec.per_member:
-            raise _Refused("already")
-        return self.insert_coupon(conn, spec, member_id, group_id, now, code, slot=int(held) + 1)
+        return int(found)
 
     @staticmethod
     def insert_coupon(

@@ -17,15 +17,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
 
 from bot.campaign.models import Campaign, Coupon
 from bot.context import Services
 from handlers.coupons.store import CouponSpec, CouponStore
-from handlers.coupons.tables import CouponRow
 from handlers.points.ledger import points_of
 
 POINTS_RE = re.compile(r"^(\d{1,7})\s*(?:积分|分|points?)$", re.IGNORECASE)
@@ -98,18 +95,10 @@ def _issue_coupon(conn: Connection, spec: CouponSpec, member_id: str, group_id: 
     """The coupon in the member's next free slot of that coupon (a savepoint per try: a keyword
     claim committing the same slot meanwhile, or a code collision, costs one more try)."""
     for _ in range(SLOT_ATTEMPTS):
-        held = conn.execute(
-            select(func.count())
-            .select_from(CouponRow)
-            .where(
-                col(CouponRow.campaign_id) == spec.campaign_id,
-                col(CouponRow.coupon_id) == spec.coupon_id,
-                col(CouponRow.member_id) == member_id,
-            )
-        ).scalar_one()
+        held = CouponStore.held_count(conn, spec, member_id)
         try:
             with conn.begin_nested():
-                issued = CouponStore.insert_coupon(conn, spec, member_id, group_id, now, slot=int(held) + 1)
+                issued = CouponStore.insert_coupon(conn, spec, member_id, group_id, now, slot=held + 1)
         except IntegrityError:
             continue
         return issued.code
