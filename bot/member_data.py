@@ -62,6 +62,7 @@ KEEP_TABLES = frozenset(
         "points_ledger",  # points are redeemable value, like coupons
         "points_balances",
         "lottery_entries",  # a drawn lottery's published list keeps its numbering
+        "showoff_entries",  # a 晒单 reward paid (its coupon code and points)
         "moderation_action",
         "order_guard_flags",
         "outbox",  # group posts that @-mentioned them (private messages to them are deleted)

@@ -22,6 +22,7 @@ from handlers.orderguard import tables as orderguard
 from handlers.points import tables as points
 from handlers.redpacket import tables as redpacket
 from handlers.selling import tables as selling
+from handlers.showoff import tables as showoff
 from handlers.welcome import tables as welcome
 
 TABLE_MODULES = (
@@ -37,6 +38,7 @@ TABLE_MODULES = (
     points,
     redpacket,
     selling,
+    showoff,
     welcome,
 )
 

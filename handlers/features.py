@@ -20,6 +20,7 @@ from handlers.points.feature import FEATURE as POINTS
 from handlers.poster.feature import FEATURE as POSTER
 from handlers.redpacket.feature import FEATURE as REDPACKET
 from handlers.selling.feature import FEATURE as SELLING
+from handlers.showoff.feature import FEATURE as SHOWOFF
 from handlers.welcome.feature import FEATURE as WELCOME
 
 FEATURES: list[Feature] = [
@@ -38,5 +39,6 @@ FEATURES: list[Feature] = [
     POSTER,
     POINTS,
     LOTTERY,
+    SHOWOFF,
     BOARD,
 ]

@@ -28,6 +28,7 @@ from bot.campaign.section_checks import (
     nonexistent,
     references,
     same_time,
+    showoff,
     templates,
 )
 from bot.campaign.times import TimeSpec, to_utc
@@ -228,16 +229,19 @@ def semantic_issues(
         same_time(issues, seen_followups, to_utc(at), ("followups", i, "at"), "follow-up", line)
 
     double_points(issues, parts.get("points"), when, opens, closes)
+    validated = {c.id: c for _, c in parts.get("coupons", [])}
+    showoff(issues, parts.get("showoff"), {cid: validated.get(cid) for cid in coupon_ids}, when, closes)
 
     coupons = parts.get("coupons", [])
     duplicates(issues, line, "coupons", coupons, "coupon id", attr="id")
     keyworded = [(i, c) for i, c in coupons if c.keyword]
     duplicates(issues, line, "coupons", keyworded, "coupon keyword", attr="keyword")
     for i, coupon in coupons:
-        if coupon.keyword is None and not coupon.on_join:
+        if coupon.keyword is None and not coupon.on_join and not coupon.reward:
             add(
                 ("coupons", i),
-                "set 'keyword' (issued when typed) or 'on_join: true' (newcomer gift)",
+                "set 'keyword' (issued when typed), 'on_join: true' (newcomer gift) "
+                "or 'reward: true' (only for 晒单有礼 and lottery prizes)",
                 "container",
             )
         references(issues, ("coupons", i, "products"), coupon.products, codes)

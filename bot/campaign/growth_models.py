@@ -1,6 +1,6 @@
-"""Campaign-file sections of the growth features: the results poster (`poster:`) and points
-(`points:` with its double-points windows). Split from `bot.campaign.models` to keep each module
-small; `bot.campaign.models` re-exports them.
+"""Campaign-file sections of the growth features: the results poster (`poster:`), points
+(`points:` with its double-points windows) and 晒单有礼 (`showoff:`). Split from
+`bot.campaign.models` to keep each module small; `bot.campaign.models` re-exports them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pydantic_core import PydanticCustomError
 
 from bot.campaign.model_base import _Model
 from bot.campaign.time_fields import When
-from bot.campaign.times import TimeSpec
-from bot.campaign.values import Number, Text
+from bot.campaign.times import TimeSpec, parse_time_spec
+from bot.campaign.values import Count, Number, Text
 
-__all__ = ["DoublePoints", "Points", "Poster"]
+__all__ = ["DoublePoints", "Points", "Poster", "Showoff"]
 
 
 class Poster(_Model):
@@ -65,3 +65,47 @@ class Points(_Model):
 
     per_yuan: Number = Field(1.0, ge=0, le=1000, description="Points per yuan of a buyer's orders; 0: none.")
     double: list[DoublePoints] = Field(default_factory=list, description="Double-points windows (双倍积分).")
+
+
+MAX_SHOWOFF_POINTS = 100_000
+MAX_SHOWOFF_FIRST = 10_000
+
+
+class Showoff(_Model):
+    """晒单有礼: after closing, the first buyers to post a picture in a group of the campaign get the
+    reward, automatically and once each (docs/growth.md). Set ``coupon``, ``points`` or both."""
+
+    first: Count = Field(
+        ge=1,
+        le=MAX_SHOWOFF_FIRST,
+        description="How many buyers are rewarded: the first N pictures by commit.",
+    )
+    coupon: Text | None = Field(
+        None,
+        description="A coupon id of this campaign's coupons: (valid after closing: valid_for/valid_until).",
+    )
+    points: Count = Field(
+        0, ge=0, le=MAX_SHOWOFF_POINTS, description="Points each rewarded buyer gets; 0: none."
+    )
+    from_: When = Field(
+        default_factory=lambda: parse_time_spec("C"),
+        alias="from",
+        description="Pictures count from then on (at or after closing).",
+        json_schema_extra={"default": "C"},
+    )
+    until: When = Field(
+        default_factory=lambda: parse_time_spec("C+3d"),
+        description="Pictures count until then (not included); after from.",
+        json_schema_extra={"default": "C+3d"},
+    )
+
+    @field_validator("until", mode="after")
+    @classmethod
+    def _after_from(cls, until: TimeSpec, info: ValidationInfo) -> TimeSpec:
+        """Same-axis pairs here; a mix of T, C and absolute times in the cross-field checks."""
+        start = info.data.get("from_")
+        if isinstance(start, TimeSpec):
+            (kind, begins), (end_kind, ends) = _on_axis(start), _on_axis(until)
+            if kind == end_kind and ends <= begins:
+                raise PydanticCustomError("window", "must be after from ({start})", {"start": str(start)})
+        return until

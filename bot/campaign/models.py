@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from bot.campaign.growth_models import DoublePoints, Points, Poster
+from bot.campaign.growth_models import DoublePoints, Points, Poster, Showoff
 from bot.campaign.model_base import _Model, _Post
 from bot.campaign.time_fields import (
     DEFAULT_TIMEZONE,
@@ -67,6 +67,7 @@ __all__ = [
     "PreheatPost",
     "Product",
     "RedPacketBurst",
+    "Showoff",
     "SpendTier",
     "in_quiet_hours",
 ]
@@ -184,7 +185,7 @@ class FollowupPost(_Post):
 
 
 class Coupon(_Model):
-    """A coupon issued by keyword in chat (or to newcomers), redeemable on orders."""
+    """A coupon issued by keyword in chat, to newcomers, or only as a reward; redeemable on orders."""
 
     id: Slug = Field(description="Unique coupon id, e.g. newcomer.")
     keyword: Text | None = Field(None, description="Chat keyword that issues the coupon.")
@@ -192,6 +193,9 @@ class Coupon(_Model):
         "exact", description="exact: the whole message is the keyword; contains: anywhere in it."
     )
     on_join: bool = Field(False, description="Issue to members who join (新人礼包).")
+    reward: bool = Field(
+        False, description="Only given as a reward (晒单有礼, a lottery prize), never by typing."
+    )
     amount: PositiveMoney = Field(description="Discount in yuan.")
     min_spend: Money = Field(Decimal("0.00"), description="Minimum order total in yuan (0 = none).")
     quota: Count | None = Field(
@@ -310,6 +314,7 @@ class Campaign(_Model):
     points: Points = Field(
         default_factory=Points, description="Points buyers earn (积分): per yuan, double-points windows."
     )
+    showoff: Showoff | None = Field(None, description="晒单有礼: the first N buyers' pictures after closing.")
     followups: list[FollowupPost] = Field(default_factory=list, description="Posts after closing.")
     coupons: list[Coupon] = Field(default_factory=list, description="Coupons.")
     spend_tiers: list[SpendTier] = Field(default_factory=list, description="Spend discount tiers (满减).")

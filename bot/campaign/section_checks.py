@@ -26,6 +26,7 @@ __all__ = [
     "nonexistent",
     "references",
     "same_time",
+    "showoff",
     "templates",
 ]
 
@@ -140,3 +141,54 @@ def double_points(
                 f"the window ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}) is outside the sale ({sale})"
             )
             issues.append(Issue(("points", "double", i), message, "container"))
+
+
+def showoff(
+    issues: list[Issue],
+    section: Any,
+    coupons: dict[str, Any],
+    when: Callable[[TimeSpec], datetime | None],
+    closes: datetime | None,
+) -> None:
+    """A validated ``showoff:`` section rewards something, with a coupon of this file that is still
+    redeemable once issued after closing, in a window that starts at or after closing.
+
+    ``coupons``: the file's coupon ids, each with its validated coupon (None if it did not validate).
+    """
+    if section is None:
+        return
+    if section.coupon is None and not section.points:
+        issues.append(
+            Issue(("showoff",), "set 'coupon' (a coupon id of this file) or 'points', or both", "container")
+        )
+    if section.coupon is not None:
+        loc: Loc = ("showoff", "coupon")
+        coupon = coupons.get(section.coupon)
+        if section.coupon not in coupons:
+            hint = did_you_mean(section.coupon, coupons, "known coupons")
+            issues.append(Issue(loc, f"unknown coupon '{section.coupon}'{hint}"))
+        elif coupon is not None and coupon.valid_for is None and coupon.valid_until is None:
+            issues.append(
+                Issue(
+                    loc,
+                    f"coupon '{section.coupon}' ends at closing: set its valid_for (e.g. 7d) or valid_until",
+                )
+            )
+        elif coupon is not None and coupon.valid_until is not None and closes is not None:
+            until = when(coupon.valid_until)
+            if until is not None and to_utc(until) <= to_utc(closes):
+                issues.append(
+                    Issue(
+                        loc,
+                        f"coupon '{section.coupon}' ends {until:%Y-%m-%d %H:%M}, before 晒单 starts",
+                    )
+                )
+    start, end = when(section.from_), when(section.until)
+    if start is not None and closes is not None and to_utc(start) < to_utc(closes):
+        issues.append(
+            Issue(("showoff", "from"), f"must be at or after closing ({closes:%Y-%m-%d %H:%M}); e.g. 'C'")
+        )
+    if start is not None and end is not None and to_utc(end) <= to_utc(start):
+        issues.append(
+            Issue(("showoff", "until"), f"must be after from ({section.from_}, {start:%Y-%m-%d %H:%M})")
+        )
