@@ -22,9 +22,12 @@ _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789
 # Digits must not touch other digits (or letters, for ids): 13812345678 inside a longer number
 # is not a phone number, and a coupon code such as K7QM-3XTA-9PRW is never touched.
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:\d{8}|\d{11}[0-9Xx])(?![0-9A-Za-z])")
-# A 16-19 digit card; a tail set apart by a space or dash counts only when no digit group follows it: in
-# "6222…3456 130 0000 0000" the 130 begins a phone number, not the card's end.
-_BANK_CARD = re.compile(r"(?<![\d*])\d{4}(?:[ -]?\d{4}){3}(?:\d{1,3}|[ -]\d{1,3}(?![ -]?\d))?(?![\d*])")
+# A 16-19 digit card; a tail set apart by a space or dash counts only when no digit group or letter
+# follows it: in "6222…3456 130 0000 0000" the 130 begins a phone number, and in "6222…3456 222A" the
+# 222 begins a pickup code, not the card's end.
+_BANK_CARD = re.compile(
+    r"(?<![\d*])\d{4}(?:[ -]?\d{4}){3}(?:\d{1,3}|[ -]\d{1,3}(?![ -]?\d|[A-Za-z]))?(?![\d*])"
+)
 # A mainland mobile number (+86 optional, spaces or dashes between the groups): what is masked here,
 # and what the order guard reads from remarks (handlers/orderguard/signals.py).
 MOBILE_RE = re.compile(
