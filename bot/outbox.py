@@ -21,6 +21,8 @@ claim, and queued here only after it commits.
 Pictures (`enqueue_image`) are rows whose text is the path of a file already written:
 they survive a restart and leave once, like a post, and are never masked (whoever draws
 one masks what it shows), merged or replaced by text (`outbox_merge.foldable`).
+A rolling post of a kind rendered at send (the 接龙 list) is only marked stale while it
+waits, and rendered once, as it leaves (`outbox_sending.SendLoop.render_at_send`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from bot.outbox_merge import COALESCE_MAX_CHARS, foldable, merge_lines
 from bot.outbox_pacing import OutboxStats, Pacing
 from bot.outbox_pick import Chooser, Queued
 from bot.outbox_queue import OutboxQueue, target_of
-from bot.outbox_sending import SendLoop
+from bot.outbox_sending import SendLoop, SendRender
 from bot.outbox_trouble import RecoveredCallback, Trouble, TroubleCallback
 from bot.storage.outbox_store import OutboxStore
 from bot.trace_log import DEBUG, trace
@@ -120,6 +122,7 @@ class Outbox(SendLoop):
         self._private_streak = 0
         self._wake = asyncio.Event()
         self._sent_times: dict[int, datetime] = {}
+        self._renderers: dict[str, SendRender] = {}
 
     @property
     def _items(self) -> dict[int, Queued]:
@@ -149,6 +152,7 @@ class Outbox(SendLoop):
                     replace_key=row.replace_key,
                     attempts=row.attempts,
                     not_before=row.not_before,
+                    stale=True,  # a kind rendered at send is rendered again from what is committed now
                 )
             )
         now = self.clock.now()
@@ -254,6 +258,7 @@ class Outbox(SendLoop):
         self.store.replace_behind(outbox_id, text, ",".join(mentions))
         item.text = text
         item.mentions = mentions
+        item.stale = False
         self.stats.replaced += 1
         logger.bind(outbox_id=outbox_id, target=item.target, kind=item.kind).debug("outbox: replaced queued")
         self._wake.set()  # so the send loop writes the newer text soon

@@ -50,6 +50,7 @@ class Queued:
     attempts: int = field(default=0, compare=False)
     not_before: datetime | None = field(default=None, compare=False)
     sending: bool = field(default=False, compare=False)  # being handed to the network: no longer replaceable
+    stale: bool = field(default=False, compare=False)  # `text` is sendable but older: render again at send
 
 
 class Chooser:

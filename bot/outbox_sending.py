@@ -11,6 +11,17 @@ mark is owed like any other write and committed at the end of the pass (or with
 the next `sending` mark): losing it in a crash leaves the row `sending`, which is
 again never resent. The loop survives any exception: it backs off, retries, and
 reports each trouble episode once (`on_trouble`, `on_recovered`).
+
+Rendered at send (`render_at_send`, `mark_stale`): a feature whose rolling post changes
+far more often than it can leave (the 接龙 list: a batch of orders every few ms, one post
+per group per window) queues it once with rendered text and afterwards only marks it
+stale, in memory, with no write. The kind's renderer is called once, as the post is
+marked `sending`, and what it returns goes into the row with that mark, so the table,
+a restart and the transport all see the text that left. The row always holds sendable
+text: the last text written, older than the post will be but never torn. After a restart
+every loaded row counts as stale, so a kind whose renderer is registered by then is
+rendered afresh from what is committed; a renderer that returns None (or fails) leaves
+the stored text to be sent. A picture is never rendered again.
 """
 
 from __future__ import annotations
@@ -38,6 +49,9 @@ MAX_ATTEMPTS = 8
 DRAIN_TROUBLE_LIMIT_SECONDS = 600.0  # an unbounded drain() gives up on a trouble episode this long
 SENT_TIMES_KEPT = 1024  # the latest sends' times, so `sent_at` needs no read (stock posts ask)
 
+SendRender = Callable[[Queued], tuple[str, tuple[str, ...]] | None]
+"""A kind's renderer at send: the post's (text, mentions) now, or None to send the stored text."""
+
 
 class SendLoop:
     """The sending half of `Outbox` (a mixin: the queueing half lives in `bot/outbox.py`)."""
@@ -60,10 +74,48 @@ class SendLoop:
     _trouble: Trouble
     _wake: asyncio.Event
     _sent_times: dict[int, datetime]
+    _renderers: dict[str, SendRender]
 
     def _remove(self, item: Queued) -> None:
         self.queue.remove(item)
         self.stats.queued = len(self.queue)
+
+    # -- rendered at send --------------------------------------------------------------
+    def render_at_send(self, kind: str, render: SendRender) -> None:
+        """Render stale posts of `kind` with `render` as they leave (see the module docstring)."""
+        if kind == IMAGE_KIND:
+            raise ValueError("a picture's row holds a path: it is never rendered again")
+        self._renderers[kind] = render
+
+    def mark_stale(self, outbox_id: int) -> bool:
+        """The still-queued post `outbox_id` will say more when it leaves: render it then, not now.
+
+        Costs no write: the row keeps its last text until the `sending` mark. False if the
+        post has left or is leaving now (the caller queues a new one), or if its kind has
+        no renderer (the caller must give the text itself, with `replace`).
+        """
+        item = self.queue.replaceable(outbox_id)
+        if item is None or item.kind not in self._renderers:
+            return False
+        item.stale = True
+        return True
+
+    def _render_stale(self, item: Queued, mark: dict[str, Any]) -> None:
+        """Give a stale post its text as of now, into `mark` too; keep the stored text if that fails."""
+        item.stale = False
+        render = self._renderers.get(item.kind)
+        if render is None:
+            return
+        try:
+            fresh = render(item)
+        except Exception:  # a renderer bug must not stop the send loop: the stored text still reads right
+            logger.opt(exception=True).bind(outbox_id=item.id, kind=item.kind).error(
+                "outbox: rendering at send failed; sending the stored text"
+            )
+            return
+        if fresh is not None and fresh != (item.text, item.mentions):
+            item.text, item.mentions = fresh
+            mark["text"], mark["mentions"] = item.text, ",".join(item.mentions)
 
     # -- writing -----------------------------------------------------------------------
     async def flush(self) -> None:
@@ -149,14 +201,17 @@ class SendLoop:
     async def _mark_sending(self, item: Queued) -> bool:
         """Commit everything owed and then `item`'s `sending` mark; whether the mark landed.
 
-        A group post is masked here, once per send rather than per enqueue or replace (a
-        rolling 接龙 post is replaced many times), and the masked text goes into the row with
+        A stale post is rendered here (`render_at_send`), and a group post is masked here, once
+        per send rather than per enqueue or replace, and the (masked) text goes into the row with
         the mark: the table, a restart and the transport all only ever see what the group saw.
         A picture's row holds the path of its file, which is no text to mask (masking digits
         in it would send another file, or none): what a picture shows is masked by whoever draws it.
         """
+        before = (item.text, item.mentions, item.stale)
         item.sending = True
         mark = status_values("sending")
+        if item.stale and item.kind != IMAGE_KIND:
+            self._render_stale(item, mark)
         if item.group_id and item.kind != IMAGE_KIND:
             shown = self.group_filter(item.text)
             if shown != item.text:
@@ -164,7 +219,10 @@ class SendLoop:
         try:
             marked = await self._write(("status", item.id, mark))
         except BaseException:
-            item.sending = False  # not marked (or not known to be): it stays queued here and there
+            # Not marked (or not known to be): it stays queued here and there, with the text the
+            # table holds, so the next attempt renders, masks and writes it again.
+            item.sending = False
+            item.text, item.mentions, item.stale = before
             raise
         if not marked:  # its row is not `queued` in the table: sending it could double it
             item.sending = False

@@ -1,10 +1,20 @@
 """The 接龙 list of each group: rendered from the committed orders, posted at most once per window.
 
-A group's list is queued (or its queued copy replaced) after each batch that
-changed its orders, so each list is accurate when rendered; at most one list
-leaves per `CHAIN_WINDOW` per group, and the lines newer than the last list
-that left are marked new. A burst of hundreds of orders therefore costs a
-handful of posts.
+After each batch that changed a group's orders, the group's list is queued with its text
+rendered now, or, while one is still queued, that one is only marked stale
+(`Outbox.mark_stale`) with the entries the writer just read back, and it is rendered once,
+from the newest committed entries, as the outbox sends it (`render_queued`). A batch
+commits every few milliseconds in a sale and the account sends at most 30 posts a minute,
+so rendering after every batch threw nearly every rendering away (~300 µs a group on the
+event loop). At most one list leaves per `CHAIN_WINDOW` per group, and the lines newer
+than the last list that left are marked new. A burst of hundreds of orders therefore
+costs a handful of posts, and as many renderings.
+
+The queued row keeps the text of its first rendering (always a whole list, never torn)
+until it is marked `sending`, when the text that leaves is written with the mark. After
+a restart the outbox counts a loaded list as stale, and `render_queued` renders it from
+the orders committed by then (read once, as it leaves); only if that campaign is no
+longer loaded does the stored text leave as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from typing import Any
 
 from bot.campaign import Campaign
 from bot.outbox import Outbox
+from bot.outbox_pick import Queued
 from bot.vocab import Priority
 from handlers.selling.ops import ChainEntry
 from handlers.selling.store import OrderStore
@@ -30,6 +41,7 @@ class ChainState:
     outbox_id: int | None = None
     queued_upto: int = 0  # newest order id in the queued list
     posted_upto: int = 0  # newest order id in the last list that left: newer ones are marked new
+    entries: list[ChainEntry] | None = None  # as last committed, for the queued list's rendering at send
 
 
 def product_name(campaign: Campaign, code: str) -> str:
@@ -52,6 +64,7 @@ class ChainLists:
         self.render = render
         self.campaign_of = campaign_of
         self.states: dict[tuple[str, str], ChainState] = {}
+        outbox.render_at_send("chain", self.render_queued)
 
     def refresh(self, campaign_id: str, group_id: str, entries: list[ChainEntry] | None = None) -> None:
         """Queue (or replace the queued) list of a group; `entries` as just committed, else read."""
@@ -64,16 +77,14 @@ class ChainLists:
         if not entries:  # everything was cancelled: an empty list says nothing
             self._drop_queued(campaign_id, group_id, state)
             return
-        shown = entries
-
-        def render(grow: bool) -> tuple[str, tuple[str, ...]]:
-            if not grow:  # a new list: what the last one showed is no longer new
-                state.posted_upto = state.queued_upto
-            return self.text(campaign, shown, state.posted_upto), ()
-
-        state.outbox_id = self.outbox.roll(
-            state.outbox_id,
-            render,
+        if state.outbox_id is not None and self.outbox.mark_stale(state.outbox_id):
+            state.entries = entries  # the queued list is rendered from these as it leaves
+            state.queued_upto = max((e.last_id for e in entries), default=state.queued_upto)
+            return
+        state.posted_upto = state.queued_upto  # a new list: what the last one showed is no longer new
+        state.entries = None
+        state.outbox_id = self.outbox.enqueue(
+            self.text(campaign, entries, state.posted_upto),
             group_id=group_id,
             replace_key=f"chain:{campaign_id}",
             delay=CHAIN_WINDOW,
@@ -81,6 +92,26 @@ class ChainLists:
             kind="chain",
         )
         state.queued_upto = max((e.last_id for e in entries), default=state.queued_upto)
+
+    def render_queued(self, item: Queued) -> tuple[str, tuple[str, ...]] | None:
+        """A stale queued list's text as it leaves (the outbox's renderer of kind "chain").
+
+        A list this process queued is rendered from the entries of the last batch that
+        touched the group; one loaded after a restart from the orders committed now. None
+        (send the stored text) if its campaign is not loaded or no order is left.
+        """
+        campaign_id = item.replace_key.removeprefix("chain:")
+        campaign = self.campaign_of(campaign_id) if item.replace_key.startswith("chain:") else None
+        if campaign is None:
+            return None
+        state = self.states.get((campaign_id, item.group_id))
+        if state is not None and state.outbox_id == item.id and state.entries is not None:
+            entries, new_after = state.entries, state.posted_upto
+        else:
+            entries, new_after = self.store.chain(campaign_id, item.group_id), None
+        if not entries:
+            return None
+        return self.text(campaign, entries, new_after), ()
 
     def _drop_queued(self, campaign_id: str, group_id: str, state: ChainState) -> None:
         """Cancel the group's still-queued list, which shows orders that are gone.

@@ -19,7 +19,8 @@ process goes through here:
   in the same thread, right after the commit, `read_after(ops, results)` reads
   back what the batch changed (kept as `view` for the callback);
 * after the commit, `on_commit(ops, results)` runs once per batch on the event
-  loop (the selling feature posts one 接龙 list per group per batch from it),
+  loop (the selling feature queues each touched group's 接龙 list from it, or marks
+  the queued one stale: it is rendered as it leaves, `handlers/selling/chain.py`),
   and only then is each caller's future resolved: nothing is acknowledged that
   is not durable.
 """

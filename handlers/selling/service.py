@@ -246,7 +246,7 @@ class Selling:
         self.notices.drop_preopen(group_id)
 
     def refresh_chain(self, campaign_id: str, group_id: str, entries: list[ChainEntry] | None = None) -> None:
-        """Queue (or replace the queued) 接龙 list of a group, rendered from the committed orders."""
+        """Queue the 接龙 list of a group (or mark the queued one stale), from the committed orders."""
         self.chain_lists.refresh(campaign_id, group_id, entries)
 
     def render_chain(
