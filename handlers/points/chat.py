@@ -75,7 +75,11 @@ async def _answer_my_points(ctx: Context, member_id: str, name: str) -> None:
     if not services.get_or_make(AskMemory, AskMemory).may_answer(member_id, now):
         return
     mine = await asyncio.to_thread(_my_points, services, member_id, now)
-    ctx.send_private(member_id, "points/mine.j2", name=name, titles=_titles(services), **mine)
+    # The check-in's answer waits at CHATTER; this one too, so a member who checks in and then asks
+    # hears the two answers in the order they asked.
+    ctx.send_private(
+        member_id, "points/mine.j2", priority=Priority.CHATTER, name=name, titles=_titles(services), **mine
+    )
 
 
 def _my_points(services: Services, member_id: str, now: datetime) -> dict[str, Any]:

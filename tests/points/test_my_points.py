@@ -56,3 +56,17 @@ async def test_points_switched_off_answer_nothing(
     await transport.inject(private_message("我的积分", "alice", at=clock.now()))
     assert transport.private_texts("alice") == []
     assert points_of(app.services).entries("alice") == []  # the ledger is there for other features
+
+
+async def test_a_check_in_then_my_points_are_answered_in_the_order_asked(
+    make_app: AppFactory, clock: FakeClock
+) -> None:
+    """Both answers wait in the outbox together (a busy sale): the check-in's must not be overtaken by
+    the balance it produced (`make run` showed 积分：5 before 签到成功)."""
+    app, transport = make_app()
+    clock.set(EVENING)
+    await transport.inject(group_message("签到", "alice", at=clock.now()), drain=False)
+    await transport.inject(group_message("我的积分", "alice", name="王姐", at=clock.now()), drain=False)
+    await app.services.outbox.drain()
+    first, second = transport.private_texts("alice")
+    assert "签到成功" in first and "王姐 的积分：5" in second
