@@ -18,16 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from bot.campaign.models import Campaign, Coupon
 from bot.context import Services
-from handlers.coupons.store import CouponSpec, CouponStore
+from handlers.coupons.rewards import issue_reward
+from handlers.coupons.store import CouponSpec
 from handlers.points.ledger import points_of
 
 POINTS_RE = re.compile(r"^(\d{1,7})\s*(?:积分|分|points?)$", re.IGNORECASE)
 POINTS_REASON = "lottery"
-SLOT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -88,21 +87,7 @@ def pay_in(
         return ref
     if spec is None:
         raise ValueError("a coupon prize needs the coupon's terms")
-    return _issue_coupon(conn, spec, member_id, group_id, now)
-
-
-def _issue_coupon(conn: Connection, spec: CouponSpec, member_id: str, group_id: str, now: datetime) -> str:
-    """The coupon in the member's next free slot of that coupon (a savepoint per try: a keyword
-    claim committing the same slot meanwhile, or a code collision, costs one more try)."""
-    for _ in range(SLOT_ATTEMPTS):
-        held = CouponStore.held_count(conn, spec, member_id)
-        try:
-            with conn.begin_nested():
-                issued = CouponStore.insert_coupon(conn, spec, member_id, group_id, now, slot=held + 1)
-        except IntegrityError:
-            continue
-        return issued.code
-    raise RuntimeError(f"could not issue the lottery coupon {spec.coupon_id} to {member_id}")
+    return issue_reward(conn, spec, member_id, group_id, now)
 
 
 __all__ = ["POINTS_REASON", "Prize", "coupon_of", "parse_prize", "pay_in", "points_ref"]

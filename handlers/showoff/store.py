@@ -20,17 +20,16 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from bot.storage.engine import upsert_insert
-from handlers.coupons.store import CouponSpec, CouponStore
+from handlers.coupons.rewards import issue_reward
+from handlers.coupons.store import CouponSpec
 from handlers.points.ledger import PointsLedger
 from handlers.selling.tables import ACTIVE, ORDERS
 from handlers.showoff.tables import COUNTERS, ENTRIES
 
 POINTS_REASON = "showoff"
 COUPON_SOURCE = "showoff"
-SLOT_ATTEMPTS = 5
 
 REWARDED = "rewarded"  # among the first N: paid now
 COUNTED = "counted"  # a buyer's first picture, after the N rewards were taken
@@ -154,7 +153,7 @@ class ShowoffStore:
             )
         if reward.coupon is None:
             return ""
-        return _issue_coupon(conn, reward.coupon, member_id, group_id, now)
+        return issue_reward(conn, reward.coupon, member_id, group_id, now)
 
     # -- reads -----------------------------------------------------------------------------------
     def rewarded_names(self, campaign_id: str, group_id: str) -> list[str]:
@@ -195,20 +194,6 @@ class ShowoffStore:
                 select(func.count()).select_from(ENTRIES).where(ENTRIES.c.campaign_id == campaign_id)
             ).scalar_one()
         return int(found)
-
-
-def _issue_coupon(conn: Connection, spec: CouponSpec, member_id: str, group_id: str, now: datetime) -> str:
-    """The coupon in the member's next free slot of it (a savepoint per try: a keyword claim taking
-    the same slot meanwhile, or a code collision, costs one more try), as lottery prizes are issued."""
-    for _ in range(SLOT_ATTEMPTS):
-        held = CouponStore.held_count(conn, spec, member_id)
-        try:
-            with conn.begin_nested():
-                issued = CouponStore.insert_coupon(conn, spec, member_id, group_id, now, slot=held + 1)
-        except IntegrityError:
-            continue
-        return issued.code
-    raise RuntimeError(f"could not issue the 晒单 coupon {spec.coupon_id} to {member_id}")
 
 
 __all__ = [
