@@ -41,14 +41,18 @@ class DoublePoints(_Model):
     @field_validator("until", mode="after")
     @classmethod
     def _after_from(cls, until: TimeSpec, info: ValidationInfo) -> TimeSpec:
-        """Checked here when both are ``T±``, both ``C±`` or both absolute; a mix needs the
-        campaign's T and C (the cross-field checks)."""
-        start = info.data.get("from_")
-        if isinstance(start, TimeSpec):
-            (kind, begins), (end_kind, ends) = _on_axis(start), _on_axis(until)
-            if kind == end_kind and ends <= begins:
-                raise PydanticCustomError("window", "must be after from ({start})", {"start": str(start)})
-        return until
+        return window_end_after_start(until, info)
+
+
+def window_end_after_start(until: TimeSpec, info: ValidationInfo) -> TimeSpec:
+    """A window's ``until`` after its ``from``, checked here when both are ``T±``, both ``C±`` or both
+    absolute; a mix needs the campaign's T and C (the cross-field checks in section_checks)."""
+    start = info.data.get("from_")
+    if isinstance(start, TimeSpec):
+        (kind, begins), (end_kind, ends) = _on_axis(start), _on_axis(until)
+        if kind == end_kind and ends <= begins:
+            raise PydanticCustomError("window", "must be after from ({start})", {"start": str(start)})
+    return until
 
 
 def _on_axis(spec: TimeSpec) -> tuple[str, float]:
@@ -102,10 +106,4 @@ class Showoff(_Model):
     @field_validator("until", mode="after")
     @classmethod
     def _after_from(cls, until: TimeSpec, info: ValidationInfo) -> TimeSpec:
-        """Same-axis pairs here; a mix of T, C and absolute times in the cross-field checks."""
-        start = info.data.get("from_")
-        if isinstance(start, TimeSpec):
-            (kind, begins), (end_kind, ends) = _on_axis(start), _on_axis(until)
-            if kind == end_kind and ends <= begins:
-                raise PydanticCustomError("window", "must be after from ({start})", {"start": str(start)})
-        return until
+        return window_end_after_start(until, info)

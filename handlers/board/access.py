@@ -80,6 +80,14 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+async def viewer_or_denied(request: Request) -> Viewer | Response:
+    """The viewer, or the refusal to send back (every page and API answer starts here)."""
+    viewer = viewer_of(request)
+    if isinstance(viewer, str):
+        return await denied(request, viewer)
+    return viewer
+
+
 async def denied(request: Request, reason: str, status: int = 403) -> Response:
     """The refusal, in Chinese, with what to do; JSON for the API. 404 for `not_found`."""
     board = board_of_request(request)

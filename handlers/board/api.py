@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from handlers.board.access import Viewer, board_of_request, denied, viewer_of
+from handlers.board.access import Viewer, board_of_request, denied, viewer_of, viewer_or_denied
 from handlers.board.present import admin_for, csv_for, groups_for, live_for, results_for, sections_for
 from handlers.board.scope import visible_campaigns
 from handlers.board.views import jsonable
@@ -32,15 +32,8 @@ RECHECK_SECONDS = 10.0  # an open stream checks its link and the viewer's groups
 RETRY_MS = 3000
 
 
-async def _viewer(request: Request) -> Viewer | Response:
-    viewer = viewer_of(request)
-    if isinstance(viewer, str):
-        return await denied(request, viewer)
-    return viewer
-
-
 async def me(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     board = board_of_request(request)
@@ -64,7 +57,7 @@ Maker = Callable[["Board", Any, str], Awaitable[Any]]
 
 
 async def _campaign_json(request: Request, make: Maker) -> Response:
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     view = await make(board_of_request(request), viewer.scope, request.path_params["campaign_id"])
@@ -86,7 +79,7 @@ async def results(request: Request) -> Response:
 
 
 async def results_csv(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     campaign_id = request.path_params["campaign_id"]
@@ -102,7 +95,7 @@ async def results_csv(request: Request) -> Response:
 
 async def poster(request: Request) -> Response:
     """The results poster, when a renderer is wired (`Board.poster`); else 404."""
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     board = board_of_request(request)
@@ -116,7 +109,7 @@ async def poster(request: Request) -> Response:
 
 
 async def admin(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     if not viewer.scope.admin_session:
@@ -130,7 +123,7 @@ def _event(name: str, data: Any) -> str:
 
 async def stream(request: Request) -> Response:
     """`text/event-stream`: `figures` events with the changed parts, until the viewer's access ends."""
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     board = board_of_request(request)

@@ -19,11 +19,10 @@ from handlers.board.access import (
     ADMIN,
     COOKIE,
     LINK,
-    Viewer,
     board_of_request,
     cookie_value,
     denied,
-    viewer_of,
+    viewer_or_denied,
 )
 from handlers.board.links import ADMIN_SESSION_MINUTES, Denied
 from handlers.board.present import admin_for, groups_for, live_for, results_for
@@ -93,15 +92,8 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def _viewer(request: Request) -> Viewer | Response:
-    viewer = viewer_of(request)
-    if isinstance(viewer, str):
-        return await denied(request, viewer)
-    return viewer
-
-
 async def home(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     board = board_of_request(request)
@@ -127,7 +119,7 @@ async def home(request: Request) -> Response:
 
 
 async def _campaign_page(request: Request, template: str, make: Any) -> Response:
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     board = board_of_request(request)
@@ -151,7 +143,7 @@ async def results_page(request: Request) -> Response:
 
 
 async def admin_page(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await viewer_or_denied(request)
     if isinstance(viewer, Response):
         return viewer
     if not viewer.scope.admin_session:
