@@ -19,8 +19,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from bot.campaign.gift_models import FirstGifts
 from bot.campaign.growth_models import DoublePoints, Points, Poster, Showoff
+from bot.campaign.leaderboard_models import LiveBoard
 from bot.campaign.model_base import _Model, _Post
+from bot.campaign.referral_models import Referral
+from bot.campaign.reopen_models import Reopen
 from bot.campaign.time_fields import (
     DEFAULT_TIMEZONE,
     Closing,
@@ -315,6 +319,10 @@ class Campaign(_Model):
         default_factory=Points, description="Points buyers earn (积分): per yuan, double-points windows."
     )
     showoff: Showoff | None = Field(None, description="晒单有礼: the first N buyers' pictures after closing.")
+    referral: Referral | None = Field(None, description="推荐有礼: invite rewards and ladders.")
+    gifts: FirstGifts | None = Field(None, description="前N名下单赠礼: first N orders get a gift.")
+    reopen: Reopen | None = Field(None, description="限时返场: reopen what is left after closing.")
+    leaderboard: LiveBoard | None = Field(None, description="实时销量榜 during the sale.")
     followups: list[FollowupPost] = Field(default_factory=list, description="Posts after closing.")
     coupons: list[Coupon] = Field(default_factory=list, description="Coupons.")
     spend_tiers: list[SpendTier] = Field(default_factory=list, description="Spend discount tiers (满减).")

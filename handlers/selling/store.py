@@ -16,7 +16,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -61,6 +61,9 @@ from handlers.selling.tables import (
     PickupChoice,
 )
 
+BatchExtension = Callable[[Connection, list[Operation], list[OpResult], datetime], None]
+"""A feature's step in each order batch's transaction (`OrderStore.extend`); raising rolls the batch back."""
+
 
 # --------------------------------------------------------------------------- the store
 class OrderStore:
@@ -69,6 +72,16 @@ class OrderStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
+        self.extensions: list[BatchExtension] = []
+
+    def extend(self, extension: BatchExtension) -> None:
+        """Run `extension` in every order batch's own transaction, after the batch's writes.
+
+        Why: a feature that must decide something by commit order (前N名赠礼) or keep a
+        figure exactly in step with the orders writes in the same transaction, so its
+        decision commits or rolls back with the orders themselves.
+        """
+        self.extensions.append(extension)
 
     def reading(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         """`conn` when given (a node run reads in its claim's transaction), else a fresh connection."""
@@ -155,7 +168,7 @@ class OrderStore:
             return []
         try:
             with self.write(poll=True) as conn:
-                return Batch(conn, self.sqlite, now).run(ops)
+                return self._run(conn, ops, now)
         except Exception:
             if len(ops) == 1:
                 raise
@@ -163,10 +176,16 @@ class OrderStore:
         for op in ops:
             try:
                 with self.write() as conn:
-                    results.extend(Batch(conn, self.sqlite, now).run([op]))
+                    results.extend(self._run(conn, [op], now))
             except Exception:
                 logger.opt(exception=True).error("order operation failed and was rolled back: {}", op)
                 results.append(OpResult("error"))
+        return results
+
+    def _run(self, conn: Connection, ops: list[Operation], now: datetime) -> list[OpResult]:
+        results = Batch(conn, self.sqlite, now).run(ops)
+        for extension in self.extensions:
+            extension(conn, ops, results, now)
         return results
 
     def after_batch(self, ops: list[Operation], results: list[OpResult]) -> BatchView:
