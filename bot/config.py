@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from bot.config_stars import StarSettings
+from bot.config_tiers import TierSettings
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -242,6 +245,8 @@ class Config(_Strict):
     order_guard: OrderGuardSettings = Field(default_factory=OrderGuardSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     points: PointsSettings = Field(default_factory=PointsSettings)
+    tiers: TierSettings = Field(default_factory=TierSettings)
+    stars: StarSettings = Field(default_factory=StarSettings)
     base_dir: str = Field(default=".", exclude=True)
 
     @model_validator(mode="after")
