@@ -25,7 +25,7 @@ from bot.events import (
     PrivateMessage,
     TransportStatus,
 )
-from bot.feature import Feature, Hook, Lifecycle, as_feature, node_kinds
+from bot.feature import Feature, FeatureFigures, Hook, Lifecycle, as_feature, node_kinds
 from bot.handler import collect
 from bot.health import HealthMonitor
 from bot.inbound import InboundRecorder
@@ -111,6 +111,7 @@ class App:
         app.lease = lease
         runners, hooks = node_kinds(chosen)
         services.attach_campaigns(CampaignRuntime(services, app.notify_admins, runners=runners, hooks=hooks))
+        services.provide(FeatureFigures(tuple((f.name, f.figures) for f in chosen if f.figures is not None)))
         lifecycle = Lifecycle()
         for feature in chosen:
             if feature.setup is not None:

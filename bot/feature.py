@@ -8,16 +8,22 @@ from any subset, and "where is the red-packet rain?" has one answer: `handlers/r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from loguru import logger
 
 if TYPE_CHECKING:
     from bot.campaign.nodes import NodeHook, NodeRunner
     from bot.context import Services
 
 Hook = Callable[[], Any]  # a start-up or shut-down step; may return an awaitable
+
+FiguresSource = Callable[[Any, str, Sequence[str] | None], Mapping[str, int]]
+"""A feature's figures for one campaign: ``(engine, campaign_id, group_ids or None for all) ->
+{key: count}``, keys stable English words that templates/monitoring/growth_labels.j2 names."""
 
 
 @dataclass
@@ -48,6 +54,25 @@ class Feature:
     node_runners: Mapping[str, NodeRunner] = field(default_factory=dict)
     node_hooks: Mapping[str, NodeHook] = field(default_factory=dict)
     setup: Callable[[Services, Lifecycle], None] | None = None
+    figures: FiguresSource | None = None
+
+
+@dataclass(frozen=True)
+class FeatureFigures:
+    """Every feature's figures, collected by the app, so /stats and `tuanbot report` show a loop's
+    numbers (referral, points, reopen…) without importing the loop."""
+
+    sources: tuple[tuple[str, FiguresSource], ...] = ()
+
+    def collect(self, engine: Any, campaign_id: str, group_ids: Sequence[str] | None) -> dict[str, int]:
+        """All features' figures in feature order; a feature that fails is logged and left out."""
+        found: dict[str, int] = {}
+        for name, source in self.sources:
+            try:
+                found.update(source(engine, campaign_id, group_ids))
+            except Exception:
+                logger.opt(exception=True).warning("figures of {} failed", name)
+        return found
 
 
 def as_feature(item: Feature | ModuleType) -> Feature:

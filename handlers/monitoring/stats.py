@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Context, Services
 from bot.events import GroupMessage
+from bot.feature import FeatureFigures
 from bot.handler import command
 from bot.vocab import Priority, Role
 from handlers.aftersales.figures import figures_for
@@ -55,6 +56,8 @@ async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
     opens_at = opened_at or sell.times(campaign)[0]
     conv = conversion(ctx.services, campaign.id, msg.group_id, opens_at)
     figures = figures_for(ctx.repo.engine, campaign.id, [msg.group_id], ctx.clock.now())
+    loops = ctx.services.find(FeatureFigures)
+    growth = loops.collect(ctx.repo.engine, campaign.id, [msg.group_id]) if loops is not None else {}
     ctx.send_private(
         msg.sender.id,
         "aftersales/stats.j2",  # sales/stats.j2, then the after-sales figures when there are any
@@ -65,6 +68,7 @@ async def handle_stats(msg: GroupMessage, ctx: Context) -> None:
         conversion=conv,
         opens_at=opens_at,
         figures=figures,
+        growth=growth,
         priority=Priority.COMMAND,
     )
 
