@@ -14,6 +14,7 @@ from bot.cli_database import build_or_exit
 from bot.cli_lists import lists
 from bot.cli_members import member_cli
 from bot.cli_output import print_table
+from bot.cli_report import report as report_command
 from bot.cli_web import web
 from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import setup_logging
@@ -267,119 +268,7 @@ def rehearse(
         raise typer.Exit(1)
 
 
-@cli.command()
-def report(
-    campaign_id: str = typer.Argument(..., help="Campaign id."),
-    config: Path = CONFIG_OPTION,
-    database: str = typer.Option(
-        "", help="Database URL to read instead of config.yaml's (e.g. a kept rehearsal)."
-    ),
-    campaigns: Path | None = typer.Option(
-        None,
-        help="Campaign folder to read instead of config.yaml's. A kept rehearsal's own folder "
-        "(campaigns/ beside its database) is used by default with its --database.",
-    ),
-    as_csv: bool = typer.Option(False, "--csv", help="CSV instead of a table."),
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
-) -> None:
-    """Per-group results of a campaign: members, activity, buyers, orders, money, AOV, conversion.
-
-    Money is gross (GMV), the discounts (满减, coupons, red-packet credit) and net, as the results post.
-    """
-    from rich.table import Table
-
-    from bot.app import App
-    from bot.templates import money as money_text
-    from handlers.monitoring.report import build_report
-
-    cfg = _load(config)
-    if database:
-        cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
-        beside = Path(database.split(":///", 1)[-1]).parent / "campaigns"
-        if campaigns is None and database.startswith("sqlite") and beside.is_dir():
-            campaigns = beside  # a kept rehearsal: its campaign, not data/'s file of the same id
-    if campaigns is not None:
-        cfg = cfg.model_copy(update={"campaigns_dir": str(campaigns.resolve())})
-    setup_logging("ERROR", None, timezone=cfg.bot.timezone)
-    app = build_or_exit(cfg, lambda: App.build(cfg, restore_outbox=False))
-    registry = app.services.campaigns
-    registry.load_all()
-    if campaign_id not in registry.campaigns:
-        typer.echo(
-            f"no campaign {campaign_id!r} in {registry.directory}; `tuanbot campaign validate` it", err=True
-        )
-        raise typer.Exit(1)
-    loaded = registry.campaigns[campaign_id]
-    groups = registry.groups_of(loaded.campaign)
-    since = loaded.nodes[0].fire_at
-    until = max(registry.effective_times(campaign_id)[1], app.services.clock.now())
-    names = {g: app.services.repo.group_name(g) for g in groups}
-    closes_at = registry.effective_times(campaign_id)[1]
-    result = build_report(
-        app.services.repo.engine,
-        campaign_id,
-        groups,
-        names,
-        since,
-        until,
-        tiers=loaded.campaign.spend_tiers,
-        priced_at=min(until, closes_at),
-    )
-    if as_json:
-        typer.echo(result.to_json())
-        return
-    if as_csv:
-        typer.echo(result.to_csv(), nl=False)
-        return
-    table = Table(title=f"{campaign_id} — {loaded.campaign.title}（售出率 {result.sell_through_pct}%）")
-    headers = [
-        "群",
-        "成员",
-        "活跃%",
-        "消息",
-        "下单人数",
-        "订单",
-        "件数",
-        "GMV",
-        "满减",
-        "优惠券",
-        "红包抵扣",
-        "实付",
-        "退款",
-        "补发",
-        "售后后净额",
-        "客单价",
-        "转化%(活跃)",
-        "转化%(全部)",
-    ]
-    for header in headers:
-        table.add_column(header, justify="left" if header == "群" else "right")
-    for row in [*result.rows, result.totals()]:
-        table.add_row(
-            row.group,
-            str(row.members),
-            f"{row.active_pct:.1f}" if row.group != "合计" else "",
-            str(row.messages),
-            str(row.buyers),
-            str(row.orders),
-            str(row.units),
-            money_text(round(row.gmv_yuan * 100)),
-            money_text(round(row.tier_off_yuan * 100)),
-            money_text(round(row.coupon_off_yuan * 100)),
-            money_text(round(row.credit_off_yuan * 100)),
-            money_text(round(row.net_yuan * 100)),
-            money_text(round(row.refund_yuan * 100)),
-            money_text(round(row.resend_yuan * 100)),
-            money_text(round(row.net_after_sales_yuan * 100)),
-            money_text(round(row.aov_yuan * 100)),
-            f"{row.conversion_pct:.1f}" if row.group != "合计" else "",
-            f"{row.conversion_all_pct:.1f}",
-        )
-    print_table(table)
-    if result.aftersales_text():
-        typer.echo(result.aftersales_text())
-
-
+cli.command("report")(report_command)  # `tuanbot report CAMPAIGN`: per-group results (bot/cli_report.py)
 cli.command("lists")(lists)  # `tuanbot lists CAMPAIGN`: the pickup-point lists (bot/cli_lists.py)
 cli.add_typer(member_cli, name="member")  # `tuanbot member export|forget ID` (bot/cli_members.py)
 cli.command("web")(web)  # `tuanbot web`: the live board alone, read-only (bot/cli_web.py)

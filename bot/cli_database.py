@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from bot.config import Config, ConfigError, load_config
+from bot.logging_setup import setup_logging
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 T = TypeVar("T")
 # Exit status for "the database cannot be used", like a config error (2).
@@ -80,3 +84,28 @@ def config_for(config: Path, database: str) -> Config:
     if database:
         cfg = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": database})})
     return cfg
+
+
+def config_for_reading(config: Path, database: str, campaigns: Path | None) -> Config:
+    """`config_for`, and the campaign folder to read: `campaigns`, else a kept rehearsal's own
+    (`campaigns/` beside its SQLite database), not data/'s file of the same id."""
+    cfg = config_for(config, database)
+    if database:
+        beside = Path(database.split(":///", 1)[-1]).parent / "campaigns"
+        if campaigns is None and database.startswith("sqlite") and beside.is_dir():
+            campaigns = beside
+    if campaigns is not None:
+        cfg = cfg.model_copy(update={"campaigns_dir": str(campaigns.resolve())})
+    return cfg
+
+
+def app_for_reading(config: Path, database: str, campaigns: Path | None) -> App:
+    """A quiet app over the database for a command that reads it (report, lists): campaigns
+    loaded, the outbox not restored (nothing is sent), database failures said as a sentence."""
+    from bot.app import App  # the app imports every feature: only commands that need it pay
+
+    cfg = config_for_reading(config, database, campaigns)
+    setup_logging("ERROR", None, timezone=cfg.bot.timezone)
+    app = build_or_exit(cfg, lambda: App.build(cfg, restore_outbox=False))
+    app.services.campaigns.load_all()
+    return app

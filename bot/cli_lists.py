@@ -11,21 +11,8 @@ from pathlib import Path
 
 import typer
 
-from bot.cli_database import build_or_exit, config_for
+from bot.cli_database import app_for_reading, build_or_exit
 from bot.cli_output import print_table
-from bot.config import Config
-from bot.logging_setup import setup_logging
-
-
-def _load(config: Path, database: str, campaigns: Path | None) -> Config:
-    cfg = config_for(config, database)
-    if database:
-        beside = Path(database.split(":///", 1)[-1]).parent / "campaigns"
-        if campaigns is None and database.startswith("sqlite") and beside.is_dir():
-            campaigns = beside  # a kept rehearsal: its own campaign folder
-    if campaigns is not None:
-        cfg = cfg.model_copy(update={"campaigns_dir": str(campaigns.resolve())})
-    return cfg
 
 
 def lists(
@@ -48,15 +35,11 @@ def lists(
     """
     from rich.table import Table
 
-    from bot.app import App
     from bot.templates import money
     from handlers.fulfilment.lists_chat import make_lists
 
-    cfg = _load(config, database, campaigns)
-    setup_logging("ERROR", None, timezone=cfg.bot.timezone)
-    app = build_or_exit(cfg, lambda: App.build(cfg, restore_outbox=False))
+    app = app_for_reading(config, database, campaigns)
     registry = app.services.campaigns
-    registry.load_all()
     if campaign_id not in registry.campaigns:
         known = ", ".join(sorted(registry.campaigns)) or "none"
         typer.echo(
@@ -73,7 +56,7 @@ def lists(
         )
         raise typer.Exit(1)
     result, paths = build_or_exit(
-        cfg, lambda: make_lists(app.services, campaign, [group] if group else None, out)
+        app.services.config, lambda: make_lists(app.services, campaign, [group] if group else None, out)
     )
     if not paths:
         typer.echo(f"{campaign_id}: no orders{' in ' + group if group else ''}; no lists written")

@@ -61,8 +61,11 @@ KEEP_TABLES = frozenset(
         "engagement_redpacket_grabs",
         "points_ledger",  # points are redeemable value, like coupons
         "points_balances",
+        "points_redemptions",  # what points took off a campaign's orders (the net depends on it)
         "lottery_entries",  # a drawn lottery's published list keeps its numbering
         "showoff_entries",  # a 晒单 reward paid (its coupon code and points)
+        "gift_entries",  # a 前N名 gift given (its number, coupon code and points)
+        "referral_payouts",  # a referral reward paid (its coupon code and points)
         "moderation_action",
         "order_guard_flags",
         "outbox",  # group posts that @-mentioned them (private messages to them are deleted)

@@ -16,13 +16,18 @@ from handlers.aftersales import tables as aftersales
 from handlers.coupons import tables as coupons
 from handlers.faq import tables as faq
 from handlers.fulfilment import payment_tables, pickup_tables
+from handlers.gifts import tables as gifts
+from handlers.leaderboard import tables as leaderboard
 from handlers.lottery import tables as lottery
 from handlers.moderation import tables as moderation
 from handlers.orderguard import tables as orderguard
 from handlers.points import tables as points
 from handlers.redpacket import tables as redpacket
+from handlers.referral import tables as referral
 from handlers.selling import tables as selling
 from handlers.showoff import tables as showoff
+from handlers.stars import tables as stars
+from handlers.tiers import tables as tiers
 from handlers.welcome import tables as welcome
 
 TABLE_MODULES = (
@@ -30,6 +35,8 @@ TABLE_MODULES = (
     aftersales,
     coupons,
     faq,
+    gifts,
+    leaderboard,
     lottery,
     moderation,
     orderguard,
@@ -37,8 +44,11 @@ TABLE_MODULES = (
     pickup_tables,
     points,
     redpacket,
+    referral,
     selling,
     showoff,
+    stars,
+    tiers,
     welcome,
 )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +22,17 @@ from tests.fakes import FakeClock, FakeTransport
 # The shipped config.yaml turns the web board on; tests (and the `tuanbot run` processes they
 # start) leave it off unless a board test turns it on, so parallel runs never fight for a port.
 os.environ.setdefault("TUANBOT_WEB_ENABLED", "false")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_kept_rehearsals() -> Iterator[None]:
+    """Rehearsals a test keeps (`keep_workdir`, `--keep`) to read their database are removed when
+    the session ends, so a day of test runs does not fill the machine's /tmp."""
+    temp = Path(tempfile.gettempdir())
+    before = set(temp.glob("tuanbot-rehearsal-*"))
+    yield
+    for kept in set(temp.glob("tuanbot-rehearsal-*")) - before:
+        shutil.rmtree(kept, ignore_errors=True)
 
 
 def make_config(tmp_path: Path, db_url: str | None = None, **overrides: Any) -> Config:

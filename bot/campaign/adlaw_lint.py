@@ -45,6 +45,8 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "broadcasts": ("text",),
     "close": ("text", "next_preview"),
     "poster": ("thanks",),
+    "gifts": ("gift",),
+    "reopen": ("recommend",),
 }
 
 

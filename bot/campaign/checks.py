@@ -16,9 +16,13 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from bot.campaign.gift_checks import gift_issues
+from bot.campaign.leaderboard_checks import leaderboard
 from bot.campaign.models import DEFAULT_TIMEZONE, Campaign
 from bot.campaign.positions import Positions
 from bot.campaign.problems import Issue, Loc, Where
+from bot.campaign.referral_checks import referral
+from bot.campaign.reopen_checks import reopen
 from bot.campaign.section_checks import (
     LineOf,
     content,
@@ -231,6 +235,11 @@ def semantic_issues(
     double_points(issues, parts.get("points"), when, opens, closes)
     validated = {c.id: c for _, c in parts.get("coupons", [])}
     showoff(issues, parts.get("showoff"), {cid: validated.get(cid) for cid in coupon_ids}, when, closes)
+    gift_issues(issues, parts.get("gifts"), {cid: validated.get(cid) for cid in coupon_ids}, codes)
+    leaderboard(issues, parts.get("leaderboard"), parts.get("broadcasts"))
+    sale_prices = {code: -1 for code in codes} | {p.code: p.price_cents for _, p in products}
+    reopen(issues, parts.get("reopen"), when, closes, sale_prices)
+    referral(issues, parts.get("referral"), {cid: validated.get(cid) for cid in coupon_ids}, when, closes)
 
     coupons = parts.get("coupons", [])
     duplicates(issues, line, "coupons", coupons, "coupon id", attr="id")

@@ -14,9 +14,9 @@ from pydantic_core import PydanticCustomError
 from bot.campaign.model_base import _Model
 from bot.campaign.time_fields import When
 from bot.campaign.times import TimeSpec, parse_time_spec
-from bot.campaign.values import Count, Number, Text
+from bot.campaign.values import Count, Number, PositiveMoney, Text
 
-__all__ = ["DoublePoints", "Points", "Poster", "Showoff"]
+__all__ = ["DoublePoints", "Points", "PointsRedeem", "Poster", "Showoff"]
 
 
 class Poster(_Model):
@@ -64,11 +64,33 @@ def _on_axis(spec: TimeSpec) -> tuple[str, float]:
     return "aware", spec.at.timestamp()
 
 
+MAX_REDEEM_RATE = 100_000
+
+
+class PointsRedeem(_Model):
+    """积分抵扣: members who opted in (积分抵扣) pay part of their bill with points, settled at close.
+
+    The cap is the smallest of ``max_yuan``, ``max_share`` of what is due after 满减, the member
+    discount and the coupon, and what the member's balance is worth at ``rate``.
+    """
+
+    rate: Count = Field(
+        ge=1, le=MAX_REDEEM_RATE, description="Points worth one yuan, e.g. 100 (100 points = ¥1)."
+    )
+    max_yuan: PositiveMoney = Field(description="At most this many yuan off per buyer per campaign.")
+    max_share: Number = Field(
+        0.5, gt=0, le=1, description="At most this share of what is due after 满减 and coupons (0.5: half)."
+    )
+
+
 class Points(_Model):
     """Points (积分) each buyer earns when the campaign closes in their group (docs/growth.md)."""
 
     per_yuan: Number = Field(1.0, ge=0, le=1000, description="Points per yuan of a buyer's orders; 0: none.")
     double: list[DoublePoints] = Field(default_factory=list, description="Double-points windows (双倍积分).")
+    redeem: PointsRedeem | None = Field(
+        None, description="Points redemption (积分抵扣) for members who opt in; absent: none."
+    )
 
 
 MAX_SHOWOFF_POINTS = 100_000

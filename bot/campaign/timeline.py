@@ -19,6 +19,8 @@ open            ``open``               ``opens_at``
 broadcast       ``broadcast-T+30m``    each ``broadcasts.at`` mark; ``every`` ticks ``broadcast-T+26h``
 close           ``close``              ``closes_at``
 followup        ``followup-C+1d``      each ``followups`` entry (mark relative to closing)
+reopen          ``reopen``             ``reopen.at`` (限时返场; one per campaign)
+reopen-close    ``reopen-close``       ``reopen.at + reopen.window``
 =============== ====================== =====================================================
 
 A relative mark keeps its own spelling in canonical form (``T-1d2h``, ``T-26h``); an absolute
@@ -37,10 +39,14 @@ from typing import Any, Final
 from bot.campaign.models import Campaign, in_quiet_hours
 from bot.campaign.times import TimeSpec, format_duration, format_elapsed, to_utc
 
-__all__ = ["KINDS", "TimelineNode", "compile_timeline"]
+__all__ = ["KINDS", "SECTION_KINDS", "TimelineNode", "compile_timeline"]
 
 KINDS: Final = ("preheat", "countdown", "redpacket", "open", "broadcast", "close", "followup")
 """Node kinds, in the order nodes due at the same instant run (countdown before its burst)."""
+
+SECTION_KINDS: Final = ("reopen", "reopen-close")
+"""Kinds only a campaign with the section has (``reopen:``), posted by the selling feature; after
+:data:`KINDS` in the same-instant order. Kept apart so `KINDS` stays what every campaign has."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class TimelineNode:
 
     Attributes:
         node_id: deterministic id, unique within the campaign (see the module docstring).
-        kind: one of :data:`KINDS`.
+        kind: one of :data:`KINDS` or :data:`SECTION_KINDS`.
         fire_at: aware time in the campaign timezone.
         offset: elapsed time from opening (negative before it).
         params: plain JSON-serialisable data the job needs (text/template, burst size, ...).
@@ -149,7 +155,16 @@ def compile_timeline(campaign: Campaign) -> list[TimelineNode]:
         at = campaign.resolve(followup.at)
         add("followup", f"followup-{_mark(followup.at, at, closes, 'C')}", at, _post(followup))
 
-    order = {kind: i for i, kind in enumerate(KINDS)}
+    reopen = campaign.reopen
+    if reopen is not None and reopen.enabled:
+        # Fixed ids, like open/close: a state change must not run twice because `at` was edited.
+        at = campaign.resolve(reopen.at)
+        ends = to_utc(at) + reopen.window  # elapsed time, across a DST change too
+        params = {"window_seconds": int(reopen.window.total_seconds()), "ends_at": ends.isoformat()}
+        add("reopen", "reopen", at, params, critical=True)
+        add("reopen-close", "reopen-close", ends, {"started_at": at.isoformat()}, critical=True)
+
+    order = {kind: i for i, kind in enumerate(KINDS + SECTION_KINDS)}
     nodes.sort(key=lambda n: (to_utc(n.fire_at), order[n.kind], n.node_id))
     return _unique(nodes)
 

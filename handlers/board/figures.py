@@ -1,7 +1,7 @@
 """One campaign's figures for the board: computed once, in the board's own thread, for every viewer.
 
 Nothing here re-derives a figure. The per-group rows, money (gross, 满减, coupons, red-packet
-credit, net), members, activity and conversion are `tuanbot report`'s
+credit, member discount, points, net), members, activity and conversion are `tuanbot report`'s
 (`handlers.monitoring.report.build_report`, same window, same pricing instant); products and
 sell-through are the results post's (`handlers.selling.results.compute_results` over the
 committed stock); the timeline is the runtime's nodes against the ledger rows
@@ -34,6 +34,7 @@ from bot.storage.tables import CampaignGroupState, InboundMessage, OutboxRow, Ti
 from bot.storage.timeline_store import LedgerEntry, TimelineStore
 from handlers.board.alerts import AlertLog, AlertRow
 from handlers.monitoring.report import Report, ReportRow, build_report
+from handlers.selling.perks import MemberPerks
 from handlers.selling.store import ACTIVE, OrderStore, OrderView, StockLine
 from handlers.selling.tables import ORDERS, STOCK
 
@@ -52,6 +53,7 @@ class Inputs:
     closes_at: datetime
     paused: bool
     now: datetime  # bot time (a rehearsal's virtual time)
+    perks: MemberPerks | None = None  # the tiers feature's, for the member discount (会员折扣)
 
     @property
     def until(self) -> datetime:
@@ -97,6 +99,7 @@ def inputs_of(services: Services, campaign_id: str) -> Inputs | None:
         closes_at=closes_at,
         paused=runtime.control(campaign_id).paused,
         now=services.clock.now(),
+        perks=services.find(MemberPerks),  # type: ignore[type-abstract]  # a protocol is the key
     )
 
 
@@ -207,6 +210,8 @@ def compute_snapshot(
         until,
         tiers=campaign.spend_tiers,
         priced_at=min(until, inputs.closes_at),
+        redeem=campaign.points.redeem,
+        perks=inputs.perks,
     )
     store = OrderStore(engine)
     timeline = TimelineStore(engine)

@@ -66,10 +66,13 @@ def node_states(
 
 
 def campaign_state(statuses: dict[str, str], groups: list[str]) -> str:
-    """open if the sale is open in any of `groups`, closed once closed in all, else scheduled."""
+    """open if the sale is open in any of `groups`, reopen if a 限时返场 sells in any, closed once
+    closed in all, else scheduled."""
     seen = [statuses.get(g, "scheduled") for g in groups]
     if "open" in seen:
         return "open"
+    if "reopen" in seen:
+        return "reopen"
     if seen and all(s == "closed" for s in seen):
         return "closed"
     return "scheduled"

@@ -135,6 +135,8 @@ def live_view(snapshot: Snapshot, scope: Scope, groups: list[str], admins: Itera
             "tier_off_cents": _cents(totals.tier_off_yuan),
             "coupon_off_cents": _cents(totals.coupon_off_yuan),
             "credit_off_cents": _cents(totals.credit_off_yuan),
+            "member_off_cents": _cents(totals.member_off_yuan),
+            "points_off_cents": _cents(totals.points_off_yuan),
             "discount_cents": _cents(totals.discount_yuan),
             "net_cents": _cents(totals.net_yuan),
             "orders": results.orders,

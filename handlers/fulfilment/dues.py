@@ -25,7 +25,7 @@ from handlers.fulfilment.adjustments import adjustments_of
 from handlers.fulfilment.payment_tables import PAYMENTS
 from handlers.selling.chain import product_name
 from handlers.selling.discounts import wallet_of, wallet_on
-from handlers.selling.pricing import Quote, close_instant
+from handlers.selling.pricing import Quote, close_instant, extras_of
 from handlers.selling.settlement import member_lines, member_quotes
 from handlers.selling.store import OrderStore, OrderView
 
@@ -84,7 +84,8 @@ def _dues(
 ) -> dict[str, Due]:
     wallet = wallet_on(services, conn) if conn is not None else wallet_of(services)
     when = at if at is not None else priced_at(services, campaign)
-    quotes = member_quotes(wallet, campaign.id, campaign.spend_tiers, orders, when)
+    extras = extras_of(services, conn)
+    quotes = member_quotes(wallet, campaign.id, campaign.spend_tiers, orders, when, extras=extras)
     names: dict[str, str] = {}
     for order in orders:
         names[order.member_id] = order.member_name or names.get(order.member_id, "")

@@ -19,8 +19,7 @@ from handlers.fulfilment.lists_chat import ListDelivery
 from handlers.fulfilment.payment_chat import order_extra_lines
 from handlers.fulfilment.payment_jobs import schedule_reminders
 from handlers.selling.extras import OrderExtras
-from handlers.selling.node_hooks import campaign_orders
-from handlers.selling.pricing import close_instant
+from handlers.selling.node_hooks import campaign_orders, closed_at
 
 MODULES: tuple[ModuleType, ...] = (payment_chat, lists_chat)
 
@@ -36,7 +35,7 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
     services, campaign, group_id = run.services, run.campaign, run.group_id
     if not any(order.group_id == group_id for order in campaign_orders(run, conn)):
         return  # nobody ordered here: no lists to print, nobody to remind
-    when = close_instant(run.now, run.closes_at) + campaign.fulfilment.payment_reminder_after
+    when = closed_at(run) + campaign.fulfilment.payment_reminder_after
 
     def closed() -> None:
         schedule_reminders(services, campaign, when)
@@ -45,7 +44,7 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
     run.after_commit(closed)
 
 
-NODE_HOOKS: dict[str, NodeHook] = {"close": hook_close}
+NODE_HOOKS: dict[str, NodeHook] = {"close": hook_close, "reopen-close": hook_close}  # a 返场 closes too
 
 
 def setup(services: Services, lifecycle: Lifecycle) -> None:

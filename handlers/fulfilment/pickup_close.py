@@ -24,8 +24,7 @@ from bot.context import Services
 from bot.vocab import Priority
 from handlers.fulfilment.codes import PickupCode, code_draw, new_code, point_of
 from handlers.fulfilment.pickup_tables import CODES
-from handlers.selling.node_hooks import campaign_orders
-from handlers.selling.pricing import close_instant
+from handlers.selling.node_hooks import campaign_orders, closed_at
 from handlers.selling.store import OrderStore
 from schedules.jobs import Grace
 
@@ -56,7 +55,7 @@ def hook_close_codes(run: NodeRun, conn: Connection) -> None:
         )
         return
     services = run.services
-    at = close_instant(run.now, run.closes_at)
+    at = closed_at(run)
     run.after_commit(lambda: after_close(services, campaign, issued, at))
 
 

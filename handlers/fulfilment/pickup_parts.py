@@ -17,7 +17,7 @@ from handlers.fulfilment.pickup_extras import code_provider
 from handlers.selling.extras import OrderExtras
 
 MODULES: tuple[ModuleType, ...] = (clerk_chat, pickup_chat, pickups_left)
-NODE_HOOKS: dict[str, NodeHook] = {"close": hook_close_codes}
+NODE_HOOKS: dict[str, NodeHook] = {"close": hook_close_codes, "reopen-close": hook_close_codes}
 
 
 def setup(services: Services, lifecycle: Lifecycle) -> None:

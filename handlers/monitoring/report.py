@@ -2,9 +2,10 @@
 
 Money columns come from the same computation as the results post
 (`handlers.selling.settlement`): gross (GMV), the discounts — 满减, coupons, red-packet
-credit — and net, so the two agree to the fen on the same database. The after-sales
-figures (`Report.aftersales`, all groups together) are there once the campaign has a ticket
-or is closed; `aftersales_text()` prints them under the table.
+credit, and (added last, so earlier columns keep their places) member discount and points —
+and net, so the two agree to the fen on the same database. The after-sales figures
+(`Report.aftersales`, all groups together) are there once the campaign has a ticket or is
+closed; `aftersales_text()` prints them under the table.
 """
 
 from __future__ import annotations
@@ -12,17 +13,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bot.campaign.growth_models import PointsRedeem
 from bot.campaign.models import SpendTier
 from handlers.aftersales.figures import Figures, figures_for, figures_text
 from handlers.coupons.wallet import PreloadedWallet
 from handlers.fulfilment.adjustments import adjustments_of
 from handlers.monitoring.metrics import groups_metrics
+from handlers.points.redeem import PreloadedPurse
+from handlers.selling.perks import MemberPerks
+from handlers.selling.pricing import PriceExtras
 from handlers.selling.settlement import Money, money_now
 from handlers.selling.store import OrderStore, OrderView, sell_through
 
@@ -48,6 +53,8 @@ class ReportRow:
     refund_yuan: float = 0.0  # after-sales refunds (退款) of this group's buyers
     resend_yuan: float = 0.0  # after-sales resends (补发), the leader's cost
     net_after_sales_yuan: float = 0.0  # net minus refunds and resends
+    member_off_yuan: float = 0.0  # 会员折扣 (a tier's discount perk)
+    points_off_yuan: float = 0.0  # 积分抵扣 (points the close debited; before close, an estimate)
 
 
 def _yuan(cents: int) -> float:
@@ -61,6 +68,8 @@ def _money_columns(money: Money) -> dict[str, float]:
         "credit_off_yuan": _yuan(money.credit_off_cents),
         "discount_yuan": _yuan(money.discount_cents),
         "net_yuan": _yuan(money.net_cents),
+        "member_off_yuan": _yuan(money.member_off_cents),
+        "points_off_yuan": _yuan(money.points_off_cents),
     }
 
 
@@ -72,6 +81,7 @@ class Report:
     rows: list[ReportRow]
     sell_through_pct: float
     aftersales: Figures | None = None
+    growth: dict[str, int] = field(default_factory=dict)  # the growth loops' figures (FeatureFigures)
 
     def aftersales_text(self) -> str:
         """The after-sales figures as text ("" when there are none to show)."""
@@ -93,6 +103,8 @@ class Report:
                 "refund_yuan",
                 "resend_yuan",
                 "net_after_sales_yuan",
+                "member_off_yuan",
+                "points_off_yuan",
             )
         }
         return ReportRow(
@@ -119,6 +131,7 @@ class Report:
                 "sell_through_pct": self.sell_through_pct,
                 "groups": [asdict(r) for r in self.rows],
                 "aftersales": self.aftersales.as_dict() if self.aftersales is not None else None,
+                "growth": self.growth,
             },
             ensure_ascii=False,
             indent=2,
@@ -160,14 +173,23 @@ def build_report(
     *,
     tiers: Iterable[SpendTier] = (),
     priced_at: datetime | None = None,
+    redeem: PointsRedeem | None = None,
+    perks: MemberPerks | None = None,
+    growth: Mapping[str, int] | None = None,
 ) -> Report:
-    """The report; money is priced at `priced_at` (default `until`), or with what a close redeemed."""
+    """The report; money is priced at `priced_at` (default `until`), or with what a close redeemed.
+
+    Points a close debited always count; with the campaign's `redeem` rule, opted-in members who
+    are not settled yet count at their balance now (an estimate, as coupons are before close).
+    `perks` (the tiers feature's, when the caller has it) prices the member discount. `growth`:
+    the growth loops' figures (referral, points, gifts, reopen…) as `FeatureFigures` collects them."""
     rows = []
     metrics = groups_metrics(engine, campaign_id, groups, since, until)
     # The same window as GMV, so gross minus discounts is net in every row.
     orders = [o for o in OrderStore(engine).orders(campaign_id) if since <= o.created_at < until]
     wallet = PreloadedWallet(engine, campaign_id, {o.member_id for o in orders})
-    money = money_now(wallet, campaign_id, tiers, orders, priced_at or until)
+    extras = PriceExtras(perks, PreloadedPurse(engine, campaign_id, redeem))
+    money = money_now(wallet, campaign_id, tiers, orders, priced_at or until, extras=extras)
     after_sales = _after_sales_by_group(engine, campaign_id, orders)
     for group_id in groups:
         m = metrics[group_id]
@@ -199,4 +221,5 @@ def build_report(
         rows,
         round(100 * sell_through(OrderStore(engine).stock(campaign_id)), 1),
         figures_for(engine, campaign_id, groups, until),
+        dict(growth or {}),
     )

@@ -12,12 +12,10 @@ The bodies read and write in a worker thread, so the event loop runs no statemen
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from cachetools import LRUCache
-
+from bot.ask_memory import AskMemory
 from bot.context import Context, Services
 from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
@@ -29,23 +27,6 @@ from handlers.points.ledger import points_of
 POINTS_PRIORITY = Priority.ORDER + 12
 """After orders and after coupon keywords (a campaign that makes 签到 a coupon keyword wins),
 well before the FAQ."""
-
-ASK_AGAIN = timedelta(seconds=30)
-MEMBERS_REMEMBERED = 50_000
-
-
-@dataclass
-class AskMemory:
-    """When each member was last sent 我的积分 (bounded; a restart forgets, harmlessly)."""
-
-    told: LRUCache[str, datetime] = field(default_factory=lambda: LRUCache(MEMBERS_REMEMBERED))
-
-    def may_answer(self, member_id: str, now: datetime) -> bool:
-        last = self.told.get(member_id)
-        if last is not None and now - last < ASK_AGAIN:
-            return False
-        self.told[member_id] = now
-        return True
 
 
 @on_message(priority=POINTS_PRIORITY, match=match_checkin)
@@ -72,7 +53,7 @@ async def handle_checkin_privately(msg: PrivateMessage, ctx: Context) -> bool:
 async def _answer_my_points(ctx: Context, member_id: str, name: str) -> None:
     services = ctx.services
     now = ctx.clock.now()
-    if not services.get_or_make(AskMemory, AskMemory).may_answer(member_id, now):
+    if not services.get_or_make(AskMemory, AskMemory).may_answer(f"points:{member_id}", now):
         return
     mine = await asyncio.to_thread(_my_points, services, member_id, now)
     # The check-in's answer waits at CHATTER; this one too, so a member who checks in and then asks

@@ -1,5 +1,5 @@
 """Tables of the points feature: the ledger (one row per credit or debit), each member's balance,
-and each member's check-in streak.
+each member's check-in streak, and each member's 积分抵扣 choice and settlement per campaign.
 
 The ledger's unique key (member, reason, ref) makes every award idempotent: a second credit of
 the same thing inserts nothing. The balance row is changed in the same transaction as its ledger
@@ -65,6 +65,26 @@ class PointsCheckin(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
+class PointsRedemption(SQLModel, table=True):
+    """A member's 积分抵扣 in one campaign: opted in (积分抵扣) or out (不用积分) until the close
+    settles it; then `settled`, with the points the close debited and the fen they took off.
+
+    The close claims the row (`settled` false -> true, one conditional UPDATE) before it debits, so
+    two closes of one member's groups, in threads or processes, debit once.
+    """
+
+    __tablename__ = "points_redemptions"
+
+    member_id: str = Field(primary_key=True)
+    campaign_id: str = Field(primary_key=True)
+    opted: bool = True
+    settled: bool = False
+    points: int = 0
+    off_cents: int = 0
+    updated_at: datetime = utc_column()
+
+
 LEDGER = PointsLedgerRow.__table__  # type: ignore[attr-defined]
 BALANCES = PointsBalance.__table__  # type: ignore[attr-defined]
 CHECKINS = PointsCheckin.__table__  # type: ignore[attr-defined]
+REDEMPTIONS = PointsRedemption.__table__  # type: ignore[attr-defined]

@@ -11,6 +11,12 @@ racing the close is either committed before it or refused after it. A remark typ
 with an order (`A1 2 备注 3栋502`) is written in the same transaction, and only when
 the order filled at least one line. Only Core statements: per-order ORM objects
 cost several times the SQL.
+
+What an op carries is applied only when the state read here agrees: 返场 prices and 买赠 gifts
+(`PlaceOrder.reopen`) while the group is "reopen", early access (`early_from`) while it is still
+"scheduled". A gift is its own row at price 0 and comes out of the same pending decrement as the
+paid units, so the one conditional UPDATE covers both; the per-member limit (raised by the op's
+`extra_limit`) counts paid units only.
 """
 
 from __future__ import annotations
@@ -19,12 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from handlers.selling.ops import CancelOrders, LineResult, Operation, OpResult, PlaceOrder, Restock
 from handlers.selling.remark_rows import write_remarks
-from handlers.selling.tables import ACTIVE, CANCELLED, GROUPS, ORDERS, STOCK
+from handlers.selling.tables import ACTIVE, CANCELLED, GROUPS, ORDERS, REOPEN, REOPENS, STOCK
 
 
 class OversellError(RuntimeError):
@@ -118,6 +124,7 @@ class Batch:
                 ORDERS.c.campaign_id == campaign_id,
                 ORDERS.c.product_code == code,
                 ORDERS.c.status == ACTIVE,
+                ORDERS.c.unit_price_cents > 0,  # 买赠 gifts (price 0) do not count towards the limit
                 ORDERS.c.member_id.in_(bindparam("members", expanding=True)),
             )
             .group_by(ORDERS.c.member_id)
@@ -129,8 +136,10 @@ class Batch:
     # -- operations -----------------------------------------------------------------------------
     def _place(self, op: PlaceOrder) -> OpResult:
         status = self.status.get((op.campaign_id, op.group_id), "scheduled")
-        if status != "open":
-            return OpResult("closed" if status == "closed" else "not_open")
+        terms = op.reopen if status == REOPEN else None
+        early = status == "scheduled" and op.early_from is not None and op.early_from <= self.now
+        if status != "open" and terms is None and not early:
+            return OpResult("closed" if status in ("closed", REOPEN) else "not_open")
         lines = []
         for code, requested in op.lines:
             stock = self.stock.get((op.campaign_id, code))
@@ -140,37 +149,44 @@ class Batch:
             key = (op.campaign_id, op.member_id, code)
             held = self.held.get(key, 0)
             want = requested
-            if stock.limit:
-                room = stock.limit - held
+            limit = stock.limit + op.extra_limit if stock.limit else 0  # 0 stays unlimited
+            if limit:
+                room = limit - held
                 if room <= 0:
-                    lines.append(LineResult(code, requested, 0, "limit", stock.stock, stock.limit))
+                    lines.append(LineResult(code, requested, 0, "limit", stock.stock, limit))
                     continue
                 want = min(requested, room)
             if stock.stock <= 0:
-                lines.append(LineResult(code, requested, 0, "sold_out", 0, stock.limit))
+                lines.append(LineResult(code, requested, 0, "sold_out", 0, limit))
                 continue
             filled = min(want, stock.stock)
             outcome = "ok" if filled == requested else ("partial_stock" if filled < want else "partial_limit")
-            stock.stock -= filled
-            stock.pending += filled
-            self.held[key] = held + filled
-            self.inserts.append(
-                {
-                    "campaign_id": op.campaign_id,
-                    "group_id": op.group_id,
-                    "member_id": op.member_id,
-                    "member_name": op.member_name,
-                    "product_code": code,
-                    "quantity": filled,
-                    "unit_price_cents": stock.price_cents,
-                    "status": ACTIVE,
-                    "created_at": op.at,
-                }
-            )
-            lines.append(LineResult(code, requested, filled, outcome, stock.stock, stock.limit))
+            free = min(terms.free_for(filled), stock.stock - filled) if terms is not None else 0
+            stock.stock -= filled + free
+            stock.pending += filled + free  # gifts come out of the same conditional decrement
+            self.held[key] = held + filled  # the limit counts paid units: a gift is not a purchase
+            price = terms.price(code, stock.price_cents) if terms is not None else stock.price_cents
+            self.inserts.append(self._row(op, code, filled, price))
+            if free:
+                self.inserts.append(self._row(op, code, free, 0))
+            lines.append(LineResult(code, requested, filled, outcome, stock.stock, limit, free))
         if op.remark and any(line.filled for line in lines):
             self.remarks[(op.campaign_id, op.member_id)] = op.remark  # a later one in the batch wins
         return OpResult("ok", lines)
+
+    @staticmethod
+    def _row(op: PlaceOrder, code: str, quantity: int, price_cents: int) -> dict[str, Any]:
+        return {
+            "campaign_id": op.campaign_id,
+            "group_id": op.group_id,
+            "member_id": op.member_id,
+            "member_name": op.member_name,
+            "product_code": code,
+            "quantity": quantity,
+            "unit_price_cents": price_cents,
+            "status": ACTIVE,
+            "created_at": op.at,
+        }
 
     def _flush(self) -> None:
         """Write the batch's decrements (one conditional UPDATE per product) and its orders."""
@@ -198,7 +214,8 @@ class Batch:
 
     def _cancel(self, op: CancelOrders) -> OpResult:
         status = self._status_now(op.campaign_id, op.group_id)
-        if status == "closed":
+        after = self._reopened_after(op.campaign_id, op.group_id) if status == REOPEN else None
+        if status == "closed" or (status == REOPEN and after is None):
             return OpResult("closed")
         where = [
             ORDERS.c.campaign_id == op.campaign_id,
@@ -206,17 +223,19 @@ class Batch:
             ORDERS.c.member_id == op.member_id,
             ORDERS.c.status == ACTIVE,
         ]
+        if after is not None:  # in a 返场 only its own orders can be cancelled; the sale's are settled
+            where.append(ORDERS.c.id > after)
         if op.product_code is not None:
             where.append(ORDERS.c.product_code == op.product_code)
-        sums = {
-            r[0]: int(r[1])
-            for r in self.conn.execute(
-                select(ORDERS.c.product_code, func.sum(ORDERS.c.quantity))
-                .where(*where)
-                .group_by(ORDERS.c.product_code)
-                .order_by(ORDERS.c.product_code)
-            )
-        }
+        paid_units = func.sum(case((ORDERS.c.unit_price_cents > 0, ORDERS.c.quantity), else_=0))
+        rows = self.conn.execute(
+            select(ORDERS.c.product_code, func.sum(ORDERS.c.quantity), paid_units)
+            .where(*where)
+            .group_by(ORDERS.c.product_code)
+            .order_by(ORDERS.c.product_code)
+        ).all()
+        sums = {r[0]: int(r[1]) for r in rows}
+        paid = {r[0]: int(r[2]) for r in rows}
         if not sums:
             return OpResult("ok")
         self.conn.execute(update(ORDERS).where(*where).values(status=CANCELLED, cancelled_at=op.at))
@@ -231,7 +250,7 @@ class Batch:
                 cached.stock += quantity
             key = (op.campaign_id, op.member_id, code)
             if key in self.held:
-                self.held[key] -= quantity
+                self.held[key] -= paid[code]
         return OpResult("ok", cancelled=sums)
 
     def _restock(self, op: Restock) -> OpResult:
@@ -251,6 +270,17 @@ class Batch:
         if cached is not None:
             cached.stock += op.quantity
         return OpResult("ok", stock=int(row[0]), total=int(row[1]))
+
+    def _reopened_after(self, campaign_id: str, group_id: str) -> int | None:
+        """The highest order id when the group's 返场 began (its own orders come after it)."""
+        row = self.conn.execute(
+            select(REOPENS.c.after_order_id).where(
+                REOPENS.c.campaign_id == campaign_id,
+                REOPENS.c.group_id == group_id,
+                REOPENS.c.closed_at.is_(None),
+            )
+        ).first()
+        return int(row[0]) if row else None
 
     def _status_now(self, campaign_id: str, group_id: str) -> str:
         query = select(GROUPS.c.status).where(

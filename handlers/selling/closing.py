@@ -19,7 +19,7 @@ from bot.vocab import Priority
 from handlers.selling.discounts import wallet_of, wallet_on
 from handlers.selling.node_hooks import campaign_orders
 from handlers.selling.ops import StockLine
-from handlers.selling.pricing import close_instant
+from handlers.selling.pricing import close_instant, extras_of
 from handlers.selling.results import compute_results
 from handlers.selling.service import selling
 from handlers.selling.settlement import money_now
@@ -72,7 +72,8 @@ def run_close(run: NodeRun) -> list[Draft]:
     if params.get("results", True) and everywhere.buyers:  # "0 人下单，成交额 ¥0" is no news (13.15)
         # Priced after this group's settlement: its buyers show what the close redeemed.
         wallet = wallet_on(run.services, run.conn) if run.conn is not None else wallet_of(run.services)
-        money = money_now(wallet, campaign.id, campaign.spend_tiers, orders, at)
+        extras = extras_of(run.services, run.conn)
+        money = money_now(wallet, campaign.id, campaign.spend_tiers, orders, at, extras=extras)
         closing += "\n\n" + sell.render(
             "sales/results.j2",
             title=campaign.title,

@@ -1,8 +1,9 @@
-"""The sale itself: 接龙 orders, stock, the leader's commands, and the open/close nodes."""
+"""The sale itself: 接龙 orders, stock, the leader's commands, the open/close nodes and the
+限时返场 (reopen/reopen-close nodes)."""
 
 from bot.context import Services
 from bot.feature import Feature, Lifecycle
-from handlers.selling import leader, node_hooks, orders, remarks, stock
+from handlers.selling import figures, leader, node_hooks, orders, remarks, reopen, stock
 from handlers.selling.service import selling
 
 
@@ -15,7 +16,8 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
 FEATURE = Feature(
     "selling",
     modules=(orders, remarks, stock, leader),
-    node_runners={**stock.NODE_RUNNERS, **leader.NODE_RUNNERS},
-    node_hooks=node_hooks.NODE_HOOKS,
+    node_runners={**stock.NODE_RUNNERS, **leader.NODE_RUNNERS, **reopen.NODE_RUNNERS},
+    node_hooks={**node_hooks.NODE_HOOKS, **reopen.NODE_HOOKS},
     setup=setup,
+    figures=figures.figures,
 )

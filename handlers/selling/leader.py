@@ -24,6 +24,7 @@ from handlers.selling.closing import NODE_RUNNERS, format_left, run_close, run_c
 from handlers.selling.results import export_csv
 from handlers.selling.service import selling
 from handlers.selling.stock import reply_unknown_product
+from handlers.selling.tables import REOPEN
 
 if TYPE_CHECKING:
     from bot.campaign.runtime import CampaignRuntime
@@ -94,7 +95,8 @@ async def handle_close(msg: GroupMessage, ctx: Context) -> None:
             "sales/already.j2", action="close", status=status, title=campaign.title, priority=Priority.COMMAND
         )
         return
-    node = next(n for n in registry.effective_nodes(campaign.id) if n.kind == "close")
+    kind = "reopen-close" if status == REOPEN else "close"  # /close in a 返场 ends the 返场 now
+    node = next(n for n in registry.effective_nodes(campaign.id) if n.kind == kind)
     if not run_node_in_group(
         registry, campaign.id, node, msg.group_id, detail=f"early by /close from {msg.sender.id}"
     ):

@@ -9,6 +9,8 @@ the claim's own write lock); changes to this process's memory wait for the commi
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from loguru import logger
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
@@ -16,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from bot.campaign.nodes import NodeHook, NodeRun
 from bot.campaign.render_memo import cached
 from handlers.selling.discounts import wallet_on
-from handlers.selling.pricing import close_instant
+from handlers.selling.pricing import close_instant, extras_of
 from handlers.selling.service import selling
 from handlers.selling.settlement import settle_group
 from handlers.selling.store import OrderView
@@ -33,6 +35,14 @@ def seed_stock(run: NodeRun, conn: Connection) -> None:
         run.tx[key] = run.campaign
     campaign = run.campaign
     run.after_commit(lambda: sell.seeded_in_transaction(campaign.id, campaign))
+
+
+def closed_at(run: NodeRun) -> datetime:
+    """When the sale this run ends closed: the campaign's close for `close` (a late run stands for
+    it), the run itself for a 限时返场's end (`reopen-close`), whose buyers are new since the close."""
+    if run.node.kind == "reopen-close":
+        return run.now
+    return close_instant(run.now, run.closes_at)
 
 
 def campaign_orders(run: NodeRun, conn: Connection) -> list[OrderView]:
@@ -69,7 +79,16 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
     sell = selling(run.services)
     seed_stock(run, conn)
     campaign = run.campaign
-    at = close_instant(run.now, run.closes_at)
+    settle_closed(run, conn)
+    campaign_id, group_id = campaign.id, run.group_id
+    run.after_commit(lambda: sell.state_moved(campaign_id, group_id, "closed"))
+
+
+def settle_closed(run: NodeRun, conn: Connection) -> None:
+    """Settle the closing group's buyers (coupons, credit, the quote the points hook prices too)
+    at `closed_at(run)` on this connection. A failure is logged and the close still happens: a
+    sale must close on time even if its settlement could not run."""
+    campaign = run.campaign
     try:
         with conn.begin_nested():
             settle_group(
@@ -78,17 +97,23 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
                 campaign.spend_tiers,
                 campaign_orders(run, conn),
                 run.group_id,
-                at,
+                closed_at(run),
+                extras=extras_of(run.services, conn),
             )
     except OperationalError:
         raise
     except Exception:
-        # As before: a settlement failure is logged and the close still happens.
-        logger.opt(exception=True).error("coupon settlement at close of {} failed", campaign.id)
-    campaign_id, group_id = campaign.id, run.group_id
-    run.after_commit(lambda: sell.state_moved(campaign_id, group_id, "closed"))
+        logger.opt(exception=True).error("settlement at {} of {} failed", run.node.kind, campaign.id)
 
 
 NODE_HOOKS: dict[str, NodeHook] = {"open": hook_open, "close": hook_close, "broadcast": seed_stock}
 
-__all__ = ["NODE_HOOKS", "campaign_orders", "hook_close", "hook_open", "seed_stock"]
+__all__ = [
+    "NODE_HOOKS",
+    "campaign_orders",
+    "closed_at",
+    "hook_close",
+    "hook_open",
+    "seed_stock",
+    "settle_closed",
+]

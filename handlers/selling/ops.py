@@ -12,8 +12,32 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class ReopenTerms:
+    """What a 限时返场 order pays (`bot.campaign.reopen_models.Reopen`, resolved to fen).
+
+    Carried on the order, and applied by the batch only when the group's state, read inside
+    its transaction, is "reopen": an order racing the reopen's close pays nothing it should not.
+    """
+
+    prices: tuple[tuple[str, int], ...] = ()  # (code, fen) for every product of the campaign
+    buy: int = 0  # 买赠: every `buy` units paid in one order line earn `get` free units
+    get: int = 0
+
+    def price(self, code: str, sale_cents: int) -> int:
+        return next((cents for known, cents in self.prices if known == code), sale_cents)
+
+    def free_for(self, paid: int) -> int:
+        return (paid // self.buy) * self.get if self.buy > 0 and self.get > 0 else 0
+
+
+@dataclass(frozen=True)
 class PlaceOrder:
-    """A member's order message: one or more (product code, quantity) lines."""
+    """A member's order message: one or more (product code, quantity) lines.
+
+    The service fills the member's perks (`handlers.selling.perks`) when it builds the op:
+    `extra_limit` raises every per-member limit, `early_from` (T - early minutes) lets the
+    order in while the group is still "scheduled"; `reopen` carries the 返场 terms.
+    """
 
     campaign_id: str
     group_id: str
@@ -22,6 +46,9 @@ class PlaceOrder:
     lines: tuple[tuple[str, int], ...]
     at: datetime
     remark: str = ""  # 备注 typed with the order: stored in the same transaction if a line is filled
+    extra_limit: int = 0
+    early_from: datetime | None = None
+    reopen: ReopenTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,7 @@ class LineResult:
     outcome: str
     remaining: int = 0
     limit: int = 0
+    free: int = 0  # 买赠 units given on top of `filled` (a 返场 order), at price 0
 
 
 @dataclass
@@ -158,6 +186,7 @@ __all__ = [
     "Operation",
     "OrderView",
     "PlaceOrder",
+    "ReopenTerms",
     "Restock",
     "StockLine",
     "touched",

@@ -27,6 +27,7 @@ from handlers.selling.extras import OrderExtras
 from handlers.selling.intents import OrderIntent, match_order, order_intent
 from handlers.selling.notices import Notice
 from handlers.selling.ops import CancelOrders, PlaceOrder
+from handlers.selling.order_terms import order_terms
 from handlers.selling.parse import is_my_orders, normalize, parse_cancel, safe_name
 from handlers.selling.pricing import Quote
 from handlers.selling.service import Selling, selling
@@ -48,8 +49,8 @@ async def handle_cancel(msg: GroupMessage, ctx: Context) -> bool:
     if intent.unknown:
         sell.notice(msg.group_id, "unknown", msg.sender.id, name, refs=intent.unknown)
         return True
-    if status == "scheduled":
-        sell.notice(msg.group_id, "nothing_to_cancel", msg.sender.id, name)
+    if status == "scheduled" and order_terms(sell, campaign, status, msg.sender.id, ctx.clock.now()) is None:
+        sell.notice(msg.group_id, "nothing_to_cancel", msg.sender.id, name)  # early access may cancel
         return True
     sell.writer.enqueue(
         CancelOrders(campaign.id, msg.group_id, msg.sender.id, intent.product_code, msg.time, msg.sender.name)
@@ -169,7 +170,8 @@ async def handle_pickup(msg: GroupMessage, ctx: Context) -> bool:
 
 @on_message(match=match_order, priority=Priority.ORDER + 1)
 async def handle_order(msg: GroupMessage, ctx: Context) -> bool:
-    """A chain order in chat (接龙 A1 2, A1+2, +1, 草莓 2, …) while a campaign runs in the group."""
+    """A chain order in chat (接龙 A1 2, A1+2, +1, 草莓 2, …) while a campaign runs in the group
+    (open, in its 返场, or before T for a member with early access)."""
     sell = selling(ctx.services)
     intent = ctx.intent
     if not isinstance(intent, OrderIntent):  # DEFER: no status memory to match from (setup did not run)
@@ -184,7 +186,8 @@ async def handle_order(msg: GroupMessage, ctx: Context) -> bool:
             sell.last_product[key] = mentioned  # so a following "+1" means this product
         return False
     name = safe_name(msg.sender.name)
-    if status != "open":
+    terms = order_terms(sell, campaign, status, msg.sender.id, ctx.clock.now())
+    if terms is None:
         opens_at = sell.times(campaign)[0]
         sell.notice(
             msg.group_id,
@@ -211,7 +214,16 @@ async def handle_order(msg: GroupMessage, ctx: Context) -> bool:
     sell.ensure_stock(campaign)
     sell.writer.enqueue(
         PlaceOrder(
-            campaign.id, msg.group_id, msg.sender.id, name, tuple(lines.items()), msg.time, intent.remark
+            campaign.id,
+            msg.group_id,
+            msg.sender.id,
+            name,
+            tuple(lines.items()),
+            msg.time,
+            intent.remark,
+            terms.extra_limit,
+            terms.early_from,
+            terms.reopen,
         )
     )
     return True

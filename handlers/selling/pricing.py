@@ -1,4 +1,5 @@
-"""What a member pays: subtotal, spend tier (满减), one coupon and red-packet credit, all in fen.
+"""What a member pays: subtotal, spend tier (满减), member discount (会员折扣), one coupon,
+points (积分抵扣) and red-packet credit, all in fen, taken off in that order.
 
 Pricing never decides whether a coupon exists: it asks the `CouponWallet`
 registered by the coupons feature (`services.find(CouponWallet)`) and,
@@ -18,17 +19,36 @@ must make both idempotent, since a close may be retried after a crash. Once a
 close has redeemed, `quote_member` prices with what was redeemed (the wallet's
 `redeemed`), so 我的订单 and the results show what was applied, not what is
 still usable now.
+
+Member discount: `MemberPerks` (registered by the tiers feature) gives a percent off what is
+left after 满减; it comes before the coupon, so a coupon's minimum spend still counts the goods.
+
+Points: a `PointsPurse` (registered by the points feature) says, per member and campaign, how
+many points the member offers (their balance, once they opted in with 积分抵扣) and at what rule;
+points come after the coupon and before red-packet credit (credit spends like cash, so it pays
+what is left). The points part is capped by the rule's yuan cap, its share of what is due then,
+and the balance; whole points are used (rounded up from the fen they take off). At close the
+points feature debits them in the close's transaction and records what it took; from then on the
+purse offers exactly that (`PointsOffer.settled`), like a coupon's `redeemed`. Call sites pass
+both through one `PriceExtras` (`extras_of(services, conn)`); without it pricing is as before.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.campaign.models import SpendTier
 from handlers.selling.discounts import CouponOffer, CouponWallet, SettledWallet
+from handlers.selling.perks import MemberPerks
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from bot.context import Services
 
 
 @runtime_checkable
@@ -43,6 +63,63 @@ class CreditRedeemer(Protocol):
     """Optional wallet method: consume one red-packet credit (by code) for a campaign (idempotent)."""
 
     def redeem_credit(self, member_id: str, campaign_id: str, coupon_code: str, now: datetime) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PointsOffer:
+    """What a member's points can pay in one campaign: `points` held, `rate` points per yuan, at
+    most `max_cents` and `max_share` of what is due. Once `settled`, `points` is what the close
+    debited and `off_cents` the fen it took off (the caps are not applied again)."""
+
+    points: int
+    rate: int = 100
+    max_cents: int = 0
+    max_share: float = 0.0
+    settled: bool = False
+    off_cents: int = 0
+
+
+@runtime_checkable
+class PointsPurse(Protocol):
+    """Registered by the points feature: a member's points offer for a campaign, None when the
+    campaign redeems no points or the member has not opted in."""
+
+    def offer(self, member_id: str, campaign_id: str) -> PointsOffer | None: ...
+
+
+@dataclass(frozen=True)
+class PriceExtras:
+    """The optional discounts a quote may apply besides 满减 and coupons."""
+
+    perks: MemberPerks | None = None
+    points: PointsPurse | None = None
+
+
+NO_EXTRAS = PriceExtras()
+
+
+def extras_of(services: Services, conn: Connection | None = None) -> PriceExtras:
+    """The registered perks and points purse; with `conn` (a close's transaction) the purse reads
+    through it when it can (`on(conn)`), as `wallet_on` does for coupons."""
+    purse = services.find(PointsPurse)  # type: ignore[type-abstract]  # a protocol is the key
+    bind = getattr(purse, "on", None)
+    if conn is not None and callable(bind):
+        purse = bind(conn)
+    return PriceExtras(services.find(MemberPerks), purse)  # type: ignore[type-abstract]
+
+
+def points_part(offer: PointsOffer | None, due_cents: int) -> tuple[int, int]:
+    """(points used, fen off) of `offer` against `due_cents`: the smallest of the yuan cap, the
+    share of what is due and what the points are worth, paid with whole points (rounded up). A
+    settled offer is what the close debited (never more off than is due)."""
+    if offer is None or offer.points <= 0:
+        return 0, 0
+    if offer.settled:
+        return offer.points, max(0, min(offer.off_cents, due_cents))
+    cap = min(offer.max_cents, math.floor(due_cents * offer.max_share), due_cents)
+    worth = offer.points * 100 // offer.rate  # fen the points are worth, rounded down
+    off = max(0, min(cap, worth))
+    return (-(-off * offer.rate // 100), off) if off else (0, 0)
 
 
 def close_instant(now: datetime, closes_at: datetime) -> datetime:
@@ -76,6 +153,11 @@ class Quote:
     notes: tuple[str, ...] = field(default=())
     credits: tuple[tuple[CouponOffer, int], ...] = ()  # (credit, fen it takes off), in use order
     settled: bool = False  # priced with what a close redeemed: final, not an estimate
+    member_percent: int = 0  # 会员折扣 percent (the member's tier perk)
+    member_off_cents: int = 0
+    member_tier: str = ""
+    points_used: int = 0  # 积分抵扣: points spent (debited at close) for points_off_cents
+    points_off_cents: int = 0
 
     @property
     def credit_off_cents(self) -> int:
@@ -84,7 +166,13 @@ class Quote:
     @property
     def total_cents(self) -> int:
         return max(
-            0, self.subtotal_cents - self.tier_off_cents - self.coupon_off_cents - self.credit_off_cents
+            0,
+            self.subtotal_cents
+            - self.tier_off_cents
+            - self.member_off_cents
+            - self.coupon_off_cents
+            - self.points_off_cents
+            - self.credit_off_cents,
         )
 
     @property
@@ -140,14 +228,21 @@ def quote(
     offers: Iterable[CouponOffer] = (),
     *,
     settled: bool = False,
+    member_percent: int = 0,
+    member_tier: str = "",
+    points: PointsOffer | None = None,
 ) -> Quote:
     priced = tuple(lines)
     held = list(offers)
     subtotal = sum(line.amount_cents for line in priced)
     tier_off, tier_min = tier_discount(subtotal, tiers)
+    percent = max(0, min(100, member_percent))
+    member_off = max(0, subtotal - tier_off) * percent // 100
     coupon, coupon_off = best_coupon(priced, [o for o in held if not o.is_credit])
-    coupon_off = min(coupon_off, max(0, subtotal - tier_off))
-    due = max(0, subtotal - tier_off - coupon_off)
+    coupon_off = min(coupon_off, max(0, subtotal - tier_off - member_off))
+    due = max(0, subtotal - tier_off - member_off - coupon_off)
+    points_used, points_off = points_part(points, due) if priced else (0, 0)
+    due -= points_off
     credits = apply_credits((o for o in held if o.is_credit), due) if priced else ()
     return Quote(
         priced,
@@ -157,7 +252,12 @@ def quote(
         coupon if coupon_off else None,
         coupon_off,
         credits=credits,
-        settled=settled,
+        settled=settled or bool(points is not None and points.settled),
+        member_percent=percent if member_off else 0,
+        member_off_cents=member_off,
+        member_tier=member_tier if member_off else "",
+        points_used=points_used,
+        points_off_cents=points_off,
     )
 
 
@@ -168,19 +268,35 @@ def quote_member(
     lines: Iterable[PricedLine],
     tiers: Iterable[SpendTier],
     now: datetime,
+    *,
+    extras: PriceExtras = NO_EXTRAS,
 ) -> Quote:
-    """A member's quote using the coupon wallet when the coupons feature provides one.
+    """A member's quote using the coupon wallet when the coupons feature provides one, and the
+    member discount and points `extras` carries.
 
     After a close redeemed the member's coupon or credit for this campaign, the quote
-    uses exactly what was redeemed (and says it is settled), whatever is usable now.
+    uses exactly what was redeemed (and says it is settled), whatever is usable now; the
+    same for points the close debited (the purse's settled offer).
     """
-    if wallet is None:
-        return quote(lines, tiers)
-    settled = getattr(wallet, "redeemed", None)
-    redeemed = settled(member_id, campaign_id) if callable(settled) else []
-    if redeemed:
-        return quote(lines, tiers, redeemed, settled=True)
-    return quote(lines, tiers, wallet.usable(member_id, campaign_id, now))
+    perks = extras.perks.perks(member_id, campaign_id) if extras.perks is not None else None
+    points = extras.points.offer(member_id, campaign_id) if extras.points is not None else None
+    offers: list[CouponOffer] = []
+    settled = False
+    if wallet is not None:
+        redeemed_by = getattr(wallet, "redeemed", None)
+        offers = redeemed_by(member_id, campaign_id) if callable(redeemed_by) else []
+        settled = bool(offers)
+        if not settled:
+            offers = wallet.usable(member_id, campaign_id, now)
+    return quote(
+        lines,
+        tiers,
+        offers,
+        settled=settled,
+        member_percent=perks.discount_percent if perks is not None else 0,
+        member_tier=perks.tier if perks is not None else "",
+        points=points,
+    )
 
 
 def settle_coupons(
@@ -209,14 +325,20 @@ def settle_coupons(
 
 
 __all__ = [
+    "NO_EXTRAS",
     "CouponRedeemer",
     "CreditRedeemer",
+    "PointsOffer",
+    "PointsPurse",
+    "PriceExtras",
     "PricedLine",
     "Quote",
     "SettledWallet",
     "apply_credits",
     "best_coupon",
     "close_instant",
+    "extras_of",
+    "points_part",
     "quote",
     "quote_member",
     "settle_coupons",

@@ -37,8 +37,9 @@ from handlers.selling.ops import (
 )
 from handlers.selling.order_writer import OrderWriter
 from handlers.selling.parse import Catalog, safe_name
-from handlers.selling.pricing import PricedLine, Quote, quote_member
+from handlers.selling.pricing import PricedLine, Quote, extras_of, quote_member
 from handlers.selling.store import OrderStore
+from handlers.selling.tables import REOPEN
 
 if TYPE_CHECKING:
     from bot.campaign.runtime import CampaignRuntime
@@ -193,7 +194,8 @@ class Selling:
         self.generation += 1  # the ledger moved too: effective times may have
 
     def pick(self, group_id: str) -> Picked:
-        """The campaign a group message is about: the open one, else the next to open, else the last."""
+        """The campaign a group message is about: the open one (or in its 返场), else the next to
+        open, else the last."""
         registry = self.registry
         if registry is None or not group_id:
             return None
@@ -217,12 +219,12 @@ class Selling:
             return None
         states = [(c, self.status(c.id, group_id)) for c in candidates]
         for wanted, key in (
-            ("open", lambda c: self.times(c)[1]),
-            ("scheduled", lambda c: self.times(c)[0]),
+            (("open", REOPEN), lambda c: self.times(c)[1]),  # a 返场 sells like an open sale
+            (("scheduled",), lambda c: self.times(c)[0]),
         ):
-            found = sorted((c for c, s in states if s == wanted), key=key)
+            found = sorted(((c, s) for c, s in states if s in wanted), key=lambda cs: key(cs[0]))
             if found:
-                return found[0], wanted
+                return found[0]
         closed = sorted((c for c, _ in states), key=lambda c: self.times(c)[1])
         return closed[-1], "closed"
 
@@ -348,6 +350,7 @@ class Selling:
             lines,
             campaign.spend_tiers,
             self.services.clock.now(),
+            extras=extras_of(self.services),
         )
         shown = [
             (line.product_code, self.product_name(campaign, line.product_code), line.quantity)

@@ -1,10 +1,16 @@
-"""Settling a close and the money it shows: gross, discounts (满减, coupons, red-packet credit), net.
+"""Settling a close and the money it shows: gross, discounts (满减, member discount, coupons,
+points, red-packet credit), net.
 
 One computation feeds the results post and `tuanbot report`, so both show the
 same fen: each buyer's campaign-wide quote (priced by `quote_member`, which uses
 what a close redeemed once it has), its parts split over the groups the buyer
 ordered in in proportion to their spend there (largest remainder, whole fen), so
 every group's figures add up and the groups add up to the campaign.
+
+The member discount and points need `PriceExtras` (`handlers.selling.pricing.extras_of`); a
+caller that passes none prices without them, as before. Points are debited at close by the
+points feature's own close hook (`handlers.points.redeem`), in the close's transaction, after
+this module's `settle_group` has redeemed coupons and credits: both price the same quote.
 """
 
 from __future__ import annotations
@@ -16,22 +22,37 @@ from datetime import datetime
 
 from bot.campaign.models import SpendTier
 from handlers.selling.discounts import CouponWallet
-from handlers.selling.pricing import PricedLine, Quote, quote_member, settle_coupons
+from handlers.selling.pricing import (
+    NO_EXTRAS,
+    PricedLine,
+    PriceExtras,
+    Quote,
+    quote_member,
+    settle_coupons,
+)
 from handlers.selling.store import OrderView
 
 
 @dataclass(frozen=True)
 class Money:
-    """Money of some orders, in fen: gross (GMV) minus the three kinds of discount is net."""
+    """Money of some orders, in fen: gross (GMV) minus the kinds of discount is net."""
 
     gross_cents: int = 0
     tier_off_cents: int = 0
     coupon_off_cents: int = 0
     credit_off_cents: int = 0
+    member_off_cents: int = 0  # 会员折扣
+    points_off_cents: int = 0  # 积分抵扣
 
     @property
     def discount_cents(self) -> int:
-        return self.tier_off_cents + self.coupon_off_cents + self.credit_off_cents
+        return (
+            self.tier_off_cents
+            + self.coupon_off_cents
+            + self.credit_off_cents
+            + self.member_off_cents
+            + self.points_off_cents
+        )
 
     @property
     def net_cents(self) -> int:
@@ -43,6 +64,8 @@ class Money:
             self.tier_off_cents + other.tier_off_cents,
             self.coupon_off_cents + other.coupon_off_cents,
             self.credit_off_cents + other.credit_off_cents,
+            self.member_off_cents + other.member_off_cents,
+            self.points_off_cents + other.points_off_cents,
         )
 
 
@@ -75,11 +98,13 @@ def member_quotes(
     tiers: Iterable[SpendTier],
     orders: Iterable[OrderView],
     at: datetime,
+    *,
+    extras: PriceExtras = NO_EXTRAS,
 ) -> dict[str, Quote]:
     """Every buyer's campaign-wide quote at `at` (a close instant, or now for a live figure)."""
     tiers = tuple(tiers)
     return {
-        member: quote_member(wallet, member, campaign_id, lines, tiers, at)
+        member: quote_member(wallet, member, campaign_id, lines, tiers, at, extras=extras)
         for member, lines in member_lines(orders).items()
     }
 
@@ -91,6 +116,8 @@ def settle_group(
     orders: list[OrderView],
     group_id: str,
     at: datetime,
+    *,
+    extras: PriceExtras = NO_EXTRAS,
 ) -> int:
     """At a group's close: redeem what each of its buyers' quotes at the close instant `at` applies.
 
@@ -98,7 +125,9 @@ def settle_group(
     all their orders in the campaign. Returns how many coupons and credits were redeemed.
     """
     buyers = {order.member_id for order in orders if order.group_id == group_id}
-    quotes = member_quotes(wallet, campaign_id, tiers, [o for o in orders if o.member_id in buyers], at)
+    quotes = member_quotes(
+        wallet, campaign_id, tiers, [o for o in orders if o.member_id in buyers], at, extras=extras
+    )
     return settle_coupons(wallet, campaign_id, quotes, at)
 
 
@@ -124,13 +153,26 @@ def campaign_money(orders: Iterable[OrderView], quotes: dict[str, Quote]) -> Cam
     for member, by_group in spend.items():
         member_quote = quotes.get(member)
         parts = (
-            (member_quote.tier_off_cents, member_quote.coupon_off_cents, member_quote.credit_off_cents)
+            (
+                member_quote.tier_off_cents,
+                member_quote.coupon_off_cents,
+                member_quote.credit_off_cents,
+                member_quote.member_off_cents,
+                member_quote.points_off_cents,
+            )
             if member_quote is not None
-            else (0, 0, 0)
+            else (0, 0, 0, 0, 0)
         )
-        tier, coupon, credit = (_split(part, dict(by_group)) for part in parts)
+        tier, coupon, credit, member_off, points_off = (_split(part, dict(by_group)) for part in parts)
         for group_id, gross in by_group.items():
-            groups[group_id] += Money(gross, tier[group_id], coupon[group_id], credit[group_id])
+            groups[group_id] += Money(
+                gross,
+                tier[group_id],
+                coupon[group_id],
+                credit[group_id],
+                member_off[group_id],
+                points_off[group_id],
+            )
     total = sum(groups.values(), Money())
     return CampaignMoney(dict(groups), total)
 
@@ -141,6 +183,8 @@ def money_now(
     tiers: Iterable[SpendTier],
     orders: list[OrderView],
     at: datetime,
+    *,
+    extras: PriceExtras = NO_EXTRAS,
 ) -> CampaignMoney:
     """The campaign's money with every buyer priced at `at` (what a close redeemed, once it has)."""
-    return campaign_money(orders, member_quotes(wallet, campaign_id, tiers, orders, at))
+    return campaign_money(orders, member_quotes(wallet, campaign_id, tiers, orders, at, extras=extras))

@@ -1,4 +1,4 @@
-"""The selling tables: stock per (campaign, product), chain orders, pickup choices, remarks.
+"""The selling tables: stock per (campaign, product), chain orders, pickup choices, remarks, reopens.
 
 Stock is one row per (campaign, product), shared by all the campaign's groups
 (one warehouse); a ``CHECK (stock >= 0)`` is the backstop behind the writer's
@@ -17,6 +17,7 @@ from bot.storage.tables import CampaignGroupState, utc_column
 
 ACTIVE = "active"
 CANCELLED = "cancelled"
+REOPEN = "reopen"  # a group's state (`GROUPS.status`) during its 限时返场, between two "closed"
 
 
 class CampaignStock(SQLModel, table=True):
@@ -88,10 +89,30 @@ class OrderRemark(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
+class ReopenWindow(SQLModel, table=True):
+    """A group's 限时返场 (docs/growth.md): written by the `reopen` node, closed by `reopen-close`.
+
+    Orders placed in the reopen are the group's orders with ids above `after_order_id` (the
+    highest id when it reopened: a group's orders after its close can only come from the reopen,
+    and every later insert gets a higher id) and, once closed, up to `until_order_id`. So an
+    order row needs no mark of its own, and the orders table keeps its shape.
+    """
+
+    __tablename__ = "reopen_windows"
+
+    campaign_id: str = Field(primary_key=True)
+    group_id: str = Field(primary_key=True)
+    opened_at: datetime = utc_column()
+    closed_at: datetime | None = utc_column(nullable=True)
+    after_order_id: int = 0
+    until_order_id: int | None = None
+
+
 STOCK = CampaignStock.__table__  # type: ignore[attr-defined]
 ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
 REMARKS = OrderRemark.__table__  # type: ignore[attr-defined]
 GROUPS = CampaignGroupState.__table__  # type: ignore[attr-defined]
+REOPENS = ReopenWindow.__table__  # type: ignore[attr-defined]
 
 
 __all__ = [
@@ -100,9 +121,12 @@ __all__ = [
     "GROUPS",
     "ORDERS",
     "REMARKS",
+    "REOPEN",
+    "REOPENS",
     "STOCK",
     "CampaignStock",
     "OrderRemark",
     "OrderRow",
     "PickupChoice",
+    "ReopenWindow",
 ]

@@ -142,3 +142,42 @@ def test_the_loader_reports_resolved_window_mistakes_at_their_line() -> None:
     section = "  double:\n    - from: C-30m\n      until: T+10m\n"
     [(line, field, message)] = problems(section)
     assert (line, field) == (line_of(section, "until"), "points.double[0].until") and "after from" in message
+
+
+def test_a_redeem_rule_and_its_absence() -> None:
+    rule = parse_campaign(
+        campaign_text() + "points:\n  redeem: {rate: 100, max_yuan: 20, max_share: 0.5}\n"
+    ).points.redeem
+    assert rule is not None and (rule.rate, str(rule.max_yuan), rule.max_share) == (100, "20.00", 0.5)
+    defaulted = parse_campaign(campaign_text() + "points:\n  redeem: {rate: 10, max_yuan: 3}\n").points.redeem
+    assert defaulted is not None and defaulted.max_share == 0.5
+    assert parse_campaign(campaign_text()).points.redeem is None  # no redeem: no redemption
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "fragment"),
+    [
+        ("  redeem:\n    rate: 0\n    max_yuan: 20\n", "points.redeem.rate", "must be at least 1"),
+        ("  redeem:\n    rate: 1.5\n    max_yuan: 20\n", "points.redeem.rate", "expected a whole number"),
+        ("  redeem:\n    rate: 100\n    max_yuan: 0\n", "points.redeem.max_yuan", "must be more than 0"),
+        ("  redeem:\n    rate: 100\n    max_yuan: 1.234\n", "points.redeem.max_yuan", "2 decimal places"),
+        (
+            "  redeem:\n    rate: 100\n    max_yuan: 20\n    max_share: 1.5\n",
+            "points.redeem.max_share",
+            "must be at most 1",
+        ),
+        (
+            "  redeem:\n    rate: 100\n    max_yuan: 20\n    max_share: 0\n",
+            "points.redeem.max_share",
+            "must be more than 0",
+        ),
+        ("  redeem:\n    max_yuan: 20\n", "points.redeem.rate", "missing required key 'rate'"),
+        ("  redeem:\n    rate: 100\n    max_yuan: 20\n    cap: 3\n", "points.redeem.cap", "unknown key"),
+    ],
+)
+def test_redeem_mistakes_are_reported_at_their_line(section: str, field: str, fragment: str) -> None:
+    found = problems(section)
+    assert any(f == field and fragment in m for _, f, m in found), found
+    line = next(ln for ln, f, _ in found if f == field)
+    key = field.rsplit(".", 1)[-1]
+    assert line == line_of(section, f"{key}:" if f"{key}:" in section else "redeem:")

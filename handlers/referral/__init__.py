@@ -1,0 +1,1 @@
+"""推荐有礼 (referral): docs/growth.md."""
