@@ -1,7 +1,8 @@
 """Member tiers (会员等级, docs/growth.md): declared tiers and their perks.
 
 A tier is reached by meeting ANY of its declared criteria within its window of days: spend
-(`spend_yuan`) OR the number of sales bought in (`orders`). Either may be left out, not both. The
+(`spend_yuan`) OR the number of sales bought in (`orders`) OR the invites credited to the member by
+推荐有礼 (`invites`: the issue's "邀请10人升级会员" ladder). Any may be left out, not all. The
 tiers are listed lowest first; a member holds the highest tier they meet, and everyone else is
 the base tier (`base`, 普通 by default), which has no perks. Perks are bounded here so a typo
 (an extra 0) cannot give away the shop: errors name the key (`tiers.levels.0.discount_percent`).
@@ -19,7 +20,7 @@ MAX_DISCOUNT_PERCENT = 50
 
 
 class Tier(BaseModel):
-    """One tier: how it is reached (spend OR sales within `days`) and what it gives."""
+    """One tier: how it is reached (spend OR sales OR credited invites within `days`) and what it gives."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,6 +30,9 @@ class Tier(BaseModel):
     )
     orders: int | None = Field(
         default=None, ge=1, le=1000, description="or by buying in at least this many sales (campaigns)"
+    )
+    invites: int | None = Field(
+        default=None, ge=1, le=10_000, description="or by inviting this many members credited by 推荐有礼"
     )
     days: int = Field(default=90, ge=1, le=3660, description="within the last this many days")
     early_minutes: int = Field(
@@ -43,8 +47,10 @@ class Tier(BaseModel):
 
     @model_validator(mode="after")
     def _reachable(self) -> Tier:
-        if self.spend_yuan is None and self.orders is None:
-            raise ValueError(f"tier {self.name!r} needs spend_yuan, orders or both (how it is reached)")
+        if self.spend_yuan is None and self.orders is None and self.invites is None:
+            raise ValueError(
+                f"tier {self.name!r} needs spend_yuan, orders or invites, or several (how it is reached)"
+            )
         return self
 
     @property

@@ -23,7 +23,7 @@ from bot.outbox import Draft
 from bot.vocab import Priority
 from handlers.selling.node_hooks import campaign_orders
 from handlers.tiers.book import TierBook
-from handlers.tiers.store import Change, recompute_in
+from handlers.tiers.store import Change, credited_inviters, recompute_in
 
 KIND = "tiers"
 
@@ -44,7 +44,8 @@ def promotion_draft(services: Services, book: TierBook, change: Change, name: st
 
 
 def hook_close(run: NodeRun, conn: Connection) -> None:
-    """Recompute this group's buyers and tell the promoted ones, with the close."""
+    """Recompute this group's buyers (and inviters whose invites this close credited: the referral
+    feature's close hook runs before this one) and tell the promoted ones, with the close."""
     services, campaign, group_id = run.services, run.campaign, run.group_id
     settings = services.config.tiers
     book = services.find(TierBook)
@@ -56,6 +57,9 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
             for order in campaign_orders(run, conn):
                 if order.group_id == group_id:
                     names[order.member_id] = order.member_name or names.get(order.member_id, "")
+            if any(level.invites for level in settings.levels):  # credited by referral's close hook
+                for member_id, name in credited_inviters(conn, campaign.id, group_id).items():
+                    names.setdefault(member_id, name)
             changes = recompute_in(
                 conn, settings.levels, list(names), run.now, campaign_id=campaign.id, group_id=group_id
             )

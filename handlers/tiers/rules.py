@@ -2,8 +2,9 @@
 
 A tier is met when, within its last `days` days, the member spent at least `spend_yuan` OR bought
 in at least `orders` sales (distinct campaigns: ten order messages in one sale are one purchase,
-so nobody climbs a tier by splitting a basket). Spend is price × quantity in fen, before coupons,
-满减 and member discounts, like order points.
+so nobody climbs a tier by splitting a basket) OR had at least `invites` invites credited by
+推荐有礼. Spend is price × quantity in fen, before coupons, 满减 and member discounts, like order
+points.
 
 Each tier met gets its exact expiry: the moment, with no new purchase, the oldest purchases it
 rests on leave the window. So perks can end on time from memory, with no recompute between
@@ -20,6 +21,7 @@ from bot.config_tiers import Tier
 
 SPEND = "spend"
 ORDERS = "orders"
+INVITES = "invites"
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,18 @@ def _orders_until(recent: Sequence[Purchase], count: int, days: int) -> datetime
     return ordered[count - 1] + timedelta(days=days) if len(ordered) >= count else None
 
 
-def meets(tier: Tier, rank: int, purchases: Iterable[Purchase], now: datetime) -> Held | None:
-    """The tier as the member holds it now (spend OR sales within its days), or None."""
+def _invites_until(credited: Iterable[datetime], count: int, days: int, now: datetime) -> datetime | None:
+    """When the invites criterion stops holding: the `count`-th newest credited invite leaves."""
+    start = now - timedelta(days=days)
+    recent = sorted((at for at in credited if start < at <= now), reverse=True)
+    return recent[count - 1] + timedelta(days=days) if len(recent) >= count else None
+
+
+def meets(
+    tier: Tier, rank: int, purchases: Iterable[Purchase], now: datetime, invites: Sequence[datetime] = ()
+) -> Held | None:
+    """The tier as the member holds it now (spend OR sales OR credited invites within its days),
+    or None. `invites`: when each of the member's invites was credited."""
     recent = _recent(purchases, tier.days, now)
     spend_cents, threshold = sum(p.cents for p in recent), tier.spend_cents
     by: dict[str, datetime] = {}
@@ -93,15 +105,22 @@ def meets(tier: Tier, rank: int, purchases: Iterable[Purchase], now: datetime) -
         by[SPEND] = until
     if tier.orders is not None and (until := _orders_until(recent, tier.orders, tier.days)) is not None:
         by[ORDERS] = until
+    if (
+        tier.invites is not None
+        and (until := _invites_until(invites, tier.invites, tier.days, now)) is not None
+    ):
+        by[INVITES] = until
     if not by:
         return None
     sales = len({p.campaign_id for p in recent})
     return Held(rank, tier.name, max(by.values()), "+".join(by), spend_cents, sales)
 
 
-def standing(tiers: Sequence[Tier], purchases: Sequence[Purchase], now: datetime) -> list[Held]:
+def standing(
+    tiers: Sequence[Tier], purchases: Sequence[Purchase], now: datetime, invites: Sequence[datetime] = ()
+) -> list[Held]:
     """Every declared tier the member meets now, lowest first (empty: the base tier)."""
-    held = (meets(tier, rank, purchases, now) for rank, tier in enumerate(tiers, start=1))
+    held = (meets(tier, rank, purchases, now, invites) for rank, tier in enumerate(tiers, start=1))
     return [h for h in held if h is not None]
 
 
@@ -111,4 +130,15 @@ def current(held: Iterable[Held], now: datetime) -> Held | None:
     return max(running, key=lambda h: h.rank) if running else None
 
 
-__all__ = ["ORDERS", "SPEND", "Held", "Purchase", "Totals", "current", "meets", "standing", "totals"]
+__all__ = [
+    "INVITES",
+    "ORDERS",
+    "SPEND",
+    "Held",
+    "Purchase",
+    "Totals",
+    "current",
+    "meets",
+    "standing",
+    "totals",
+]

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from bot.config_tiers import Tier
 from bot.storage.engine import upsert_insert
 from bot.vocab import SaleStatus
+from handlers.referral.tables import CREDITED, INVITES
 from handlers.selling.tables import ACTIVE, GROUPS, ORDERS, REOPEN, REOPENS
 from handlers.tiers.rules import Held, Purchase, current, standing
 from handlers.tiers.tables import PROMOTIONS, TIERS
@@ -100,11 +101,40 @@ def purchases_of(conn: Connection, members: Sequence[str], since: datetime) -> d
     return found
 
 
+def invites_of(conn: Connection, members: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
+    """When each member's invites were credited by 推荐有礼, after `since` (the `invites` criterion)."""
+    found: dict[str, list[datetime]] = {}
+    for chunk in _chunks(sorted(set(members))):
+        rows = conn.execute(
+            select(INVITES.c.by_id, INVITES.c.decided_at).where(
+                INVITES.c.by_id.in_(chunk), INVITES.c.status == CREDITED, INVITES.c.decided_at > since
+            )
+        )
+        for member_id, at in rows:
+            found.setdefault(member_id, []).append(at)
+    return found
+
+
+def credited_inviters(conn: Connection, campaign_id: str, group_id: str) -> dict[str, str]:
+    """Inviters (id -> name) with an invite of this campaign and group credited: a close makes them
+    count toward the `invites` criterion, whether or not they bought themselves."""
+    rows = conn.execute(
+        select(INVITES.c.by_id, INVITES.c.inviter_name).where(
+            INVITES.c.campaign_id == campaign_id, INVITES.c.group_id == group_id, INVITES.c.status == CREDITED
+        )
+    )
+    return {member_id: name or "" for member_id, name in rows}
+
+
 def everyone(conn: Connection, since: datetime) -> list[str]:
-    """Members with a counted purchase after `since`, or a stored tier (to lapse it)."""
+    """Members with a counted purchase or a credited invite after `since`, or a stored tier (to
+    lapse it)."""
     buyers = conn.execute(_counted(since).with_only_columns(ORDERS.c.member_id).distinct()).scalars()
+    inviters = conn.execute(
+        select(INVITES.c.by_id).where(INVITES.c.status == CREDITED, INVITES.c.decided_at > since).distinct()
+    ).scalars()
     tiered = conn.execute(select(TIERS.c.member_id).distinct()).scalars()
-    return sorted({*buyers, *tiered})
+    return sorted({*buyers, *inviters, *tiered})
 
 
 def _row_held(row: Row[Any]) -> Held:
@@ -159,7 +189,9 @@ def recompute_in(
     if not members or not tiers:
         return []
     ranks = {tier.name: rank for rank, tier in enumerate(tiers, start=1)}  # a tier no longer declared: none
-    purchases = purchases_of(conn, members, window_start(tiers, now))
+    since = window_start(tiers, now)
+    purchases = purchases_of(conn, members, since)
+    invites = invites_of(conn, members, since) if any(t.invites for t in tiers) else {}
     before = stored(conn, members)
     insert_row = upsert_insert(conn)
     changes: list[Change] = []
@@ -167,7 +199,7 @@ def recompute_in(
         old = {h.name: h for h in before.get(member_id, [])}
         held = tuple(
             replace(h, since=old[h.name].since if h.name in old and now < old[h.name].expires_at else now)
-            for h in standing(tiers, purchases.get(member_id, []), now)
+            for h in standing(tiers, purchases.get(member_id, []), now, invites.get(member_id, []))
         )
         lapsed = sorted(set(old) - {h.name for h in held})
         if lapsed:  # most buyers of a close hold no tier, before or after: no statement for them

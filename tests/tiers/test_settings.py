@@ -39,7 +39,7 @@ def test_defaults_declare_no_tier_and_a_valid_block_reads_back() -> None:
 @pytest.mark.parametrize(
     ("tiers", "fragment"),
     [
-        ({"levels": [{"name": "VIP"}]}, "tiers.levels.0: tier 'VIP' needs spend_yuan, orders or both"),
+        ({"levels": [{"name": "VIP"}]}, "tiers.levels.0: tier 'VIP' needs spend_yuan, orders or invites"),
         (
             {"levels": [{**VIP, "discount_percent": 60}]},
             "tiers.levels.0.discount_percent: Input should be less",
