@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,14 +24,14 @@ os.environ.setdefault("TUANBOT_WEB_ENABLED", "false")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _remove_kept_rehearsals() -> Iterator[None]:
-    """Rehearsals a test keeps (`keep_workdir`, `--keep`) to read their database are removed when
-    the session ends, so a day of test runs does not fill the machine's /tmp."""
-    temp = Path(tempfile.gettempdir())
-    before = set(temp.glob("tuanbot-rehearsal-*"))
+def _temp_files_under_pytest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Temporary folders this process makes (rehearsals a test keeps to read their database) go
+    under the session's own base folder, which pytest rotates: /tmp does not fill up over a day of
+    runs, and another pytest session never deletes them while this one still reads them."""
+    before = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tmp"))
     yield
-    for kept in set(temp.glob("tuanbot-rehearsal-*")) - before:
-        shutil.rmtree(kept, ignore_errors=True)
+    tempfile.tempdir = before
 
 
 def make_config(tmp_path: Path, db_url: str | None = None, **overrides: Any) -> Config:

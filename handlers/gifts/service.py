@@ -182,7 +182,12 @@ class Gifts:
         ]
         drafts += [
             Draft(
-                self.render("gifts/withdrawn.j2", **common, passed_on=w.passed_on),
+                self.render(
+                    "gifts/withdrawn.j2",
+                    **common,
+                    passed_on=w.passed_on,
+                    with_extras=bool(terms.points or terms.coupon),
+                ),
                 member_id=w.member_id,
                 priority=Priority.CHATTER,
                 kind="gifts",

@@ -56,3 +56,13 @@ def test_docs_mention_every_field() -> None:
         if isinstance(model, type) and issubclass(model, BaseModel) and not name.startswith("_"):
             for field in model.model_fields:
                 assert f"`{field}`" in docs, f"docs/campaigns.md does not document {name}.{field}"
+
+
+def test_the_annotated_example_is_the_shipped_sample() -> None:
+    """docs/campaigns.md says its annotated example *is* data/campaigns/sample.yaml: keep it so."""
+    docs = DOCS.read_text(encoding="utf-8")
+    example = docs[docs.index("## Annotated example") :]
+    block = example[example.index("```yaml\n") + len("```yaml\n") :]
+    block = block[: block.index("\n```")]
+    sample = (ROOT / "data" / "campaigns" / "sample.yaml").read_text(encoding="utf-8")
+    assert block == sample.rstrip("\n")

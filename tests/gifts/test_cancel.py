@@ -81,9 +81,22 @@ async def test_keep_gives_a_cancelled_gift_to_nobody(tmp_path: Path, clock: Fake
     assert not any("获赠" in t for t in shop.transport.private_texts("d"))
     texts = shop.transport.private_texts("b")
     assert any("不再保留" in t for t in texts) and not any("顺延" in t for t in texts)
+    assert any("积分和未使用的优惠券一并收回" in t for t in texts)  # this gift came with both
     assert figures_of(shop) == {"gifts_given": 2, "gifts_passed": 0, "gifts_left": 0}
     await shop.say("A1 1", "e", G1)
     assert "e" not in holders(shop)
+
+
+async def test_a_gift_without_points_or_coupon_takes_nothing_back(tmp_path: Path, clock: FakeClock) -> None:
+    shop = build_shop(
+        tmp_path, clock, text=text_with("gifts: {first: 3, gift: 保温杯一个, on_cancel: keep}\n")
+    )
+    await shop.open()
+    for member in ("a", "b"):
+        await shop.say("A1 1", member, G1)
+    await shop.say("取消", "b", G1)
+    texts = shop.transport.private_texts("b")
+    assert any("不再保留" in t for t in texts) and not any("收回" in t for t in texts)
 
 
 async def test_a_gift_freed_while_nobody_waits_goes_to_the_next_order(
