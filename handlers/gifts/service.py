@@ -74,17 +74,7 @@ class Gifts:
             return
         sell = selling(self.services)
         sell.store.extend(self.step)
-        writer = sell.writer
-        previous = writer.on_commit
-
-        def after_commit(ops: list[Operation], results: list[OpResult]) -> None:
-            try:
-                if previous is not None:
-                    previous(ops, results)
-            finally:
-                self.after_commit(results)
-
-        writer.on_commit = after_commit
+        sell.committed.append(lambda ops, results: self.after_commit(results))
         self.installed = True
 
     @property

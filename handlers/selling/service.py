@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
 from sqlalchemy.engine import Connection
 
 from bot.campaign import Campaign
@@ -35,7 +36,7 @@ from handlers.selling.ops import (
     PlaceOrder,
     StockLine,
 )
-from handlers.selling.order_writer import OrderWriter
+from handlers.selling.order_writer import CommitCallback, OrderWriter
 from handlers.selling.parse import Catalog, safe_name
 from handlers.selling.pricing import PricedLine, Quote, extras_of, quote_member
 from handlers.selling.store import OrderStore
@@ -69,6 +70,7 @@ class Selling:
             self.store, services.clock.now, on_commit=self._after_commit, read_after=self.store.after_batch
         )
         self.hints: dict[tuple[str, str], str] = {}
+        self.committed: list[CommitCallback] = []  # other features' steps after each committed batch
         self.last_product: dict[tuple[str, str], str] = {}
         self.chain_lists = ChainLists(services.outbox, self.store, self.render, self.campaign)
         self.chains = self.chain_lists.states
@@ -263,6 +265,18 @@ class Selling:
 
     # -- after each committed batch -------------------------------------------------------------
     def _after_commit(self, ops: list[Operation], results: list[OpResult]) -> None:
+        """Answer the batch, then tell the other features' listeners (even if answering failed:
+        what they decided in the batch's transaction is committed and must still be told)."""
+        try:
+            self._answer_batch(ops, results)
+        finally:
+            for listener in self.committed:  # after the answers: a feature's news follows the reply
+                try:
+                    listener(ops, results)
+                except Exception:
+                    logger.opt(exception=True).error("selling: an after-commit listener failed")
+
+    def _answer_batch(self, ops: list[Operation], results: list[OpResult]) -> None:
         view = self.writer.view if isinstance(self.writer.view, BatchView) else None
         if view is not None:
             self._stock.update(view.stock)
