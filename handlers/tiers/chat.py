@@ -27,7 +27,7 @@ from bot.view import MessageView
 from bot.vocab import Priority, Role
 from handlers.tiers.book import TierBook
 from handlers.tiers.rules import totals
-from handlers.tiers.store import everyone, purchases_of, recompute_in, window_start
+from handlers.tiers.store import everyone, invites_of, purchases_of, recompute_in, window_start
 
 MY_TIER_WORDS = frozenset({"我的等级", "会员等级", "我的会员", "查等级", "等级查询", "我的会员等级"})
 LONGEST = 12
@@ -49,12 +49,21 @@ def _my_tier(services: Services, book: TierBook, member_id: str, now: datetime) 
     upper = book.next_level(held)
     progress = None
     if upper is not None:
+        since = window_start([upper], now)
         with services.repo.engine.connect() as conn:
-            mine = purchases_of(conn, [member_id], window_start([upper], now)).get(member_id, [])
+            mine = purchases_of(conn, [member_id], since).get(member_id, [])
+            invited = len(invites_of(conn, [member_id], since).get(member_id, [])) if upper.invites else 0
         have = totals(mine, upper.days, now)
         spend_needed = None if upper.spend_cents is None else max(0, upper.spend_cents - have.spend_cents)
         orders_needed = None if upper.orders is None else max(0, upper.orders - have.orders)
-        progress = {"have": have, "spend_needed": spend_needed, "orders_needed": orders_needed}
+        invites_needed = None if upper.invites is None else max(0, upper.invites - invited)
+        progress = {
+            "have": have,
+            "invited": invited,
+            "spend_needed": spend_needed,
+            "orders_needed": orders_needed,
+            "invites_needed": invites_needed,
+        }
     return {
         "held": held,
         "level": book.level(held),

@@ -52,3 +52,7 @@ async def test_an_inviter_who_bought_nothing_is_promoted_by_the_close_that_credi
     await shop.registry.run_node("t1", "close")  # a second close: no second promotion
     await shop.drain()
     assert sum("推广大使" in t for t in shop.transport.private_texts("alice")) == 1
+    await shop.say("我的等级", "bob")
+    [told] = [t for t in shop.transport.private_texts("bob") if "会员等级" in t]
+    assert "成功邀请 3 位好友" in told  # how 推广大使 is reached
+    assert "成功邀请 1 位好友" in told and "还需再邀请 2 位好友" in told  # where bob stands
