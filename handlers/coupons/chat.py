@@ -11,6 +11,7 @@ coupon each buyer's quote chose through the wallet (`handlers.coupons.wallet`).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,10 +142,11 @@ async def handle_coupon_keyword(msg: GroupMessage, ctx: Context) -> bool:
     return True
 
 
-def _my_coupons(member_id: str, ctx: Context) -> dict[str, Any]:
-    """Template variables for `coupons/mine.j2`: every unused, unexpired coupon, from any group."""
+async def _my_coupons(member_id: str, ctx: Context) -> dict[str, Any]:
+    """Template variables for `coupons/mine.j2`: every unused, unexpired coupon, from any group
+    (read in a worker thread: the event loop runs no statement for it)."""
     now = ctx.clock.now()
-    coupons = store_of(ctx.services).member_coupons(member_id, now)
+    coupons = await asyncio.to_thread(store_of(ctx.services).member_coupons, member_id, now)
     titles = [ctx.render("coupons/title.j2", coupon=c) for c in coupons]
     return {"coupons": list(zip(coupons, titles, strict=True)), "now": now}
 
@@ -153,7 +155,7 @@ def _my_coupons(member_id: str, ctx: Context) -> dict[str, Any]:
 async def handle_my_coupons(msg: GroupMessage, ctx: Context) -> bool:
     """`我的优惠券`: the member's unused, unexpired coupons and expiry; the codes go privately (a
     code said in the group is anyone's, and the group filter would mask it anyway)."""
-    mine = _my_coupons(msg.sender.id, ctx)
+    mine = await _my_coupons(msg.sender.id, ctx)
     ctx.reply(
         "coupons/mine.j2",
         mention=True,
@@ -170,5 +172,5 @@ async def handle_my_coupons(msg: GroupMessage, ctx: Context) -> bool:
 @on_private(MY_COUPONS_RE, priority=COUPON_PRIORITY - 5)
 async def handle_my_coupons_privately(msg: PrivateMessage, ctx: Context) -> bool:
     """`我的优惠券` sent to the bot directly: the same list, answered privately (coupons from every group)."""
-    ctx.reply("coupons/mine.j2", name=msg.sender.name, public=False, **_my_coupons(msg.sender.id, ctx))
+    ctx.reply("coupons/mine.j2", name=msg.sender.name, public=False, **await _my_coupons(msg.sender.id, ctx))
     return True

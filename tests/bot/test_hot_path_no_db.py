@@ -109,3 +109,14 @@ async def test_a_repeated_order_form_runs_no_statement_on_the_loop(
     seen, handled_by = await _loop_statements(app, clock, "接龙 A1 1", "接龙 A1 1")
     assert handled_by.startswith("handlers.selling.")
     assert seen == [], "\n".join(seen)
+
+
+async def test_my_coupons_reads_them_off_the_loop(shop: tuple[App, FakeTransport], clock: FakeClock) -> None:
+    """我的优惠券 reads the member's coupons in a worker thread: a busy group asking at once does
+    not hold the loop on the database."""
+    app, transport = shop
+    seen, handled_by = await _loop_statements(app, clock, "草莓券", "我的优惠券")
+    assert handled_by == "handlers.coupons.chat.handle_my_coupons"
+    assert seen == [], "\n".join(seen)
+    await app.services.outbox.drain()
+    assert any("优惠券" in t for t in transport.private_texts("alice"))
