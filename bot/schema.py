@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 from bot.storage import tables as core
 from bot.storage.engine import init_db
 from handlers.aftersales import tables as aftersales
+from handlers.broadcast import tables as broadcast
 from handlers.coupons import tables as coupons
 from handlers.faq import tables as faq
 from handlers.fulfilment import payment_tables, pickup_tables
@@ -33,6 +34,7 @@ from handlers.welcome import tables as welcome
 TABLE_MODULES = (
     core,
     aftersales,
+    broadcast,
     coupons,
     faq,
     gifts,

@@ -8,6 +8,7 @@ from bot.feature import Feature
 from handlers.admin.feature import FEATURE as ADMIN
 from handlers.aftersales.feature import FEATURE as AFTERSALES
 from handlers.board.feature import FEATURE as BOARD
+from handlers.broadcast.feature import FEATURE as BROADCAST
 from handlers.coupons.feature import FEATURE as COUPONS
 from handlers.faq.feature import FEATURE as FAQ
 from handlers.fulfilment.feature import FEATURE as FULFILMENT
@@ -51,4 +52,5 @@ FEATURES: list[Feature] = [
     LEADERBOARD,
     STARS,
     BOARD,
+    BROADCAST,
 ]
