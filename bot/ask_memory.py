@@ -1,5 +1,5 @@
-"""Who was answered a moment ago: one personal answer (我的积分, 我的等级, 积分抵扣) per member
-and question within a short window, however often they type it.
+"""Who was answered a moment ago: one answer (我的积分, 我的等级, 积分抵扣, 活跃之星 per member;
+邀请排行 per group) per key within a short window, however often it is typed.
 
 Why: in a busy group a member repeats a question while the answer is still queued, and each
 answer is a private message counted against the account's limits. The memory is bounded (an
@@ -26,10 +26,10 @@ class AskMemory:
 
     told: LRUCache[str, datetime] = field(default_factory=lambda: LRUCache(MEMBERS_REMEMBERED))
 
-    def may_answer(self, key: str, now: datetime) -> bool:
-        """True (and remembered) unless `key` was answered less than `ASK_AGAIN` ago."""
+    def may_answer(self, key: str, now: datetime, again: timedelta = ASK_AGAIN) -> bool:
+        """True (and remembered) unless `key` was answered less than `again` ago."""
         last = self.told.get(key)
-        if last is not None and now - last < ASK_AGAIN:
+        if last is not None and now - last < again:
             return False
         self.told[key] = now
         return True

@@ -1,6 +1,6 @@
 """The invite leaderboard (邀请排行): one text, three ways to reach the group.
 
-- `邀请排行` typed in a group: the board now (at most once per `ASK_AGAIN` per group).
+- `邀请排行` typed in a group: the board now (at most once per `BOARD_ASK_AGAIN` per group).
 - The progress post: each change (an invite recorded, an invitee leaving) rolls one post per
   group and campaign through the outbox, queued with a delay of `board.every` and replaced
   while it waits (`Outbox.roll`). So a group sees at most one board per window, and only after
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.campaign.models import Campaign
 from bot.context import Services
@@ -27,7 +27,7 @@ from handlers.referral.store import BoardRow, ReferralStore
 
 PROGRESS_KIND = "referral_progress"
 FINAL_KIND = "referral_board"
-ASK_AGAIN = timedelta(seconds=60)
+BOARD_ASK_AGAIN = timedelta(seconds=60)  # 邀请排行 answered at most this often per group
 
 
 def masked(name: str) -> str:
@@ -61,17 +61,9 @@ def render_board(services: Services, campaign: Campaign, rows: list[BoardRow], *
 
 @dataclass
 class BoardPosts:
-    """This process's queued progress post per (campaign, group), and when each group last asked."""
+    """This process's queued progress post per (campaign, group)."""
 
     queued: dict[tuple[str, str], int] = field(default_factory=dict)
-    asked: dict[str, datetime] = field(default_factory=dict)
-
-    def may_answer(self, group_id: str, now: datetime) -> bool:
-        last = self.asked.get(group_id)
-        if last is not None and now - last < ASK_AGAIN:
-            return False
-        self.asked[group_id] = now
-        return True
 
 
 def posts_of(services: Services) -> BoardPosts:
@@ -101,4 +93,13 @@ async def refresh(services: Services, campaign: Campaign, group_id: str) -> None
     )
 
 
-__all__ = ["FINAL_KIND", "PROGRESS_KIND", "BoardPosts", "masked", "posts_of", "refresh", "render_board"]
+__all__ = [
+    "BOARD_ASK_AGAIN",
+    "FINAL_KIND",
+    "PROGRESS_KIND",
+    "BoardPosts",
+    "masked",
+    "posts_of",
+    "refresh",
+    "render_board",
+]

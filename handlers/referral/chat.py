@@ -21,13 +21,14 @@ from datetime import datetime
 
 from loguru import logger
 
+from bot.ask_memory import AskMemory
 from bot.campaign.active import ActiveCampaign, active_campaigns, campaigns_in_group
 from bot.context import Context, Services
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, PrivateMessage
 from bot.handler import on_event, on_message, on_private
 from bot.view import MessageView
 from bot.vocab import Priority
-from handlers.referral.board import masked, posts_of, refresh, render_board
+from handlers.referral.board import BOARD_ASK_AGAIN, masked, refresh, render_board
 from handlers.referral.store import BOUND, ReferralStore
 
 REFERRAL_PRIORITY = Priority.ORDER - 2
@@ -208,7 +209,8 @@ async def handle_board(msg: GroupMessage, ctx: Context) -> bool:
     services = ctx.services
     now = ctx.clock.now()
     active = latest_referral_campaign(services, msg.group_id, now)
-    if active is None or not posts_of(services).may_answer(msg.group_id, now):
+    asked = services.get_or_make(AskMemory, AskMemory)
+    if active is None or not asked.may_answer(f"invite-board:{msg.group_id}", now, again=BOARD_ASK_AGAIN):
         return True
     section = active.campaign.referral
     assert section is not None

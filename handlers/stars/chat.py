@@ -13,13 +13,10 @@ length check and a set lookup on the view's normalised text.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cachetools import LRUCache
-
+from bot.ask_memory import AskMemory
 from bot.context import Context, Services
 from bot.events import Event, GroupMessage
 from bot.handler import command, on_message
@@ -35,21 +32,6 @@ STANDINGS_WORDS = frozenset({"活跃之星", "本周活跃之星", "活跃榜", 
 LONGEST = 12
 STARS_PRIORITY = Priority.ORDER + 13  # beside 签到 and 我的积分, well before the FAQ
 SHOWN = 3
-ASK_AGAIN = timedelta(seconds=30)
-
-
-@dataclass
-class StandingsAsked:
-    """When each member was last answered (bounded; a restart forgets, harmlessly)."""
-
-    told: LRUCache[str, datetime] = field(default_factory=lambda: LRUCache(50_000))
-
-    def may_answer(self, member_id: str, now: datetime) -> bool:
-        last = self.told.get(member_id)
-        if last is not None and now - last < ASK_AGAIN:
-            return False
-        self.told[member_id] = now
-        return True
 
 
 def match_standings(event: Event, view: MessageView) -> bool | None:
@@ -64,7 +46,7 @@ async def handle_standings(msg: GroupMessage, ctx: Context) -> bool:
     """活跃之星: this week's top 3 of the group and the asker's own score, privately."""
     services = ctx.services
     now = ctx.clock.now()
-    if not services.get_or_make(StandingsAsked, StandingsAsked).may_answer(msg.sender.id, now):
+    if not services.get_or_make(AskMemory, AskMemory).may_answer(f"stars:{msg.sender.id}", now):
         return True
     week = current_week(services.config.stars, now, services.config.bot.timezone)
     await asyncio.to_thread(services.flush_inbound)  # the names shown are written behind
