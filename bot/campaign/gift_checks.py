@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.campaign.problems import Issue
-from bot.campaign.section_checks import did_you_mean, references
+from bot.campaign.section_checks import references, reward_coupon
 
 __all__ = ["gift_issues"]
 
@@ -23,19 +23,13 @@ def gift_issues(issues: list[Issue], section: Any, coupons: dict[str, Any], code
     """
     if section is None:
         return
-    if section.coupon is not None:
-        coupon = coupons.get(section.coupon)
-        if section.coupon not in coupons:
-            hint = did_you_mean(section.coupon, coupons, "known coupons")
-            issues.append(Issue(("gifts", "coupon"), f"unknown coupon '{section.coupon}'{hint}"))
-        elif coupon is not None and not coupon.reward:
-            issues.append(
-                Issue(
-                    ("gifts", "coupon"),
-                    f"coupon '{section.coupon}' must be 'reward: true' to be given as a gift "
-                    "(otherwise members could also claim it by keyword or on joining)",
-                )
-            )
+    reward_coupon(
+        issues,
+        ("gifts", "coupon"),
+        section.coupon,
+        coupons,
+        reward_only=" to be given as a gift (otherwise members could also claim it by keyword or on joining)",
+    )
     references(issues, ("gifts", "products"), list(section.products), codes)
     seen: set[str] = set()
     for j, code in enumerate(section.products):

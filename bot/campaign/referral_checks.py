@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.campaign.problems import Issue, Loc
-from bot.campaign.section_checks import did_you_mean
-from bot.campaign.times import TimeSpec, to_utc
+from bot.campaign.section_checks import reward_coupon
+from bot.campaign.times import TimeSpec
 
 __all__ = ["referral"]
 
@@ -70,31 +70,12 @@ def _coupon(
     when: Callable[[TimeSpec], datetime | None],
     closes: datetime | None,
 ) -> None:
-    """A reward coupon: known, ``reward: true``, and still redeemable once issued at closing."""
-    if coupon_id is None:
-        return
-    if coupon_id not in coupons:
-        hint = did_you_mean(coupon_id, coupons, "known coupons")
-        issues.append(Issue(loc, f"unknown coupon '{coupon_id}'{hint}"))
-        return
-    coupon = coupons[coupon_id]
-    if coupon is None:
-        return
-    if not coupon.reward:
-        issues.append(
-            Issue(
-                loc, f"coupon '{coupon_id}' must be 'reward: true' (only given as a reward, never by typing)"
-            )
-        )
-    if coupon.valid_for is None and coupon.valid_until is None:
-        issues.append(
-            Issue(loc, f"coupon '{coupon_id}' ends at closing: set its valid_for (e.g. 7d) or valid_until")
-        )
-    elif coupon.valid_until is not None and closes is not None:
-        until = when(coupon.valid_until)
-        if until is not None and to_utc(until) <= to_utc(closes):
-            issues.append(
-                Issue(
-                    loc, f"coupon '{coupon_id}' ends {until:%Y-%m-%d %H:%M}, before referral rewards are paid"
-                )
-            )
+    """A referral reward coupon: known, ``reward: true``, and still redeemable once issued at closing."""
+    reward_coupon(
+        issues,
+        loc,
+        coupon_id,
+        coupons,
+        reward_only=" (only given as a reward, never by typing)",
+        paid=("referral rewards are paid", when, closes),
+    )

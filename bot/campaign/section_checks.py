@@ -25,6 +25,7 @@ __all__ = [
     "duplicates",
     "nonexistent",
     "references",
+    "reward_coupon",
     "same_time",
     "showoff",
     "templates",
@@ -143,6 +144,45 @@ def double_points(
             issues.append(Issue(("points", "double", i), message, "container"))
 
 
+def reward_coupon(
+    issues: list[Issue],
+    loc: Loc,
+    coupon_id: str | None,
+    coupons: dict[str, Any],
+    *,
+    reward_only: str = "",
+    paid: tuple[str, Callable[[TimeSpec], datetime | None], datetime | None] | None = None,
+) -> None:
+    """A coupon a section gives as a reward (晒单, referral, 前N名赠礼): one of this file's coupons;
+    with `reward_only` (why, appended to the message), marked ``reward: true``; with `paid`
+    (what is paid, `when`, closing), still redeemable when it is issued after closing.
+
+    ``coupons``: the file's coupon ids, each with its validated coupon (None if it did not validate).
+    """
+    if coupon_id is None:
+        return
+    if coupon_id not in coupons:
+        hint = did_you_mean(coupon_id, coupons, "known coupons")
+        issues.append(Issue(loc, f"unknown coupon '{coupon_id}'{hint}"))
+        return
+    coupon = coupons[coupon_id]
+    if coupon is None:
+        return
+    if reward_only and not coupon.reward:
+        issues.append(Issue(loc, f"coupon '{coupon_id}' must be 'reward: true'{reward_only}"))
+    if paid is None:
+        return
+    what, when, closes = paid
+    if coupon.valid_for is None and coupon.valid_until is None:
+        issues.append(
+            Issue(loc, f"coupon '{coupon_id}' ends at closing: set its valid_for (e.g. 7d) or valid_until")
+        )
+    elif coupon.valid_until is not None and closes is not None:
+        until = when(coupon.valid_until)
+        if until is not None and to_utc(until) <= to_utc(closes):
+            issues.append(Issue(loc, f"coupon '{coupon_id}' ends {until:%Y-%m-%d %H:%M}, before {what}"))
+
+
 def showoff(
     issues: list[Issue],
     section: Any,
@@ -161,28 +201,7 @@ def showoff(
         issues.append(
             Issue(("showoff",), "set 'coupon' (a coupon id of this file) or 'points', or both", "container")
         )
-    if section.coupon is not None:
-        loc: Loc = ("showoff", "coupon")
-        coupon = coupons.get(section.coupon)
-        if section.coupon not in coupons:
-            hint = did_you_mean(section.coupon, coupons, "known coupons")
-            issues.append(Issue(loc, f"unknown coupon '{section.coupon}'{hint}"))
-        elif coupon is not None and coupon.valid_for is None and coupon.valid_until is None:
-            issues.append(
-                Issue(
-                    loc,
-                    f"coupon '{section.coupon}' ends at closing: set its valid_for (e.g. 7d) or valid_until",
-                )
-            )
-        elif coupon is not None and coupon.valid_until is not None and closes is not None:
-            until = when(coupon.valid_until)
-            if until is not None and to_utc(until) <= to_utc(closes):
-                issues.append(
-                    Issue(
-                        loc,
-                        f"coupon '{section.coupon}' ends {until:%Y-%m-%d %H:%M}, before 晒单 starts",
-                    )
-                )
+    reward_coupon(issues, ("showoff", "coupon"), section.coupon, coupons, paid=("晒单 starts", when, closes))
     start, end = when(section.from_), when(section.until)
     if start is not None and closes is not None and to_utc(start) < to_utc(closes):
         issues.append(

@@ -56,7 +56,12 @@ def test_a_valid_section_and_its_defaults() -> None:
     ("section", "where", "field", "fragment"),
     [
         ("  first: 10\n  gift: 杯子\n  coupon: gift6\n", "coupon", "gifts.coupon", "unknown coupon 'gift6'"),
-        ("  first: 10\n  gift: 杯子\n  coupon: typed\n", "coupon", "gifts.coupon", "must be 'reward: true'"),
+        (
+            "  first: 10\n  gift: 杯子\n  coupon: typed\n",
+            "coupon",
+            "gifts.coupon",
+            "must be 'reward: true' to be given as a gift",
+        ),
         ("  first: 0\n  gift: 杯子\n", "first", "gifts.first", "at least 1"),
         ("  first: 10001\n  gift: 杯子\n", "first", "gifts.first", "10000"),
         ("  first: 10\n  gift: 杯子\n  on_cancel: give\n", "on_cancel", "gifts.on_cancel", "pass"),

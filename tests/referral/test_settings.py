@@ -14,6 +14,7 @@ coupons:
   - {id: gift, reward: true, amount: 5, valid_for: 7d}
   - {id: typed, keyword: 邀请券, amount: 3, valid_for: 7d}
   - {id: closing, reward: true, amount: 3}
+  - {id: early, reward: true, amount: 3, valid_until: C-1h}
 """
 
 
@@ -56,8 +57,19 @@ def test_a_valid_section_and_its_defaults() -> None:
     ("section", "where", "field", "fragment"),
     [
         ("  inviter: {coupon: gfit}\n", "inviter", "referral.inviter.coupon", "unknown coupon 'gfit'"),
-        ("  inviter: {coupon: typed}\n", "inviter", "referral.inviter.coupon", "must be 'reward: true'"),
+        (
+            "  inviter: {coupon: typed}\n",
+            "inviter",
+            "referral.inviter.coupon",
+            "must be 'reward: true' (only given as a reward, never by typing)",
+        ),
         ("  invitee: {coupon: closing}\n", "invitee", "referral.invitee.coupon", "ends at closing"),
+        (
+            "  invitee: {coupon: early}\n",
+            "invitee",
+            "referral.invitee.coupon",
+            "ends 2026-12-05 21:00, before referral rewards are paid",
+        ),
         ("  enabled: true\n", "referral:", "referral", "set a reward"),
         ("  inviter: {points: -1}\n", "inviter", "referral.inviter.points", "must not be negative"),
         (

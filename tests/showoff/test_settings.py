@@ -13,6 +13,7 @@ COUPONS = """\
 coupons:
   - {id: thanks, keyword: 晒单券, amount: 5, valid_for: 7d}
   - {id: closing, keyword: 结团券, amount: 3}
+  - {id: early, keyword: 早鸟券, amount: 3, valid_until: C-1h}
 """
 
 
@@ -51,6 +52,12 @@ def test_a_valid_section_and_its_default_window() -> None:
     [
         ("  first: 20\n  coupon: thankz\n", "coupon", "showoff.coupon", "unknown coupon 'thankz'"),
         ("  first: 20\n  coupon: closing\n", "coupon", "showoff.coupon", "ends at closing"),
+        (
+            "  first: 20\n  coupon: early\n",
+            "coupon",
+            "showoff.coupon",
+            "ends 2026-12-05 21:00, before 晒单 starts",
+        ),
         ("  first: 20\n", "showoff:", "showoff", "set 'coupon'"),
         ("  first: 0\n  points: 5\n", "first", "showoff.first", "must be at least 1"),
         ("  first: 10\n  points: 5\n  from: T+1h\n", "from", "showoff.from", "at or after closing"),
