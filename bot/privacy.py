@@ -97,3 +97,10 @@ def mask_contacts(text: str) -> str:
     text = _DASHED_ROOM.sub(lambda m: "-".join(MASK for _ in m.group(0).split("-")), text)
     text = _STREET.sub(MASK, text)
     return _ADDRESS_RUN.sub(_mask_address, text)
+
+
+def mask_name(name: str) -> str:
+    """张** : a display name's first character and stars, enough for a member to recognise
+    themselves in a group post, not enough to be found by ("群友" for an empty name)."""
+    shown = name.strip() or "群友"
+    return shown[0] + "*" * min(max(len(shown) - 1, 1), 2)

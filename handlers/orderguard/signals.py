@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 
-from bot.privacy import MOBILE_RE
+from bot.privacy import MOBILE_RE, mask_name
 
 MIN_NAME_CHARS = 2
 """A normalised name shorter than this (a lone 张, an emoji-only name) is too common to compare."""
@@ -76,9 +76,7 @@ def mask_member(name: str, member_id: str, *, full_id: bool = False) -> str:
 
     `full_id` keeps the id whole, for the admin who asked for it (`/guard --ids`) to act on.
     """
-    shown = name.strip() or "群友"
-    masked_name = shown[0] + "*" * min(max(len(shown) - 1, 1), 2)
-    return f"{masked_name}({member_id if full_id else mask_id(member_id)})"
+    return f"{mask_name(name)}({member_id if full_id else mask_id(member_id)})"
 
 
 def mask_id(member_id: str) -> str:

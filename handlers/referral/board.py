@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from bot.campaign.models import Campaign
 from bot.context import Services
-from bot.privacy import mask_contacts
+from bot.privacy import mask_contacts, mask_name
 from bot.vocab import Priority
 from handlers.referral.store import BoardRow, ReferralStore
 
@@ -33,8 +33,7 @@ BOARD_ASK_AGAIN = timedelta(seconds=60)  # 邀请排行 answered at most this of
 def masked(name: str) -> str:
     """张** : the first character and stars, enough to recognise oneself, not to be found by
     (contact details in a display name are masked first, so a phone number never leads)."""
-    shown = mask_contacts(name.strip()) or "群友"
-    return shown[0] + "*" * min(max(len(shown) - 1, 1), 2)
+    return mask_name(mask_contacts(name.strip()))
 
 
 def board_lines(rows: list[BoardRow]) -> list[dict[str, object]]:

@@ -24,6 +24,7 @@ from bot.campaign.models import Campaign
 from bot.context import Context, Services
 from bot.events import GroupMessage
 from bot.handler import on_message
+from bot.privacy import mask_name
 from bot.vocab import Priority
 from handlers.coupons.chat import spec_for
 from handlers.points.ledger import points_of
@@ -142,12 +143,6 @@ def _tell(ctx: Context, msg: GroupMessage, campaign: Campaign, outcome: Outcome)
     )
 
 
-def masked(name: str) -> str:
-    """张** : the first character and stars, enough to recognise oneself, not to be found by."""
-    shown = name.strip() or "群友"
-    return shown[0] + "*" * min(max(len(shown) - 1, 1), 2)
-
-
 def _thank(ctx: Context, campaign: Campaign, group_id: str, names: list[str], taken: int) -> None:
     """Queue the group's thanks post, or replace the one still queued with the longer list."""
     services = ctx.services
@@ -158,7 +153,7 @@ def _thank(ctx: Context, campaign: Campaign, group_id: str, names: list[str], ta
     if len(names) < posts.shown.get(key, 0):
         return  # a handler that read the list before another's reward: the longer one is queued
     posts.shown[key] = len(names)
-    shown = [masked(n) for n in names]
+    shown = [mask_name(n) for n in names]
     text = ctx.render(
         "showoff/thanks.j2",
         title=campaign.title,
@@ -178,4 +173,4 @@ def _thank(ctx: Context, campaign: Campaign, group_id: str, names: list[str], ta
     )
 
 
-__all__ = ["THANKS_WINDOW", "Window", "handle_showoff", "masked", "match_picture", "store_of", "window_of"]
+__all__ = ["THANKS_WINDOW", "Window", "handle_showoff", "match_picture", "store_of", "window_of"]

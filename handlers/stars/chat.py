@@ -20,10 +20,10 @@ from bot.ask_memory import AskMemory
 from bot.context import Context, Services
 from bot.events import Event, GroupMessage
 from bot.handler import command, on_message
+from bot.privacy import mask_name
 from bot.view import MessageView
 from bot.vocab import Priority, Role
 from handlers.selling.parse import safe_name
-from handlers.showoff.chat import masked
 from handlers.stars.marks import mark, members_named, name_of
 from handlers.stars.scoring import Standing, standings
 from handlers.stars.weeks import Week, current_week
@@ -74,7 +74,7 @@ def _standings(services: Services, group_id: str, week: Week) -> list[Standing]:
 
 def _shown(services: Services, ranked: list[Standing]) -> list[dict[str, Any]]:
     engine = services.repo.engine
-    return [{"name": masked(name_of(engine, s.member_id)), "score": s.score} for s in ranked]
+    return [{"name": mask_name(name_of(engine, s.member_id)), "score": s.score} for s in ranked]
 
 
 @command("helpful", "赞", role=Role.LEADER)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.privacy import mask_contacts
+from bot.privacy import mask_contacts, mask_name
 
 
 def test_the_reported_message_loses_its_phone_number_and_room() -> None:
@@ -91,3 +91,13 @@ def test_templates_can_mask_member_text(tmp_path) -> None:
 
     renderer = Renderer(tmp_path)
     assert renderer.render_string("{{ text | mask }}", text="我电话13812345678") == "我电话138****5678"
+
+
+def test_a_name_shown_to_a_group_keeps_its_first_character() -> None:
+    assert [mask_name(n) for n in ("张三丰", "李四", "王", "  ", "Alice")] == [
+        "张**",
+        "李*",
+        "王*",
+        "群*",
+        "A**",
+    ]
