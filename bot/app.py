@@ -15,6 +15,7 @@ from typing import Any
 
 from loguru import logger
 
+from bot.accounts import AccountDirectory
 from bot.campaign.runtime import CampaignRuntime
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -35,7 +36,7 @@ from bot.roles import RoleBook
 from bot.router import DispatchResult, Router
 from bot.schema import create_schema
 from bot.storage.engine import make_engine
-from bot.storage.lease import ProcessLeaseHolder
+from bot.storage.lease import LEASE_NAME, ProcessLeaseHolder, account_lease_name
 from bot.storage.outbox_store import OutboxStore
 from bot.storage.repo import Repo
 from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
@@ -56,6 +57,7 @@ class App:
         self.startup_hooks: list[Callable[[App], Any]] = []
         self.shutdown_hooks: list[Callable[[App], Any]] = []
         self.health = services.provide(HealthMonitor(services.config.monitoring))  # the board reads it
+        self.accounts: AccountDirectory | None = None  # several accounts: who serves which group
         self.trouble = TroubleDesk(self.notify_admins)
         self.lease: ProcessLeaseHolder | None = None
         # The inbound bookkeeping, written behind the event loop (bot/inbound.py).
@@ -76,25 +78,33 @@ class App:
         rng: random.Random | None = None,
         hold_lease: bool = False,
         restore_outbox: bool = True,
+        account: str = "",
     ) -> App:
         """Make every part. With `hold_lease` (the real `tuanbot run`), first take the database's
         one-process lease, before anything reads the queue: raises `LeaseHeld` if a bot runs.
 
         A command that only reads beside a running bot (`report`, `lists`, `campaign show`) builds
         with `restore_outbox=False`: restoring the queue marks every message caught mid-send as
-        uncertain, which is right for the bot's own restart and wrong for another process's sends."""
+        uncertain, which is right for the bot's own restart and wrong for another process's sends.
+
+        `account` (`tuanbot run --account ID`): this process is that account of `accounts:`; with
+        several accounts it holds that account's lease, sends only its rows and serves its groups."""
         from handlers.features import FEATURES
 
         clock = clock or SystemClock()
         engine = make_engine(config.database_url(), busy_timeout_ms=config.database.busy_timeout_ms)
         create_schema(engine)
+        directory = AccountDirectory.from_config(config, account) if account else None
+        shared = account if directory is not None and len(directory.order) > 1 else ""
         lease: ProcessLeaseHolder | None = None
         if hold_lease:
-            lease = ProcessLeaseHolder(engine)
+            lease = ProcessLeaseHolder(engine, name=account_lease_name(shared) if shared else LEASE_NAME)
             lease.acquire()
         repo = Repo(engine)
         renderer = Renderer(DEFAULT_TEMPLATE_DIR, timezone=config.bot.timezone)
-        outbox = Outbox(OutboxStore(engine), clock, config.outbox, timezone=config.bot.timezone, rng=rng)
+        outbox = Outbox(
+            OutboxStore(engine, shared), clock, config.outbox, timezone=config.bot.timezone, rng=rng
+        )
         services = Services(
             config=config,
             repo=repo,
@@ -109,6 +119,9 @@ class App:
         services.router = router
         app = cls(services, router, chosen)
         app.lease = lease
+        if shared and directory is not None:
+            app.accounts = directory
+            outbox.route = directory.route
         runners, hooks = node_kinds(chosen)
         services.attach_campaigns(CampaignRuntime(services, app.notify_admins, runners=runners, hooks=hooks))
         services.provide(FeatureFigures(tuple((f.name, f.figures) for f in chosen if f.figures is not None)))
@@ -137,6 +150,8 @@ class App:
         """
         now = self.services.clock.now()
         recorded = True
+        if self.accounts is not None and not self._serves(event):
+            return DispatchResult()  # another account serves this group and hears it too
         try:
             if not self.inbound.record(event):
                 return DispatchResult(duplicate=True)
@@ -161,10 +176,20 @@ class App:
             self.trouble.ok("storage", now)
         return result
 
+    def _serves(self, event: Event) -> bool:
+        group_id = getattr(event, "group_id", "")
+        if isinstance(event, TransportStatus) or not group_id or self.accounts is None:
+            return True
+        return self.accounts.handles(group_id)
+
     def _on_status(self, event: TransportStatus) -> None:
         logger.bind(kind=event.kind, group=event.group_id).warning(
             "transport status: {} {}", event.kind, event.detail
         )
+        if self.accounts is not None and self.lease is not None and event.kind in ("login", "logout"):
+            # The other accounts read it within a second and take this account's groups over (or back).
+            state = "online" if event.kind == "login" else "logged_out"
+            asyncio.get_running_loop().run_in_executor(None, self.lease.set_state, state)
         if event.kind == "reconnected":
             self.services.outbox.retry_now()
         for notice in self.health.on_status(event):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -42,12 +43,17 @@ def _load(config: Path) -> Config:
         raise typer.Exit(2) from None
 
 
-def make_transport(config: Config):  # type: ignore[no-untyped-def]
-    """The transport named in config; wechaty is imported only when chosen."""
-    if config.transport == "wechaty":
+def make_transport(config: Config, account: str = ""):  # type: ignore[no-untyped-def]
+    """The transport named in config (or in the account's entry); wechaty is imported only when chosen."""
+    kind, endpoint, token = config.transport, config.wechaty.endpoint, config.wechaty.token
+    for entry in config.accounts:
+        if entry.id == account:
+            kind, endpoint = entry.transport, entry.wechaty.endpoint
+            token = os.environ.get(entry.wechaty.token_env, "") if entry.wechaty.token_env else ""
+    if kind == "wechaty":
         from bot.transports.wechaty_adapter import WechatyTransport
 
-        return WechatyTransport(config.wechaty.endpoint, config.wechaty.token, bot_name=config.bot.name)
+        return WechatyTransport(endpoint, token, bot_name=config.bot.name)
     from bot.transports.simulator import SimulatorTransport
 
     return SimulatorTransport(bot_name=config.bot.name, bot_id=config.bot.id, timezone=config.bot.timezone)
@@ -60,9 +66,15 @@ def run(
     drain_seconds: float = typer.Option(
         600.0, help="At end of simulator input, how long to keep sending what is queued."
     ),
+    account: str = typer.Option(
+        "",
+        "--account",
+        help="Run as this account of config.yaml's accounts: (one process per account; docs/deploy.md).",
+    ),
 ) -> None:
     """Start the bot with config.yaml (simulator by default; wechaty when configured)."""
     cfg = _load(config)
+    account = _chosen_account(cfg, account)
     console_level = cfg.logging.level if (verbose or cfg.transport != "simulator") else "WARNING"
     setup_logging(
         console_level,
@@ -75,16 +87,33 @@ def run(
     from bot.storage.lease import LeaseHeld
 
     try:
-        app = build_or_exit(cfg, lambda: App.build(cfg, hold_lease=True))
+        app = build_or_exit(cfg, lambda: App.build(cfg, hold_lease=True, account=account))
     except LeaseHeld as exc:
         typer.echo(f"tuanbot: not starting: {exc}", err=True)
         raise typer.Exit(3) from None
     install_features(app)
-    transport = make_transport(cfg)
+    transport = make_transport(cfg, account)
     try:
         asyncio.run(app.run(transport, drain_seconds=drain_seconds))
     except KeyboardInterrupt:
         logger.info("stopped by Ctrl-C; queued messages are kept for the next start")
+
+
+def _chosen_account(cfg: Config, account: str) -> str:
+    """The account this process runs as; several accounts must be named, an unknown one is refused."""
+    ids = [a.id for a in cfg.accounts]
+    if not account and len(ids) > 1:
+        typer.echo(
+            f"tuanbot: config.yaml lists {len(ids)} accounts; start one process per account with "
+            f"--account {' | '.join(ids)} (docs/deploy.md)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if account and account not in ids:
+        known = ", ".join(ids) or "none: add an accounts: section to config.yaml"
+        typer.echo(f"tuanbot: no account {account!r} in config.yaml; accounts: {known}", err=True)
+        raise typer.Exit(2)
+    return account or (ids[0] if ids else "")
 
 
 @db_cli.command("init")

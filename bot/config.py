@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from bot.config_accounts import AccountSettings, check_accounts
 from bot.config_stars import StarSettings
 from bot.config_tiers import TierSettings
 
@@ -247,6 +248,9 @@ class Config(_Strict):
     points: PointsSettings = Field(default_factory=PointsSettings)
     tiers: TierSettings = Field(default_factory=TierSettings)
     stars: StarSettings = Field(default_factory=StarSettings)
+    accounts: list[AccountSettings] = Field(
+        default_factory=list, description="several WeChat accounts on one database (docs/deploy.md)"
+    )
     base_dir: str = Field(default=".", exclude=True)
 
     @model_validator(mode="after")
@@ -256,6 +260,11 @@ class Config(_Strict):
                 "transport is 'wechaty' but wechaty.endpoint is empty: set it in config.yaml "
                 "or WECHATY_PUPPET_SERVICE_ENDPOINT"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _accounts_are_consistent(self) -> Config:
+        check_accounts(self.accounts, self.groups, sqlite=self.database_url().startswith("sqlite"))
         return self
 
     def moderation_for(self, group_id: str) -> ModerationRules:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
     from bot.roles import RoleBook
     from bot.router import Router
+    from bot.shared_state import SharedState
     from bot.storage.repo import Repo
     from bot.storage.writebehind import RowOp
     from bot.templates import Renderer
@@ -60,6 +61,8 @@ class Services:
     # Work handlers hand off and finish later (an order commits after its handler returned):
     # `settle()` waits for it. Shutdown calls it before the last drain; tests after each message.
     settlers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+    # Memory other account processes' writes can make stale (bot.shared_state; several accounts).
+    shared_state: list[SharedState] = field(default_factory=list, repr=False)
 
     async def settle(self) -> None:
         """Wait until the work handed off so far (and meanwhile) is done and answered."""

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,10 +42,12 @@ from bot.clock import Clock, SystemClock
 from bot.config import OutboxSettings
 from bot.events import IMAGE_KIND
 from bot.group_filter import GroupFilter
+from bot.outbox_accounts import AccountRouting
 from bot.outbox_merge import COALESCE_MAX_CHARS, foldable, merge_lines
 from bot.outbox_pacing import OutboxStats, Pacing
 from bot.outbox_pick import Chooser, Queued
 from bot.outbox_queue import OutboxQueue, target_of
+from bot.outbox_rows import Draft, queued_from_row
 from bot.outbox_sending import SendLoop, SendRender
 from bot.outbox_trouble import RecoveredCallback, Trouble, TroubleCallback
 from bot.storage.outbox_store import OutboxStore
@@ -57,27 +58,7 @@ from bot.vocab import Priority
 __all__ = ["Draft", "Outbox", "OutboxStats"]
 
 
-@dataclass(frozen=True)
-class Draft:
-    """A message to queue with `enqueue_atomic`."""
-
-    text: str
-    group_id: str = ""
-    member_id: str = ""
-    priority: int = Priority.DEFAULT
-    kind: str = "reply"
-    replace_key: str = ""
-    mentions: tuple[str, ...] = ()
-
-    @classmethod
-    def image(
-        cls, path: Path | str, *, group_id: str = "", member_id: str = "", priority: int = Priority.DEFAULT
-    ) -> Draft:
-        """A picture to queue: `path` names a file already written (see `Outbox.enqueue_image`)."""
-        return cls(text=str(path), group_id=group_id, member_id=member_id, priority=priority, kind=IMAGE_KIND)
-
-
-class Outbox(SendLoop):
+class Outbox(AccountRouting, SendLoop):
     """Rate-limited, prioritised, persistent send queue."""
 
     def __init__(
@@ -138,23 +119,7 @@ class Outbox(SendLoop):
             )
         self.store.seed_ids()
         for row in self.store.queued():
-            assert row.id is not None
-            self._add(
-                Queued(
-                    priority=row.priority,
-                    id=row.id,
-                    target=target_of(row.group_id, row.member_id),
-                    group_id=row.group_id,
-                    member_id=row.member_id,
-                    text=row.text,
-                    mentions=tuple(m for m in row.mentions.split(",") if m),
-                    kind=row.kind,
-                    replace_key=row.replace_key,
-                    attempts=row.attempts,
-                    not_before=row.not_before,
-                    stale=True,  # a kind rendered at send is rendered again from what is committed now
-                )
-            )
+            self._add(queued_from_row(row))
         now = self.clock.now()
         for group_id, member_id, sent_at in self.store.sent_since(now - timedelta(seconds=60)):
             self.pacing.restore(target_of(group_id, member_id), sent_at)
@@ -202,6 +167,7 @@ class Outbox(SendLoop):
         now = self.clock.now()
         not_before = now + timedelta(seconds=delay) if delay > 0 else None
         row_id = self.store.allocate()
+        account = self.account_of(group_id)
         self.store.insert_behind(
             row_id,
             {
@@ -213,9 +179,14 @@ class Outbox(SendLoop):
                 "kind": kind,
                 "replace_key": replace_key,
                 "not_before": not_before,
+                "account": account,
+                "claimed": self.is_mine(account),
             },
             now,
         )
+        if not self.is_mine(account):  # another account's process claims and sends it
+            self._wake.set()
+            return row_id
         self._add(
             Queued(
                 priority=int(priority),
@@ -340,6 +311,7 @@ class Outbox(SendLoop):
         `NodeRun.after_commit`): rolled back, the rows never existed and nothing is queued. The
         rows are in the table from the commit on, so a restart in between still sends them once.
         """
+        accounts = [self.account_of(d.group_id) for d in drafts]
         rows: list[dict[str, object]] = [
             {
                 "group_id": d.group_id,
@@ -349,13 +321,17 @@ class Outbox(SendLoop):
                 "priority": int(d.priority),
                 "kind": d.kind,
                 "replace_key": d.replace_key,
+                "account": account,
+                "claimed": self.is_mine(account),
             }
-            for d in drafts
+            for d, account in zip(drafts, accounts, strict=True)
         ]
         ids = self.store.insert_many(conn, rows, self.clock.now())
 
         def admit() -> None:
-            for row_id, d in zip(ids, drafts, strict=True):
+            for row_id, d, account in zip(ids, drafts, accounts, strict=True):
+                if not self.is_mine(account):
+                    continue  # its account's process claims it
                 self._add(
                     Queued(
                         priority=int(d.priority),

@@ -6,12 +6,13 @@ the schema from here. A feature that adds a table adds one import line below.
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Table, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from bot.storage import tables as core
 from bot.storage.engine import init_db
+from bot.storage.migrate import add_missing_columns
 from handlers.aftersales import tables as aftersales
 from handlers.broadcast import tables as broadcast
 from handlers.coupons import tables as coupons
@@ -68,4 +69,7 @@ def all_tables() -> list[Table]:
 
 def create_schema(engine: Engine) -> None:
     """Create the missing tables of the core and every feature; existing data is kept."""
-    init_db(engine, all_tables())
+    tables = all_tables()
+    existing = set(inspect(engine).get_table_names())  # tables made now have every column
+    init_db(engine, tables)
+    add_missing_columns(engine, [t for t in tables if t.name in existing])

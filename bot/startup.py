@@ -8,9 +8,12 @@ from pathlib import Path
 
 from loguru import logger
 
+from bot.account_sync import AccountSync
 from bot.app import App
+from bot.campaign.peer_state import CampaignShared
 from bot.campaign.runtime import CAMPAIGN_SUFFIXES, CampaignRuntime
 from bot.jobs import JOB_HEALTH_CHECK
+from bot.storage.election import SchedulerElection
 from schedules import runtime
 from schedules.jobs import DAILY_SUMMARY_JOB_ID, HEALTH_JOB_ID, Jobs
 
@@ -31,7 +34,7 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
 
     async def start(a: App) -> None:
         runtime.install(a, a.services, a.services.campaigns)
-        jobs.start()
+        jobs.start(paused=a.accounts is not None)  # several accounts: only the elected one runs jobs
         jobs.every(JOB_HEALTH_CHECK, seconds=60, id=HEALTH_JOB_ID, grace=30, wall_clock=True)
         jobs.daily(
             JOB_DAILY_SUMMARY,
@@ -43,6 +46,8 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
         registry.load_all()
         if watch:
             tasks.append(asyncio.create_task(watch_campaigns(registry), name="campaign-watcher"))
+        if a.accounts is not None:
+            tasks.append(asyncio.create_task(start_account_sync(a, jobs, registry), name="account-sync"))
 
     async def stop(a: App) -> None:
         for task in tasks:
@@ -55,6 +60,38 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
     app.startup_hooks.append(start)
     app.shutdown_hooks.append(stop)
     return registry
+
+
+async def start_account_sync(app: App, jobs: Jobs, registry: CampaignRuntime) -> None:
+    """Several accounts: follow the other processes, and run the scheduler once elected."""
+    assert app.accounts is not None
+    services = app.services
+    election = SchedulerElection(services.repo.engine, app.accounts.me)
+    services.shared_state.append(CampaignShared(registry))
+    leading: list[asyncio.Task[None]] = []
+
+    def on_lead() -> None:
+        # The dead holder may have taken a node's job off the store mid-run: schedule every
+        # campaign again (nodes not run in every group come back; the ledger stops doubles).
+        for campaign_id in list(registry.campaigns):
+            registry.schedule(campaign_id)
+        jobs.resume()
+        leading.append(asyncio.create_task(wake_for_peers(jobs), name="scheduler-wakeup"))
+
+    sync = AccountSync(services, app.accounts, election, on_lead, app.notify_admins)
+    try:
+        await sync.run()
+    finally:
+        for task in leading:
+            task.cancel()
+        await asyncio.to_thread(election.release)
+
+
+async def wake_for_peers(jobs: Jobs, seconds: float = 1.0) -> None:
+    """Look at the store every second: other processes add jobs it would not wake up for."""
+    while True:
+        await asyncio.sleep(seconds)
+        jobs.wakeup()
 
 
 async def watch_campaigns(registry: CampaignRuntime) -> None:

@@ -7,8 +7,9 @@ reports missed jobs. Job bodies stay module-level functions with plain arguments
 feature packages; they are passed here by reference ("package.module:function") because
 APScheduler's persistent job store imports them by name at start-up.
 
-Only one scheduler may use a job store: APScheduler 3 cannot share one between processes,
-so run one bot process per database.
+Only one scheduler may run a job store: APScheduler 3 cannot share one between processes.
+With several accounts every account process writes its jobs to the one store from a paused
+scheduler, and only the process elected through the database (`bot.storage.election`) runs it.
 """
 
 from __future__ import annotations
@@ -354,7 +355,12 @@ class Jobs:
         return bool(self._scheduler.running)
 
     def start(self, paused: bool = False) -> None:
+        """Start; `paused`: jobs added go to the store but none runs until `resume` (a standby
+        account process: several accounts share one store and only the elected one runs it)."""
         self._scheduler.start(paused=paused)
+
+    def resume(self) -> None:
+        self._scheduler.resume()
 
     def shutdown(self, wait: bool = False) -> None:
         if self._scheduler.running:

@@ -102,9 +102,6 @@ class CampaignRuntime(NodeRunning):
         config = self.services.config
         return config.path(config.campaigns_dir)
 
-    def known_templates(self) -> set[str]:
-        return self.services.renderer.names()
-
     def load_all(self) -> list[Problem]:
         """Load every campaign file; broken ones are reported, good ones scheduled."""
         problems: list[Problem] = []
@@ -127,7 +124,7 @@ class CampaignRuntime(NodeRunning):
         try:
             adlaw = self.services.config.adlaw_for("")  # config.yaml's 广告法 allow/extra (all groups)
             campaign = load_campaign(
-                path, known_templates=self.known_templates(), anchor=self._anchor, adlaw=adlaw
+                path, known_templates=self.services.renderer.names(), anchor=self._anchor, adlaw=adlaw
             )
         except CampaignError as exc:
             logger.error(
@@ -155,12 +152,8 @@ class CampaignRuntime(NodeRunning):
         self.by_path[path] = campaign.id
         self._changed(campaign.id)
         self.schedule(campaign.id)
-        logger.info(
-            "campaign {} loaded from {} ({} nodes)",
-            campaign.id,
-            path.name,
-            len(self.campaigns[campaign.id].nodes),
-        )
+        nodes = len(self.campaigns[campaign.id].nodes)
+        logger.info("campaign {} loaded from {} ({} nodes)", campaign.id, path.name, nodes)
         return []
 
     def remove_file(self, path: Path) -> None:
@@ -217,6 +210,13 @@ class CampaignRuntime(NodeRunning):
 
     def _ledger_changed(self, campaign_id: str) -> None:
         self._node_states.pop(campaign_id, None)
+
+    def follow(self, campaign_id: str, control: CampaignControl | None = None) -> None:
+        """Another account's process ran a node of the campaign, or paused or delayed it (`peer_state`)."""
+        if control is not None:
+            self._controls[campaign_id] = control
+        self._ledger_changed(campaign_id)
+        self._changed(campaign_id)
 
     def _campaign_ids_in_group(self, group_id: str) -> list[str]:
         return [

@@ -10,6 +10,12 @@ runs, and take over only once the first is really gone:
   renewed by a heartbeat. It is taken over when its heartbeat is older than the TTL,
   or at once when its holder ran on this host and that process no longer exists.
 
+With several accounts (docs/deploy.md, PostgreSQL only) each account process holds the lease
+`account:<id>` instead: a second process for the same account refuses, processes of different
+accounts run side by side, and all of them hold the database's lock shared, so a
+single-account `tuanbot run` (which holds it exclusively) and account processes exclude each
+other. Their rows' heartbeats tell the others which accounts are up (`bot.account_sync`).
+
 Wall-clock time throughout: a lease is about real processes, not bot time.
 """
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import socket
 import uuid
@@ -88,13 +95,28 @@ def process_alive(pid: int, started: str) -> bool:
     return not (started and now_started and started != now_started)
 
 
+def account_lease_name(account: str) -> str:
+    return f"account:{account}"
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a lease name other than the database's own."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 class ProcessLeaseHolder:
     """Takes, renews and releases this process's lease on one engine."""
 
     def __init__(
-        self, engine: Engine, *, ttl: float = TTL_SECONDS, heartbeat: float = HEARTBEAT_SECONDS
+        self,
+        engine: Engine,
+        *,
+        name: str = LEASE_NAME,
+        ttl: float = TTL_SECONDS,
+        heartbeat: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.engine = engine
+        self.name = name
         self.ttl = ttl
         self.heartbeat = heartbeat
         self.sqlite = engine.dialect.name == "sqlite"
@@ -111,11 +133,11 @@ class ProcessLeaseHolder:
         now = datetime.now(UTC)
         if not self.sqlite:
             conn = self.engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar_one()
+            got = self._pg_lock(conn)
             conn.commit()
-            if not got:
+            if got is not None:
                 conn.close()
-                raise LeaseHeld(self.current(), url, self.ttl)
+                raise LeaseHeld(self.current(got), url, self.ttl)
             self._pg_conn = conn
             with self.engine.begin() as tx:
                 self._write(tx, now)
@@ -123,7 +145,7 @@ class ProcessLeaseHolder:
         with self.engine.connect() as conn:
             conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             with conn.begin():
-                current = self._read(conn)
+                current = self._read(conn, self.name)
                 if current is not None and current.holder != self.holder and self._still_held(current, now):
                     raise LeaseHeld(current, url, self.ttl)
                 if current is not None:
@@ -137,12 +159,28 @@ class ProcessLeaseHolder:
                 self._write(conn, now)
         logger.info("lease: this process ({}) owns the database", self.holder)
 
+    def _pg_lock(self, conn: Connection) -> str | None:
+        """Take this lease's advisory locks on `conn`; None, or the lease name of whoever holds one."""
+        if self.name == LEASE_NAME:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar_one()
+            return None if got else LEASE_NAME
+        shared = conn.execute(text("SELECT pg_try_advisory_lock_shared(:k)"), {"k": PG_LOCK_KEY}).scalar_one()
+        if not shared:
+            return LEASE_NAME  # a single-account process holds the database
+        own = conn.execute(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(self.name)}
+        ).scalar_one()
+        if not own:
+            conn.execute(text("SELECT pg_advisory_unlock_shared(:k)"), {"k": PG_LOCK_KEY})
+            return self.name
+        return None
+
     def release(self) -> None:
         with contextlib.suppress(Exception), self.engine.begin() as conn:
-            conn.execute(delete(TABLE).where(TABLE.c.name == LEASE_NAME, TABLE.c.holder == self.holder))
+            conn.execute(delete(TABLE).where(TABLE.c.name == self.name, TABLE.c.holder == self.holder))
         if self._pg_conn is not None:
             with contextlib.suppress(Exception):
-                self._pg_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+                self._pg_conn.execute(text("SELECT pg_advisory_unlock_all()"))
                 self._pg_conn.commit()
             with contextlib.suppress(Exception):
                 self._pg_conn.close()
@@ -153,7 +191,7 @@ class ProcessLeaseHolder:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(TABLE)
-                .where(TABLE.c.name == LEASE_NAME, TABLE.c.holder == self.holder)
+                .where(TABLE.c.name == self.name, TABLE.c.holder == self.holder)
                 .values(heartbeat_at=datetime.now(UTC))
             )
         return bool(done.rowcount)
@@ -176,13 +214,22 @@ class ProcessLeaseHolder:
                 return
 
     # -- reading ----------------------------------------------------------------------
-    def current(self) -> Holder | None:
+    def set_state(self, state: str) -> None:
+        """Tell the other account processes this account is `online` or `logged_out`."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(TABLE)
+                .where(TABLE.c.name == self.name, TABLE.c.holder == self.holder)
+                .values(state=state)
+            )
+
+    def current(self, name: str | None = None) -> Holder | None:
         with self.engine.connect() as conn:
-            return self._read(conn)
+            return self._read(conn, name or self.name)
 
     @staticmethod
-    def _read(conn: Connection) -> Holder | None:
-        row = conn.execute(select(TABLE).where(TABLE.c.name == LEASE_NAME)).first()
+    def _read(conn: Connection, name: str = LEASE_NAME) -> Holder | None:
+        row = conn.execute(select(TABLE).where(TABLE.c.name == name)).first()
         if row is None:
             return None
         return Holder(
@@ -208,6 +255,7 @@ class ProcessLeaseHolder:
             "since": now,
             "heartbeat_at": now,
         }
-        done = conn.execute(update(TABLE).where(TABLE.c.name == LEASE_NAME).values(**values))
+        values["state"] = "online"
+        done = conn.execute(update(TABLE).where(TABLE.c.name == self.name).values(**values))
         if not done.rowcount:
-            conn.execute(insert(TABLE).values(name=LEASE_NAME, **values))
+            conn.execute(insert(TABLE).values(name=self.name, **values))

@@ -26,13 +26,21 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
-from bot.storage.tables import OutboxRow
+from bot.storage.engine import upsert_insert
+from bot.storage.tables import IdBlock, OutboxRow
 
 # One owed write: (what, row id, values). "insert": the row; "text": new text and mentions of a
 # still-queued row; "status": a status change and its columns; "cancel": values["ids"] if still queued.
 Op = tuple[str, int, dict[str, Any]]
 
-QUEUED_DEFAULTS: dict[str, object] = {"status": "queued", "attempts": 0, "last_error": ""}
+QUEUED_DEFAULTS: dict[str, object] = {
+    "status": "queued",
+    "attempts": 0,
+    "last_error": "",
+    "account": "",
+    "claimed": True,
+}
+ID_BLOCK = 2000  # ids one account process reserves at a time (one round trip per block)
 INSERT = insert(OutboxRow)
 
 
@@ -57,8 +65,11 @@ def status_values(
     return values
 
 
-def apply_ops(conn: Connection, ops: Sequence[Op]) -> bool:
-    """Run `ops` in order; consecutive inserts go as one statement. Whether the last op changed a row."""
+def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "") -> bool:
+    """Run `ops` in order; consecutive inserts go as one statement. Whether the last op changed a row.
+
+    With several accounts, a `sending` mark lands only on a row still `account`'s: a row
+    another account took over (fail-over) is never sent by both."""
     changed = False
     i = 0
     while i < len(ops):
@@ -77,6 +88,8 @@ def apply_ops(conn: Connection, ops: Sequence[Op]) -> bool:
             values = {"status": "cancelled"}
         if kind in ("text", "cancel") or values.get("status") == "sending":
             where.append(col(OutboxRow.status) == "queued")  # only a row that has not left
+        if account and values.get("status") == "sending":
+            where.append(col(OutboxRow.account) == account)
         changed = bool(conn.execute(update(OutboxRow).where(*where).values(**values)).rowcount)
         i += 1
     return changed
@@ -85,7 +98,10 @@ def apply_ops(conn: Connection, ops: Sequence[Op]) -> bool:
 class WriteLog:
     """The owed writes and the id counter of one database's outbox table."""
 
-    def __init__(self) -> None:
+    def __init__(self, account: str = "") -> None:
+        self.account = account  # several accounts: this process's; ids come in reserved blocks
+        self._block_end = 0
+        self._spare: tuple[int, int] | None = None  # the next reserved block, taken off the loop
         self.stats = WriteStats()
         self.failing = False  # the last write was refused: new rows are written through until one passes
         self._ops: list[Op] = []
@@ -97,6 +113,8 @@ class WriteLog:
     # -- ids -------------------------------------------------------------------------
     def seed_ids(self, engine: Engine) -> None:
         """Count ids on from the table's largest (start-up; the lease keeps other processes out)."""
+        if self.account:
+            return  # blocks are reserved as they are needed
         with engine.connect() as conn:
             top = conn.execute(select(func.max(col(OutboxRow.id)))).scalar()
         with self._mutex:
@@ -104,6 +122,8 @@ class WriteLog:
 
     def allocate(self, engine: Engine, count: int = 1) -> int:
         """Reserve `count` consecutive ids; the first. An id whose row is never written is skipped."""
+        if self.account:
+            return self._allocate_from_blocks(engine, count)
         if self._next_id is None:
             self.seed_ids(engine)
         with self._mutex:
@@ -111,6 +131,28 @@ class WriteLog:
             first = self._next_id
             self._next_id += count
         return first
+
+    def _allocate_from_blocks(self, engine: Engine, count: int) -> int:
+        with self._mutex:
+            if self._next_id is not None and self._next_id + count <= self._block_end:
+                first = self._next_id
+                self._next_id += count
+                return first
+            spare, self._spare = self._spare, None
+        if spare is None or spare[0] + count > spare[1]:
+            first = reserve_ids(engine, max(count, ID_BLOCK))  # ran dry between passes: one round trip
+            spare = (first, first + max(count, ID_BLOCK))
+        with self._mutex:
+            self._next_id, self._block_end = spare[0] + count, spare[1]
+        return spare[0]
+
+    def top_up(self, engine: Engine) -> None:
+        """Reserve the next block before this one runs out (the send loop's thread, not the loop)."""
+        if not self.account or self._spare is not None:
+            return
+        first = reserve_ids(engine, ID_BLOCK)
+        with self._mutex:
+            self._spare = (first, first + ID_BLOCK)
 
     # -- owing -------------------------------------------------------------------------
     def owe_insert(self, row: dict[str, Any]) -> None:
@@ -150,8 +192,8 @@ class WriteLog:
             try:
                 with engine.begin() as conn:
                     if batch:
-                        apply_ops(conn, batch)
-                    hit = apply_ops(conn, extra) if extra else False
+                        apply_ops(conn, batch, self.account)
+                    hit = apply_ops(conn, extra, self.account) if extra else False
             except BaseException:
                 with self._mutex:
                     self._ops[:0] = batch
@@ -161,21 +203,41 @@ class WriteLog:
             self.stats.batches += 1
             self.stats.ops += len(batch) + len(extra)
             self.stats.largest_batch = max(self.stats.largest_batch, len(batch) + len(extra))
-            return hit
+        self.top_up(engine)
+        return hit
 
 
 _LOGS: weakref.WeakValueDictionary[str, WriteLog] = weakref.WeakValueDictionary()
 _LOGS_LOCK = threading.Lock()
 
 
-def log_for(engine: Engine) -> WriteLog:
-    """The write log of `engine`'s database in this process (an in-memory database has its own)."""
+def reserve_ids(engine: Engine, count: int) -> int:
+    """Reserve `count` outbox ids for this process in the `id_blocks` row; the first.
+
+    The row starts after the table's largest id, so rows written before several accounts ran
+    keep theirs; the conditional increment makes two processes' blocks disjoint."""
+    name = OutboxRow.__tablename__
+    with engine.begin() as conn:
+        start = select(func.coalesce(func.max(col(OutboxRow.id)), 0) + 1).scalar_subquery()
+        conn.execute(upsert_insert(engine)(IdBlock).values(name=name, next_id=start).on_conflict_do_nothing())
+        top = conn.execute(
+            update(IdBlock)
+            .where(col(IdBlock.name) == name)
+            .values(next_id=col(IdBlock.next_id) + count)
+            .returning(col(IdBlock.next_id))
+        ).scalar_one()
+    return int(top) - count
+
+
+def log_for(engine: Engine, account: str = "") -> WriteLog:
+    """The write log of `engine`'s database and account in this process (in-memory: its own)."""
     url = engine.url
     in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
     key = str(id(engine)) if in_memory else url.render_as_string(hide_password=False)
+    key = f"{key}#{account}"
     with _LOGS_LOCK:
         log = _LOGS.get(key)
         if log is None:
-            log = WriteLog()
+            log = WriteLog(account)
             _LOGS[key] = log
         return log

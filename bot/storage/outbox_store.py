@@ -31,9 +31,15 @@ __all__ = ["Op", "OutboxStore", "status_values"]
 class OutboxStore:
     """Rows of the `outbox` table: owed writes committed in batches, reads that see them."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, account: str = "") -> None:
+        """`account`: with several accounts, this process's; its reads and marks are its rows only."""
         self.engine = engine
-        self.log = log_for(engine)
+        self.account = account
+        self.log = log_for(engine, account)
+
+    def _mine(self) -> list[Any]:
+        """The condition that keeps a read to this account's rows (nothing with one account)."""
+        return [col(OutboxRow.account) == self.account] if self.account else []
 
     @property
     def stats(self) -> WriteStats:
@@ -107,18 +113,67 @@ class OutboxStore:
         self.flush()
         with self.engine.begin() as conn:
             result = conn.execute(
-                update(OutboxRow).where(col(OutboxRow.status) == "sending").values(status="uncertain")
+                update(OutboxRow)
+                .where(col(OutboxRow.status) == "sending", *self._mine())
+                .values(status="uncertain")
             )
             return int(result.rowcount)
 
     # -- reads (after writing what is owed) ------------------------------------------------
     def queued(self) -> list[OutboxRow]:
+        """Every queued row (this account's, which it now holds: see `claim`)."""
         self.flush()
-        with self.engine.connect() as conn:
+        with self.engine.begin() as conn:
+            if self.account:
+                conn.execute(
+                    update(OutboxRow)
+                    .where(col(OutboxRow.status) == "queued", *self._mine())
+                    .values(claimed=True)
+                )
             rows = conn.execute(
-                select(OutboxRow).where(col(OutboxRow.status) == "queued").order_by(col(OutboxRow.id))
+                select(OutboxRow)
+                .where(col(OutboxRow.status) == "queued", *self._mine())
+                .order_by(col(OutboxRow.id))
             ).all()
         return [OutboxRow.model_validate(dict(r._mapping)) for r in rows]
+
+    # -- several accounts -------------------------------------------------------------------
+    def claim(self) -> list[OutboxRow]:
+        """Take the rows other processes queued for this account (a timeline fan-out, a
+        fail-over): each is handed to exactly one process, which then holds it in memory."""
+        if not self.account:
+            return []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.account) == self.account,
+                    col(OutboxRow.status) == "queued",
+                    col(OutboxRow.claimed).is_(False),
+                )
+                .values(claimed=True)
+                .returning(*OutboxRow.__table__.columns)  # type: ignore[attr-defined]
+            ).all()
+        return sorted((OutboxRow.model_validate(dict(r._mapping)) for r in rows), key=lambda r: r.id or 0)
+
+    def take_over(self, down: str, groups: list[str]) -> int:
+        """Move `down` account's still-queued posts to `groups` onto this account (to be claimed).
+
+        Conditional on `queued`: a row the down process already marked `sending` stays its own,
+        and its `sending` mark is conditional on the account, so no row leaves twice."""
+        if not self.account or not groups:
+            return 0
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.account) == down,
+                    col(OutboxRow.status) == "queued",
+                    col(OutboxRow.group_id).in_(groups),
+                )
+                .values(account=self.account, claimed=False)
+            )
+        return int(done.rowcount)
 
     def sent_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
         """(group_id, member_id, sent_at) of messages sent since `since`, oldest first."""
@@ -126,7 +181,7 @@ class OutboxStore:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(col(OutboxRow.group_id), col(OutboxRow.member_id), col(OutboxRow.sent_at))
-                .where(col(OutboxRow.sent_at) >= since)
+                .where(col(OutboxRow.sent_at) >= since, *self._mine())
                 .order_by(col(OutboxRow.sent_at))
             ).all()
         return [(r[0], r[1], r[2]) for r in rows if r[2] is not None]
@@ -142,7 +197,9 @@ class OutboxStore:
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
-                    select(func.count()).select_from(OutboxRow).where(col(OutboxRow.sent_at) >= since)
+                    select(func.count())
+                    .select_from(OutboxRow)
+                    .where(col(OutboxRow.sent_at) >= since, *self._mine())
                 ).scalar_one()
             )
 

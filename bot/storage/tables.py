@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 
@@ -111,6 +111,7 @@ class OutboxRow(SQLModel, table=True):
         Index("ix_outbox_status_priority", "status", "priority", "id"),
         Index("ix_outbox_replace", "status", "replace_key"),
         Index("ix_outbox_sent_at", "sent_at"),
+        Index("ix_outbox_account", "account", "status", "claimed"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -127,6 +128,10 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = utc_column()
     not_before: datetime | None = utc_column(nullable=True)
     sent_at: datetime | None = utc_column(nullable=True)
+    # Several accounts (docs/deploy.md): the account that serves the row's group, and whether
+    # that account's process holds the row in its queue. One account: "" and always true.
+    account: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    claimed: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class TimelineLedger(SQLModel, table=True):
@@ -192,6 +197,7 @@ class ProcessLease(SQLModel, table=True):
     pid_started: str = ""  # the process's start time on its host, to tell a reused pid apart
     since: datetime = utc_column()
     heartbeat_at: datetime = utc_column()
+    state: str = Field(default="online", sa_column_kwargs={"server_default": "online"})  # or logged_out
 
 
 class CampaignAnchor(SQLModel, table=True):
@@ -205,3 +211,16 @@ class CampaignAnchor(SQLModel, table=True):
 
     campaign_id: str = Field(primary_key=True)
     anchored_at: datetime = utc_column()
+
+
+class IdBlock(SQLModel, table=True):
+    """The next free id of a table whose ids are handed out in memory, when several processes do.
+
+    One account process counts outbox ids on in memory; several reserve blocks of them here
+    (`UPDATE ... next = next + n`), so two processes never hand out the same id.
+    """
+
+    __tablename__ = "id_blocks"
+
+    name: str = Field(primary_key=True)
+    next_id: int = 1

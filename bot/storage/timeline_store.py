@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -208,3 +208,19 @@ class TimelineStore:
             )
             if not updated.rowcount:
                 conn.execute(insert(CampaignControl).values(**values))
+
+    # -- what other account processes changed (bot.campaign.peer_state) --------------------
+    def all_controls(self) -> dict[str, CampaignControl]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(CampaignControl)).all()
+        return {r.campaign_id: CampaignControl.model_validate(dict(r._mapping)) for r in rows}
+
+    def ledger_counts(self) -> dict[str, int]:
+        """Ledger rows per campaign: a count that moved means some node ran or was skipped."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(TimelineLedger.campaign_id), func.count()).group_by(
+                    col(TimelineLedger.campaign_id)
+                )
+            ).all()
+        return {r[0]: int(r[1]) for r in rows}

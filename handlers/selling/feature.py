@@ -5,12 +5,15 @@ from bot.context import Services
 from bot.feature import Feature, Lifecycle
 from handlers.selling import figures, leader, node_hooks, orders, remarks, reopen, stock
 from handlers.selling.service import selling
+from handlers.selling.shared import SellingShared
 
 
 def setup(services: Services, lifecycle: Lifecycle) -> None:
     """Make the selling runtime now and load every group's ordering state in one query, so the
     order matcher decides from memory for every message from the first one on."""
-    selling(services).load_statuses()
+    sell = selling(services)
+    sell.load_statuses()
+    services.shared_state.append(SellingShared(sell))
 
 
 FEATURE = Feature(

@@ -162,6 +162,10 @@ class Selling:
             lines = self._stock[campaign_id] = self.store.stock(campaign_id)
         return lines
 
+    def mirror_stock(self, campaign_id: str, lines: list[StockLine]) -> None:
+        """Another process's orders moved the stock (several accounts: `handlers.selling.shared`)."""
+        self._stock[campaign_id] = lines
+
     def status(self, campaign_id: str, group_id: str, conn: Connection | None = None) -> str:
         """The campaign's state in the group (a hint: the writer re-checks inside its transaction).
 

@@ -1,0 +1,218 @@
+"""Several accounts on one PostgreSQL, in one test process: config, routing, claims, fail-over,
+leases and the scheduler election (the three-process run is tests/multiaccount)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.account_sync import AccountSync
+from bot.accounts import AccountDirectory
+from bot.app import App
+from bot.config import Config, ConfigError
+from bot.storage.election import SchedulerElection
+from bot.storage.lease import LeaseHeld, ProcessLeaseHolder, account_lease_name
+from bot.storage.tables import OutboxRow
+from tests.conftest import make_config
+from tests.factories import group_message
+from tests.fakes import FakeClock, FakeTransport
+
+pytestmark = pytest.mark.postgres
+
+GROUPS = {
+    "g1": {"name": "一群", "leaders": ["lily"], "tags": ["fruit"]},
+    "g2": {"name": "二群", "leaders": ["mike"]},
+    "g3": {"name": "三群", "leaders": ["lily"], "tags": ["fruit"]},
+}
+ACCOUNTS = [
+    {"id": "a1", "groups": ["g1"], "tags": ["fruit"]},  # g1, and g3 by tag: a1 is g3's primary
+    {"id": "a2", "groups": ["g2", "g3"]},  # g3's standby
+]
+
+
+def accounts_config(tmp_path: Path, url: str, **extra: Any) -> Config:
+    return make_config(tmp_path, db_url=url, groups=GROUPS, accounts=ACCOUNTS, **extra)
+
+
+def build(cfg: Config, clock: FakeClock, account: str, **kwargs: Any) -> tuple[App, FakeTransport]:
+    app = App.build(cfg, clock=clock, rng=random.Random(7), account=account, **kwargs)
+    return app, FakeTransport(app, clock)
+
+
+def rows(app: App) -> list[OutboxRow]:
+    return app.services.outbox.store.all_rows()
+
+
+# -- config ------------------------------------------------------------------------------------
+def test_config_names_what_is_wrong_with_accounts(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="several accounts need PostgreSQL"):
+        make_config(tmp_path, groups=GROUPS, accounts=ACCOUNTS)
+    with pytest.raises(ConfigError, match="a9 serves g9, not under groups"):
+        make_config(
+            tmp_path, db_url="postgresql://x/y", groups=GROUPS, accounts=[{"id": "a9", "groups": ["g9"]}]
+        )
+    with pytest.raises(ConfigError, match="listed twice"):
+        make_config(tmp_path, db_url="postgresql://x/y", groups=GROUPS, accounts=[{"id": "a"}, {"id": "a"}])
+    with pytest.raises(ConfigError, match="names tag veg, which no group has"):
+        make_config(
+            tmp_path, db_url="postgresql://x/y", groups=GROUPS, accounts=[{"id": "a", "tags": ["veg"]}]
+        )
+    with pytest.raises(ConfigError, match="letters, digits"):
+        make_config(tmp_path, db_url="postgresql://x/y", groups=GROUPS, accounts=[{"id": "a b"}])
+
+
+def test_the_directory_gives_each_group_its_first_live_lister(tmp_path: Path) -> None:
+    cfg = accounts_config(tmp_path, "postgresql://x/y")
+    a1 = AccountDirectory.from_config(cfg, "a1")
+    a2 = AccountDirectory.from_config(cfg, "a2")
+    assert a1.listed == {"g1": ("a1",), "g3": ("a1", "a2"), "g2": ("a2",)}
+    assert [a1.handles(g) for g in ("g1", "g2", "g3")] == [True, False, True]
+    assert [a2.handles(g) for g in ("g1", "g2", "g3")] == [False, True, False]
+    assert a2.handles("unlisted") and a2.route("") == "a2"
+    assert a2.set_down(["a1"]) == ["g3"]  # g1 has no other lister: its posts wait for a1
+    assert a2.server("g1") == "a1" and a2.server("g3") == "a2"
+    assert a2.taken_over() == {"a1": ["g3"]}
+    assert a2.set_down([]) == ["g3"] and a2.taken_over() == {}
+    with pytest.raises(ValueError, match="no account 'a7'"):
+        AccountDirectory.from_config(cfg, "a7")
+
+
+# -- the outbox across two account processes -------------------------------------------------------
+async def test_a_post_for_another_accounts_group_is_claimed_and_sent_by_that_account_only(
+    tmp_path: Path, pg_url: str
+) -> None:
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, net1 = build(cfg, clock, "a1")
+    app2, net2 = build(cfg, clock, "a2")
+    out1, out2 = app1.services.outbox, app2.services.outbox
+    mine = out1.enqueue("一群的消息", group_id="g1")
+    theirs = out1.enqueue("二群的消息", group_id="g2")
+    await out1.drain()
+    assert [m.text for m in net1.sent] == ["一群的消息"]
+    by_id = {r.id: r for r in rows(app1)}
+    assert (by_id[mine].account, by_id[mine].claimed, by_id[mine].status) == ("a1", True, "sent")
+    assert (by_id[theirs].account, by_id[theirs].claimed, by_id[theirs].status) == ("a2", False, "queued")
+    claimed = out2.store.claim()
+    assert [r.id for r in claimed] == [theirs]
+    assert out2.store.claim() == []  # a row is handed out once
+    assert out2.adopt(claimed) == 1
+    await out2.drain()
+    assert [m.text for m in net2.sent] == ["二群的消息"]
+    assert {r.id: r.status for r in rows(app1)} == {mine: "sent", theirs: "sent"}
+
+
+async def test_two_account_processes_never_hand_out_the_same_outbox_id(tmp_path: Path, pg_url: str) -> None:
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, _ = build(cfg, clock, "a1")
+    app2, _ = build(cfg, clock, "a2")
+    ids = [app.services.outbox.store.allocate() for _ in range(2500) for app in (app1, app2)]
+    assert len(set(ids)) == len(ids)
+
+
+async def test_a_standby_takes_over_a_down_primarys_queued_posts_and_nothing_leaves_twice(
+    tmp_path: Path, pg_url: str
+) -> None:
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, net1 = build(cfg, clock, "a1", hold_lease=True)
+    app2, net2 = build(cfg, clock, "a2", hold_lease=True)
+    told: list[tuple[str, dict[str, Any]]] = []
+    sync = AccountSync(
+        app2.services,
+        app2.accounts or pytest.fail("no directory"),
+        SchedulerElection(app2.services.repo.engine, "a2"),
+        on_lead=lambda: None,
+        notify_admins=lambda template, **v: told.append((template, v)),
+    )
+    waiting = app1.services.outbox.enqueue("三群：今晚开团", group_id="g3")
+    await app1.services.outbox.flush()  # in a1's queue and in the table, not sent yet
+    found = sync.sync_once()
+    assert found.down == frozenset() and found.moved == {} and found.claimed == []
+
+    assert app1.lease is not None
+    app1.lease.set_state("logged_out")  # a1's WeChat logged out; its process is still up
+    found = sync.sync_once()
+    sync.apply(found)
+    assert found.down == {"a1"} and found.moved == {"a1": (["g3"], 1)}
+    assert [r.id for r in found.claimed] == [waiting]
+    assert [t for t, _ in told] == ["admin/account_failover.j2"]
+    await app2.services.outbox.drain()
+    await app1.services.outbox.drain()  # a1 still holds it: its `sending` mark must not land
+    assert [m.text for m in net2.sent if m.group_id == "g3"] == ["三群：今晚开团"]
+    assert [m for m in net1.sent if m.group_id == "g3"] == []
+    row = {r.id: r for r in rows(app2)}[waiting]
+    assert (row.account, row.status) == ("a2", "sent")
+
+    # New posts to g3 go to a2 while a1 is down, and back to a1 once it is up again.
+    assert app2.accounts is not None and app2.accounts.route("g3") == "a2"
+    app1.lease.set_state("online")
+    sync.apply(sync.sync_once())
+    assert app2.accounts.route("g3") == "a1"
+    assert [t for t, _ in told] == ["admin/account_failover.j2", "admin/account_back.j2"]
+
+
+async def test_a_process_ignores_messages_of_groups_another_account_serves(
+    tmp_path: Path, pg_url: str
+) -> None:
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, net1 = build(cfg, clock, "a1")
+    app2, net2 = build(cfg, clock, "a2")
+    for app, net in ((app1, net1), (app2, net2)):
+        message = group_message("/whoami", "amy", group="g2", at=clock.now(), message_id=f"m-{id(app)}")
+        await net.inject(message)
+    assert net1.sent == []  # a1 hears g2 too (both are in it) but a2 serves it
+    assert net2.sent, "a2 answers in its own group"
+    app1.flush_inbound()
+    app2.flush_inbound()
+    with app1.services.repo.engine.connect() as conn:
+        logged = conn.execute(text("SELECT message_id FROM inbound_messages")).scalars().all()
+    assert logged == [f"m-{id(app2)}"]
+
+
+# -- leases and the election ---------------------------------------------------------------------
+def test_account_leases_run_side_by_side_and_exclude_a_single_account_process(pg_url: str) -> None:
+    from bot.schema import create_schema
+    from bot.storage.engine import make_engine
+
+    engine = make_engine(pg_url)
+    create_schema(engine)
+    a1 = ProcessLeaseHolder(engine, name=account_lease_name("a1"))
+    a2 = ProcessLeaseHolder(engine, name=account_lease_name("a2"))
+    a1.acquire()
+    a2.acquire()
+    with pytest.raises(LeaseHeld):
+        ProcessLeaseHolder(engine, name=account_lease_name("a1")).acquire()
+    with pytest.raises(LeaseHeld):
+        ProcessLeaseHolder(engine).acquire()  # `tuanbot run` without --account
+    a1.release()
+    a2.release()
+    single = ProcessLeaseHolder(engine)
+    single.acquire()
+    with pytest.raises(LeaseHeld):
+        ProcessLeaseHolder(engine, name=account_lease_name("a1")).acquire()
+    single.release()
+
+
+def test_exactly_one_process_wins_the_scheduler_and_another_takes_it_when_it_goes(pg_url: str) -> None:
+    from bot.schema import create_schema
+    from bot.storage.engine import make_engine
+    from bot.storage.lease import TABLE
+
+    engine = make_engine(pg_url)
+    create_schema(engine)
+    first, second = SchedulerElection(engine, "a1"), SchedulerElection(engine, "a2")
+    assert first.try_lead() and not second.try_lead()
+    assert first.leading and not second.leading
+    first.release()  # as the server does when the holder's connection dies
+    assert second.try_lead()
+    with engine.connect() as conn:
+        holder = conn.execute(select(TABLE.c.holder).where(TABLE.c.name == "scheduler")).scalar_one()
+    assert holder.endswith(":a2")
+    second.release()
