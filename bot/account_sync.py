@@ -12,7 +12,8 @@ others did from the table, in one worker-thread pass a second:
 3. the memory features keep of shared rows (`bot.shared_state`): group states, stock,
    pause and delay;
 4. the scheduler role: a standby asks for it every `ELECTION_SECONDS`; when it gets it, the
-   app's `on_lead` resumes its paused scheduler.
+   app's `on_lead` resumes its paused scheduler. Until then it runs its own transport's health
+   check every minute (the health job runs in the scheduler's process, for that one only).
 
 Steps 1–3 read or write the database in the worker thread; the event loop only applies
 what they return (memory).
@@ -38,6 +39,7 @@ from bot.storage.lease import TABLE, TTL_SECONDS, account_lease_name
 from bot.storage.tables import OutboxRow
 
 SYNC_SECONDS = 1.0
+HEALTH_SECONDS = 60.0
 
 
 @dataclass
@@ -60,8 +62,10 @@ class AccountSync:
     election: SchedulerElection
     on_lead: Callable[[], None]
     notify_admins: Callable[..., None]
+    check_health: Callable[[], None] = lambda: None
     ttl: float = TTL_SECONDS
     _next_election: float = 0.0
+    _next_health: float = 0.0
     _told: dict[str, frozenset[str]] = field(default_factory=dict)  # down account -> groups told
 
     @property
@@ -114,6 +118,10 @@ class AccountSync:
         self._tell_admins(found)
         if found.became_leader:
             self.on_lead()
+        if not self.election.leading and time.monotonic() >= self._next_health:
+            # The health job runs in the scheduler's process and checks that one's transport only.
+            self._next_health = time.monotonic() + HEALTH_SECONDS
+            self.check_health()
 
     def _tell_admins(self, found: Pass) -> None:
         log = logger.bind(account=self.directory.me)

@@ -28,6 +28,7 @@ class AccountDirectory:
     me: str
     order: tuple[str, ...]
     listed: dict[str, tuple[str, ...]]  # group id -> accounts that list it, primary first
+    led: dict[str, tuple[str, ...]] = field(default_factory=dict)  # leader id -> groups in config
     down: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
@@ -44,7 +45,16 @@ class AccountDirectory:
                 served_by = listed.setdefault(group_id, [])
                 if account.id not in served_by:
                     served_by.append(account.id)
-        return cls(me=me, order=ids, listed={g: tuple(a) for g, a in listed.items()})
+        led: dict[str, list[str]] = {}
+        for group_id, settings in config.groups.items():
+            for leader in settings.leaders:
+                led.setdefault(leader, []).append(group_id)
+        return cls(
+            me=me,
+            order=ids,
+            listed={g: tuple(a) for g, a in listed.items()},
+            led={m: tuple(g) for m, g in led.items()},
+        )
 
     # -- asked per message and per post (memory only) ------------------------------------------
     def server(self, group_id: str) -> str:
@@ -66,6 +76,14 @@ class AccountDirectory:
     def route(self, group_id: str) -> str:
         """The account whose process sends a post queued now for `group_id` ("" private: this one)."""
         return self.server(group_id) if group_id else self.me
+
+    def route_member(self, member_id: str, groups: list[str]) -> str:
+        """The account for a private message to a member in `groups` (their memberships): one
+        serving a group they are in, else one of the groups they lead, else this process's."""
+        for group_id in [*groups, *self.led.get(member_id, ())]:
+            if group_id in self.listed:
+                return self.server(group_id)
+        return self.me
 
     # -- told by the peer sync ---------------------------------------------------------------
     def set_down(self, down: Iterable[str]) -> list[str]:

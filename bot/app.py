@@ -121,7 +121,7 @@ class App:
         app.lease = lease
         if shared and directory is not None:
             app.accounts = directory
-            outbox.route = directory.route
+            outbox.accounts = directory
         runners, hooks = node_kinds(chosen)
         services.attach_campaigns(CampaignRuntime(services, app.notify_admins, runners=runners, hooks=hooks))
         services.provide(FeatureFigures(tuple((f.name, f.figures) for f in chosen if f.figures is not None)))

@@ -311,7 +311,7 @@ class Outbox(AccountRouting, SendLoop):
         `NodeRun.after_commit`): rolled back, the rows never existed and nothing is queued. The
         rows are in the table from the commit on, so a restart in between still sends them once.
         """
-        accounts = [self.account_of(d.group_id) for d in drafts]
+        accounts = self.accounts_of(conn, drafts)
         rows: list[dict[str, object]] = [
             {
                 "group_id": d.group_id,

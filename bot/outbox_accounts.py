@@ -10,15 +10,25 @@ row is this process's and nothing here changes what the outbox does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from loguru import logger
+from sqlalchemy.engine import Connection
 
 from bot.outbox_pick import Queued
 from bot.outbox_queue import OutboxQueue
-from bot.outbox_rows import queued_from_row
+from bot.outbox_rows import Draft, queued_from_row
 from bot.storage.outbox_store import OutboxStore
 from bot.storage.tables import OutboxRow
+
+
+class AccountRoute(Protocol):
+    """`bot.accounts.AccountDirectory`, as the outbox asks it."""
+
+    def route(self, group_id: str) -> str: ...
+
+    def route_member(self, member_id: str, groups: list[str]) -> str: ...
 
 
 class AccountRouting:
@@ -27,15 +37,30 @@ class AccountRouting:
     store: OutboxStore
     queue: OutboxQueue
     _wake: asyncio.Event
-    route: Callable[[str], str] | None = None  # group id -> the account that serves it now
+    accounts: AccountRoute | None = None  # several accounts: who serves which group now
     _add: Callable[[Queued], None]  # the outbox's (annotations only: they must not shadow it)
     _remove: Callable[[Queued], None]
 
     def account_of(self, group_id: str) -> str:
-        """The account a post to `group_id` belongs to ("" with one account)."""
-        if self.route is None:
+        """The account a post to `group_id` (or a private reply: this one) belongs to."""
+        if self.accounts is None:
             return self.store.account
-        return self.route(group_id)
+        return self.accounts.route(group_id)
+
+    def accounts_of(self, conn: Connection, drafts: Sequence[Draft]) -> list[str]:
+        """The account of each of a node's drafts, in its transaction. A private message goes
+        through an account that serves one of the member's groups (WeChat lets an account write
+        only to people it shares a group with or has added), not through the scheduler's."""
+        if self.accounts is None:
+            return [self.store.account] * len(drafts)
+        members = sorted({d.member_id for d in drafts if d.member_id})
+        homes = self.store.member_groups(conn, members) if members else {}
+        return [
+            self.accounts.route(d.group_id)
+            if d.group_id
+            else self.accounts.route_member(d.member_id, homes.get(d.member_id, []))
+            for d in drafts
+        ]
 
     def is_mine(self, account: str) -> bool:
         return account == self.store.account

@@ -78,7 +78,7 @@ async def start_account_sync(app: App, jobs: Jobs, registry: CampaignRuntime) ->
         jobs.resume()
         leading.append(asyncio.create_task(wake_for_peers(jobs), name="scheduler-wakeup"))
 
-    sync = AccountSync(services, app.accounts, election, on_lead, app.notify_admins)
+    sync = AccountSync(services, app.accounts, election, on_lead, app.notify_admins, app.check_health)
     try:
         await sync.run()
     finally:

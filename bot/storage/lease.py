@@ -59,7 +59,7 @@ class Holder:
 class LeaseHeld(Exception):
     """Another live process holds the lease; the message says who and what to do."""
 
-    def __init__(self, holder: Holder | None, url: str, ttl: float) -> None:
+    def __init__(self, holder: Holder | None, url: str, ttl: float, lease: str = LEASE_NAME) -> None:
         self.holder = holder
         if holder is None:
             who = "another tuanbot process"
@@ -71,7 +71,12 @@ class LeaseHeld(Exception):
             if holder is None or holder.host == socket.gethostname()
             else f"Stop it first; if that host is gone, starting works {ttl:.0f} s after its last heartbeat."
         )
-        super().__init__(f"{who} is already using the database {url}. One process per database. {advice}")
+        if lease == LEASE_NAME:
+            what = f"is already using the database {url}. One process per database (or per account"
+            what += " of accounts:, docs/deploy.md)"
+        else:
+            what = f"already runs {lease.replace(':', ' ')} on {url}. One process per account"
+        super().__init__(f"{who} {what}. {advice}")
 
 
 def process_started(pid: int) -> str:
@@ -137,7 +142,7 @@ class ProcessLeaseHolder:
             conn.commit()
             if got is not None:
                 conn.close()
-                raise LeaseHeld(self.current(got), url, self.ttl)
+                raise LeaseHeld(self.current(got), url, self.ttl, got)
             self._pg_conn = conn
             with self.engine.begin() as tx:
                 self._write(tx, now)
@@ -147,7 +152,7 @@ class ProcessLeaseHolder:
             with conn.begin():
                 current = self._read(conn, self.name)
                 if current is not None and current.holder != self.holder and self._still_held(current, now):
-                    raise LeaseHeld(current, url, self.ttl)
+                    raise LeaseHeld(current, url, self.ttl, self.name)
                 if current is not None:
                     logger.warning(
                         "lease: taking over from {} (pid {} on {}), last heartbeat {}",

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from bot.storage.outbox_log import INSERT, QUEUED_DEFAULTS, Op, WriteStats, log_for, status_values
-from bot.storage.tables import OutboxRow
+from bot.storage.tables import Membership, OutboxRow
 
 __all__ = ["Op", "OutboxStore", "status_values"]
 
@@ -155,6 +155,20 @@ class OutboxStore:
                 .returning(*OutboxRow.__table__.columns)  # type: ignore[attr-defined]
             ).all()
         return sorted((OutboxRow.model_validate(dict(r._mapping)) for r in rows), key=lambda r: r.id or 0)
+
+    def member_groups(self, conn: Connection, member_ids: list[str]) -> dict[str, list[str]]:
+        """The groups each member is in now (first seen first), read in the caller's transaction."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(member_ids), 500):
+            rows = conn.execute(
+                select(col(Membership.member_id), col(Membership.group_id))
+                .where(col(Membership.member_id).in_(member_ids[start : start + 500]))
+                .where(col(Membership.left_at).is_(None))
+                .order_by(col(Membership.first_seen_at))
+            ).all()
+            for member_id, group_id in rows:
+                found.setdefault(member_id, []).append(group_id)
+        return found
 
     def take_over(self, down: str, groups: list[str]) -> int:
         """Move `down` account's still-queued posts to `groups` onto this account (to be claimed).

@@ -14,6 +14,7 @@ from bot.account_sync import AccountSync
 from bot.accounts import AccountDirectory
 from bot.app import App
 from bot.config import Config, ConfigError
+from bot.outbox import Draft
 from bot.storage.election import SchedulerElection
 from bot.storage.lease import LeaseHeld, ProcessLeaseHolder, account_lease_name
 from bot.storage.tables import OutboxRow
@@ -216,3 +217,20 @@ def test_exactly_one_process_wins_the_scheduler_and_another_takes_it_when_it_goe
         holder = conn.execute(select(TABLE.c.holder).where(TABLE.c.name == "scheduler")).scalar_one()
     assert holder.endswith(":a2")
     second.release()
+
+
+async def test_a_nodes_private_messages_go_through_an_account_in_the_members_group(
+    tmp_path: Path, pg_url: str
+) -> None:
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, _ = build(cfg, clock, "a1")
+    app2, net2 = build(cfg, clock, "a2")
+    await net2.inject(group_message("在吗", "cat", group="g2", at=clock.now()))
+    app2.flush_inbound()
+    drafts = [Draft("取货码", member_id=m) for m in ("cat", "mike", "zed")]
+    ids = app1.services.outbox.enqueue_atomic(drafts, guard=lambda conn: True)  # the scheduler is a1
+    assert ids is not None
+    accounts = {r.member_id: r.account for r in rows(app1) if r.id in ids}
+    # cat is in g2 (a2's); mike leads g2 in config and never spoke; nobody knows zed: a1 sends it
+    assert accounts == {"cat": "a2", "mike": "a2", "zed": "a1"}
