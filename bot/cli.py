@@ -137,14 +137,16 @@ def campaign_validate(
 
     Every file is reported (a broken one never stops the rest); relative openings (`+2h`) count
     from now. Exit 1 if any file has a problem, with a summary line at the end. The 广告法 words
-    config.yaml allows or adds for all groups (`adlaw:`) apply when that file exists.
+    config.yaml allows or adds for all groups (`adlaw:`) apply when that file exists, and its
+    groups are what broadcast messages may name.
     """
     from bot.campaign import format_problems
-    from bot.campaign.loader import check_paths
+    from bot.campaign.loader import check_paths, config_groups
     from bot.templates import Renderer
 
-    adlaw = _load(config).adlaw_for("") if config.exists() else None
-    reports, missing = check_paths(paths, known_templates=Renderer().names(), adlaw=adlaw)
+    cfg = _load(config) if config.exists() else None
+    adlaw, groups = (cfg.adlaw_for(""), config_groups(cfg)) if cfg is not None else (None, None)
+    reports, missing = check_paths(paths, known_templates=Renderer().names(), adlaw=adlaw, groups=groups)
     broken = len(missing)
     if missing:
         typer.echo(format_problems(missing))

@@ -34,7 +34,8 @@ def install_features(app: App, *, persistent_jobs: bool = True, watch: bool = Tr
 
     async def start(a: App) -> None:
         runtime.install(a, a.services, a.services.campaigns)
-        jobs.start(paused=a.accounts is not None)  # several accounts: only the elected one runs jobs
+        registry.leading = a.accounts is None  # several accounts: only the elected one runs jobs
+        jobs.start(paused=not registry.leading)
         jobs.every(JOB_HEALTH_CHECK, seconds=60, id=HEALTH_JOB_ID, grace=30, wall_clock=True)
         jobs.daily(
             JOB_DAILY_SUMMARY,
@@ -73,6 +74,7 @@ async def start_account_sync(app: App, jobs: Jobs, registry: CampaignRuntime) ->
     def on_lead() -> None:
         # The dead holder may have taken a node's job off the store mid-run: schedule every
         # campaign again (nodes not run in every group come back; the ledger stops doubles).
+        registry.leading = True
         for campaign_id in list(registry.campaigns):
             registry.schedule(campaign_id)
         jobs.resume()

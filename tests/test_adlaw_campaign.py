@@ -175,3 +175,15 @@ def test_a_rehearsal_loads_with_the_configs_allow_entries(tmp_path: Path) -> Non
         {"admins": ["admin"], "adlaw": {"allow": [{"word": "全网最低价", "reason": "比价存档"}]}}
     )
     assert load_for_rehearsal(path, allowing, ANCHOR).id == "fruit-2026-12"
+
+
+def test_a_one_off_broadcast_message_is_linted_at_its_line() -> None:
+    text = SHIPPED.read_text(encoding="utf-8").replace(
+        "broadcasts:\n  at: [T+30m]\n",
+        "broadcasts:\n  at: [T+30m]\n  messages:\n    - {at: T-1h, to: all, text: 今晚开团全网最低价}\n",
+    )
+    line, column = hit_position(text, "全网最低价")
+    problems = problems_of(text)
+    assert any(
+        p.startswith(f"c.yaml:{line}:") and "broadcasts.messages[0].text: 「全网最低价」" in p for p in problems
+    ), problems

@@ -63,6 +63,11 @@ def campaign_texts(data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
         item = data.get(section)
         if isinstance(item, dict):
             yield from (((section, k), item[k]) for k in keys if isinstance(item.get(k), str))
+    broadcasts = data.get("broadcasts")
+    messages = broadcasts.get("messages") if isinstance(broadcasts, dict) else None
+    for index, message in enumerate(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and isinstance(message.get("text"), str):
+            yield ("broadcasts", "messages", index, "text"), message["text"]
 
 
 def _sent_at(campaign: Campaign, loc: Loc) -> datetime | None:
@@ -79,6 +84,8 @@ def _sent_at(campaign: Campaign, loc: Loc) -> datetime | None:
         return campaign.opens_at
     if section == "close":
         return campaign.closes_at
+    if section == "broadcasts" and loc[1] == "messages" and isinstance(loc[2], int):
+        return campaign.resolve(campaign.broadcasts.messages[loc[2]].at)
     if section == "broadcasts":
         broadcasts = campaign.broadcasts
         moments = [campaign.resolve(at) for at in broadcasts.at]

@@ -17,7 +17,7 @@ next". The pipeline (this module runs it and owns the entry points; each stage h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,9 @@ from bot.campaign.reader import MAX_FILE_BYTES, read_yaml
 from bot.campaign.reader import Positions as _Positions
 from bot.campaign.structural import structural_issues as _structural
 from bot.campaign.times import is_anchored
-from bot.config import AdlawSettings
+from bot.config import AdlawSettings, Config
+
+Groups = Mapping[str, Collection[str]]  # config.yaml's groups: id -> tags
 
 __all__ = [
     "Anchor",
@@ -70,6 +72,7 @@ def _analyse(
     known_templates: set[str] | None,
     anchor: datetime,
     adlaw: AdlawSettings | None = None,
+    groups: Groups | None = None,
 ) -> _Result:
     read = read_yaml(text)
     positions = read.positions
@@ -93,7 +96,10 @@ def _analyse(
     data = document
     campaign: Campaign | None = None
     try:
-        campaign = Campaign.model_validate(data, context={"anchor": anchor})
+        context: dict[str, object] = {"anchor": anchor}
+        if groups is not None:
+            context["groups"] = groups  # config.yaml's groups: broadcast targets are checked against them
+        campaign = Campaign.model_validate(data, context=context)
     except ValidationError as exc:
         issues.extend(_structural(exc))
     issues.extend(_semantic(data, known_templates, positions, anchor))
@@ -137,7 +143,12 @@ def _read(path: Path) -> tuple[str | None, list[Problem]]:
 
 
 def _checked(
-    text: str, file: str, known_templates: set[str] | None, anchor: datetime, adlaw: AdlawSettings | None
+    text: str,
+    file: str,
+    known_templates: set[str] | None,
+    anchor: datetime,
+    adlaw: AdlawSettings | None,
+    groups: Groups | None = None,
 ) -> _Result:
     """:func:`_analyse`, but a bug in the checks becomes a problem naming the file, never a crash.
 
@@ -145,7 +156,7 @@ def _checked(
     ever see :class:`CampaignError`.
     """
     try:
-        return _analyse(text, file, known_templates, anchor, adlaw)
+        return _analyse(text, file, known_templates, anchor, adlaw, groups)
     except Exception as exc:
         logger.opt(exception=exc).error("campaign file {} could not be checked", file)
         message = f"could not be checked ({type(exc).__name__}); the file is refused, please report this"
@@ -153,11 +164,16 @@ def _checked(
 
 
 def _anchored(
-    text: str, file: str, known_templates: set[str] | None, anchor: Anchor, adlaw: AdlawSettings | None = None
+    text: str,
+    file: str,
+    known_templates: set[str] | None,
+    anchor: Anchor,
+    adlaw: AdlawSettings | None = None,
+    groups: Groups | None = None,
 ) -> _Result:
     """Check the file; a relative opening counts from ``anchor`` (asked for only if the file is good)."""
     provisional = anchor if isinstance(anchor, datetime) else datetime.now(UTC)
-    result = _checked(text, file, known_templates, provisional, adlaw)
+    result = _checked(text, file, known_templates, provisional, adlaw, groups)
     if callable(anchor) and result.campaign is not None and result.anchored:
         try:
             fixed = anchor(result.campaign.id)
@@ -166,7 +182,7 @@ def _anchored(
             message = f"could not read when this campaign was first loaded ({type(exc).__name__}); try again"
             return _Result(None, [Problem(file, 1, 1, "opens_at", message)], result.positions)
         if fixed != provisional:
-            result = _checked(text, file, known_templates, fixed, adlaw)
+            result = _checked(text, file, known_templates, fixed, adlaw, groups)
     return result
 
 
@@ -177,15 +193,18 @@ def parse_campaign(
     known_templates: set[str] | None = None,
     anchor: Anchor = None,
     adlaw: AdlawSettings | None = None,
+    groups: Groups | None = None,
 ) -> Campaign:
     """Validate campaign YAML text; ``file`` is only used in problem reports.
 
     ``adlaw`` is config.yaml's ``adlaw_for("")``: words allowed or added for every campaign.
+    ``groups`` is config.yaml's groups (id -> tags): when given, a broadcast naming a group or
+    tag that does not exist is a problem at its line.
 
     Raises:
         CampaignError: with every problem found (and nothing else, whatever the text).
     """
-    result = _anchored(text, file, known_templates, anchor, adlaw)
+    result = _anchored(text, file, known_templates, anchor, adlaw, groups)
     if result.campaign is None:
         raise CampaignError(result.problems)
     return result.campaign
@@ -197,6 +216,7 @@ def load_campaign(
     known_templates: set[str] | None = None,
     anchor: Anchor = None,
     adlaw: AdlawSettings | None = None,
+    groups: Groups | None = None,
 ) -> Campaign:
     """Load and validate one campaign file.
 
@@ -206,6 +226,7 @@ def load_campaign(
             given, a ``template:`` naming anything else is a problem.
         anchor: what ``opens_at: +2h`` counts from (see :data:`Anchor`); default now.
         adlaw: config.yaml's 广告法 entries for all groups (``config.adlaw_for("")``).
+        groups: config.yaml's groups, id -> tags (see :func:`parse_campaign`).
 
     Raises:
         CampaignError: with every problem found, each with file, line and column — and never any
@@ -214,7 +235,27 @@ def load_campaign(
     text, problems = _read(path)
     if text is None:
         raise CampaignError(problems)
-    return parse_campaign(text, str(path), known_templates=known_templates, anchor=anchor, adlaw=adlaw)
+    return parse_campaign(
+        text, str(path), known_templates=known_templates, anchor=anchor, adlaw=adlaw, groups=groups
+    )
+
+
+def load_configured(
+    path: Path, config: Config, *, known_templates: set[str] | None = None, anchor: Anchor = None
+) -> Campaign:
+    """:func:`load_campaign` with what config.yaml says about every campaign: its 广告法 entries for
+    all groups and its groups (the running bot's reloads and `tuanbot campaign validate`)."""
+    return load_campaign(
+        path,
+        known_templates=known_templates,
+        anchor=anchor,
+        adlaw=config.adlaw_for(""),
+        groups=config_groups(config),
+    )
+
+
+def config_groups(config: Config) -> Groups:
+    return {group_id: settings.tags for group_id, settings in config.groups.items()}
 
 
 def duplicate_id_problem(campaign_id: str, path: Path, other: Path) -> Problem:
@@ -263,6 +304,7 @@ def check_paths(
     known_templates: set[str] | None = None,
     anchor: Anchor = None,
     adlaw: AdlawSettings | None = None,
+    groups: Groups | None = None,
 ) -> tuple[list[FileReport], list[Problem]]:
     """Check files and directories (their ``*.yaml``/``*.yml``, not recursive), one report per file.
 
@@ -277,7 +319,7 @@ def check_paths(
         if text is None:
             reports.append(FileReport(path, None, read_problems))
             continue
-        result = _anchored(text, str(path), known_templates, anchor, adlaw)
+        result = _anchored(text, str(path), known_templates, anchor, adlaw, groups)
         problems = list(result.problems)
         campaign = result.campaign
         if result.raw_id is not None and result.raw_id in owners:

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from bot.campaign.broadcast_models import Messages, messages_field
 from bot.campaign.gift_models import FirstGifts
 from bot.campaign.growth_models import DoublePoints, Points, Poster, Showoff
 from bot.campaign.leaderboard_models import LiveBoard
@@ -132,7 +133,8 @@ class OpenPost(_Post):
 
 
 class Broadcasts(_Post):
-    """Stock and sales broadcasts (库存/销量播报) while the sale is open."""
+    """Stock and sales broadcasts (库存/销量播报) while the sale is open, and one-off messages to
+    groups (`messages`, handlers/broadcast)."""
 
     at: list[When] = Field(
         default_factory=lambda: [parse_time_spec("T+30m")],
@@ -151,6 +153,7 @@ class Broadcasts(_Post):
     quiet_hours: QuietHours | None = Field(
         None, description="Local hours without interval broadcasts, e.g. 23:00-08:00."
     )
+    messages: Messages = messages_field()
 
 
 class AlertRule(_Model):
@@ -312,7 +315,9 @@ class Campaign(_Model):
     )
     red_packets: list[RedPacketBurst] = Field(default_factory=list, description="Red-packet rain bursts.")
     open: OpenPost = Field(default_factory=OpenPost, description="The opening post.")
-    broadcasts: Broadcasts = Field(default_factory=Broadcasts, description="Stock/sales broadcasts.")
+    broadcasts: Broadcasts = Field(
+        default_factory=Broadcasts, description="Stock/sales broadcasts, one-off messages."
+    )
     close: ClosePosts = Field(default_factory=ClosePosts, description="Closing posts.")
     poster: Poster = Field(default_factory=Poster, description="The results poster (战绩海报).")
     points: Points = Field(

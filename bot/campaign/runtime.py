@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from bot.campaign import KINDS, Campaign, Problem, TimelineNode, compile_timeline, load_campaign
+from bot.campaign import KINDS, Campaign, Problem, TimelineNode, compile_timeline
 from bot.campaign.active import ActiveCampaign
 from bot.campaign.fanout_lane import FanoutLane
-from bot.campaign.loader import CampaignError, duplicate_id_problem
+from bot.campaign.loader import CampaignError, duplicate_id_problem, load_configured
 from bot.campaign.node_runs import NodeOutcome, NodeRunning
 from bot.campaign.nodes import DEFAULT_RUNNERS, NodeHook, NodeRunner
 from bot.campaign.public_text import publish_campaign
@@ -66,6 +66,7 @@ class CampaignRuntime(NodeRunning):
     by_path: dict[Path, str] = field(default_factory=dict)
     outcomes: list[NodeOutcome] = field(default_factory=list)
     generation: int = 0  # bumped when campaigns or their times change: features' memos are stale
+    leading: bool = True  # runs the jobs; several accounts: only the elected process (bot.startup)
 
     def __post_init__(self) -> None:
         self.store = TimelineStore(self.services.repo.engine)
@@ -122,10 +123,8 @@ class CampaignRuntime(NodeRunning):
         """(Re)load one file. On problems the previous good version stays scheduled."""
         path = path.resolve()
         try:
-            adlaw = self.services.config.adlaw_for("")  # config.yaml's 广告法 allow/extra (all groups)
-            campaign = load_campaign(
-                path, known_templates=self.services.renderer.names(), anchor=self._anchor, adlaw=adlaw
-            )
+            config, names = self.services.config, self.services.renderer.names()
+            campaign = load_configured(path, config, known_templates=names, anchor=self._anchor)
         except CampaignError as exc:
             logger.error(
                 "campaign file {} rejected; the previous version (if any) keeps running:\n{}", path, exc

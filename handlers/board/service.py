@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from starlette.routing import BaseRoute
+
 from bot.config import WebSettings
 from bot.context import Services
 from bot.templates import Renderer
@@ -43,6 +45,9 @@ class Board:
         # The results page's poster (`/c/<id>/poster.png`): set by whoever renders posters, as
         # `async (campaign_id, group_ids) -> PNG bytes or None`; until then the route says 404.
         self.poster: Callable[[str, list[str]], Awaitable[bytes | None]] | None = None
+        # Routes other features serve on the board with no session (a broadcast's tracking link,
+        # handlers/broadcast/clicks.py): added at setup, before the server starts.
+        self.public_routes: list[BaseRoute] = []
 
     # -- links ------------------------------------------------------------------------------
     @property

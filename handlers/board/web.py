@@ -11,6 +11,7 @@ Paths (docs/board.md has each with what it answers):
     /admin                     admin page         /api/admin
     /api/me                    who the session is, and its campaigns
     /healthz                   "ok" (no session needed: for whoever waits for the server)
+    /t/<code>                  a broadcast's tracking link (no session; handlers/broadcast/clicks.py)
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def build_web(board: Board) -> Starlette:
         Route("/api/c/{campaign_id}/stream", api.stream),
         Route("/api/c/{campaign_id}/groups", api.groups),
         Route("/api/c/{campaign_id}/results", api.results),
+        *board.public_routes,
         Mount("/static", StaticFiles(directory=static_dir(board)), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])

@@ -22,6 +22,7 @@ from bot.storage.writebehind import RowOp
 from bot.view import MessageView
 from bot.vocab import Priority, Role
 from handlers.broadcast import jobs
+from handlers.broadcast.links import urls_in
 from handlers.broadcast.service import CODE_LENGTH, Broadcasts, broadcasts_of, reply_row
 from handlers.broadcast.tables import CANCELLED, PENDING, REPLIES
 from handlers.broadcast.targets import resolve
@@ -134,6 +135,9 @@ async def _list(ctx: Context) -> None:
             "target": r.target,
             "groups": len(r.groups),
             "replies": sum(r.replies.values()),
+            "clicks": sum(r.clicks.values()),
+            "linked": bool(urls_in(r.text)) and book.link_base() is not None,
+            "campaign": r.campaign_id,
         }
         for r in rows
     ]

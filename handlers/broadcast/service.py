@@ -7,9 +7,10 @@ that same transaction (`Outbox.enqueue_in`); the loser of a race, or a rerun, up
 and writes nothing. The posts enter the send queue once the transaction has committed (the
 returned `admit`, called on the event loop); the outbox spreads them within its limits.
 
-Tracking codes live in memory (group -> code -> broadcast id), read once at start and kept as
-broadcasts are created or cancelled, so the reply matcher runs no query on the event loop.
-Everything else here reads or writes the database: call it in a worker thread.
+Tracking codes live in memory (group -> code -> broadcast id, and code -> the broadcast's web
+addresses for its links), read once at start and kept as broadcasts are created, sent or
+cancelled, so neither the reply matcher nor the board's link route runs a query on the event
+loop. Everything else here reads or writes the database: call it in a worker thread.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from datetime import datetime
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import Services
 from bot.group_filter import CODE_ALPHABET
 from bot.outbox import Draft
 from bot.vocab import Priority
-from handlers.broadcast.tables import BROADCASTS, CANCELLED, GROUPS, PENDING, REPLIES, SENT
+from handlers.broadcast.links import urls_in, with_links
+from handlers.broadcast.tables import BROADCASTS, CANCELLED, CLICKS, GROUPS, PENDING, REPLIES, SENT, SOURCES
 
 CODE_LENGTH = 5
 """Five characters: the group filter masks any standalone four-character letter-and-digit token
@@ -56,6 +58,32 @@ class Row:
     status: str
     groups: tuple[tuple[str, str], ...] = ()  # (group id, code)
     replies: dict[str, int] = field(default_factory=dict)  # group id -> distinct members
+    clicks: dict[str, int] = field(default_factory=dict)  # group id -> link clicks
+    campaign_id: str = ""  # the campaign file it came from (broadcasts.messages); "" from chat
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a campaign-file broadcast came from (`broadcast_sources`)."""
+
+    campaign_id: str
+    file: str
+    position: int
+    key: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a group's tracking link leads to, as held in memory for the board's route."""
+
+    broadcast_id: int
+    group_id: str
+    url: str
+    sent: bool  # clicks count once the broadcast went out (not the author trying the preview)
+
+
+class Taken(Exception):
+    """A campaign-file message already has its broadcast (another sync made it first)."""
 
 
 def broadcasts_of(services: Services) -> Broadcasts:
@@ -73,8 +101,14 @@ class Broadcasts:
         self.services = services
         self.engine = services.repo.engine
         self._codes: dict[str, dict[str, int]] = {}
+        self._links: dict[str, tuple[int, str]] = {}  # code -> (broadcast id, group id)
+        self._urls: dict[int, tuple[str, ...]] = {}  # broadcast id -> its addresses, if any
+        self._sent: set[int] = set()
         self._lock = threading.Lock()
         self.loaded = False
+        # The board's address for links ({base}/t/CODE), or None: no board, no links (set by the
+        # feature's setup when the web board is on).
+        self.link_base: Callable[[], str | None] = lambda: None
 
     # -- memory (read by the matcher on the loop) --------------------------------------------
     def load_codes(self) -> None:
@@ -85,9 +119,19 @@ class Broadcasts:
                 .join(BROADCASTS, BROADCASTS.c.id == GROUPS.c.broadcast_id)
                 .where(BROADCASTS.c.status != CANCELLED)
             ).all()
-        with self._lock:
-            for group_id, code, broadcast_id in rows:
-                self._codes.setdefault(group_id, {})[code] = int(broadcast_id)
+            texts = conn.execute(
+                select(BROADCASTS.c.id, BROADCASTS.c.text, BROADCASTS.c.status).where(
+                    BROADCASTS.c.status != CANCELLED
+                )
+            ).all()
+        by_broadcast: dict[int, dict[str, str]] = {}
+        for group_id, code, broadcast_id in rows:
+            by_broadcast.setdefault(int(broadcast_id), {})[group_id] = code
+        for broadcast_id, text, status in texts:
+            self._remember(int(broadcast_id), by_broadcast.get(int(broadcast_id), {}), text)
+            if status == SENT:
+                with self._lock:
+                    self._sent.add(int(broadcast_id))
         self.loaded = True
 
     def code_in(self, group_id: str, words: list[str]) -> tuple[str, int] | None:
@@ -101,22 +145,51 @@ class Broadcasts:
                 return word, found
         return None
 
-    def _remember(self, broadcast_id: int, codes: dict[str, str]) -> None:
+    def link(self, code: str, n: int) -> Link | None:
+        """The n-th address (1-based) behind a group's link `code`, from memory; None: unknown."""
+        found = self._links.get(code.upper())
+        if found is None:
+            return None
+        urls = self._urls.get(found[0], ())
+        if not 1 <= n <= len(urls):
+            return None
+        return Link(found[0], found[1], urls[n - 1], found[0] in self._sent)
+
+    def _remember(self, broadcast_id: int, codes: dict[str, str], text: str) -> None:
+        urls = tuple(urls_in(text))
         with self._lock:
             for group_id, code in codes.items():
                 self._codes.setdefault(group_id, {})[code] = broadcast_id
+                self._links[code] = (broadcast_id, group_id)
+            if urls:
+                self._urls[broadcast_id] = urls
 
-    def _forget(self, broadcast_id: int) -> None:
+    def forget(self, broadcast_id: int) -> None:
+        """A cancelled broadcast: its codes are no reply and its links lead nowhere (404)."""
         with self._lock:
             for known in self._codes.values():
                 for code in [c for c, b in known.items() if b == broadcast_id]:
                     del known[code]
+            for code in [c for c, (b, _) in self._links.items() if b == broadcast_id]:
+                del self._links[code]
+            self._urls.pop(broadcast_id, None)
 
     # -- writes ----------------------------------------------------------------------------
     def create(
-        self, author_id: str, text: str, target: str, group_ids: list[str], due_at: datetime, now: datetime
+        self,
+        author_id: str,
+        text: str,
+        target: str,
+        group_ids: list[str],
+        due_at: datetime,
+        now: datetime,
+        source: Source | None = None,
     ) -> tuple[int, dict[str, str]]:
-        """Store a pending broadcast and a fresh code per group; its id and the codes."""
+        """Store a pending broadcast and a fresh code per group; its id and the codes.
+
+        With `source` (a campaign-file message) the source row is written in the same
+        transaction; `Taken` when that message already has its broadcast.
+        """
         for _ in range(5):
             codes = {g: new_code() for g in group_ids}
             if len(set(codes.values())) < len(codes):
@@ -139,9 +212,17 @@ class Broadcasts:
                         insert(GROUPS),
                         [{"broadcast_id": broadcast_id, "group_id": g, "code": c} for g, c in codes.items()],
                     )
+                    if source is not None:
+                        conn.execute(
+                            insert(SOURCES).values(
+                                broadcast_id=broadcast_id, live_key=source.key, **vars(source)
+                            )
+                        )
             except IntegrityError:
+                if source is not None and self._live(source.key):
+                    raise Taken(source.key) from None
                 continue  # a code already taken (rare): draw again
-            self._remember(broadcast_id, codes)
+            self._remember(broadcast_id, codes, text)
             return broadcast_id, codes
         raise RuntimeError("could not draw unique broadcast codes")
 
@@ -160,8 +241,12 @@ class Broadcasts:
             ).rowcount
         if moved != 1:
             return f"already_{self.row(broadcast_id).status}"  # type: ignore[union-attr]
-        self._forget(broadcast_id)
+        self.forget(broadcast_id)
         return CANCELLED
+
+    def _live(self, key: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(SOURCES.c.id).where(SOURCES.c.live_key == key)).first() is not None
 
     def deliver(self, broadcast_id: int, now: datetime) -> tuple[int, Callable[[], None]]:
         """Mark the broadcast sent and write its posts in one transaction: (posts, admit).
@@ -190,6 +275,8 @@ class Broadcasts:
             if moved != 1:
                 return 0, lambda: None
             _, admit = self.services.outbox.enqueue_in(conn, drafts)
+        with self._lock:
+            self._sent.add(broadcast_id)
         logger.bind(broadcast=broadcast_id).info("broadcast: {} posts queued", len(drafts))
         return len(drafts), admit
 
@@ -209,11 +296,14 @@ class Broadcasts:
         return Salutation(name, leader_name, services.repo.member_count(group_id))
 
     def render_post(self, text: str, group_id: str, code: str) -> str:
+        """The group's copy: its salutation, the text (addresses as the group's own links when the
+        board is on) and its reply code."""
         s = self.salutation(group_id)
+        base = self.link_base()
         return self.services.renderer.render(
             "broadcast/post.j2",
             bot_name=self.services.config.bot.name,
-            text=text,
+            text=with_links(text, base, code) if base else text,
             code=code,
             group_name=s.group_name,
             leader_name=s.leader_name,
@@ -248,6 +338,20 @@ class Broadcasts:
                 )
             ).all():
                 replies.setdefault(r[0], {}).setdefault(r[1], set()).add(r[2])
+            clicks: dict[int, dict[str, int]] = {}
+            for bid, group_id, count in conn.execute(
+                select(CLICKS.c.broadcast_id, CLICKS.c.group_id, func.count())
+                .where(CLICKS.c.broadcast_id.in_(wanted))
+                .group_by(CLICKS.c.broadcast_id, CLICKS.c.group_id)
+            ).all():
+                clicks.setdefault(bid, {})[group_id] = int(count)
+            sources: dict[int, str] = dict(
+                conn.execute(
+                    select(SOURCES.c.broadcast_id, SOURCES.c.campaign_id).where(
+                        SOURCES.c.broadcast_id.in_(wanted)
+                    )
+                ).all()
+            )
         return [
             Row(
                 id=r.id,
@@ -258,6 +362,8 @@ class Broadcasts:
                 status=r.status,
                 groups=tuple(groups.get(r.id, ())),
                 replies={g: len(m) for g, m in replies.get(r.id, {}).items()},
+                clicks=clicks.get(r.id, {}),
+                campaign_id=sources.get(r.id, ""),
             )
             for r in found
         ]
@@ -279,8 +385,11 @@ __all__ = [
     "CODE_LENGTH",
     "POST_KIND",
     "Broadcasts",
+    "Link",
     "Row",
     "Salutation",
+    "Source",
+    "Taken",
     "broadcasts_of",
     "new_code",
     "reply_row",

@@ -7,6 +7,13 @@
   across all broadcasts, so a reply names one group of one broadcast.
 - `broadcast_replies`: one row per reply carrying a code (written behind the loop); figures
   count distinct members per group.
+- `broadcast_clicks`: one row per opening of a group's tracking link on the board's server
+  (written behind the loop); nobody is identified, so every click counts.
+- `broadcast_sources`: for a broadcast from a campaign file (`broadcasts.messages`), which
+  file and message it came from. `live_key` (campaign id + hash of the message) is unique while
+  the message stands, so reloading the file, or two processes syncing it, never makes a second
+  broadcast of it; it is cleared when the file drops the message, so putting it back schedules
+  it again. A message a person cancelled keeps its key: reloading does not bring it back.
 """
 
 from __future__ import annotations
@@ -68,18 +75,55 @@ class BroadcastReply(SQLModel, table=True):
     at: datetime = utc_column()
 
 
+class BroadcastClick(SQLModel, table=True):
+    """One opening of a group's tracking link (redirected to the broadcast's address)."""
+
+    __tablename__ = "broadcast_clicks"
+    __table_args__ = (Index("ix_broadcast_clicks_group", "group_id", "broadcast_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int
+    group_id: str
+    at: datetime = utc_column()
+
+
+class BroadcastSource(SQLModel, table=True):
+    """The campaign-file message a broadcast was made from (none for a chat /broadcast)."""
+
+    __tablename__ = "broadcast_sources"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", name="uq_broadcast_source"),
+        UniqueConstraint("live_key", name="uq_broadcast_source_live"),
+        Index("ix_broadcast_sources_campaign", "campaign_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int
+    campaign_id: str
+    file: str  # the file's path when the broadcast was made (a file gone means: cancel it)
+    position: int  # the message's index in `broadcasts.messages` then
+    key: str  # campaign id + hash of (time, targets, text): the message's identity
+    live_key: str | None = None  # = key while the message stands; None once the file dropped it
+
+
 BROADCASTS = Broadcast.__table__  # type: ignore[attr-defined]
 GROUPS = BroadcastGroup.__table__  # type: ignore[attr-defined]
 REPLIES = BroadcastReply.__table__  # type: ignore[attr-defined]
+CLICKS = BroadcastClick.__table__  # type: ignore[attr-defined]
+SOURCES = BroadcastSource.__table__  # type: ignore[attr-defined]
 
 __all__ = [
     "BROADCASTS",
     "CANCELLED",
+    "CLICKS",
     "GROUPS",
     "PENDING",
     "REPLIES",
     "SENT",
+    "SOURCES",
     "Broadcast",
+    "BroadcastClick",
     "BroadcastGroup",
     "BroadcastReply",
+    "BroadcastSource",
 ]

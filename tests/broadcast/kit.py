@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from tests.commerce.selling_kit import G1, G2, Shop, build_shop, campaign_text
 from tests.conftest import make_config
@@ -21,9 +22,19 @@ GROUPS = {
 CODE = re.compile(r"回复「([0-9A-Z]{5}) 报名」")
 
 
-def broadcast_shop(tmp_path: Path, clock: FakeClock, db_url: str | None = None) -> Shop:
-    config = make_config(tmp_path, db_url=db_url, groups=GROUPS)
-    return build_shop(tmp_path, clock, text=campaign_text(groups=(G1, G2, G3, G4)), config=config)
+def with_messages(messages: str) -> str:
+    """The four-group sale with `broadcasts.messages` (YAML list items, indented four spaces)."""
+    text = campaign_text(groups=(G1, G2, G3, G4))
+    marker = "broadcasts:\n  at: [T+30m]\n"
+    assert marker in text
+    return text.replace(marker, marker + "  messages:\n" + messages) if messages else text
+
+
+def broadcast_shop(
+    tmp_path: Path, clock: FakeClock, db_url: str | None = None, messages: str = "", **web: Any
+) -> Shop:
+    config = make_config(tmp_path, db_url=db_url, groups=GROUPS, **({"web": web} if web else {}))
+    return build_shop(tmp_path, clock, text=with_messages(messages), config=config)
 
 
 async def private(shop: Shop, text: str, sender: str) -> None:
@@ -36,4 +47,4 @@ def code_of(text: str) -> str:
     return found.group(1)
 
 
-__all__ = ["CODE", "G1", "G2", "G3", "G4", "GROUPS", "broadcast_shop", "code_of", "private"]
+__all__ = ["CODE", "G1", "G2", "G3", "G4", "GROUPS", "broadcast_shop", "code_of", "private", "with_messages"]

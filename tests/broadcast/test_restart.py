@@ -1,11 +1,13 @@
 """A broadcast due later lives in the scheduler's persistent store and in its own table: after a
 restart its job is still there, it goes out once (a second run sends nothing), and replies to
-its codes still count in the restarted process (codes are read back into memory at start)."""
+its codes still count in the restarted process (codes are read back into memory at start).
+A campaign file's message is made once whatever restarts (the file watcher's sync finds it
+made), and a file removed while the bot was down takes its pending messages with it."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,11 @@ import sqlalchemy as sa
 
 from bot.app import App
 from bot.startup import install_features
+from handlers.broadcast.from_files import file_sync
 from handlers.broadcast.jobs import JOB_REF, job_broadcast, job_id
 from handlers.broadcast.service import broadcasts_of
 from schedules.jobs import JOBS_TABLE
-from tests.broadcast.kit import G1, G2, G3, G4, GROUPS, code_of
+from tests.broadcast.kit import G1, G2, G3, G4, GROUPS, code_of, with_messages
 from tests.conftest import make_config
 from tests.factories import group_message, private_message
 from tests.fakes import FakeClock, FakeTransport
@@ -96,3 +99,63 @@ async def test_a_pending_broadcast_whose_job_was_lost_is_scheduled_again_at_star
     assert job is not None and row is not None and job.next_run_time == clock.to_real(row.due_at)
     await _run(again.shutdown_hooks, again)
     assert stored_jobs(tmp_path).count(job_id(1)) == 1
+
+
+async def _synced(app: App, at_least: int) -> None:
+    """Wait (real time, bounded) until the file watcher has synced `at_least` times."""
+    sync = file_sync(app.services)
+    for _ in range(200):
+        if sync.syncs >= at_least:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the campaign files' messages were never synced")
+
+
+async def started_with_file(tmp_path: Path, clock: FakeClock, messages: str) -> tuple[App, FakeTransport]:
+    folder = tmp_path / "campaigns"
+    folder.mkdir(exist_ok=True)
+    if messages:
+        (folder / "t1.yaml").write_text(with_messages(messages), encoding="utf-8")
+    app = App.build(make_config(tmp_path, groups=GROUPS), clock=clock)
+    file_sync(app.services).every = 0.02
+    transport = FakeTransport(app, clock)
+    install_features(app, persistent_jobs=True, watch=False)
+    await _run(app.startup_hooks, app)
+    await _synced(app, 1)
+    return app, transport
+
+
+async def test_a_file_message_is_scheduled_once_across_restarts_and_sent_once(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))  # the evening before the sale
+    message = '    - {at: "2026-12-05 10:00", to: ["#fruit"], text: 明早十点开抢}\n'
+    app, _ = await started_with_file(tmp_path, clock, message)
+    row = broadcasts_of(app.services).row(1)
+    assert row is not None and row.status == "pending" and row.campaign_id == "t1"
+    await _run(app.shutdown_hooks, app)
+
+    again, transport = await started_with_file(tmp_path, clock, message)  # the same file, restarted
+    assert [r.id for r in broadcasts_of(again.services).rows()] == [1]
+    jobs = again.services.campaigns.scheduler
+    assert jobs is not None and jobs.get_job(job_id(1)) is not None
+    clock.set(datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
+    await job_broadcast(1)
+    await job_broadcast(1)
+    await again.services.outbox.drain()
+    assert [len(transport.texts(g)) for g in (G1, G2, G3, G4)] == [1, 1, 1, 0]
+    row = broadcasts_of(again.services).row(1)
+    assert row is not None and row.status == "sent"
+    await _run(again.shutdown_hooks, again)
+
+
+async def test_a_file_removed_while_the_bot_was_down_cancels_its_pending_messages(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    app, _ = await started_with_file(tmp_path, clock, "    - {at: T-1h, to: all, text: 一小时后开团}\n")
+    await _run(app.shutdown_hooks, app)
+    (tmp_path / "campaigns" / "t1.yaml").unlink()
+
+    again, _ = await started_with_file(tmp_path, clock, "")
+    row = broadcasts_of(again.services).row(1)
+    assert row is not None and row.status == "cancelled"
+    jobs = again.services.campaigns.scheduler
+    assert jobs is not None and jobs.get_job(job_id(1)) is None
+    await _run(again.shutdown_hooks, again)
