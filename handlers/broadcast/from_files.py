@@ -46,7 +46,7 @@ from bot.compliance.adlaw import check
 from bot.context import Services
 from handlers.broadcast import jobs
 from handlers.broadcast.service import Broadcasts, Source, Taken, broadcasts_of
-from handlers.broadcast.tables import BROADCASTS, CANCELLED, PENDING, SOURCES
+from handlers.broadcast.tables import SOURCES
 from handlers.broadcast.targets import groups_named
 
 if TYPE_CHECKING:
@@ -177,15 +177,11 @@ def reconcile(book: Broadcasts, wanted: list[Wanted], loaded_ids: set[str], now:
 def _retire(book: Broadcasts, source_id: int, broadcast_id: int) -> bool:
     """The file no longer has the message: free its key, cancel it if pending; True if cancelled."""
     with book.engine.begin() as conn:
-        moved = conn.execute(
-            update(BROADCASTS)
-            .where(BROADCASTS.c.id == broadcast_id, BROADCASTS.c.status == PENDING)
-            .values(status=CANCELLED, cancelled_by=CANCELLED_BY_FILE)
-        ).rowcount
+        cancelled = book.cancel_pending(conn, broadcast_id, CANCELLED_BY_FILE)
         conn.execute(update(SOURCES).where(SOURCES.c.id == source_id).values(live_key=None))
-    if moved == 1:
+    if cancelled:
         book.forget(broadcast_id)
-    return moved == 1
+    return cancelled
 
 
 class FileSync:

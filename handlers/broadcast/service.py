@@ -24,6 +24,7 @@ from typing import Any
 
 from loguru import logger
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import Services
@@ -234,15 +235,20 @@ class Broadcasts:
         if row.author_id != by and not may_cancel_others:
             return "not_yours"
         with self.engine.begin() as conn:
-            moved = conn.execute(
-                update(BROADCASTS)
-                .where(BROADCASTS.c.id == broadcast_id, BROADCASTS.c.status == PENDING)
-                .values(status=CANCELLED, cancelled_by=by)
-            ).rowcount
-        if moved != 1:
-            return f"already_{self.row(broadcast_id).status}"  # type: ignore[union-attr]
+            if not self.cancel_pending(conn, broadcast_id, by):
+                return f"already_{self.row(broadcast_id).status}"  # type: ignore[union-attr]
         self.forget(broadcast_id)
         return CANCELLED
+
+    @staticmethod
+    def cancel_pending(conn: Connection, broadcast_id: int, by: str) -> bool:
+        """Cancel the broadcast in `conn`'s transaction if it is still pending; whether it was."""
+        moved = conn.execute(
+            update(BROADCASTS)
+            .where(BROADCASTS.c.id == broadcast_id, BROADCASTS.c.status == PENDING)
+            .values(status=CANCELLED, cancelled_by=by)
+        ).rowcount
+        return bool(moved == 1)
 
     def _live(self, key: str) -> bool:
         with self.engine.connect() as conn:
@@ -370,10 +376,8 @@ class Broadcasts:
 
     def pending(self) -> list[Row]:
         with self.engine.connect() as conn:
-            ids = [
-                int(i)
-                for i in conn.execute(select(BROADCASTS.c.id).where(BROADCASTS.c.status == PENDING)).scalars()
-            ]
+            query = select(BROADCASTS.c.id).where(BROADCASTS.c.status == PENDING)
+            ids = [int(i) for i in conn.execute(query).scalars()]
         return self.rows(ids=ids, limit=10_000) if ids else []
 
 
