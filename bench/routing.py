@@ -17,12 +17,17 @@ Rows (goal lines):
 * stalls: the longest event-loop stall while routing, while paced, and during
   the campaign's per-minute monitor check (fired through the scheduler). The
   stall during the timeline burst is in `timeline_scale`. Baseline: the idle app.
+  The details also count the garbage collector's full passes in each phase and the longest:
+  a full pass holds the interpreter lock for as long as it walks every tracked object, so it
+  stalls the loop whichever thread set it off (issue 14, docs/performance.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +62,37 @@ GOAL_P99_MS = 50.0
 GOAL_STALL_MS = 50.0
 
 
+class FullCollections:
+    """The cyclic garbage collector's full (oldest-generation) passes: how many, and the longest."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.longest_ms = 0.0
+        self._started: dict[int, float] = {}
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        thread = threading.get_ident()
+        if phase == "start":
+            self._started[thread] = time.perf_counter()
+        elif (started := self._started.pop(thread, None)) is not None:
+            self.count += 1
+            self.longest_ms = max(self.longest_ms, (time.perf_counter() - started) * 1000)
+
+    def start(self) -> None:
+        gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def take(self) -> dict[str, float]:
+        """This phase's figures; the count starts again."""
+        figures = {"count": self.count, "longest_ms": round(self.longest_ms, 1)}
+        self.count, self.longest_ms = 0, 0.0
+        return figures
+
+
 def bare_loop_rate(texts: list[str], patterns: list[Any], repeats: int = 3) -> tuple[float, float]:
     """Messages/s and µs/message of applying `patterns` to every text (median of `repeats`)."""
     rates = []
@@ -83,14 +119,20 @@ async def _main(quick: bool, tmp: Path) -> list[Result]:
     bot = await start_bot(config)
     heartbeat = Heartbeat()
     heartbeat.start()
+    collections = FullCollections()
+    collections.start()
+    full_passes: dict[str, dict[str, float]] = {}
     say("routing: campaign opening in every group")
     await wait_campaigns_settled(bot)
     heartbeat.reset()
+    collections.take()
     await asyncio.sleep(1.0)
     stalls = {"idle": heartbeat.max_stall_ms}
+    full_passes["idle"] = collections.take()
 
     say(f"routing: throughput phase, up to {size['messages']:,} messages")
     heartbeat.reset()
+    collections.take()
     through = await chat.serial(bot, messages, size["max_seconds"], "routing throughput")
     waited = time.perf_counter()
     durable = await wait_inbound(bot.db_path, "m", through["messages"], DURABLE_WAIT_SECONDS)
@@ -98,6 +140,7 @@ async def _main(quick: bool, tmp: Path) -> list[Result]:
     through["durable"] = durable
     through["rate"] = durable / (through["seconds"] + through["durable_wait_seconds"])
     stalls["throughput"] = heartbeat.max_stall_ms
+    full_passes["throughput"] = collections.take()
     say(
         f"routing: {through['rate']:,.0f} msg/s durable ({durable:,} of {through['messages']:,} logged), "
         f"handle p99 {through['handle_p99_ms']:.2f} ms"
@@ -105,17 +148,22 @@ async def _main(quick: bool, tmp: Path) -> list[Result]:
 
     say(f"routing: paced phase, {PACED_RATE:,} msg/s offered for {size['paced_seconds']}s")
     heartbeat.reset()
+    collections.take()
     paced = await chat.paced(bot, paced_messages, PACED_RATE, grace=size["grace"], label="routing paced")
     stalls["paced"] = heartbeat.max_stall_ms
+    full_passes["paced"] = collections.take()
     say(
         f"routing: paced reply p99 {paced['reply_p99_ms']:,.1f} ms, handle p99 {paced['handle_p99_ms']:,.1f} ms"
     )
 
     say("routing: the campaign's monitor check, fired now through the scheduler")
     heartbeat.reset()
+    collections.take()
     monitor_s = await run_monitor_now(bot, "live")
     await asyncio.sleep(0.2)
     stalls["monitor check"] = heartbeat.max_stall_ms
+    full_passes["monitor check"] = collections.take()
+    collections.stop()
     say(f"routing: monitor check took {monitor_s:.2f}s, longest stall {stalls['monitor check']:.0f} ms")
     await heartbeat.stop()
     patterns = bare_patterns(bot)
@@ -126,7 +174,7 @@ async def _main(quick: bool, tmp: Path) -> list[Result]:
     return [
         _routing_row(through, base_rate, base_us, len(patterns), size["messages"]),
         _latency_row(through, paced),
-        _stalls_row(stalls, monitor_s),
+        _stalls_row(stalls, monitor_s, full_passes),
     ]
 
 
@@ -195,7 +243,9 @@ def _latency_row(through: dict[str, Any], paced: dict[str, Any]) -> Result:
     )
 
 
-def _stalls_row(stalls: dict[str, float], monitor_s: float) -> Result:
+def _stalls_row(
+    stalls: dict[str, float], monitor_s: float, full_passes: dict[str, dict[str, float]]
+) -> Result:
     worst = max(v for k, v in stalls.items() if k != "idle")
     shown = ", ".join(f"{k} {v:,.0f} ms" for k, v in stalls.items() if k != "idle")
     return Result(
@@ -204,7 +254,7 @@ def _stalls_row(stalls: dict[str, float], monitor_s: float) -> Result:
         baseline=f"idle app {stalls['idle']:.0f} ms",
         ratio=worst / stalls["idle"] if stalls["idle"] else None,
         goals=[Goal(f"stall ≤ {GOAL_STALL_MS:.0f} ms (longest {worst:,.0f} ms)", worst <= GOAL_STALL_MS)],
-        details={"max_stall_ms": stalls, "monitor_check_seconds": monitor_s},
+        details={"max_stall_ms": stalls, "monitor_check_seconds": monitor_s, "gc_full_passes": full_passes},
     )
 
 

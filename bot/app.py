@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import random
 from collections.abc import Callable, Sequence
 from types import ModuleType
@@ -228,6 +229,10 @@ class App:
             result = hook(self)
             if asyncio.iscoroutine(result):
                 await result
+        # What start-up built lives as long as the process. Frozen, a full GC pass (which holds
+        # the GIL: 140-280 ms over the start-up heap, docs/performance.md) walks only what came after.
+        gc.collect()
+        gc.freeze()
         sender = asyncio.create_task(self.services.outbox.run(), name="outbox")
         guards: list[asyncio.Task[None]] = []
         if self.lease is not None:
@@ -264,6 +269,7 @@ class App:
             await asyncio.to_thread(drain_logs)
             if self.lease is not None:
                 self.lease.release()
+            gc.unfreeze()  # a test process builds many apps: let this one's heap be collected
 
     async def _stop_when_lease_lost(self, transport: Transport, sender: asyncio.Task[None]) -> None:
         """Another process owns the database now: send nothing more and stop reading."""

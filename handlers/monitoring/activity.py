@@ -30,7 +30,16 @@ class Activity:
 
     @property
     def messages_per_minute(self) -> float:
-        return self.messages / (self.window_seconds / 60) if self.window_seconds else 0.0
+        return per_minute(self.messages, self.window_seconds)
+
+
+def per_minute(count: int, window_seconds: float) -> float:
+    return count / (window_seconds / 60) if window_seconds else 0.0
+
+
+def share(part: int, whole: int) -> float:
+    """`part` ÷ `whole`, 0 for an empty whole (a group nobody is in, nobody active in)."""
+    return part / whole if whole else 0.0
 
 
 # Group ids per query: below SQLite's oldest limit of 999 bound parameters.
@@ -62,9 +71,10 @@ SPEAKERS_BY_GROUP = (
 )
 
 
-def chunks(group_ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(group_ids), CHUNK):
-        yield group_ids[start : start + CHUNK]
+def chunks(group_ids: list[str], size: int | None = None) -> Iterator[list[str]]:
+    size = size or CHUNK
+    for start in range(0, len(group_ids), size):
+        yield group_ids[start : start + size]
 
 
 def groups_activity(

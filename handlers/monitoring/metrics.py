@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from handlers.monitoring.activity import Activity, chunks, group_activity, groups_activity
+from handlers.monitoring.activity import Activity, chunks, group_activity, groups_activity, share
 from handlers.selling.store import ACTIVE, OrderRow
 
 
@@ -46,7 +46,7 @@ class GroupMetrics:
 
     @property
     def active_ratio(self) -> float:
-        return self.active_members / self.members if self.members else 0.0
+        return share(self.active_members, self.members)
 
     @property
     def buyers(self) -> int:
@@ -55,12 +55,12 @@ class GroupMetrics:
     @property
     def conversion_active(self) -> float:
         """Buyers ÷ active members."""
-        return self.buyers / self.active_members if self.active_members else 0.0
+        return share(self.buyers, self.active_members)
 
     @property
     def conversion_all(self) -> float:
         """Buyers ÷ all members."""
-        return self.buyers / self.members if self.members else 0.0
+        return share(self.buyers, self.members)
 
     @property
     def aov_cents(self) -> int:

@@ -16,7 +16,7 @@ from loguru import logger
 
 from bot.campaign import Campaign
 from bot.vocab import Priority
-from handlers.monitoring.metrics import GroupMetrics, groups_metrics
+from handlers.monitoring.figures import RuleFigures, groups_rule_figures
 from handlers.monitoring.rules import DEFAULT_RULES, AlertState, Rule, due, step
 from handlers.selling.store import OrderStore
 
@@ -83,8 +83,10 @@ class CampaignMonitor:
         self.services.flush_inbound()  # activity is written behind: read it complete
         engine = self.services.repo.engine
         rules = campaign_rules(campaign)
-        measured: dict[tuple[str, str], GroupMetrics] = {}
-        for name in GROUP_RULES:  # one set of grouped queries per rule (its own window), not per group
+        measured: dict[tuple[str, str], RuleFigures] = {}
+        # One set of grouped queries per rule (its own window), not per group; counted by the
+        # database, a few objects per group (handlers.monitoring.figures says why that matters).
+        for name in GROUP_RULES:
             rule = rules[name]
             due_groups = [
                 group_id
@@ -93,7 +95,7 @@ class CampaignMonitor:
                 or due(rule, state, now)
             ]
             if due_groups:
-                by_group = groups_metrics(engine, campaign.id, due_groups, now - rule.window, now)
+                by_group = groups_rule_figures(engine, campaign.id, due_groups, now - rule.window, now)
                 measured.update({(group_id, name): m for group_id, m in by_group.items()})
         observations: list[Observation] = []
         for group_id in groups:
@@ -106,7 +108,7 @@ class CampaignMonitor:
                     continue
                 value = {
                     "active_ratio": metrics.active_ratio,
-                    "messages_per_minute": metrics.activity.messages_per_minute,
+                    "messages_per_minute": metrics.messages_per_minute,
                     "conversion": metrics.conversion_active,
                 }[name]
                 observations.append(Observation(group_id, name, "", value))
