@@ -4,7 +4,8 @@ Several account processes share one PostgreSQL and nothing else, so each learns 
 others did from the table, in one worker-thread pass a second:
 
 1. which accounts are up: their lease rows (`account:<id>`) with a fresh heartbeat and not
-   logged out. A group whose primary is down is served by its next lister that is up; that
+   logged out, and which groups an account was removed from (`account_absences`). A group
+   whose primary is down or removed is served by its next lister that is up; that
    process moves the down account's still-queued posts to the group onto itself
    (`OutboxStore.take_over`, conditional on `queued`) and tells the admins once;
 2. the posts others queued for this account (the scheduler's fan-out, a take-over), claimed
@@ -34,6 +35,7 @@ from sqlalchemy import select
 from bot.accounts import AccountDirectory
 from bot.context import Services
 from bot.shared_state import SharedState
+from bot.storage.absences import absences
 from bot.storage.election import ELECTION_SECONDS, SchedulerElection
 from bot.storage.lease import TABLE, TTL_SECONDS, account_lease_name
 from bot.storage.tables import OutboxRow
@@ -84,8 +86,8 @@ class AccountSync:
 
     # -- the worker-thread pass ------------------------------------------------------------
     def sync_once(self) -> Pass:
-        down = self._down_accounts()
-        self.directory.set_down(down)
+        down, absent = self._down_accounts()
+        self.directory.set_down(down, absent)
         store = self.services.outbox.store
         moved: dict[str, tuple[list[str], int]] = {}
         for account, groups in self.directory.taken_over().items():
@@ -99,16 +101,18 @@ class AccountSync:
             became_leader = self.election.try_lead()
         return Pass(frozenset(down), moved, claimed, shared, became_leader)
 
-    def _down_accounts(self) -> set[str]:
-        """Accounts without a live process: no lease row, a stale heartbeat, or logged out."""
+    def _down_accounts(self) -> tuple[set[str], set[tuple[str, str]]]:
+        """Accounts without a live process (no lease row, a stale heartbeat, or logged out), and
+        the groups accounts were removed from."""
         names = {account_lease_name(a): a for a in self.directory.order}
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(TABLE.c.name, TABLE.c.heartbeat_at, TABLE.c.state).where(TABLE.c.name.in_(names))
             ).all()
+            absent = absences(conn)
         fresh = datetime.now(UTC) - timedelta(seconds=self.ttl)
         up = {names[r[0]] for r in rows if r[2] == "online" and r[1] is not None and r[1] >= fresh}
-        return set(self.directory.order) - up - {self.directory.me}
+        return set(self.directory.order) - up - {self.directory.me}, absent
 
     # -- on the loop -------------------------------------------------------------------------
     def apply(self, found: Pass) -> None:

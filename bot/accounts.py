@@ -30,6 +30,7 @@ class AccountDirectory:
     listed: dict[str, tuple[str, ...]]  # group id -> accounts that list it, primary first
     led: dict[str, tuple[str, ...]] = field(default_factory=dict)  # leader id -> groups in config
     down: frozenset[str] = field(default_factory=frozenset)
+    absent: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (account, group) removed
 
     @classmethod
     def from_config(cls, config: Config, me: str) -> AccountDirectory:
@@ -65,7 +66,7 @@ class AccountDirectory:
         if not accounts:
             return self.me
         for account in accounts:
-            if account not in self.down:
+            if account not in self.down and (account, group_id) not in self.absent:
                 return account
         return accounts[0]  # every lister is down: the posts wait for the primary
 
@@ -86,11 +87,17 @@ class AccountDirectory:
         return self.me
 
     # -- told by the peer sync ---------------------------------------------------------------
-    def set_down(self, down: Iterable[str]) -> list[str]:
-        """Record which accounts are down now; the listed groups whose server changed."""
+    def set_down(self, down: Iterable[str], absent: Iterable[tuple[str, str]] = ()) -> list[str]:
+        """Record which accounts are down now, and which were removed from which groups (this
+        one's own removals too: it must stop acting there); the listed groups whose server changed."""
         before = {g: self.server(g) for g in self.listed}
         self.down = frozenset(a for a in down if a != self.me)
+        self.absent = frozenset(absent)
         return sorted(g for g, was in before.items() if self.server(g) != was)
+
+    def is_absent(self, group_id: str) -> bool:
+        """Whether this account is recorded as removed from the group (it hears it: it is back)."""
+        return (self.me, group_id) in self.absent
 
     def taken_over(self) -> dict[str, list[str]]:
         """Groups this process serves now in place of a down primary: down account -> groups."""

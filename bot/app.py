@@ -36,6 +36,7 @@ from bot.outbox import Outbox
 from bot.roles import RoleBook
 from bot.router import DispatchResult, Router
 from bot.schema import create_schema
+from bot.storage.absences import clear_absence, record_absence
 from bot.storage.engine import make_engine
 from bot.storage.lease import LEASE_NAME, ProcessLeaseHolder, account_lease_name
 from bot.storage.outbox_store import OutboxStore
@@ -181,7 +182,13 @@ class App:
         group_id = getattr(event, "group_id", "")
         if isinstance(event, TransportStatus) or not group_id or self.accounts is None:
             return True
+        if self.accounts.is_absent(group_id):  # removed earlier, hearing it again: added back
+            self._in_background(clear_absence, self.services.repo.engine, self.accounts.me, group_id)
         return self.accounts.handles(group_id)
+
+    def _in_background(self, work: Callable[..., object], *args: object) -> None:
+        """A small write the loop must not wait for (the peer sync reads it within a second)."""
+        asyncio.get_running_loop().run_in_executor(None, work, *args)
 
     def _on_status(self, event: TransportStatus) -> None:
         logger.bind(kind=event.kind, group=event.group_id).warning(
@@ -189,8 +196,9 @@ class App:
         )
         if self.accounts is not None and self.lease is not None and event.kind in ("login", "logout"):
             # The other accounts read it within a second and take this account's groups over (or back).
-            state = "online" if event.kind == "login" else "logged_out"
-            asyncio.get_running_loop().run_in_executor(None, self.lease.set_state, state)
+            self._in_background(self.lease.set_state, "online" if event.kind == "login" else "logged_out")
+        if self.accounts is not None and event.kind == "removed_from_group" and event.group_id:
+            self._in_background(record_absence, self.services.repo.engine, self.accounts.me, event.group_id)
         if event.kind == "reconnected":
             self.services.outbox.retry_now()
         for notice in self.health.on_status(event):

@@ -224,3 +224,17 @@ class IdBlock(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     next_id: int = 1
+
+
+class AccountAbsence(SQLModel, table=True):
+    """A group an account was removed from (several accounts): its standby serves it meanwhile.
+
+    Written by the account's own process when its transport reports the removal; deleted when
+    that account hears the group again (it was added back).
+    """
+
+    __tablename__ = "account_absences"
+
+    account_id: str = Field(primary_key=True)
+    group_id: str = Field(primary_key=True)
+    since: datetime = utc_column()

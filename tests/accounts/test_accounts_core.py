@@ -3,6 +3,7 @@ leases and the scheduler election (the three-process run is tests/multiaccount).
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from bot.account_sync import AccountSync
 from bot.accounts import AccountDirectory
 from bot.app import App
 from bot.config import Config, ConfigError
+from bot.events import TransportStatus
 from bot.outbox import Draft
 from bot.storage.election import SchedulerElection
 from bot.storage.lease import LeaseHeld, ProcessLeaseHolder, account_lease_name
@@ -234,3 +236,36 @@ async def test_a_nodes_private_messages_go_through_an_account_in_the_members_gro
     accounts = {r.member_id: r.account for r in rows(app1) if r.id in ids}
     # cat is in g2 (a2's); mike leads g2 in config and never spoke; nobody knows zed: a1 sends it
     assert accounts == {"cat": "a2", "mike": "a2", "zed": "a1"}
+
+
+async def test_a_primary_removed_from_a_group_hands_it_to_the_standby_until_it_is_back(
+    tmp_path: Path, pg_url: str
+) -> None:
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, net1 = build(cfg, clock, "a1", hold_lease=True)
+    app2, _ = build(cfg, clock, "a2", hold_lease=True)
+    sync1, sync2 = (
+        AccountSync(
+            app.services,
+            app.accounts or pytest.fail("no directory"),
+            SchedulerElection(app.services.repo.engine, app.accounts.me),
+            on_lead=lambda: None,
+            notify_admins=lambda template, **v: None,
+        )
+        for app in (app1, app2)
+    )
+    assert app1.accounts is not None and app2.accounts is not None
+    await net1.inject(TransportStatus("removed_from_group", clock.now(), group_id="g3"))
+    await asyncio.sleep(0.2)  # the absence is written off the loop
+    sync1.apply(sync1.sync_once())
+    found = sync2.sync_once()
+    assert found.down == frozenset() and found.moved == {"a1": (["g3"], 0)}
+    assert app2.accounts.handles("g3") and not app1.accounts.handles("g3")
+    assert app1.accounts.handles("g1")  # only that group moved
+
+    await net1.inject(group_message("我又回来了", "amy", group="g3", at=clock.now()))  # a1 was added back
+    await asyncio.sleep(0.2)
+    sync1.apply(sync1.sync_once())
+    sync2.apply(sync2.sync_once())
+    assert app1.accounts.handles("g3") and not app2.accounts.handles("g3")
