@@ -19,7 +19,7 @@ import time
 
 from bench.report import REPO_ROOT, RESULTS_DIR, load_result, machine_info, run_file, say
 
-BENCHMARKS = ("routing", "flash_sale", "timeline_scale", "outbox_storm", "memory", "board_open")
+BENCHMARKS = ("routing", "flash_sale", "timeline_scale", "outbox_storm", "memory", "board_open", "accounts")
 # Safety nets only: each benchmark caps its own slow phases to keep the whole run under 10 minutes.
 TIMEOUTS = {
     "routing": 330,
@@ -28,6 +28,7 @@ TIMEOUTS = {
     "outbox_storm": 120,
     "memory": 240,
     "board_open": 300,
+    "accounts": 360,
 }
 
 

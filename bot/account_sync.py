@@ -9,7 +9,9 @@ others did from the table, in one worker-thread pass a second:
    process moves the down account's still-queued posts to the group onto itself
    (`OutboxStore.take_over`, conditional on `queued`) and tells the admins once;
 2. the posts others queued for this account (the scheduler's fan-out, a take-over), claimed
-   and held in this process's queue (`OutboxStore.claim`): each row goes to one process;
+   and held in this process's queue (`OutboxStore.claim`): each row goes to one process. A
+   private message to a member this process never heard is queued UNROUTED and given here to
+   an account that serves one of the member's groups (`OutboxStore.route_unrouted`);
 3. the memory features keep of shared rows (`bot.shared_state`): group states, stock,
    pause and delay;
 4. the scheduler role: a standby asks for it every `ELECTION_SECONDS`; when it gets it, the
@@ -93,6 +95,7 @@ class AccountSync:
         for account, groups in self.directory.taken_over().items():
             count = store.take_over(account, groups)
             moved[account] = (groups, count)
+        store.route_unrouted(self.directory.route_member)
         claimed = store.claim()
         shared = [(state, state.read()) for state in self.services.shared_state]
         became_leader = False

@@ -16,9 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from cachetools import LRUCache
+
 from bot.config import Config
 
-__all__ = ["AccountDirectory"]
+__all__ = ["UNROUTED", "AccountDirectory"]
+
+UNROUTED = "?"  # a private message's account, until the peer sync finds the member's groups
+HEARD_MEMBERS = 200_000  # members this process heard lately (memory: ~100 bytes each)
 
 
 @dataclass
@@ -31,6 +36,7 @@ class AccountDirectory:
     led: dict[str, tuple[str, ...]] = field(default_factory=dict)  # leader id -> groups in config
     down: frozenset[str] = field(default_factory=frozenset)
     absent: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (account, group) removed
+    heard: LRUCache[str, None] = field(default_factory=lambda: LRUCache(maxsize=HEARD_MEMBERS))
 
     @classmethod
     def from_config(cls, config: Config, me: str) -> AccountDirectory:
@@ -77,6 +83,16 @@ class AccountDirectory:
     def route(self, group_id: str) -> str:
         """The account whose process sends a post queued now for `group_id` ("" private: this one)."""
         return self.server(group_id) if group_id else self.me
+
+    def hear(self, member_id: str) -> None:
+        """This process heard the member (in a group it serves, or privately): it may write to them."""
+        self.heard[member_id] = None
+
+    def route_private(self, member_id: str) -> str:
+        """The account for a private message queued on the loop: this one if it heard the member
+        (a reply, a notice after their order), else UNROUTED: the peer sync reads the member's
+        groups off the loop and gives the row to an account serving one (`route_member`)."""
+        return self.me if member_id in self.heard else UNROUTED
 
     def route_member(self, member_id: str, groups: list[str]) -> str:
         """The account for a private message to a member in `groups` (their memberships): one

@@ -179,12 +179,20 @@ class App:
         return result
 
     def _serves(self, event: Event) -> bool:
-        group_id = getattr(event, "group_id", "")
-        if isinstance(event, TransportStatus) or not group_id or self.accounts is None:
+        """Several accounts: whether this process acts on `event`; notes who it heard (it may
+        write to them privately) and whether it is back in a group it was removed from."""
+        accounts = self.accounts
+        if accounts is None or isinstance(event, TransportStatus):
             return True
-        if self.accounts.is_absent(group_id):  # removed earlier, hearing it again: added back
-            self._in_background(clear_absence, self.services.repo.engine, self.accounts.me, group_id)
-        return self.accounts.handles(group_id)
+        group_id = getattr(event, "group_id", "")
+        if group_id and accounts.is_absent(group_id):  # removed earlier, hearing it again: added back
+            self._in_background(clear_absence, self.services.repo.engine, accounts.me, group_id)
+        if group_id and not accounts.handles(group_id):
+            return False
+        sender = getattr(event, "sender", None)
+        for member in (sender,) if sender is not None else getattr(event, "members", ()):
+            accounts.hear(member.id)
+        return True
 
     def _in_background(self, work: Callable[..., object], *args: object) -> None:
         """A small write the loop must not wait for (the peer sync reads it within a second)."""

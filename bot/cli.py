@@ -75,6 +75,8 @@ def run(
     """Start the bot with config.yaml (simulator by default; wechaty when configured)."""
     cfg = _load(config)
     account = _chosen_account(cfg, account)
+    if account:
+        logger.configure(extra={"account": account})  # every record says which account's process wrote it
     console_level = cfg.logging.level if (verbose or cfg.transport != "simulator") else "WARNING"
     setup_logging(
         console_level,

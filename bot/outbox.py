@@ -167,7 +167,7 @@ class Outbox(AccountRouting, SendLoop):
         now = self.clock.now()
         not_before = now + timedelta(seconds=delay) if delay > 0 else None
         row_id = self.store.allocate()
-        account = self.account_of(group_id)
+        account = self.account_of(group_id, member_id)
         self.store.insert_behind(
             row_id,
             {

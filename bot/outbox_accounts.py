@@ -28,6 +28,8 @@ class AccountRoute(Protocol):
 
     def route(self, group_id: str) -> str: ...
 
+    def route_private(self, member_id: str) -> str: ...
+
     def route_member(self, member_id: str, groups: list[str]) -> str: ...
 
 
@@ -41,11 +43,11 @@ class AccountRouting:
     _add: Callable[[Queued], None]  # the outbox's (annotations only: they must not shadow it)
     _remove: Callable[[Queued], None]
 
-    def account_of(self, group_id: str) -> str:
-        """The account a post to `group_id` (or a private reply: this one) belongs to."""
+    def account_of(self, group_id: str, member_id: str = "") -> str:
+        """The account a post to `group_id`, or a private message to `member_id`, belongs to."""
         if self.accounts is None:
             return self.store.account
-        return self.accounts.route(group_id)
+        return self.accounts.route(group_id) if group_id else self.accounts.route_private(member_id)
 
     def accounts_of(self, conn: Connection, drafts: Sequence[Draft]) -> list[str]:
         """The account of each of a node's drafts, in its transaction. A private message goes

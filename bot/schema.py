@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 from bot.storage import tables as core
 from bot.storage.engine import init_db
-from bot.storage.migrate import add_missing_columns
+from bot.storage.migrate import add_missing_columns, schema_lock
 from handlers.aftersales import tables as aftersales
 from handlers.broadcast import tables as broadcast
 from handlers.coupons import tables as coupons
@@ -70,6 +70,7 @@ def all_tables() -> list[Table]:
 def create_schema(engine: Engine) -> None:
     """Create the missing tables of the core and every feature; existing data is kept."""
     tables = all_tables()
-    existing = set(inspect(engine).get_table_names())  # tables made now have every column
-    init_db(engine, tables)
-    add_missing_columns(engine, [t for t in tables if t.name in existing])
+    with schema_lock(engine):  # several account processes may start at once on an empty database
+        existing = set(inspect(engine).get_table_names())  # tables made now have every column
+        init_db(engine, tables)
+        add_missing_columns(engine, [t for t in tables if t.name in existing])

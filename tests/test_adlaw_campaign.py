@@ -185,5 +185,6 @@ def test_a_one_off_broadcast_message_is_linted_at_its_line() -> None:
     line, column = hit_position(text, "全网最低价")
     problems = problems_of(text)
     assert any(
-        p.startswith(f"c.yaml:{line}:") and "broadcasts.messages[0].text: 「全网最低价」" in p for p in problems
+        p.startswith(f"c.yaml:{line}:") and "broadcasts.messages[0].text: 「全网最低价」" in p
+        for p in problems
     ), problems

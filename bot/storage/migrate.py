@@ -9,10 +9,33 @@ renamed or retyped column) would need a real migration tool, and no release has 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from loguru import logger
 from sqlalchemy import Table, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateColumn
+
+SCHEMA_LOCK_KEY = 0x7475_616E_626F_7402  # any fixed 64-bit number: "tuanbot\x02"
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock while making or altering tables: two processes creating
+    one table at once collide in the catalogue (`pg_type_typname_nsp_index`), and the loser
+    would stop. On SQLite there is one process and the file lock serialises DDL anyway."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            conn.commit()
 
 
 def add_missing_columns(engine: Engine, tables: list[Table]) -> list[str]:

@@ -14,7 +14,7 @@ message the outbox has accepted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -169,6 +169,26 @@ class OutboxStore:
             for member_id, group_id in rows:
                 found.setdefault(member_id, []).append(group_id)
         return found
+
+    def route_unrouted(self, route_member: Callable[[str, list[str]], str]) -> int:
+        """Give each queued private message still UNROUTED ("?") the account `route_member` picks
+        from the member's groups; the ones now this account's are then claimed as usual."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(col(OutboxRow.id), col(OutboxRow.member_id)).where(
+                    col(OutboxRow.account) == "?", col(OutboxRow.status) == "queued"
+                )
+            ).all()
+            if not rows:
+                return 0
+            homes = self.member_groups(conn, sorted({r[1] for r in rows}))
+            for row_id, member_id in rows:
+                conn.execute(
+                    update(OutboxRow)
+                    .where(col(OutboxRow.id) == row_id, col(OutboxRow.account) == "?")
+                    .values(account=route_member(member_id, homes.get(member_id, [])), claimed=False)
+                )
+        return len(rows)
 
     def take_over(self, down: str, groups: list[str]) -> int:
         """Move `down` account's still-queued posts to `groups` onto this account (to be claimed).

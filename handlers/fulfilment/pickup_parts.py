@@ -12,6 +12,7 @@ from bot.feature import Lifecycle
 from handlers.fulfilment import clerk_chat, pickup_chat, pickups_left
 from handlers.fulfilment.clerks import clerk_book
 from handlers.fulfilment.codes import unpicked_codes
+from handlers.fulfilment.codes_shared import CodesShared
 from handlers.fulfilment.pickup_close import hook_close_codes
 from handlers.fulfilment.pickup_extras import code_provider
 from handlers.selling.extras import OrderExtras
@@ -24,5 +25,7 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
     """Load every clerk in one query (the bare-code matcher decides from memory from the first
     message on), and show the member's pickup code in their private 我的订单."""
     clerk_book(services)
-    services.outbox.group_filter.hide(unpicked_codes(services.repo.engine))  # issued before this start
+    codes = unpicked_codes(services.repo.engine)
+    services.outbox.group_filter.hide(codes)  # issued before this start
+    services.shared_state.append(CodesShared(services, set(codes)))  # and since, by other accounts
     services.get_or_make(OrderExtras, OrderExtras).add(code_provider(services))

@@ -269,3 +269,33 @@ async def test_a_primary_removed_from_a_group_hands_it_to_the_standby_until_it_i
     sync1.apply(sync1.sync_once())
     sync2.apply(sync2.sync_once())
     assert app1.accounts.handles("g3") and not app2.accounts.handles("g3")
+
+
+async def test_a_private_message_to_a_member_this_process_never_heard_goes_through_their_groups_account(
+    tmp_path: Path, pg_url: str
+) -> None:
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, net1 = build(cfg, clock, "a1", hold_lease=True)
+    app2, net2 = build(cfg, clock, "a2", hold_lease=True)
+    await net2.inject(group_message("在吗", "cat", group="g2", at=clock.now()))  # cat is in a2's group
+    await net1.inject(group_message("在吗", "amy", group="g1", at=clock.now()))  # amy talks to a1
+    app2.flush_inbound()
+    out1 = app1.services.outbox
+    to_cat = out1.enqueue("取货码 K7F3", member_id="cat")  # e.g. queued at close in a1, the scheduler
+    to_amy = out1.enqueue("取货码 Q2P9", member_id="amy")
+    await out1.drain()
+    assert [m.text for m in net1.sent if m.member_id] == ["取货码 Q2P9"]
+    assert {r.id: r.account for r in rows(app1) if r.id in (to_cat, to_amy)} == {to_cat: "?", to_amy: "a1"}
+
+    sync2 = AccountSync(
+        app2.services,
+        app2.accounts or pytest.fail("no directory"),
+        SchedulerElection(app2.services.repo.engine, "a2"),
+        on_lead=lambda: None,
+        notify_admins=lambda template, **v: None,
+    )
+    sync2.apply(sync2.sync_once())
+    await app2.services.outbox.drain()
+    assert [m.text for m in net2.sent if m.member_id == "cat"] == ["取货码 K7F3"]
+    assert {r.id: (r.account, r.status) for r in rows(app1)}[to_cat] == ("a2", "sent")

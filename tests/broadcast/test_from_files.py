@@ -148,7 +148,9 @@ async def test_a_message_naming_an_unknown_tag_or_a_forbidden_claim_refuses_the_
     ]
     assert "no group in config.yaml has the tag 'frut'; did you mean '#fruit'?" in problems[0].message
     await file_sync(shop.app.services).check()
-    assert [s[1:] for s in stored(shop)] == [("pending", "今晚8点开团，丹东草莓特价")]  # the last good file runs
+    assert [s[1:] for s in stored(shop)] == [
+        ("pending", "今晚8点开团，丹东草莓特价")
+    ]  # the last good file runs
 
     await reload(shop, MORNING + broken.replace("#frut", "#fruit").replace("全网最低价的", ""))
     assert len(stored(shop)) == 3

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 
 from bot.schema import create_schema
 from bot.storage.engine import make_engine
@@ -36,3 +39,27 @@ def test_an_older_outbox_table_gains_the_account_columns_and_keeps_its_rows(tmp_
     assert "ix_outbox_account" in {i["name"] for i in inspect(engine).get_indexes("outbox")}
     [row] = OutboxStore(engine).queued()
     assert (row.id, row.text, row.account, row.claimed) == (7, "旧消息", "", True)
+
+
+@pytest.mark.postgres
+def test_several_processes_starting_at_once_on_an_empty_database_all_start(pg_url: str) -> None:
+    """Three account processes' first start: the catalogue collided (`pg_type_typname_nsp_index`)
+    and one or two of them stopped before the schema was made under a lock."""
+    engines = [make_engine(pg_url) for _ in range(4)]
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(engines))
+
+    def boot(engine: Engine) -> None:
+        start.wait()
+        try:
+            create_schema(engine)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=boot, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    assert "outbox" in inspect(engines[0]).get_table_names()
