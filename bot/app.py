@@ -36,6 +36,7 @@ from bot.outbox import Outbox
 from bot.roles import RoleBook
 from bot.router import DispatchResult, Router
 from bot.schema import create_schema
+from bot.shared_state import Follow
 from bot.storage.absences import clear_absence, record_absence
 from bot.storage.engine import make_engine
 from bot.storage.lease import LEASE_NAME, ProcessLeaseHolder, account_lease_name
@@ -116,6 +117,7 @@ class App:
             roles=RoleBook(config, repo),
         )
         services.view_of = view_of(services)
+        services.shared_state.append(Follow(services.roles.read_grants, services.roles.follow))
         chosen = [as_feature(f) for f in (features if features is not None else FEATURES)]
         router = Router(collect([module for feature in chosen for module in feature.modules]))
         services.router = router

@@ -19,9 +19,7 @@ class RoleBook:
     def __init__(self, config: Config, repo: Repo) -> None:
         self.config = config
         self.repo = repo
-        self._granted: dict[str, frozenset[str]] = {
-            group_id: frozenset(members) for group_id, members in repo.all_granted("leader").items()
-        }
+        self._granted: dict[str, frozenset[str]] = self.read_grants()
 
     def _leaders(self, group_id: str) -> frozenset[str]:
         granted = self._granted.get(group_id, frozenset())
@@ -42,6 +40,14 @@ class RoleBook:
         """Groups this member leads (by config or grant); for private commands and alerts."""
         groups = {gid for gid, g in self.config.groups.items() if member_id in g.leaders}
         return sorted(groups | {gid for gid, members in self._granted.items() if member_id in members})
+
+    def read_grants(self) -> dict[str, frozenset[str]]:
+        """Every group's granted leaders (off the loop: several accounts' peer sync reads it)."""
+        return {group_id: frozenset(m) for group_id, m in self.repo.all_granted("leader").items()}
+
+    def follow(self, granted: dict[str, frozenset[str]]) -> None:
+        """Grants made or taken back in another account's process (`bot.shared_state`)."""
+        self._granted = granted
 
     def invalidate(self, group_id: str) -> None:
         """A grant in `group_id` changed: read that group's grants again (one query, at the change)."""

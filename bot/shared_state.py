@@ -10,9 +10,11 @@ registers a `SharedState` and the peer sync (`bot.account_sync`) refreshes it ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["SharedState"]
+__all__ = ["Follow", "SharedState"]
 
 
 class SharedState(Protocol):
@@ -25,3 +27,11 @@ class SharedState(Protocol):
     def apply(self, snapshot: Any) -> None:
         """Bring memory up to `snapshot` (on the event loop; memory only, no database)."""
         ...
+
+
+@dataclass(frozen=True)
+class Follow:
+    """A `SharedState` from a holder's own pair of methods (its bulk read, and taking it whole)."""
+
+    read: Callable[[], Any]
+    apply: Callable[[Any], None]

@@ -1,4 +1,4 @@
-"""Scheduled multi-group broadcasts (issue 18, single account): `/broadcast` from chat and
+"""Scheduled multi-group broadcasts (issue 18): `/broadcast` from chat and
 `broadcasts.messages` from campaign files, a private preview, a salutation per group, a reply
 code and (with the web board) a tracking link per group, list and cancel (docs/broadcast.md)."""
 
@@ -6,6 +6,7 @@ from bot.context import Services
 from bot.feature import Feature, Lifecycle
 from handlers.broadcast import chat, jobs
 from handlers.broadcast.clicks import serve_links
+from handlers.broadcast.codes_memory import BroadcastsShared
 from handlers.broadcast.figures import figures
 from handlers.broadcast.from_files import file_sync
 from handlers.broadcast.service import broadcasts_of
@@ -15,7 +16,9 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
     """Hold every live tracking code in memory from the start, so neither the reply matcher nor
     the link route queries; at start, make sure every pending broadcast has its job, then keep
     the campaign files' messages scheduled while they change."""
-    broadcasts_of(services).load_codes()
+    book = broadcasts_of(services)
+    book.load_codes()
+    services.shared_state.append(BroadcastsShared(book))  # codes other account processes create
     serve_links(services)
     sync = file_sync(services)
     lifecycle.on_start(lambda: jobs.reschedule_pending(services))

@@ -31,6 +31,7 @@ from bot.context import Services
 from bot.group_filter import CODE_ALPHABET
 from bot.outbox import Draft
 from bot.vocab import Priority
+from handlers.broadcast.codes_memory import apply_codes, read_codes
 from handlers.broadcast.links import urls_in, with_links
 from handlers.broadcast.tables import BROADCASTS, CANCELLED, CLICKS, GROUPS, PENDING, REPLIES, SENT, SOURCES
 
@@ -114,26 +115,16 @@ class Broadcasts:
     # -- memory (read by the matcher on the loop) --------------------------------------------
     def load_codes(self) -> None:
         """Codes of every broadcast not cancelled: replies count long after the post went out."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(GROUPS.c.group_id, GROUPS.c.code, GROUPS.c.broadcast_id)
-                .join(BROADCASTS, BROADCASTS.c.id == GROUPS.c.broadcast_id)
-                .where(BROADCASTS.c.status != CANCELLED)
-            ).all()
-            texts = conn.execute(
-                select(BROADCASTS.c.id, BROADCASTS.c.text, BROADCASTS.c.status).where(
-                    BROADCASTS.c.status != CANCELLED
-                )
-            ).all()
-        by_broadcast: dict[int, dict[str, str]] = {}
-        for group_id, code, broadcast_id in rows:
-            by_broadcast.setdefault(int(broadcast_id), {})[group_id] = code
-        for broadcast_id, text, status in texts:
-            self._remember(int(broadcast_id), by_broadcast.get(int(broadcast_id), {}), text)
-            if status == SENT:
-                with self._lock:
-                    self._sent.add(int(broadcast_id))
+        apply_codes(self, read_codes(self.engine))
         self.loaded = True
+
+    def known_ids(self) -> set[int]:
+        with self._lock:
+            return {b for known in self._codes.values() for b in known.values()}
+
+    def mark_sent(self, broadcast_id: int) -> None:
+        with self._lock:
+            self._sent.add(broadcast_id)
 
     def code_in(self, group_id: str, words: list[str]) -> tuple[str, int] | None:
         """The first of `words` that is a code of this group, and its broadcast (memory only)."""
@@ -156,7 +147,7 @@ class Broadcasts:
             return None
         return Link(found[0], found[1], urls[n - 1], found[0] in self._sent)
 
-    def _remember(self, broadcast_id: int, codes: dict[str, str], text: str) -> None:
+    def remember(self, broadcast_id: int, codes: dict[str, str], text: str) -> None:
         urls = tuple(urls_in(text))
         with self._lock:
             for group_id, code in codes.items():
@@ -223,7 +214,7 @@ class Broadcasts:
                 if source is not None and self._live(source.key):
                     raise Taken(source.key) from None
                 continue  # a code already taken (rare): draw again
-            self._remember(broadcast_id, codes, text)
+            self.remember(broadcast_id, codes, text)
             return broadcast_id, codes
         raise RuntimeError("could not draw unique broadcast codes")
 

@@ -40,12 +40,20 @@ class ClerkBook:
 
     def load(self) -> None:
         """Read every clerk role in one query (at setup)."""
+        self.follow(self.read())
+
+    def read(self) -> dict[str, dict[tuple[str, str], Clerk]]:
+        """Every clerk role (off the loop; several accounts' peer sync reads it every second)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(CLERKS)).all()
         roles: dict[str, dict[tuple[str, str], Clerk]] = {}
         for r in rows:
             clerk = Clerk(r.point, r.member_id, r.group_id, r.added_by, r.added_at)
             roles.setdefault(clerk.member_id, {})[(clerk.group_id, clerk.point)] = clerk
+        return roles
+
+    def follow(self, roles: dict[str, dict[tuple[str, str], Clerk]]) -> None:
+        """All roles, as read (at start, or from another account's process: `bot.shared_state`)."""
         self._roles = roles
 
     # -- memory only: safe on the loop, for every message --------------------------------------

@@ -9,6 +9,7 @@ from types import ModuleType
 from bot.campaign.nodes import NodeHook
 from bot.context import Services
 from bot.feature import Lifecycle
+from bot.shared_state import Follow
 from handlers.fulfilment import clerk_chat, pickup_chat, pickups_left
 from handlers.fulfilment.clerks import clerk_book
 from handlers.fulfilment.codes import unpicked_codes
@@ -24,7 +25,8 @@ NODE_HOOKS: dict[str, NodeHook] = {"close": hook_close_codes, "reopen-close": ho
 def setup(services: Services, lifecycle: Lifecycle) -> None:
     """Load every clerk in one query (the bare-code matcher decides from memory from the first
     message on), and show the member's pickup code in their private 我的订单."""
-    clerk_book(services)
+    clerks = clerk_book(services)
+    services.shared_state.append(Follow(clerks.read, clerks.follow))  # clerks other processes add
     codes = unpicked_codes(services.repo.engine)
     services.outbox.group_filter.hide(codes)  # issued before this start
     services.shared_state.append(CodesShared(services, set(codes)))  # and since, by other accounts

@@ -4,12 +4,14 @@ from bot.context import Services
 from bot.feature import Feature, Lifecycle
 from handlers.redpacket import chat
 from handlers.redpacket.lookup import load_live
+from handlers.redpacket.shared import RedPacketShared
 
 
 def setup(services: Services, lifecycle: Lifecycle) -> None:
     """Load every group's live burst keywords in one query: the grab matcher (which never
     reads the database) is complete from the first message, bursts of a previous run included."""
     load_live(services)
+    services.shared_state.append(RedPacketShared(services))  # bursts other account processes start
 
 
 FEATURE = Feature(

@@ -299,3 +299,59 @@ async def test_a_private_message_to_a_member_this_process_never_heard_goes_throu
     await app2.services.outbox.drain()
     assert [m.text for m in net2.sent if m.member_id == "cat"] == ["取货码 K7F3"]
     assert {r.id: (r.account, r.status) for r in rows(app1)}[to_cat] == ("a2", "sent")
+
+
+async def test_a_burst_started_by_the_schedulers_process_is_grabbed_in_another_accounts_group(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from datetime import timedelta
+
+    from handlers.redpacket.chat import close_burst, start_burst
+    from handlers.redpacket.memory import memory_of
+    from handlers.redpacket.service import RedPacketStore
+    from handlers.redpacket.shared import RedPacketShared
+
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, _ = build(cfg, clock, "a1")
+    app2, net2 = build(cfg, clock, "a2")
+    with app1.services.repo.engine.begin() as conn:  # the rain node ran in a1, the scheduler
+        assert start_burst(
+            app1.services, conn, burst_id="b1", group_id="g2", campaign_id="c", node_id="rain",
+            keyword="抢红包", packets=3, budget_cents=300, window=timedelta(minutes=5), now=clock.now(),
+            credit_until=None, started_by="node",
+        )  # fmt: skip
+    await net2.inject(group_message("抢红包", "cat", group="g2", at=clock.now()))  # a2 never heard of it
+    shared = RedPacketShared(app2.services)
+    shared.apply(shared.read())  # the peer sync, a second later
+    await net2.inject(group_message("抢红包", "dan", group="g2", at=clock.now()))
+    store = RedPacketStore(app1.services.repo.engine)
+    assert [w.member_id for w in store.winners("b1")] == ["dan"]  # cat's words were chatter to a2
+
+    assert close_burst(app1.services, "b1")  # the close job ran in a1 too
+    shared.apply(shared.read())
+    [live] = memory_of(app2.services).bursts.groups["g2"]["抢红包"]
+    assert live.status == "closed"
+
+
+async def test_broadcast_codes_made_in_one_process_are_known_in_the_others(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from handlers.broadcast.codes_memory import BroadcastsShared
+    from handlers.broadcast.service import broadcasts_of
+
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, _ = build(cfg, clock, "a1")
+    app2, _ = build(cfg, clock, "a2")
+    made, codes = broadcasts_of(app1.services).create(
+        "lily", "今晚开团", "#fruit", ["g1", "g2"], clock.now(), clock.now()
+    )
+    theirs = broadcasts_of(app2.services)
+    assert theirs.code_in("g2", [codes["g2"]]) is None
+    shared = BroadcastsShared(theirs)
+    shared.apply(shared.read())
+    assert theirs.code_in("g2", [codes["g2"]]) == (codes["g2"], made)  # a reply in a2's group counts
+    assert broadcasts_of(app1.services).cancel(made, "lily", may_cancel_others=False) == "cancelled"
+    shared.apply(shared.read())
+    assert theirs.code_in("g2", [codes["g2"]]) is None
