@@ -4,6 +4,7 @@ from bot.context import Services
 from bot.feature import Feature, Lifecycle
 from handlers.aftersales import chat, leader
 from handlers.aftersales.matcher import RATING_WINDOW, state_of
+from handlers.aftersales.shared import AftersalesShared
 from handlers.aftersales.store import TicketStore
 
 
@@ -14,6 +15,8 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
         since = services.clock.now() - RATING_WINDOW
         state.awaiting = TicketStore(services.repo.engine).awaiting_ratings(since)
         state.loaded = True
+    # Resolutions and ratings other account processes commit: followed once a second.
+    services.shared_state.append(AftersalesShared(services, dict(state.awaiting)))
 
 
 FEATURE = Feature("aftersales", modules=(chat, leader), setup=setup)

@@ -23,6 +23,7 @@ class AftersalesTicket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_aftersales_tickets_campaign", "campaign_id", "group_id"),
         Index("ix_aftersales_tickets_member", "member_id", "resolved_at"),
+        Index("ix_aftersales_tickets_resolved", "resolved_at"),  # followers' read (aftersales.shared)
     )
 
     id: int | None = Field(default=None, primary_key=True)

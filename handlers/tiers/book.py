@@ -4,8 +4,10 @@ Selling asks for a member's perks on the event loop for every order message, so 
 dict lookup and a clock read: no statement. The book is loaded once at start-up (one indexed
 read of `member_tiers`) and changed only after a recompute commits (a close's claim, `/tiers
 recompute`), with the values that transaction wrote. Each member's entry keeps every tier they
-meet with its own expiry, so a lapsing VIP falls to the tier below on time, from memory. One bot
-process owns a database (the lease), so no other process changes the table behind it.
+meet with its own expiry, so a lapsing VIP falls to the tier below on time, from memory. With
+several account processes the close runs in the scheduler's process (and `/tiers recompute` in
+whichever the admin wrote to), so the others follow the table (`handlers.tiers.shared`): each
+member's entry carries the `computed_at` it was taken at, and an older read never replaces it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class TierBook:
             t.name: Perks(t.early_minutes, t.extra_limit, t.discount_percent, t.name) for t in settings.levels
         }
         self._held: dict[str, tuple[Held, ...]] = {}
+        self._stamps: dict[str, datetime] = {}  # member -> computed_at of the entry held
 
     # -- MemberPerks ---------------------------------------------------------------------------
     def perks(self, member_id: str, campaign_id: str) -> Perks:
@@ -69,15 +72,30 @@ class TierBook:
         self._held = {}
         self.update(stored)
 
-    def update(self, held_by_member: Mapping[str, Iterable[Held]]) -> None:
-        """Set these members' tiers as a committed recompute wrote them (empty: back to base)."""
+    def update(self, held_by_member: Mapping[str, Iterable[Held]], at: datetime | None = None) -> None:
+        """Set these members' tiers as a committed recompute wrote them (empty: back to base);
+        `at`: the recompute's `computed_at`, so a follower's older read cannot undo it."""
         for member_id, held in held_by_member.items():
+            if at is not None:
+                self._stamps[member_id] = at
             ranked = (replace(h, rank=self.ranks[h.name]) for h in held if h.name in self.ranks)
             known = tuple(sorted(ranked, key=lambda h: h.rank))
             if known:
                 self._held[member_id] = known
             else:
                 self._held.pop(member_id, None)
+
+    def stamp(self, member_id: str) -> datetime | None:
+        """The `computed_at` of the member's entry, if this process took it from a recompute."""
+        return self._stamps.get(member_id)
+
+    def follow(self, changed: Mapping[str, tuple[datetime, Iterable[Held]]]) -> None:
+        """Recomputes another process committed (`handlers.tiers.shared`): each member's whole
+        entry, unless this book already holds one computed as late or later."""
+        for member_id, (at, held) in changed.items():
+            known = self._stamps.get(member_id)
+            if known is None or at > known:
+                self.update({member_id: held}, at)
 
 
 __all__ = ["TierBook"]

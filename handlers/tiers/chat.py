@@ -102,7 +102,7 @@ def recompute_everyone(services: Services, book: TierBook) -> dict[str, int]:
     with services.repo.engine.begin() as conn:
         members = everyone(conn, window_start(settings.levels, now))
         changes = recompute_in(conn, settings.levels, members, now)
-    book.update({c.member_id: c.held for c in changes})
+    book.update({c.member_id: c.held for c in changes}, now)
     return {
         "members": len(changes),
         "promoted": sum(c.promoted for c in changes),

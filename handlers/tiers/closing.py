@@ -73,7 +73,7 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
         )
         return
     held = {c.member_id: c.held for c in changes}
-    run.after_commit(lambda: book.update(held))
+    run.after_commit(lambda: book.update(held, run.now))
     if admit is not None:
         run.after_commit(admit)
     logger.bind(campaign=campaign.id, group=group_id).info(

@@ -8,6 +8,7 @@ from bot.feature import Feature, Lifecycle
 from handlers.selling.perks import MemberPerks
 from handlers.tiers import chat, closing, figures
 from handlers.tiers.book import TierBook
+from handlers.tiers.shared import TiersShared
 from handlers.tiers.store import has_counted_orders, stored
 
 
@@ -21,6 +22,8 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
     services.provide(book, MemberPerks)
     rows = stored(engine)
     book.load(rows)
+    # Recomputes other account processes commit (the scheduler's closes): followed once a second.
+    services.shared_state.append(TiersShared(engine, book, services.clock.now()))
     if not rows and has_counted_orders(engine):
         logger.info(
             "tiers: no member has a tier yet but closed sales have orders: "

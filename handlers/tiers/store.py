@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from bot.config_tiers import Tier
@@ -238,6 +238,17 @@ def recompute_in(
     return changes
 
 
+def recomputed_since(conn: Connection, since: datetime) -> dict[str, datetime]:
+    """Members whose tiers were written after `since`, with when (an index range: the followers'
+    cheap first look, `handlers.tiers.shared`). A member recomputed to the base tier has no row."""
+    rows = conn.execute(
+        select(TIERS.c.member_id, func.max(TIERS.c.computed_at))
+        .where(TIERS.c.computed_at > since)
+        .group_by(TIERS.c.member_id)
+    )
+    return {str(member_id): at for member_id, at in rows}
+
+
 def has_counted_orders(engine: Engine) -> bool:
     """Whether any closed sale has an active order (start-up: is an empty tier table a gap?)."""
     with engine.connect() as conn:
@@ -251,6 +262,7 @@ __all__ = [
     "has_counted_orders",
     "purchases_of",
     "recompute_in",
+    "recomputed_since",
     "stored",
     "window_start",
 ]

@@ -26,6 +26,8 @@ class MemberTier(SQLModel, table=True):
     """
 
     __tablename__ = "member_tiers"
+    # Other account processes follow recomputes by their time (handlers.tiers.shared).
+    __table_args__ = (Index("ix_member_tiers_computed", "computed_at", "member_id"),)
 
     member_id: str = Field(primary_key=True)
     tier: str = Field(primary_key=True)
