@@ -6,6 +6,7 @@ from bot.context import Services
 from bot.feature import Feature, Lifecycle
 from handlers.moderation import audit, chat, commands
 from handlers.moderation.service import MUTE_LONGEST, Moderation
+from handlers.moderation.shared import ModerationShared
 
 
 def setup(services: Services, lifecycle: Lifecycle) -> None:
@@ -18,6 +19,7 @@ def setup(services: Services, lifecycle: Lifecycle) -> None:
     ]
     rows = audit.since(services.repo.engine, audit.memory_cutoff(now, hours, MUTE_LONGEST))
     moderation.restore([(r.group_id, r.member_id, r.action, r.strike, r.at, r.until) for r in rows], now)
+    services.shared_state.append(ModerationShared(services, moderation))  # other accounts' groups
 
 
 FEATURE = Feature("moderation", modules=(chat, commands), setup=setup)

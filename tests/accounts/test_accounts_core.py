@@ -355,3 +355,23 @@ async def test_broadcast_codes_made_in_one_process_are_known_in_the_others(
     assert broadcasts_of(app1.services).cancel(made, "lily", may_cancel_others=False) == "cancelled"
     shared.apply(shared.read())
     assert theirs.code_in("g2", [codes["g2"]]) is None
+
+
+async def test_a_standby_knows_who_the_primary_muted_in_a_group_before_taking_it_over(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from handlers.moderation.service import Moderation
+    from handlers.moderation.shared import ModerationShared
+
+    cfg = accounts_config(tmp_path, pg_url)
+    clock = FakeClock()
+    app1, net1 = build(cfg, clock, "a1")
+    app2, _ = build(cfg, clock, "a2")
+    shared = ModerationShared(app2.services, app2.services.get(Moderation))
+    assert shared.read() == []  # the first read only finds where the log ends
+    await net1.inject(group_message("/mute @amy 1h", "lily", group="g3", at=clock.now(), mentions=("amy",)))
+    app1.flush_inbound()
+    await app1.services.written_behind("moderation audit")
+    shared.apply(shared.read())
+    muted = app2.services.get(Moderation).mutes
+    assert muted.until(("g3", "amy"), clock.now()) is not None  # g3 is a1's; a2 stands by for it
