@@ -46,6 +46,18 @@ def build(cfg: Config, clock: FakeClock, account: str, **kwargs: Any) -> tuple[A
     return app, FakeTransport(app, clock)
 
 
+def sync_of(app: App, told: list[tuple[str, dict[str, Any]]] | None = None) -> AccountSync:
+    """The peer sync of an account app, driven by hand (`sync_once` then `apply`)."""
+    assert app.accounts is not None
+    return AccountSync(
+        app.services,
+        app.accounts,
+        SchedulerElection(app.services.repo.engine, app.accounts.me),
+        on_lead=lambda: None,
+        notify_admins=lambda template, **v: told.append((template, v)) if told is not None else None,
+    )
+
+
 def rows(app: App) -> list[OutboxRow]:
     return app.services.outbox.store.all_rows()
 
@@ -126,13 +138,7 @@ async def test_a_standby_takes_over_a_down_primarys_queued_posts_and_nothing_lea
     app1, net1 = build(cfg, clock, "a1", hold_lease=True)
     app2, net2 = build(cfg, clock, "a2", hold_lease=True)
     told: list[tuple[str, dict[str, Any]]] = []
-    sync = AccountSync(
-        app2.services,
-        app2.accounts or pytest.fail("no directory"),
-        SchedulerElection(app2.services.repo.engine, "a2"),
-        on_lead=lambda: None,
-        notify_admins=lambda template, **v: told.append((template, v)),
-    )
+    sync = sync_of(app2, told)
     waiting = app1.services.outbox.enqueue("三群：今晚开团", group_id="g3")
     await app1.services.outbox.flush()  # in a1's queue and in the table, not sent yet
     found = sync.sync_once()
@@ -245,16 +251,7 @@ async def test_a_primary_removed_from_a_group_hands_it_to_the_standby_until_it_i
     clock = FakeClock()
     app1, net1 = build(cfg, clock, "a1", hold_lease=True)
     app2, _ = build(cfg, clock, "a2", hold_lease=True)
-    sync1, sync2 = (
-        AccountSync(
-            app.services,
-            app.accounts or pytest.fail("no directory"),
-            SchedulerElection(app.services.repo.engine, app.accounts.me),
-            on_lead=lambda: None,
-            notify_admins=lambda template, **v: None,
-        )
-        for app in (app1, app2)
-    )
+    sync1, sync2 = sync_of(app1), sync_of(app2)
     assert app1.accounts is not None and app2.accounts is not None
     await net1.inject(TransportStatus("removed_from_group", clock.now(), group_id="g3"))
     await asyncio.sleep(0.2)  # the absence is written off the loop
@@ -288,13 +285,7 @@ async def test_a_private_message_to_a_member_this_process_never_heard_goes_throu
     assert [m.text for m in net1.sent if m.member_id] == ["取货码 Q2P9"]
     assert {r.id: r.account for r in rows(app1) if r.id in (to_cat, to_amy)} == {to_cat: "?", to_amy: "a1"}
 
-    sync2 = AccountSync(
-        app2.services,
-        app2.accounts or pytest.fail("no directory"),
-        SchedulerElection(app2.services.repo.engine, "a2"),
-        on_lead=lambda: None,
-        notify_admins=lambda template, **v: None,
-    )
+    sync2 = sync_of(app2)
     sync2.apply(sync2.sync_once())
     await app2.services.outbox.drain()
     assert [m.text for m in net2.sent if m.member_id == "cat"] == ["取货码 K7F3"]
