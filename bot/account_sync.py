@@ -137,13 +137,23 @@ class AccountSync:
             if set(groups) <= told:
                 continue
             self._told[account] = told | set(groups)
+            removed = account not in found.down  # up, but taken out of these groups
             log.warning(
-                "accounts: {} is down; this account serves {} ({} queued posts moved)", account, groups, count
+                "accounts: {} is {}; this account serves {} ({} queued posts moved)",
+                account,
+                "out of them" if removed else "down",
+                groups,
+                count,
             )
             self.notify_admins(
-                "admin/account_failover.j2", down=account, me=self.directory.me, groups=groups, moved=count
+                "admin/account_failover.j2",
+                down=account,
+                removed=removed,
+                me=self.directory.me,
+                groups=groups,
+                moved=count,
             )
-        for account in [a for a in self._told if a not in found.down]:
+        for account in [a for a in self._told if a not in found.moved]:  # it serves them again
             groups = sorted(self._told.pop(account))
             log.warning("accounts: {} is back; it serves its groups again", account)
             self.notify_admins("admin/account_back.j2", back=account, me=self.directory.me, groups=groups)

@@ -251,13 +251,17 @@ async def test_a_primary_removed_from_a_group_hands_it_to_the_standby_until_it_i
     clock = FakeClock()
     app1, net1 = build(cfg, clock, "a1", hold_lease=True)
     app2, _ = build(cfg, clock, "a2", hold_lease=True)
-    sync1, sync2 = sync_of(app1), sync_of(app2)
+    told: list[tuple[str, dict[str, Any]]] = []
+    sync1, sync2 = sync_of(app1), sync_of(app2, told)
     assert app1.accounts is not None and app2.accounts is not None
     await net1.inject(TransportStatus("removed_from_group", clock.now(), group_id="g3"))
     await asyncio.sleep(0.2)  # the absence is written off the loop
     sync1.apply(sync1.sync_once())
     found = sync2.sync_once()
     assert found.down == frozenset() and found.moved == {"a1": (["g3"], 0)}
+    sync2.apply(found)
+    sync2.apply(sync2.sync_once())  # told once, not again while it lasts
+    assert [(t, v["removed"]) for t, v in told] == [("admin/account_failover.j2", True)]
     assert app2.accounts.handles("g3") and not app1.accounts.handles("g3")
     assert app1.accounts.handles("g1")  # only that group moved
 
@@ -266,6 +270,7 @@ async def test_a_primary_removed_from_a_group_hands_it_to_the_standby_until_it_i
     sync1.apply(sync1.sync_once())
     sync2.apply(sync2.sync_once())
     assert app1.accounts.handles("g3") and not app2.accounts.handles("g3")
+    assert [t for t, _ in told] == ["admin/account_failover.j2", "admin/account_back.j2"]
 
 
 async def test_a_private_message_to_a_member_this_process_never_heard_goes_through_their_groups_account(
