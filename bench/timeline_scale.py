@@ -16,7 +16,10 @@ Phases:
    the longest event-loop stall from T-1 s to the end.
 
 Baseline: the same chat with no burst (phase 2). Parsing and compiling the
-campaigns alone, and the start-up time, are reported in the details.
+campaigns alone, and the start-up time, are reported in the details, with the
+cyclic collector's full passes per phase (`gc_full_passes`: a full pass holds
+the interpreter lock, docs/performance.md) and the fan-out lane's chunk
+transactions and write-lock polls during the burst (`fanout_lane`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from bench.common import (
     stop_bot,
     tagged_groups,
 )
+from bench.routing import FullCollections
 
 FULL: dict[str, Any] = {"groups": 10_000, "campaigns": 100, "quiet_seconds": 5, "timeout": 120.0}
 QUICK: dict[str, Any] = {"groups": 2_000, "campaigns": 20, "quiet_seconds": 2, "timeout": 25.0}
@@ -109,9 +113,13 @@ async def _main(quick: bool, tmp: Path) -> Result:
     say(f"timeline: start-up (load + schedule) {bot.startup_seconds:.2f}s, RSS {rss_mb():.0f} MB")
     heartbeat = Heartbeat(0.005)
     heartbeat.start()
+    collections = FullCollections()
+    collections.start()
+    full_passes: dict[str, dict[str, float]] = {}
     say(f"timeline: quiet chat, {CHAT_RATE} msg/s for {size['quiet_seconds']}s")
     quiet = await chat.paced(bot, quiet_msgs, CHAT_RATE, grace=5.0, label="timeline quiet chat")
     quiet_stall = heartbeat.max_stall_ms
+    full_passes["quiet chat"] = collections.take()
 
     opening: list[Post] = []
     bot.tap.listeners.append(lambda posts: opening.extend(p for p in posts if MARK in p.text))
@@ -128,6 +136,9 @@ async def _main(quick: bool, tmp: Path) -> Result:
         say(f"timeline: warning: the reload took {reload_s:.1f}s and ended less than 1s before T")
     await asyncio.sleep(max(0.0, t_perf - 1 - time.perf_counter()))
     heartbeat.reset()
+    collections.take()
+    lane = bot.registry.fanout_lane
+    lane_before = (lane.chunks, lane.lock_polls)
 
     def done() -> bool:
         now = time.perf_counter()
@@ -135,6 +146,9 @@ async def _main(quick: bool, tmp: Path) -> Result:
 
     burst = await chat.paced(bot, burst_msgs, CHAT_RATE, grace=5.0, label="timeline burst chat", stop=done)
     stall = heartbeat.max_stall_ms
+    full_passes["burst"] = collections.take()
+    collections.stop()
+    fanout = {"chunks": lane.chunks - lane_before[0], "lock_polls": lane.lock_polls - lane_before[1]}
     await heartbeat.stop()
     last = max((p.at for p in opening), default=t_perf + size["timeout"]) - t_perf
     first = min((p.at for p in opening), default=t_perf) - t_perf
@@ -184,6 +198,8 @@ async def _main(quick: bool, tmp: Path) -> Result:
             "last_post_after_t_s": last,
             "posts_queued": len(opening),
             "max_stall_ms": stall,
+            "gc_full_passes": full_passes,
+            "fanout_lane": fanout,
             "missed_jobs": missed,
             "rss_mb_after_burst": rss_end,
             "quiet_chat": quiet,

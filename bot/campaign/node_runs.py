@@ -93,15 +93,14 @@ class NodeRunning:
             return None
         deadline = node.fire_at + timedelta(seconds=self._grace_allowance(node))
         outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, clock.now(), 0, 0, 0)
+
+        def setup() -> tuple[tuple[datetime, datetime], dict[str, str]]:
+            return self.effective_times(campaign_id), self.store.group_statuses(campaign_id)
+
         try:
-            times = await retry_transient(
-                lambda: self.effective_times(campaign_id), clock=clock, until=deadline, what="node set-up"
-            )
-            statuses = await retry_transient(
-                lambda: self.store.group_statuses(campaign_id),
-                clock=clock,
-                until=deadline,
-                what="node set-up",
+            # In the lane's turn: node runs falling due together read one at a time, a loop turn apart.
+            times, statuses = await retry_transient_async(
+                lambda: self.fanout_lane.setup(setup), clock=clock, until=deadline, what="node set-up"
             )
         except GaveUp as exc:
             times, statuses = None, {}
@@ -290,7 +289,10 @@ class NodeRunning:
     ) -> dict[str, list[int] | Exception | None] | None:
         """`run_in_groups`, for the fan-out lane: with `nowait`, None (nothing done) when another
         connection holds the write lock; with a `budget` (seconds), groups stop being claimed once
-        it is spent (`min_groups` are run first), and those not reached are left out of the result."""
+        it is spent (`min_groups` are run first), and those not reached are left out of the result.
+        The budget counts what the claimed groups will cost once claimed (the insert, the commit,
+        the outbox admission and the after-commit work), as the lane measured it per group in
+        earlier chunks of the node's kind: on the loop, that work is as long a stall as claiming."""
         loaded = self.campaigns[campaign_id]
         opens_at, closes_at = times or self.effective_times(campaign_id)
         runner = self.runners[node.kind]
@@ -301,6 +303,9 @@ class NodeRunning:
         posts: list[Draft] = []
         claimed: list[tuple[NodeRun, int]] = []
         busy: list[bool] = []
+        lane = self.fanout_lane
+        tail = lane.tail_per_group(node.kind) if budget is not None else 0.0
+        claimed_at: list[float] = []
 
         def guard(conn: Connection) -> bool:
             posts.clear()
@@ -312,7 +317,8 @@ class NodeRunning:
             stop_at = None if budget is None else time.perf_counter() + budget
             tx: dict[Hashable, Any] = {}
             for done, group_id in enumerate(groups):
-                if stop_at is not None and done >= min_groups and time.perf_counter() >= stop_at:
+                spent = stop_at is not None and time.perf_counter() + len(claimed) * tail >= stop_at
+                if spent and done >= min_groups:
                     break
                 run = NodeRun(
                     loaded.campaign, node, group_id, self.services, now, node.fire_at, opens_at, closes_at,
@@ -330,6 +336,7 @@ class NodeRunning:
                     continue
                 posts.extend(drafts)
                 claimed.append((run, len(drafts)))
+            claimed_at[:] = [time.perf_counter()]
             return True
 
         ids = self.services.outbox.enqueue_atomic(posts, guard) or []
@@ -342,6 +349,8 @@ class NodeRunning:
             run_after_commit(run.after, run)
         if claimed:
             self._ledger_changed(campaign_id)
+            if budget is not None and claimed_at:
+                lane.record_tail(node.kind, time.perf_counter() - claimed_at[0], len(claimed))
         return results
 
     def _record_skip(

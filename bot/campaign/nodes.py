@@ -59,6 +59,19 @@ class NodeRun:
         """Run `callback` once this group's claim is committed; never if it is rolled back or lost."""
         self.after.append(callback)
 
+    def after_first_commit(self, key: Hashable, callback: Callable[[], object]) -> None:
+        """`after_commit`, but once per node run, not per group: campaign-wide work (a job to
+        start) after the first group's claim commits. A hundred groups scheduling the same job
+        cost the timeline burst most of its loop time (docs/performance.md)."""
+        done: set[Hashable] = self.memo.setdefault(("after_first_commit",), set())
+
+        def once() -> None:
+            if key not in done:
+                done.add(key)
+                callback()
+
+        self.after.append(once)
+
 
 NodeRunner = Callable[[NodeRun], list[Draft]]
 # Work done inside the node's own transaction, after its ledger row is claimed.

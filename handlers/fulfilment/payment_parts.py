@@ -37,11 +37,8 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
         return  # nobody ordered here: no lists to print, nobody to remind
     when = closed_at(run) + campaign.fulfilment.payment_reminder_after
 
-    def closed() -> None:
-        schedule_reminders(services, campaign, when)
-        delivery(services).after_close(campaign, group_id)
-
-    run.after_commit(closed)
+    run.after_first_commit("payment reminders", lambda: schedule_reminders(services, campaign, when))
+    run.after_commit(lambda: delivery(services).after_close(campaign, group_id))
 
 
 NODE_HOOKS: dict[str, NodeHook] = {"close": hook_close, "reopen-close": hook_close}  # a 返场 closes too

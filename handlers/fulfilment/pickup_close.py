@@ -56,7 +56,8 @@ def hook_close_codes(run: NodeRun, conn: Connection) -> None:
         return
     services = run.services
     at = closed_at(run)
-    run.after_commit(lambda: after_close(services, campaign, issued, at))
+    run.after_commit(lambda: after_close(services, campaign, issued))
+    run.after_first_commit("pickup reminder", lambda: schedule_pickup_reminder(services, campaign, at))
 
 
 def run_buyers(run: NodeRun, conn: Connection) -> list[str]:
@@ -128,13 +129,15 @@ def _insert_one(
     raise RuntimeError(f"no free pickup code for {member_id} in {campaign_id} after {CODE_TRIES} draws")
 
 
-def after_close(
-    services: Services, campaign: Campaign, issued: list[PickupCode], closed_at: datetime
-) -> None:
+def after_close(services: Services, campaign: Campaign, issued: list[PickupCode]) -> None:
     """After the commit: each new code goes privately to its member, and is masked in every group
-    post from now on (a member may paste it in the group); the reminder is scheduled."""
+    post from now on (a member may paste it in the group)."""
     services.outbox.group_filter.hide(code.code for code in issued)
     send_codes(services, campaign, issued)
+
+
+def schedule_pickup_reminder(services: Services, campaign: Campaign, closed_at: datetime) -> None:
+    """Once per close (not per group): the campaign's pickup reminder job."""
     after = campaign.fulfilment.pickup_reminder_after
     scheduler = services.campaigns.scheduler
     if after is None or scheduler is None:

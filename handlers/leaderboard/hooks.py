@@ -51,7 +51,7 @@ def hook_open(run: NodeRun, conn: Connection) -> None:
     if section is None or not section.enabled or section.every is None:
         return
     services, campaign_id, first = run.services, run.campaign.id, run.now + section.every
-    run.after_commit(lambda: schedule_check(services, campaign_id, first))
+    run.after_first_commit("leaderboard", lambda: schedule_check(services, campaign_id, first))
 
 
 def _board(run: NodeRun, conn: Connection, section: LiveBoard) -> Board | None:
