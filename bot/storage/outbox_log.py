@@ -5,7 +5,9 @@ goes on; `write()` later commits everything owed, oldest first, in one
 transaction, from the send loop's worker thread. If the database refuses, the
 writes stay owed, in order, and are retried: none is dropped. Ids are given here,
 in memory, counting on from the table's largest id: one process holds the
-database (the lease in `bot/storage/lease.py`), so no one else takes an id.
+database (the lease in `bot/storage/lease.py`), so no one else takes an id. With
+several account processes on one database each reserves blocks of ids in
+`id_blocks` instead (`reserve_ids`), so their ids never meet.
 
 There is one log per database in a process, whatever the number of stores on it:
 a second outbox on the same database (a restart in a test, a tool run beside the
