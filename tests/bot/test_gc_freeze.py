@@ -5,6 +5,7 @@ after; stopping unfreezes it, so a process that builds many apps can still colle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import random
 from pathlib import Path
@@ -39,3 +40,34 @@ async def test_the_start_up_heap_is_frozen_while_running_and_released_after(tmp_
     await asyncio.wait_for(app.run(transport, drain_seconds=0), timeout=30)  # type: ignore[arg-type]
     assert transport.frozen_while_running > 10_000  # the app's templates, routes, config, modules...
     assert gc.get_freeze_count() == 0
+
+
+async def test_survivors_of_a_slow_full_pass_are_frozen_and_a_quick_one_changes_nothing() -> None:
+    from bot.gc_policy import SurvivorFreezer
+
+    gc.unfreeze()
+    gc.disable()  # no real collection may interleave with the passes this test plays
+    freezer = SurvivorFreezer(slow=0.005)
+    task = asyncio.create_task(freezer.run())
+    try:
+        await asyncio.sleep(0)
+        assert freezer._on_gc in gc.callbacks
+        freezer._on_gc("start", {"generation": 2})
+        freezer._on_gc("stop", {"generation": 2})  # a quick full pass
+        freezer._on_gc("start", {"generation": 1})
+        await asyncio.sleep(0.01)
+        freezer._on_gc("stop", {"generation": 1})  # a slow young pass: not the long walk
+        await asyncio.sleep(1.1)
+        assert freezer.freezes == 0 and gc.get_freeze_count() == 0
+        freezer._on_gc("start", {"generation": 2})
+        await asyncio.sleep(0.01)
+        freezer._on_gc("stop", {"generation": 2})  # a slow full pass
+        await asyncio.sleep(1.1)
+        assert freezer.freezes == 1 and gc.get_freeze_count() > 0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        gc.unfreeze()
+        gc.enable()
+    assert freezer._on_gc not in gc.callbacks
