@@ -17,10 +17,10 @@ import socket
 from datetime import UTC, datetime
 
 from loguru import logger
-from sqlalchemy import insert, text, update
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from bot.storage.lease import TABLE, advisory_key, process_started
+from bot.storage.lease import advisory_key, write_holder
 
 SCHEDULER_LEASE = "scheduler"
 ELECTION_SECONDS = 5.0  # how often a standby asks: the role moves within this after a death
@@ -63,20 +63,8 @@ class SchedulerElection:
         return True
 
     def _record(self) -> None:
-        now = datetime.now(UTC)
-        values = {
-            "holder": self.holder,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "pid_started": process_started(os.getpid()),
-            "since": now,
-            "heartbeat_at": now,
-            "state": "online",
-        }
         with self.engine.begin() as conn:
-            done = conn.execute(update(TABLE).where(TABLE.c.name == SCHEDULER_LEASE).values(**values))
-            if not done.rowcount:
-                conn.execute(insert(TABLE).values(name=SCHEDULER_LEASE, **values))
+            write_holder(conn, SCHEDULER_LEASE, self.holder, datetime.now(UTC))
 
     def release(self) -> None:
         if self._conn is None:

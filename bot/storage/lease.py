@@ -252,15 +252,21 @@ class ProcessLeaseHolder:
         return now - current.heartbeat_at < timedelta(seconds=self.ttl)
 
     def _write(self, conn: Connection, now: datetime) -> None:
-        values = {
-            "holder": self.holder,
-            "host": self.host,
-            "pid": self.pid,
-            "pid_started": process_started(self.pid),
-            "since": now,
-            "heartbeat_at": now,
-        }
-        values["state"] = "online"
-        done = conn.execute(update(TABLE).where(TABLE.c.name == self.name).values(**values))
-        if not done.rowcount:
-            conn.execute(insert(TABLE).values(name=self.name, **values))
+        write_holder(conn, self.name, self.holder, now)
+
+
+def write_holder(conn: Connection, name: str, holder: str, now: datetime) -> None:
+    """Say in the `name` row that this process (`holder`) holds it since `now`, online."""
+    pid = os.getpid()
+    values = {
+        "holder": holder,
+        "host": socket.gethostname(),
+        "pid": pid,
+        "pid_started": process_started(pid),
+        "since": now,
+        "heartbeat_at": now,
+        "state": "online",
+    }
+    done = conn.execute(update(TABLE).where(TABLE.c.name == name).values(**values))
+    if not done.rowcount:
+        conn.execute(insert(TABLE).values(name=name, **values))
