@@ -30,7 +30,7 @@ class CampaignShared:
 
     def read(self) -> Snapshot:
         store = self.runtime.store
-        return store.all_controls(), store.ledger_counts()
+        return store.all_controls(), store.ledger_counts(list(self.runtime.campaigns))
 
     def apply(self, snapshot: Snapshot) -> None:
         controls, counts = snapshot

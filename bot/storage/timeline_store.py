@@ -215,12 +215,16 @@ class TimelineStore:
             rows = conn.execute(select(CampaignControl)).all()
         return {r.campaign_id: CampaignControl.model_validate(dict(r._mapping)) for r in rows}
 
-    def ledger_counts(self) -> dict[str, int]:
-        """Ledger rows per campaign: a count that moved means some node ran or was skipped."""
+    def ledger_counts(self, campaign_ids: list[str]) -> dict[str, int]:
+        """Ledger rows of these campaigns: a count that moved means some node ran or was skipped.
+
+        Only the campaigns asked for (the loaded ones): the ledger keeps every past campaign."""
+        if not campaign_ids:
+            return {}
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(col(TimelineLedger.campaign_id), func.count()).group_by(
-                    col(TimelineLedger.campaign_id)
-                )
+                select(col(TimelineLedger.campaign_id), func.count())
+                .where(col(TimelineLedger.campaign_id).in_(campaign_ids))
+                .group_by(col(TimelineLedger.campaign_id))
             ).all()
         return {r[0]: int(r[1]) for r in rows}

@@ -11,7 +11,7 @@ from then), cancelled ones forgotten.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -30,18 +30,23 @@ class Codes:
     codes: dict[int, dict[str, str]]
 
 
-def read_codes(engine: Engine) -> Codes:
+def read_codes(engine: Engine, known: set[int] | frozenset[int] = frozenset()) -> Codes:
+    """Every broadcast not cancelled; the per-group codes only of those not in `known` (codes
+    never change, so a follower reads a broadcast's groups once, not every second)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(GROUPS.c.group_id, GROUPS.c.code, GROUPS.c.broadcast_id)
-            .join(BROADCASTS, BROADCASTS.c.id == GROUPS.c.broadcast_id)
-            .where(BROADCASTS.c.status != CANCELLED)
-        ).all()
         texts = conn.execute(
             select(BROADCASTS.c.id, BROADCASTS.c.text, BROADCASTS.c.status).where(
                 BROADCASTS.c.status != CANCELLED
             )
         ).all()
+        new = [int(r[0]) for r in texts if int(r[0]) not in known]
+        rows: list[Any] = []
+        for start in range(0, len(new), 500):
+            rows += conn.execute(
+                select(GROUPS.c.group_id, GROUPS.c.code, GROUPS.c.broadcast_id).where(
+                    GROUPS.c.broadcast_id.in_(new[start : start + 500])
+                )
+            ).all()
     codes: dict[int, dict[str, str]] = {}
     for group_id, code, broadcast_id in rows:
         codes.setdefault(int(broadcast_id), {})[group_id] = code
@@ -67,7 +72,7 @@ class BroadcastsShared:
     book: Broadcasts
 
     def read(self) -> Codes:
-        return read_codes(self.book.engine)
+        return read_codes(self.book.engine, self.book.known_ids())
 
     def apply(self, found: Codes) -> None:
         apply_codes(self.book, found, forget_missing=True)

@@ -25,7 +25,7 @@ class SellingShared:
     def read(self) -> Snapshot:
         store = self.selling.store
         campaigns = list(self.selling.registry.campaigns) if self.selling.registry is not None else []
-        return store.all_group_statuses(), {cid: store.stock(cid) for cid in campaigns}
+        return store.all_group_statuses(campaigns), {cid: store.stock(cid) for cid in campaigns}
 
     def apply(self, snapshot: Snapshot) -> None:
         statuses, stock = snapshot

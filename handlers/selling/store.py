@@ -345,10 +345,14 @@ class OrderStore:
             ).all()
         return {r[0]: r[1] for r in rows}
 
-    def all_group_statuses(self) -> dict[tuple[str, str], str]:
-        """Every (campaign, group) ordering state, in one query (read once at start-up)."""
+    def all_group_statuses(self, campaign_ids: list[str] | None = None) -> dict[tuple[str, str], str]:
+        """Every (campaign, group) ordering state, in one query (read once at start-up); with
+        `campaign_ids`, only theirs (the peer sync's read, every second: not every past sale)."""
+        query = select(GROUPS.c.campaign_id, GROUPS.c.group_id, GROUPS.c.status)
+        if campaign_ids is not None:
+            query = query.where(GROUPS.c.campaign_id.in_(campaign_ids))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(GROUPS.c.campaign_id, GROUPS.c.group_id, GROUPS.c.status)).all()
+            rows = conn.execute(query).all()
         return {(r[0], r[1]): r[2] for r in rows}
 
     def group_statuses(self, campaign_id: str) -> dict[str, str]:
