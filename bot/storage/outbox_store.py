@@ -182,11 +182,16 @@ class OutboxStore:
             if not rows:
                 return 0
             homes = self.member_groups(conn, sorted({r[1] for r in rows}))
+            by_account: dict[str, list[int]] = {}
             for row_id, member_id in rows:
+                by_account.setdefault(route_member(member_id, homes.get(member_id, [])), []).append(
+                    int(row_id)
+                )
+            for account, ids in by_account.items():
                 conn.execute(
                     update(OutboxRow)
-                    .where(col(OutboxRow.id) == row_id, col(OutboxRow.account) == "?")
-                    .values(account=route_member(member_id, homes.get(member_id, [])), claimed=False)
+                    .where(col(OutboxRow.id).in_(ids), col(OutboxRow.account) == "?")
+                    .values(account=account, claimed=False)
                 )
         return len(rows)
 
