@@ -182,11 +182,10 @@ class OutboxStore:
             if not rows:
                 return 0
             homes = self.member_groups(conn, sorted({r[1] for r in rows}))
-            by_account: dict[str, list[int]] = {}
+            by_account: dict[str, list[Any]] = {}  # account -> row ids
             for row_id, member_id in rows:
-                by_account.setdefault(route_member(member_id, homes.get(member_id, [])), []).append(
-                    int(row_id)
-                )
+                account = route_member(member_id, homes.get(member_id, []))
+                by_account.setdefault(account, []).append(row_id)
             for account, ids in by_account.items():
                 conn.execute(
                     update(OutboxRow)
