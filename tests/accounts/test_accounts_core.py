@@ -41,6 +41,14 @@ def accounts_config(tmp_path: Path, url: str, **extra: Any) -> Config:
     return make_config(tmp_path, db_url=url, groups=GROUPS, accounts=ACCOUNTS, **extra)
 
 
+def two_accounts(
+    tmp_path: Path, pg_url: str, cfg: Config | None = None, **kwargs: Any
+) -> tuple[FakeClock, tuple[App, FakeTransport], tuple[App, FakeTransport]]:
+    """Accounts a1 and a2 on one PostgreSQL, as two processes would be, on one fake clock."""
+    cfg, clock = cfg or accounts_config(tmp_path, pg_url), FakeClock()
+    return clock, build(cfg, clock, "a1", **kwargs), build(cfg, clock, "a2", **kwargs)
+
+
 def build(cfg: Config, clock: FakeClock, account: str, **kwargs: Any) -> tuple[App, FakeTransport]:
     app = App.build(cfg, clock=clock, rng=random.Random(7), account=account, **kwargs)
     return app, FakeTransport(app, clock)
@@ -100,10 +108,7 @@ def test_the_directory_gives_each_group_its_first_live_lister(tmp_path: Path) ->
 async def test_a_post_for_another_accounts_group_is_claimed_and_sent_by_that_account_only(
     tmp_path: Path, pg_url: str
 ) -> None:
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, net1 = build(cfg, clock, "a1")
-    app2, net2 = build(cfg, clock, "a2")
+    clock, (app1, net1), (app2, net2) = two_accounts(tmp_path, pg_url)
     out1, out2 = app1.services.outbox, app2.services.outbox
     mine = out1.enqueue("一群的消息", group_id="g1")
     theirs = out1.enqueue("二群的消息", group_id="g2")
@@ -122,10 +127,7 @@ async def test_a_post_for_another_accounts_group_is_claimed_and_sent_by_that_acc
 
 
 async def test_two_account_processes_never_hand_out_the_same_outbox_id(tmp_path: Path, pg_url: str) -> None:
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, _ = build(cfg, clock, "a1")
-    app2, _ = build(cfg, clock, "a2")
+    clock, (app1, _), (app2, _) = two_accounts(tmp_path, pg_url)
     ids = [app.services.outbox.store.allocate() for _ in range(2500) for app in (app1, app2)]
     assert len(set(ids)) == len(ids)
 
@@ -133,10 +135,7 @@ async def test_two_account_processes_never_hand_out_the_same_outbox_id(tmp_path:
 async def test_a_standby_takes_over_a_down_primarys_queued_posts_and_nothing_leaves_twice(
     tmp_path: Path, pg_url: str
 ) -> None:
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, net1 = build(cfg, clock, "a1", hold_lease=True)
-    app2, net2 = build(cfg, clock, "a2", hold_lease=True)
+    clock, (app1, net1), (app2, net2) = two_accounts(tmp_path, pg_url, hold_lease=True)
     told: list[tuple[str, dict[str, Any]]] = []
     sync = sync_of(app2, told)
     waiting = app1.services.outbox.enqueue("三群：今晚开团", group_id="g3")
@@ -169,10 +168,7 @@ async def test_a_standby_takes_over_a_down_primarys_queued_posts_and_nothing_lea
 async def test_a_process_ignores_messages_of_groups_another_account_serves(
     tmp_path: Path, pg_url: str
 ) -> None:
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, net1 = build(cfg, clock, "a1")
-    app2, net2 = build(cfg, clock, "a2")
+    clock, (app1, net1), (app2, net2) = two_accounts(tmp_path, pg_url)
     for app, net in ((app1, net1), (app2, net2)):
         message = group_message("/whoami", "amy", group="g2", at=clock.now(), message_id=f"m-{id(app)}")
         await net.inject(message)
@@ -230,10 +226,7 @@ def test_exactly_one_process_wins_the_scheduler_and_another_takes_it_when_it_goe
 async def test_a_nodes_private_messages_go_through_an_account_in_the_members_group(
     tmp_path: Path, pg_url: str
 ) -> None:
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, _ = build(cfg, clock, "a1")
-    app2, net2 = build(cfg, clock, "a2")
+    clock, (app1, _), (app2, net2) = two_accounts(tmp_path, pg_url)
     await net2.inject(group_message("在吗", "cat", group="g2", at=clock.now()))
     app2.flush_inbound()
     drafts = [Draft("取货码", member_id=m) for m in ("cat", "mike", "zed")]
@@ -247,10 +240,7 @@ async def test_a_nodes_private_messages_go_through_an_account_in_the_members_gro
 async def test_a_primary_removed_from_a_group_hands_it_to_the_standby_until_it_is_back(
     tmp_path: Path, pg_url: str
 ) -> None:
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, net1 = build(cfg, clock, "a1", hold_lease=True)
-    app2, _ = build(cfg, clock, "a2", hold_lease=True)
+    clock, (app1, net1), (app2, _) = two_accounts(tmp_path, pg_url, hold_lease=True)
     told: list[tuple[str, dict[str, Any]]] = []
     sync1, sync2 = sync_of(app1), sync_of(app2, told)
     assert app1.accounts is not None and app2.accounts is not None
@@ -276,10 +266,7 @@ async def test_a_primary_removed_from_a_group_hands_it_to_the_standby_until_it_i
 async def test_a_private_message_to_a_member_this_process_never_heard_goes_through_their_groups_account(
     tmp_path: Path, pg_url: str
 ) -> None:
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, net1 = build(cfg, clock, "a1", hold_lease=True)
-    app2, net2 = build(cfg, clock, "a2", hold_lease=True)
+    clock, (app1, net1), (app2, net2) = two_accounts(tmp_path, pg_url, hold_lease=True)
     await net2.inject(group_message("在吗", "cat", group="g2", at=clock.now()))  # cat is in a2's group
     await net1.inject(group_message("在吗", "amy", group="g1", at=clock.now()))  # amy talks to a1
     app2.flush_inbound()
@@ -307,10 +294,7 @@ async def test_a_burst_started_by_the_schedulers_process_is_grabbed_in_another_a
     from handlers.redpacket.service import RedPacketStore
     from handlers.redpacket.shared import RedPacketShared
 
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, _ = build(cfg, clock, "a1")
-    app2, net2 = build(cfg, clock, "a2")
+    clock, (app1, _), (app2, net2) = two_accounts(tmp_path, pg_url)
     with app1.services.repo.engine.begin() as conn:  # the rain node ran in a1, the scheduler
         assert start_burst(
             app1.services, conn, burst_id="b1", group_id="g2", campaign_id="c", node_id="rain",
@@ -336,10 +320,7 @@ async def test_broadcast_codes_made_in_one_process_are_known_in_the_others(
     from handlers.broadcast.codes_memory import BroadcastsShared
     from handlers.broadcast.service import broadcasts_of
 
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, _ = build(cfg, clock, "a1")
-    app2, _ = build(cfg, clock, "a2")
+    clock, (app1, _), (app2, _) = two_accounts(tmp_path, pg_url)
     made, codes = broadcasts_of(app1.services).create(
         "lily", "今晚开团", "#fruit", ["g1", "g2"], clock.now(), clock.now()
     )
@@ -359,10 +340,7 @@ async def test_a_standby_knows_who_the_primary_muted_in_a_group_before_taking_it
     from handlers.moderation.service import Moderation
     from handlers.moderation.shared import ModerationShared
 
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, net1 = build(cfg, clock, "a1")
-    app2, _ = build(cfg, clock, "a2")
+    clock, (app1, net1), (app2, _) = two_accounts(tmp_path, pg_url)
     shared = ModerationShared(app2.services, app2.services.get(Moderation))
     assert shared.read() == []  # the first read only finds where the log ends
     await net1.inject(group_message("/mute @amy 1h", "lily", group="g3", at=clock.now(), mentions=("amy",)))

@@ -1,13 +1,12 @@
 """Features' memory follows what other account processes write (several accounts on one PostgreSQL).
 
-Each test builds two account apps in one process (`build(cfg, clock, "a1")`), writes through
+Each test builds two account apps in one process (`build`, `two_accounts` of test_accounts_core), writes through
 one, runs the other's follower (`bot.shared_state`: the read the peer sync makes off the loop,
 then the apply on it) and checks that the other answers from the new state.
 """
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,10 @@ from bot.shared_state import SharedState
 from bot.storage.tables import CampaignGroupState
 from handlers.selling.perks import NO_PERKS, MemberPerks
 from handlers.selling.tables import ORDERS
+from tests.accounts.test_accounts_core import build, two_accounts
 from tests.conftest import make_config
 from tests.factories import private_message
-from tests.fakes import FakeClock, FakeTransport
+from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.postgres
 
@@ -42,11 +42,6 @@ TIERS: dict[str, Any] = {
 
 def accounts_config(tmp_path: Path, url: str, **extra: Any) -> Config:
     return make_config(tmp_path, db_url=url, groups=GROUPS, accounts=ACCOUNTS, **extra)
-
-
-def build(cfg: Config, clock: FakeClock, account: str) -> tuple[App, FakeTransport]:
-    app = App.build(cfg, clock=clock, rng=random.Random(7), account=account)
-    return app, FakeTransport(app, clock)
 
 
 def follower(app: App, kind: type) -> SharedState:
@@ -129,10 +124,7 @@ async def test_a_ticket_resolved_through_one_account_is_rated_through_another(
     from handlers.aftersales.shared import AftersalesShared
     from handlers.aftersales.store import TicketStore
 
-    cfg = accounts_config(tmp_path, pg_url)
-    clock = FakeClock()
-    app1, net1 = build(cfg, clock, "a1")
-    app2, net2 = build(cfg, clock, "a2")
+    clock, (app1, net1), (app2, net2) = two_accounts(tmp_path, pg_url, accounts_config(tmp_path, pg_url))
     store = TicketStore(app1.services.repo.engine)
     now = clock.now()
     ticket = store.open(
