@@ -16,13 +16,13 @@ message to its broadcast is its key: the campaign id and a hash of (time, target
   last good version stands, as for the campaign's timeline.
 
 Only the process that runs the scheduler does this (`runtime.leading`: with several accounts,
-the elected one). The campaign runtime has
-no load event, so `FileSync` watches `runtime.generation` (an integer read once a second, on the
-loop) and syncs when the set of loaded campaign versions changed.
+the elected one). The campaign runtime has no load event, so `FileSync` watches
+`runtime.generation` (an integer read once a second, on the loop) and syncs when the set of
+loaded campaign versions changed.
 
-A message naming a group or tag config.yaml does not have, or carrying a 广告法 claim, is left
-out and the admins are told, with file, line and field (`templates/broadcast/file_problems.j2`);
-the rest of the campaign runs.
+A message naming a group or tag config.yaml does not have, or carrying a 广告法 claim, never
+gets here: the loader refuses the file at that line (`bot.campaign.loader.load_configured`) and
+the last good version keeps running, as for any campaign error.
 """
 
 from __future__ import annotations
@@ -39,10 +39,6 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from sqlalchemy import select, update
 
-from bot.campaign.broadcast_models import target_problem
-from bot.campaign.problems import Loc, Problem, field_path
-from bot.campaign.reader import read_yaml
-from bot.compliance.adlaw import check
 from bot.context import Services
 from handlers.broadcast import jobs
 from handlers.broadcast.service import Broadcasts, Source, Taken, broadcasts_of
@@ -86,30 +82,14 @@ def message_key(campaign_id: str, due_at: datetime, words: tuple[str, ...], text
     return f"{campaign_id}:{digest[:24]}"
 
 
-def wanted_of(services: Services, loaded: Loaded) -> tuple[list[Wanted], list[Problem]]:
-    """A campaign's messages as broadcasts to make, and the problems of those left out."""
+def wanted_of(services: Services, loaded: Loaded) -> list[Wanted]:
+    """A campaign's messages as broadcasts to make. The loader has checked their targets against
+    config.yaml's groups and their texts against the 广告法 list: a file with a bad message does
+    not load (file:line and field), so every message here names groups and may be sent."""
     campaign, config = loaded.campaign, services.config
-    tags = {gid: tuple(settings.tags) for gid, settings in config.groups.items()}
-    common = config.adlaw_for("")
-    allow, extra = [*common.allow, *campaign.adlaw.allow], [*common.extra, *campaign.adlaw.extra]
     wanted: list[Wanted] = []
-    issues: list[tuple[Loc, str]] = []
     for i, message in enumerate(campaign.broadcasts.messages):
         due = campaign.resolve(message.at)
-        found: list[tuple[Loc, str]] = []
-        for j, word in enumerate(message.to):
-            problem = target_problem(word, tags)
-            if problem is not None:
-                found.append((("broadcasts", "messages", i, "to", j), problem))
-        closes_in = campaign.closes_at - due
-        for hit in check(message.text, allow=allow, extra=extra, closes_in=closes_in):
-            found.append((("broadcasts", "messages", i, "text"), hit.message()))
-        groups = groups_named(config, message.to)
-        if not found and not groups:
-            found.append((("broadcasts", "messages", i, "to"), "these targets name no group"))
-        if found:
-            issues.extend(found)
-            continue
         words = tuple(message.to)
         wanted.append(
             Wanted(
@@ -119,23 +99,11 @@ def wanted_of(services: Services, loaded: Loaded) -> tuple[list[Wanted], list[Pr
                 i,
                 due,
                 words,
-                tuple(groups),
+                tuple(groups_named(config, message.to)),
                 message.text,
             )
         )
-    return wanted, _problems(loaded.path, issues) if issues else []
-
-
-def _problems(path: Path, issues: list[tuple[Loc, str]]) -> list[Problem]:
-    try:
-        positions = read_yaml(path.read_text(encoding="utf-8")).positions
-    except OSError:
-        positions = None
-    found = []
-    for loc, message in issues:
-        line, column = positions.value(loc) if positions is not None else (1, 1)
-        found.append(Problem(str(path), line, column, field_path(loc), message))
-    return found
+    return wanted
 
 
 def reconcile(book: Broadcasts, wanted: list[Wanted], loaded_ids: set[str], now: datetime) -> Outcome:
@@ -192,7 +160,6 @@ class FileSync:
         self.every = every
         self._generation = -1
         self._versions: dict[str, Campaign] = {}
-        self._reported: dict[str, frozenset[str]] = {}  # campaign id -> problems told to admins
         self._late: set[str] = set()  # keys already logged as too late
         self._task: asyncio.Task[None] | None = None
         self.syncs = 0
@@ -230,7 +197,7 @@ class FileSync:
         return await self.sync()
 
     async def sync(self) -> Outcome:
-        """Reconcile now: create, cancel, schedule; tell the admins of messages left out."""
+        """Reconcile now: create, cancel, schedule."""
         services, runtime = self.services, self.services.campaigns
         if runtime.scheduler is None:
             return Outcome()
@@ -238,16 +205,11 @@ class FileSync:
         book = broadcasts_of(services)
         now = services.clock.now()
 
-        def work() -> tuple[Outcome, dict[str, tuple[Path, list[Problem]]]]:
-            wanted: list[Wanted] = []
-            problems: dict[str, tuple[Path, list[Problem]]] = {}
-            for entry in loaded:
-                found, bad = wanted_of(services, entry)
-                wanted.extend(found)
-                problems[entry.campaign.id] = (entry.path, bad)
-            return reconcile(book, wanted, {e.campaign.id for e in loaded}, now), problems
+        def work() -> Outcome:
+            wanted = [w for entry in loaded for w in wanted_of(services, entry)]
+            return reconcile(book, wanted, {e.campaign.id for e in loaded}, now)
 
-        outcome, problems = await asyncio.to_thread(work)
+        outcome = await asyncio.to_thread(work)
         self.syncs += 1
         for broadcast_id in outcome.cancelled:
             jobs.unschedule(services, broadcast_id)
@@ -269,24 +231,7 @@ class FileSync:
                     want.position,
                     want.due_at.isoformat(),
                 )
-        self._report(problems)
         return outcome
-
-    def _report(self, problems: dict[str, tuple[Path, list[Problem]]]) -> None:
-        for campaign_id, (path, found) in problems.items():
-            said = frozenset(str(p) for p in found)
-            if said == self._reported.get(campaign_id, frozenset()):
-                continue
-            self._reported[campaign_id] = said
-            if not found:
-                continue
-            logger.error("campaign file {}: broadcasts left out:\n{}", path, "\n".join(sorted(said)))
-            self.services.campaigns.notify_admins(
-                "broadcast/file_problems.j2",
-                path=path.name,
-                problems=found[:10],
-                more=max(0, len(found) - 10),
-            )
 
 
 def file_sync(services: Services) -> FileSync:
