@@ -90,6 +90,7 @@ class BotProcess:
 
     folder: Path
     config: Path
+    run_args: tuple[str, ...] = ()  # after `tuanbot run`, e.g. ("--account", "a1")
     runs: list[Run] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     _stdout: IO[bytes] | None = None
@@ -100,7 +101,8 @@ class BotProcess:
         return self.folder / "logs" / "tuanbot.log"
 
     def start(self, note: str = "") -> Run:
-        assert self.proc is None, "one bot process per database"
+        assert self.proc is None, "one bot process per database (per account with --account)"
+        self.folder.mkdir(parents=True, exist_ok=True)
         index = len(self.runs) + 1
         run = Run(
             index=index,
@@ -116,7 +118,15 @@ class BotProcess:
         self._stdout = run.stdout_path.open("wb")
         self._stderr = run.stderr_path.open("wb")
         self.proc = subprocess.Popen(
-            [*tuanbot_command(), "run", "--config", str(self.config), "--drain-seconds", "30"],
+            [
+                *tuanbot_command(),
+                "run",
+                *self.run_args,
+                "--config",
+                str(self.config),
+                "--drain-seconds",
+                "30",
+            ],
             cwd=self.folder,
             stdin=subprocess.PIPE,
             stdout=self._stdout,

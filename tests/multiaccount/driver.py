@@ -14,8 +14,6 @@ writers take the limits and the timeline as arguments.
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.chaos.driver import BotProcess, LogWatch, Run, local_time, tuanbot_command, wait_for
+from tests.chaos.driver import BotProcess, LogWatch, Run, local_time, wait_for
 from tests.chaos.figures import Printed, parse_transcript, query
 
 READY_TIMEOUT = 90.0  # seconds a start may take on a loaded CI machine
@@ -149,7 +147,6 @@ products:
 class AccountProcess(BotProcess):
     """One account's process (`tuanbot run --account ID`); its transcripts in its own folder."""
 
-    account: str = ""
     pids: list[int] = field(default_factory=list)  # one per start, in order
 
     @property
@@ -157,34 +154,10 @@ class AccountProcess(BotProcess):
         return self.config.parent / "logs" / "tuanbot.log"
 
     def start(self, note: str = "") -> Run:
-        """As `BotProcess.start`, with `--account` (and the deployment's config folder for logs)."""
-        assert self.proc is None, "one process per account"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        index = len(self.runs) + 1
-        run = Run(
-            index=index,
-            stdout_path=self.folder / f"run-{index:03d}.out",
-            stderr_path=self.folder / f"run-{index:03d}.err",
-            log_offset=0,
-            started=time.monotonic(),
-            note=note,
-        )
-        env = {k: v for k, v in os.environ.items() if k != "TUANBOT_DATABASE_URL"}
-        if os.environ.get("TUANBOT_CHAOS_SOURCE"):
-            env["PYTHONPATH"] = os.environ["TUANBOT_CHAOS_SOURCE"]
-        self._stdout = run.stdout_path.open("wb")
-        self._stderr = run.stderr_path.open("wb")
-        command = [*tuanbot_command(), "run", "--account", self.account, "--config", str(self.config)]
-        self.proc = subprocess.Popen(
-            [*command, "--drain-seconds", "30"],
-            cwd=self.folder,
-            stdin=subprocess.PIPE,
-            stdout=self._stdout,
-            stderr=self._stderr,
-            env=env,
-        )
+        """`BotProcess.start` (its `run_args` hold `--account ID`), remembering each start's pid."""
+        run = super().start(note)
+        assert self.proc is not None
         self.pids.append(self.proc.pid)
-        self.runs.append(run)
         return run
 
     def pid(self) -> int | None:
@@ -232,7 +205,9 @@ class Fleet:
     logs: Logs = field(init=False)
 
     def __post_init__(self) -> None:
-        self.procs = {a: AccountProcess(self.folder / a, self.config, account=a) for a in self.layout.ids}
+        self.procs = {
+            a: AccountProcess(self.folder / a, self.config, ("--account", a)) for a in self.layout.ids
+        }
         self.logs = Logs(self.config.parent / "logs")
         self._lock = threading.Lock()
 
