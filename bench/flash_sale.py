@@ -8,11 +8,15 @@ units each with a per-member limit of 2 per product.
 * the order writer (`handlers.selling.order_writer.OrderWriter` over
   `handlers.selling.store.OrderStore`): every attempt submitted at once, each
   caller's result checked to arrive only after the batch holding it committed;
-* end to end (the goal line): the same attempts as chat messages ("A1 2")
+* end to end (the goal lines): the same attempts as chat messages ("A1 2")
   through the app's inbound path with the full handler set, delivered one at a
   time as the wechaty adapter does (`bench.flash_e2e`); orders counted, and
   receipt → commit timed, from the database; time-capped, so a slow path is
-  measured on a sample;
+  measured on a sample. Twice, each on a fresh app: as fast as the loop takes
+  them (the throughput goal; nothing in real chat arrives faster than it is read,
+  so this run's receipt → commit is reported, not judged), and paced at the goal's
+  5,000 messages a second (the latency goal: p99 receipt → commit at that rate,
+  as the routing benchmark judges latency at a paced rate);
 * the order writer again on PostgreSQL when `pgserver` is installed (full run only).
 
 Units sold must equal the stock exactly: zero oversold, zero lost, no member over the
@@ -326,39 +330,49 @@ def run(quick: bool) -> Result:
         now = datetime.now(UTC)
         text = campaign_text(now - timedelta(hours=2), now + timedelta(days=1))
         e2e = asyncio.run(end_to_end(tmp / "e2e", attempts, text, cap))
+        say(f"flash_sale: end to end again, paced at {GOAL_RATE:,} messages/s")
+        paced = asyncio.run(end_to_end(tmp / "e2e-paced", attempts, text, cap, pace=GOAL_RATE))
     pg = None if quick else _postgres(attempts)
-    return _row(base, writer, e2e, pg)
+    return _row(base, writer, e2e, paced, pg)
 
 
 def _row(
-    base: dict[str, Any], writer: dict[str, Any], e2e: dict[str, Any], pg: dict[str, Any] | None
+    base: dict[str, Any],
+    writer: dict[str, Any],
+    e2e: dict[str, Any],
+    paced: dict[str, Any],
+    pg: dict[str, Any] | None,
 ) -> Result:
     total = STOCK_EACH * len(PRODUCTS)
-    rate, p99 = e2e["rate"], e2e["commit_p99_ms"]
+    rate, p99 = e2e["rate"], paced["commit_p99_ms"]
     exact = writer["sold"] == writer["sold_in_db"] == total and writer["left"] == 0
-    safe = e2e["sold_in_db"] + e2e["left"] == total and e2e["members_over_limit"] == 0
-    early = writer["acknowledged_before_commit"] + e2e["acknowledged_before_commit"]
+    runs = (e2e, paced)
+    safe = all(r["sold_in_db"] + r["left"] == total and r["members_over_limit"] == 0 for r in runs)
+    early = writer["acknowledged_before_commit"] + sum(r["acknowledged_before_commit"] for r in runs)
+    audited = sum(r["chain_posts_audited"] for r in runs)
     goals = [
         Goal(f"≥ {GOAL_RATE:,} orders/s end to end (got {rate:,.0f})", rate >= GOAL_RATE),
         Goal(
-            f"receipt→commit p99 ≤ {GOAL_P99_MS:.0f} ms (got {p99:,.0f} ms)",
-            p99 <= GOAL_P99_MS if e2e["orders_committed"] else None,
+            f"receipt→commit p99 ≤ {GOAL_P99_MS:.0f} ms at {GOAL_RATE:,}/s (got {p99:,.0f} ms)",
+            p99 <= GOAL_P99_MS if paced["orders_committed"] else None,
         ),
         Goal(
             f"no oversell (writer sold {writer['sold_in_db']:,}/{total:,}, left {writer['left']}; end to end "
-            f"sold {e2e['sold_in_db']:,} + left {e2e['left']:,}; over limit "
-            f"{writer['members_over_limit'] + e2e['members_over_limit']})",
+            f"sold {e2e['sold_in_db']:,} + left {e2e['left']:,}, paced {paced['sold_in_db']:,} + "
+            f"{paced['left']:,}; over limit "
+            f"{writer['members_over_limit'] + sum(r['members_over_limit'] for r in runs)})",
             exact and safe and writer["members_over_limit"] == 0,
         ),
         Goal(
-            f"acknowledged only after commit ({early} early; {e2e['chain_posts_audited']} chain posts audited)",
-            early == 0 if e2e["chain_posts_audited"] else None,
+            f"acknowledged only after commit ({early} early; {audited} chain posts audited)",
+            early == 0 if audited else None,
         ),
     ]
     figure = (
         f"{rate:,.0f} orders/s end to end one at a time ({e2e['messages']:,} order messages, "
-        f"{e2e['orders_committed']:,} orders committed, sold {e2e['sold_in_db']:,}/{total:,}), "
-        f"receipt→commit p50 {e2e['commit_p50_ms']:,.0f} ms p99 {p99:,.0f} ms"
+        f"{e2e['orders_committed']:,} orders committed, sold {e2e['sold_in_db']:,}/{total:,}; "
+        f"receipt→commit p99 {e2e['commit_p99_ms']:,.0f} ms unpaced); paced at {GOAL_RATE:,}/s: "
+        f"receipt→commit p50 {paced['commit_p50_ms']:,.0f} ms p99 {p99:,.0f} ms"
     )
     baseline = (
         f"order writer {writer['rate']:,.0f} attempts/s vs plain sqlite3 {base['rate']:,.0f} "
@@ -371,7 +385,7 @@ def _row(
         notes.append(
             f"end to end: {e2e['messages']:,} of {e2e['offered']:,} messages in {e2e['seconds']:.0f}s (time cap)"
         )
-    if not e2e["chain_posts_audited"]:
+    if not audited:
         notes.append("no chain post seen: is the acknowledgement still queued with kind 'chain'?")
     return Result(
         name="flash_sale",
@@ -379,7 +393,7 @@ def _row(
         baseline=baseline,
         ratio=rate / base["rate"],
         goals=goals,
-        details={"baseline": base, "writer": writer, "end_to_end": e2e, "postgresql": pg},
+        details={"baseline": base, "writer": writer, "end_to_end": e2e, "paced": paced, "postgresql": pg},
         notes=notes,
     )
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
@@ -67,8 +67,10 @@ def status_values(
     return values
 
 
-def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "") -> bool:
-    """Run `ops` in order; consecutive inserts go as one statement. Whether the last op changed a row.
+def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "", *, answer: bool = True) -> bool:
+    """Run `ops` in order; consecutive inserts go as one statement, and so do consecutive updates of
+    one shape (newer texts, sent marks). `answer`: whether the last op changed a row (it then
+    runs alone, for its row count).
 
     With several accounts, a `sending` mark lands only on a row still `account`'s: a row
     another account took over (fail-over) is never sent by both."""
@@ -84,17 +86,51 @@ def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "") -> bool:
             conn.execute(INSERT, rows)
             changed = True
             continue
-        where = [col(OutboxRow.id) == row_id]
         if kind == "cancel":
-            where = [col(OutboxRow.id).in_(values["ids"])]
-            values = {"status": "cancelled"}
-        if kind in ("text", "cancel") or values.get("status") == "sending":
-            where.append(col(OutboxRow.status) == "queued")  # only a row that has not left
-        if account and values.get("status") == "sending":
-            where.append(col(OutboxRow.account) == account)
-        changed = bool(conn.execute(update(OutboxRow).where(*where).values(**values)).rowcount)
+            stmt = update(OutboxRow).where(col(OutboxRow.id).in_(values["ids"]), _QUEUED)
+            changed = bool(conn.execute(stmt.values(status="cancelled")).rowcount)
+            i += 1
+            continue
+        shape = _shape(kind, values, account)
+        params = [_params(row_id, values)]
         i += 1
+        last = len(ops) - 1 if answer else len(ops)  # the answering op keeps a statement of its own
+        while i < last and ops[i][0] != "cancel" and _shape(ops[i][0], ops[i][2], account) == shape:
+            params.append(_params(ops[i][1], ops[i][2]))
+            i += 1
+        result = conn.execute(_update_statement(shape), params)
+        changed = bool(result.rowcount)
     return changed
+
+
+# A shape: (columns set, only a still-queued row, only this account's row). Its statement is
+# built once, with bound parameters, so a pass of many updates compiles nothing.
+_Shape = tuple[tuple[str, ...], bool, str]
+_QUEUED = col(OutboxRow.status) == "queued"
+_STATEMENTS: dict[_Shape, Any] = {}
+
+
+def _shape(kind: str, values: dict[str, Any], account: str) -> _Shape:
+    sending = values.get("status") == "sending"
+    return tuple(sorted(values)), kind == "text" or sending, account if account and sending else ""
+
+
+def _params(row_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    return {"row_id": row_id, **{f"new_{key}": value for key, value in values.items()}}
+
+
+def _update_statement(shape: _Shape) -> Any:
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        columns, queued_only, account = shape
+        where = [col(OutboxRow.id) == bindparam("row_id")]
+        if queued_only:
+            where.append(_QUEUED)  # only a row that has not left
+        if account:
+            where.append(col(OutboxRow.account) == account)
+        stmt = update(OutboxRow).where(*where).values({key: bindparam(f"new_{key}") for key in columns})
+        _STATEMENTS[shape] = stmt
+    return stmt
 
 
 class WriteLog:
@@ -108,6 +144,7 @@ class WriteLog:
         self.failing = False  # the last write was refused: new rows are written through until one passes
         self._ops: list[Op] = []
         self._owed_rows: dict[int, dict[str, Any]] = {}  # inserts still in `_ops`, to update in place
+        self._owed_texts: dict[int, dict[str, Any]] = {}  # a row's newest text op, nothing of it after
         self._next_id: int | None = None
         self._mutex = threading.Lock()  # guards the log and the id counter (the writer is a thread)
         self._writing = threading.Lock()  # one write at a time, so batches commit in order
@@ -165,14 +202,20 @@ class WriteLog:
     def owe_text(self, row_id: int, text: str, mentions: str) -> None:
         with self._mutex:
             row = self._owed_rows.get(row_id)
-            if row is not None:  # not yet written: the insert carries the newer text
+            if row is None:  # written already: the row's last text op, if still last, takes it
+                row = self._owed_texts.get(row_id)
+            if row is not None:  # a rolling post re-rendered 80 times a pass is one write, not 80
                 row["text"], row["mentions"] = text, mentions
                 return
-            self._ops.append(("text", row_id, {"text": text, "mentions": mentions}))
+            values = {"text": text, "mentions": mentions}
+            self._ops.append(("text", row_id, values))
+            self._owed_texts[row_id] = values
 
     def owe(self, op: Op) -> None:
         with self._mutex:
             self._ops.append(op)
+            for row_id in op[2]["ids"] if op[0] == "cancel" else (op[1],):
+                self._owed_texts.pop(row_id, None)  # a later text must come after this op
 
     def owed(self) -> int:
         """How many writes wait for the next `write()`."""
@@ -188,13 +231,13 @@ class WriteLog:
         with self._writing:
             with self._mutex:
                 batch, self._ops = self._ops, []
-                self._owed_rows = {}
+                self._owed_rows, self._owed_texts = {}, {}
             if not batch and not extra:
                 return False
             try:
                 with engine.begin() as conn:
                     if batch:
-                        apply_ops(conn, batch, self.account)
+                        apply_ops(conn, batch, self.account, answer=False)
                     hit = apply_ops(conn, extra, self.account) if extra else False
             except BaseException:
                 with self._mutex:

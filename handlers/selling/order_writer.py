@@ -37,6 +37,7 @@ from typing import Any
 
 from loguru import logger
 
+from bot.storage.write_lock import mark_urgent_thread
 from handlers.selling.ops import Operation, OpResult
 from handlers.selling.store import OrderStore
 
@@ -141,9 +142,13 @@ class OrderWriter:
     async def _in_own_thread(self, ops: list[Operation]) -> tuple[list[OpResult], Any]:
         """Apply a batch in the writer's own thread, not the loop's shared pool: batches are serial
         anyway, and a dedicated thread neither waits behind other features' work in the pool
-        (a dictionary load, a monitor check) nor moves from thread to thread."""
+        (a dictionary load, a monitor check) nor moves from thread to thread. The thread is
+        marked urgent: on SQLite its batches go through the write gate before the routine
+        writers' (bot/storage/write_lock.py)."""
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-writer")
+            self._executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="order-writer", initializer=mark_urgent_thread
+            )
         call = contextvars.copy_context().run
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, call, self._apply, ops, self.now()

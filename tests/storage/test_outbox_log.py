@@ -1,0 +1,89 @@
+"""The outbox's owed writes: a pass of many updates is few statements, and still in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from bot.storage.engine import make_engine
+from bot.storage.outbox_store import OutboxStore, status_values
+from bot.storage.tables import OutboxRow
+from bot.schema import create_schema
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def _store(tmp_path: Path) -> OutboxStore:
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    create_schema(engine)
+    store = OutboxStore(engine)
+    store.seed_ids()
+    return store
+
+
+def _queue(store: OutboxStore, count: int) -> list[int]:
+    ids = [store.allocate() for _ in range(count)]
+    for row_id in ids:
+        store.insert_behind(row_id, {"group_id": "g1", "text": f"first {row_id}", "kind": "notice"}, NOW)
+    store.log.write(store.engine)
+    return ids
+
+
+def _statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def _rows(store: OutboxStore) -> dict[int, tuple[str, str]]:
+    with store.engine.connect() as conn:
+        found = conn.execute(select(col(OutboxRow.id), col(OutboxRow.text), col(OutboxRow.status)))
+        return {row_id: (text, status) for row_id, text, status in found}
+
+
+def test_a_rolling_post_rerendered_many_times_between_passes_is_one_write(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    (row_id,) = _queue(store, 1)
+    for n in range(80):  # a refusal notice re-rendered with every new name while it waits
+        store.replace_behind(row_id, f"names 0..{n}", "")
+    assert store.owed() == 1
+    updates = _statements(store.engine)
+    store.log.write(store.engine)
+    assert len(updates) == 1
+    assert _rows(store)[row_id] == ("names 0..79", "queued")
+
+
+def test_a_text_owed_after_a_status_change_stays_after_it(tmp_path: Path) -> None:
+    """The newer text must not move ahead of a cancel (or a sending mark) owed between them."""
+    store = _store(tmp_path)
+    (row_id,) = _queue(store, 1)
+    store.replace_behind(row_id, "before the cancel", "")
+    store.cancel_behind([row_id])
+    store.replace_behind(row_id, "after the cancel", "")  # lands on no row: it has left the queue
+    assert store.owed() == 3
+    store.log.write(store.engine)
+    assert _rows(store)[row_id] == ("before the cancel", "cancelled")
+
+
+def test_a_pass_of_sent_marks_is_one_statement_and_the_last_answers_alone(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    ids = _queue(store, 50)
+    for row_id in ids[:-1]:
+        store.status_behind(row_id, status_values("sent", sent_at=NOW))
+    updates = _statements(store.engine)
+    hit = store.log.write(store.engine, [("status", ids[-1], status_values("sending"))])
+    assert hit is True  # the extra op's own row count
+    assert len(updates) == 2  # 49 sent marks in one executemany, the sending mark alone
+    rows = _rows(store)
+    assert [rows[row_id][1] for row_id in ids] == ["sent"] * 49 + ["sending"]
+    assert store.log.write(store.engine, [("status", ids[-1], status_values("sending"))]) is False
