@@ -151,6 +151,9 @@ _gates_lock = threading.Lock()
 
 def gate_for(path: str) -> WriteGate:
     """The gate of a database file, shared by every engine of this process on that file."""
+    gate = _gates.get(path)  # every write transaction asks: no lock, no new gate, once it exists
+    if gate is not None:
+        return gate
     with _gates_lock:
         return _gates.setdefault(path, WriteGate())
 

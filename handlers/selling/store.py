@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bot.campaign import Campaign
@@ -60,6 +60,11 @@ from handlers.selling.tables import (
     OrderRow,
     PickupChoice,
 )
+
+_STOCK_LINES = (
+    select(STOCK).where(STOCK.c.campaign_id == bindparam("campaign")).order_by(STOCK.c.product_code)
+)
+"""Read back after every order batch: built once (docs/performance.md, the order writer's statements)."""
 
 BatchExtension = Callable[[Connection, list[Operation], list[OpResult], datetime], None]
 """A feature's step in each order batch's transaction (`OrderStore.extend`); raising rolls the batch back."""
@@ -277,9 +282,7 @@ class OrderStore:
 
     def stock(self, campaign_id: str, conn: Connection | None = None) -> list[StockLine]:
         with self.reading(conn) as conn:
-            rows = conn.execute(
-                select(STOCK).where(STOCK.c.campaign_id == campaign_id).order_by(STOCK.c.product_code)
-            ).all()
+            rows = conn.execute(_STOCK_LINES, {"campaign": campaign_id}).all()
         return [
             StockLine(r.product_code, r.name, r.price_cents, r.unit, r.limit_per_member, r.stock, r.total)
             for r in rows

@@ -10,10 +10,10 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from bot.schema import create_schema
 from bot.storage.engine import make_engine
 from bot.storage.outbox_store import OutboxStore, status_values
 from bot.storage.tables import OutboxRow
-from bot.schema import create_schema
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 

@@ -86,46 +86,52 @@ def test_a_holder_whose_transaction_ended_unseen_is_taken_back(tmp_path: Path) -
             assert time.monotonic() - started < 1.0
 
 
+def _urgent_round(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    """Three routine writers wait on a held gate, then an urgent one; the order they wrote in."""
+    from bot.storage.write_lock import mark_urgent_thread
+
+    holding, release = threading.Event(), threading.Event()
+    order: list[str] = []
+    waiting = threading.Semaphore(0)
+
+    def holder() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (0)"))
+            holding.set()
+            release.wait(10)
+
+    def writer(name: str, urgent: bool) -> None:
+        if urgent:
+            mark_urgent_thread()
+        holding.wait()
+        waiting.release()
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            order.append(name)
+
+    threads = [threading.Thread(target=holder)]
+    threads += [threading.Thread(target=writer, args=(f"routine{n}", False)) for n in range(3)]
+    threads.append(threading.Thread(target=writer, args=("urgent", True)))
+    threads[0].start()
+    for thread in threads[1:-1]:  # the routine writers start waiting first
+        thread.start()
+    for _ in range(3):
+        waiting.acquire(timeout=10)
+    time.sleep(0.1)
+    threads[-1].start()
+    waiting.acquire(timeout=10)
+    time.sleep(0.1)  # the urgent writer is waiting on the gate too
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    return order
+
+
 def test_an_urgent_writer_goes_before_routine_writers_that_waited_longer(tmp_path: Path) -> None:
     """The order writer marks its thread urgent: a batch of orders (acknowledged only after its
     commit) must not queue behind the inbound log's and the outbox's routine batches."""
-    from bot.storage.write_lock import mark_urgent_thread
-
     engine = _engine(tmp_path)
     for round_ in range(3):
-        holding, release = threading.Event(), threading.Event()
-        order: list[str] = []
-        waiting = threading.Semaphore(0)
-
-        def holder() -> None:
-            with engine.begin() as conn:
-                conn.execute(text("INSERT INTO t VALUES (0)"))
-                holding.set()
-                release.wait(10)
-
-        def writer(name: str, urgent: bool) -> None:
-            if urgent:
-                mark_urgent_thread()
-            holding.wait()
-            waiting.release()
-            with engine.begin() as conn:
-                conn.execute(text("INSERT INTO t VALUES (1)"))
-                order.append(name)
-
-        threads = [threading.Thread(target=holder)]
-        threads += [threading.Thread(target=writer, args=(f"routine{n}", False)) for n in range(3)]
-        threads.append(threading.Thread(target=writer, args=("urgent", True)))
-        threads[0].start()
-        for thread in threads[1:-1]:  # the routine writers start waiting first
-            thread.start()
-        for _ in range(3):
-            waiting.acquire(timeout=10)
-        time.sleep(0.1)
-        threads[-1].start()
-        waiting.acquire(timeout=10)
-        time.sleep(0.1)  # the urgent writer is waiting on the gate too
-        release.set()
-        for thread in threads:
-            thread.join(10)
+        order = _urgent_round(engine)
         assert len(order) == 4, f"round {round_}: {order}"
         assert order[0] == "urgent", f"round {round_}: {order}"
