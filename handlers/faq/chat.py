@@ -135,5 +135,6 @@ async def handle_faq(msg: GroupMessage, ctx: Context) -> None:
 
 
 async def warm_up() -> None:
-    """Start-up hook: load jieba's dictionary (about 0.7 s) before the first question, not during it."""
+    """Start-up hook: import jieba and map its dictionary (a few ms; about a second the first time on a
+    machine, when the cache file is built) before the first question, not during it."""
     await asyncio.to_thread(load_tokenizer)

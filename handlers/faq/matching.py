@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -80,22 +81,49 @@ MEMO_SIZE = 4096
 """Answers remembered per matcher: chatter repeats (哈哈哈, 好的, 收到)."""
 
 
+def _import_jieba() -> Any:
+    """jieba, imported without `pkg_resources`.
+
+    jieba's `_compat` imports setuptools' `pkg_resources` (12 MB resident, nothing else in
+    the bot imports it) only to open its own data files, and opens them by path when that
+    import fails: the same files. So the name is blocked for this one import (a `None` in
+    `sys.modules` makes `import` raise ImportError) and put back as it was.
+    """
+    if "jieba" in sys.modules or "pkg_resources" in sys.modules:
+        import jieba
+
+        return jieba
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
+
+
 def _jieba() -> Any:
-    """A private jieba tokenizer, built on first use (it loads a dictionary; never at import time)."""
+    """A private jieba tokenizer, built on first use (it loads a dictionary; never at import time).
+
+    Its prefix dictionary is `handlers.faq.dictionary`'s memory-mapped trie: `initialize`
+    would build the same mapping as a 500,000-entry dict, 62 MB that never goes away.
+    """
     global _tokenizer
     with _tokenizer_lock:
         if _tokenizer is None:
-            import jieba
+            jieba = _import_jieba()
+
+            from handlers.faq.dictionary import load_prefix_dict
 
             jieba.setLogLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
+            tokenizer.FREQ, tokenizer.total = load_prefix_dict()
+            tokenizer.initialized = True  # so `check_initialized` never builds jieba's own dict
             _tokenizer = tokenizer
         return _tokenizer
 
 
 def tokenizer_ready() -> bool:
-    """Whether jieba's dictionary is loaded (loading takes about a second)."""
+    """Whether jieba's dictionary is loaded (a few ms, or about a second while its cache file is built)."""
     return _tokenizer is not None
 
 
