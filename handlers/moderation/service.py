@@ -46,6 +46,7 @@ class Moderation:
         self.tz = ZoneInfo(config.bot.timezone)
         self._rules: dict[str, ModerationRules] = {}
         self._words: dict[str, BannedWords] = {}
+        self._keys: dict[str, str] = {}  # configured group -> its cache entry (bounded by config.yaml)
         self.flood = FloodTracker()
         self.repeat = RepeatTracker()
         self.allowance = Allowance()
@@ -53,16 +54,28 @@ class Moderation:
         self.mutes = Mutes()
         self.alerted: LRUCache[Key, datetime] = LRUCache(maxsize=TRACKED_MEMBERS)
 
+    def _key(self, group_id: str) -> str:
+        """The group's entry in the rule and word caches: its own only if its config overrides
+        something, else the defaults' ("") that every such group shares."""
+        key = self._keys.get(group_id)
+        if key is None:
+            group = self.config.groups.get(group_id)
+            if group is None:
+                return ""  # not configured: nothing to remember (unbounded ids never enter the cache)
+            own = group.moderation.model_dump(exclude_none=True, exclude={"banned_words"})
+            key = self._keys[group_id] = group_id if own or group.moderation.banned_words else ""
+        return key
+
     def rules(self, group_id: str) -> ModerationRules:
         """The group's merged rules; groups without their own share the defaults' entry."""
-        key = group_id if group_id in self.config.groups else ""
+        key = self._key(group_id)
         rules = self._rules.get(key)
         if rules is None:
             rules = self._rules[key] = self.config.moderation_for(key) if key else self.config.moderation
         return rules
 
     def words(self, group_id: str) -> BannedWords:
-        key = group_id if group_id in self.config.groups else ""
+        key = self._key(group_id)
         words = self._words.get(key)
         if words is None:
             rules = self.rules(key)
