@@ -117,6 +117,7 @@ class StockAnnouncer:
         if self._agreed.get(campaign_id) == (stamp, levels):
             return
         self._agreed.pop(campaign_id, None)
+        texts: dict[tuple[tuple[str, str], ...], str] = {}  # one rendering per distinct news in this pass
         for group_id in self.sell.groups_of(campaign):
             if self.sell.status(campaign_id, group_id) != "open":
                 continue
@@ -128,12 +129,24 @@ class StockAnnouncer:
                 if lvl == "ok":
                     board.levels.pop(code, None)  # restocked: a later drop is news again
             if news:
-                self.post(campaign, group_id, lines, news)
+                self.post(campaign, group_id, lines, news, texts)
         if self.sell.state_stamp() == stamp:
             self._agreed[campaign_id] = (stamp, levels)
 
-    def post(self, campaign: Campaign, group_id: str, lines: list[StockLine], news: dict[str, str]) -> None:
+    def post(
+        self,
+        campaign: Campaign,
+        group_id: str,
+        lines: list[StockLine],
+        news: dict[str, str],
+        texts: dict[tuple[tuple[str, str], ...], str] | None = None,
+    ) -> None:
+        """Queue (or grow the queued) stock post of one group. `texts`: the renderings of this
+        pass over the campaign's groups, by highlighted news: every group of a campaign hears the
+        same news of the same stock, so a sell-out over 1,000 groups renders once, not 1,000
+        times on the event loop (60-70 ms, docs/performance.md)."""
         services = self.sell.services
+        texts = {} if texts is None else texts
         board = self.boards.setdefault((campaign.id, group_id), _Board())
         now = services.clock.now()
         window = campaign.broadcasts.window.total_seconds()
@@ -143,13 +156,17 @@ class StockAnnouncer:
         key = f"stock:{campaign.id}"
 
         def render(highlight: dict[str, str]) -> str:
-            return self.sell.render(
-                "stock/board.j2",
-                reason="alert",
-                title=campaign.title,
-                rows=stock_rows(campaign, lines, highlight),
-                closes_at=self.sell.times(campaign)[1],
-            )
+            key = tuple(sorted(highlight.items()))
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = self.sell.render(
+                    "stock/board.j2",
+                    reason="alert",
+                    title=campaign.title,
+                    rows=stock_rows(campaign, lines, highlight),
+                    closes_at=self.sell.times(campaign)[1],
+                )
+            return text
 
         grown, fresh = {**board.pending, **news}, dict(news)
         outbox_id = services.outbox.roll(
