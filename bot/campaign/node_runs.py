@@ -22,7 +22,7 @@ from bot.campaign import Campaign, TimelineNode
 from bot.campaign.fanout_lane import FanoutLane
 from bot.campaign.nodes import STATE_CHANGES, NodeHook, NodeRun, NodeRunner
 from bot.campaign.outcomes import NodeOutcome
-from bot.campaign.phases import run_after_commit, run_phases
+from bot.campaign.phases import GroupFailed, run_after_commit, run_phases
 from bot.campaign.retry import GaveUp, retry_transient, retry_transient_async, short_reason
 from bot.campaign.timeline_rules import CLOSED_EARLY, readable_duration, skip_in_closed_group
 from bot.outbox import Draft
@@ -306,6 +306,7 @@ class NodeRunning:
         lane = self.fanout_lane
         tail = lane.tail_per_group(node.kind) if budget is not None else 0.0
         claimed_at: list[float] = []
+        careful: list[bool] = []  # set once a group failed: the chunk is redone, each group in a savepoint
 
         def guard(conn: Connection) -> bool:
             posts.clear()
@@ -325,10 +326,13 @@ class NodeRunning:
                     conn=conn, memo=node_memo, tx=tx,
                 )  # fmt: skip
                 try:
-                    drafts = run_phases(conn, run, runner=runner, hooks=hooks, state=state, detail=detail)
+                    drafts = run_phases(conn, run, runner=runner, hooks=hooks, state=state, detail=detail,
+                                        savepoint=bool(careful))  # fmt: skip
                 except OperationalError:
                     raise
                 except Exception as exc:
+                    if not careful:
+                        raise GroupFailed from exc  # roll the whole chunk back; redone with savepoints
                     results[group_id] = exc
                     continue
                 if drafts is None:
@@ -339,7 +343,11 @@ class NodeRunning:
             claimed_at[:] = [time.perf_counter()]
             return True
 
-        ids = self.services.outbox.enqueue_atomic(posts, guard) or []
+        try:
+            ids = self.services.outbox.enqueue_atomic(posts, guard) or []
+        except GroupFailed:
+            careful.append(True)
+            ids = self.services.outbox.enqueue_atomic(posts, guard) or []
         if busy:
             return None
         start = 0
@@ -359,15 +367,9 @@ class NodeRunning:
         self._ledger_changed(campaign_id)
         with self.store.engine.begin() as conn:
             return TimelineStore.claim(
-                conn,
-                campaign_id=campaign_id,
-                node_id=node.node_id,
-                group_id=group_id,
-                status="skipped",
-                scheduled_at=node.fire_at,
-                now=now,
-                detail=why,
-            )
+                conn, campaign_id=campaign_id, node_id=node.node_id, group_id=group_id, status="skipped",
+                scheduled_at=node.fire_at, now=now, detail=why,
+            )  # fmt: skip
 
     def _on_missed(self, event: JobEventLike) -> None:
         """The scheduler gave up on a job past its grace: record it as skipped, never silently lost."""
@@ -393,8 +395,6 @@ class NodeRunning:
         due = node.fire_at.astimezone(ZoneInfo(self.services.config.bot.timezone))
         logger.bind(campaign=campaign_id, node=node_id).warning(
             "node {} due {:%m-%d %H:%M} was missed by {} (past its grace); recorded as skipped",
-            node_id,
-            due,
-            readable_duration((now - node.fire_at).total_seconds()),
-        )
+            node_id, due, readable_duration((now - node.fire_at).total_seconds()),
+        )  # fmt: skip
         self.outcomes.append(outcome)

@@ -7,11 +7,11 @@ thread; only telling the admins (the outbox) is on the loop.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from loguru import logger
 
+from bot.background import in_background
 from bot.campaign import Campaign
 from bot.config import OrderGuardSettings
 from bot.context import Services
@@ -90,7 +90,7 @@ async def run_check(services: Services, campaign_id: str, *, final: bool = False
         return CheckResult(0, [])
     campaign = loaded.campaign
     await services.settle()  # orders handed to the writer just before are committed first
-    result = await asyncio.to_thread(scan, services, campaign, broadcast_nodes(services, campaign_id))
+    result = await in_background(scan, services, campaign, broadcast_nodes(services, campaign_id))
     logger.bind(campaign=campaign_id).info(
         "order guard check{}: {} finding(s), {} new",
         " at close" if final else "",

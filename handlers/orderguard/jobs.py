@@ -8,12 +8,12 @@ the node's commit (`handlers.orderguard.hooks`), so a close spends no time readi
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from loguru import logger
 from sqlalchemy.exc import OperationalError
 
+from bot.background import in_background
 from bot.context import Services
 from handlers.orderguard.check import run_check
 from schedules import runtime
@@ -77,7 +77,7 @@ async def job_check(campaign_id: str) -> None:
     except OperationalError as exc:  # the database is busy or gone: the next check tries again
         logger.bind(campaign=campaign_id).warning("order guard: check failed, next one as usual: {}", exc)
     now = services.clock.now()
-    selling = await asyncio.to_thread(registry.selling_groups, loaded.campaign)
+    selling = await in_background(registry.selling_groups, loaded.campaign)
     if selling and now < registry.effective_times(campaign_id)[1]:
         schedule_check(services, campaign_id, now)
 
