@@ -138,6 +138,79 @@ class _CampaignMissesLoggedByRuntime(logging.Filter):
 _MISS_FILTER = _CampaignMissesLoggedByRuntime()
 
 
+class PassBatchedJobStore(SQLAlchemyJobStore):
+    """`SQLAlchemyJobStore` whose removals of the jobs a pass found due are written together.
+
+    The persistent job store, with the removals of one scheduler pass written in one transaction.
+
+    APScheduler removes each finished one-shot job in a transaction of its own, on the event loop,
+    while it goes through the due jobs. At an opening of a hundred campaigns that is a hundred write
+    transactions in one loop turn, each first waiting for SQLite's write lock behind the writer
+    threads: about 20 of the 40 ms the scheduler's wake-up held the loop at T (docs/performance.md).
+    Here a due job's removal is remembered and written with the pass's others, in one DELETE, before
+    the pass asks for its next wake-up time (`get_next_run_time`, which ends every pass) and before
+    any other use of the store, so every reader and writer still sees the removals in order, and by
+    the end of the pass the table holds exactly what it held before.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._due: set[str] = set()  # ids the current pass found due: they exist until removed here
+        self._removals: list[str] = []
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        self.flush()
+        jobs: list[Job] = super().get_due_jobs(now)
+        self._due = {job.id for job in jobs}
+        return jobs
+
+    def remove_job(self, job_id: str) -> None:
+        if job_id in self._due:
+            self._due.discard(job_id)
+            self._removals.append(job_id)
+            return
+        self.flush()
+        super().remove_job(job_id)
+
+    def get_next_run_time(self) -> datetime | None:
+        self.flush()
+        self._due = set()
+        result: datetime | None = super().get_next_run_time()
+        return result
+
+    def flush(self) -> None:
+        """Write the removals remembered so far, in one statement."""
+        if not self._removals:
+            return
+        ids, self._removals = self._removals, []
+        with self.engine.begin() as conn:
+            conn.execute(self.jobs_t.delete().where(self.jobs_t.c.id.in_(ids)))
+
+    def lookup_job(self, job_id: str) -> Job | None:
+        self.flush()
+        return super().lookup_job(job_id)
+
+    def get_all_jobs(self) -> list[Job]:
+        self.flush()
+        return super().get_all_jobs()
+
+    def add_job(self, job: Job) -> None:
+        self.flush()
+        super().add_job(job)
+
+    def update_job(self, job: Job) -> None:
+        self.flush()
+        super().update_job(job)
+
+    def remove_all_jobs(self) -> None:
+        self._removals, self._due = [], set()
+        super().remove_all_jobs()
+
+    def shutdown(self) -> None:
+        self.flush()
+        super().shutdown()
+
+
 def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timezone: str) -> AsyncIOScheduler:
     """An AsyncIOScheduler whose jobs persist in the bot's own database (`engine`).
 
@@ -149,7 +222,7 @@ def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timez
     if _MISS_FILTER not in executor_log.filters:
         executor_log.addFilter(_MISS_FILTER)
     jobstore = (
-        SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE) if engine is not None else MemoryJobStore()
+        PassBatchedJobStore(engine=engine, tablename=JOBS_TABLE) if engine is not None else MemoryJobStore()
     )
     return AsyncIOScheduler(
         jobstores={"default": jobstore},

@@ -1,0 +1,69 @@
+"""One scheduler pass removes the one-shot jobs it ran in one statement, on the real SQLite job store.
+
+At an opening of a hundred campaigns APScheduler removed each finished job in a write transaction
+of its own, on the event loop, each first waiting for SQLite's write lock (issue 14, the timeline
+burst's stall at T)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.triggers.date import DateTrigger
+
+from bot.config import SchedulerSettings
+from schedules.jobs import build_scheduler
+
+RAN: list[str] = []
+
+
+async def record(name: str) -> None:
+    RAN.append(name)
+
+
+def _deletes(engine: sa.Engine) -> list[str]:
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    return seen
+
+
+async def test_the_jobs_a_pass_ran_are_removed_in_one_statement_and_the_rest_stay(tmp_path: Path) -> None:
+    RAN.clear()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    scheduler = build_scheduler(engine, SchedulerSettings(), timezone="Asia/Shanghai")
+    scheduler.start(paused=True)
+    try:
+        due = datetime.now(UTC) + timedelta(seconds=0.3)
+        for n in range(20):  # twenty campaigns open at the same instant
+            scheduler.add_job(f"{__name__}:record", DateTrigger(run_date=due), args=[f"c{n}"], id=f"open-{n}")
+        scheduler.add_job(
+            f"{__name__}:record", DateTrigger(run_date=due + timedelta(hours=1)), args=["later"], id="later"
+        )
+        deletes = _deletes(engine)
+        scheduler.resume()
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if len(RAN) == 20:
+                break
+        assert sorted(RAN) == sorted(f"c{n}" for n in range(20))
+        assert len(deletes) == 1
+        assert [job.id for job in scheduler.get_jobs()] == ["later"]
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id FROM scheduled_jobs")).scalars().all() == ["later"]
+        scheduler.add_job(
+            f"{__name__}:record", DateTrigger(run_date=due + timedelta(hours=2)), args=["x"], id="open-3"
+        )
+        assert {job.id for job in scheduler.get_jobs()} == {"later", "open-3"}  # an id used again is kept
+        scheduler.remove_job("later")  # a removal outside a pass goes at once, and says if it was there
+        assert [job.id for job in scheduler.get_jobs()] == ["open-3"]
+    finally:
+        scheduler.shutdown(wait=False)
+        engine.dispose()
