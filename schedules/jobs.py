@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import datetime_to_utc_timestamp
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
@@ -139,23 +142,22 @@ _MISS_FILTER = _CampaignMissesLoggedByRuntime()
 
 
 class PassBatchedJobStore(SQLAlchemyJobStore):
-    """`SQLAlchemyJobStore` whose removals of the jobs a pass found due are written together.
+    """`SQLAlchemyJobStore` whose writes about the jobs a pass ran are made in one transaction.
 
-    The persistent job store, with the removals of one scheduler pass written in one transaction.
-
-    APScheduler removes each finished one-shot job in a transaction of its own, on the event loop,
-    while it goes through the due jobs. At an opening of a hundred campaigns that is a hundred write
-    transactions in one loop turn, each first waiting for SQLite's write lock behind the writer
-    threads: about 20 of the 40 ms the scheduler's wake-up held the loop at T (docs/performance.md).
-    Here a due job's removal is remembered and written with the pass's others, in one DELETE, before
-    the pass asks for its next wake-up time (`get_next_run_time`, which ends every pass) and before
-    any other use of the store, so every reader and writer still sees the removals in order, and by
-    the end of the pass the table holds exactly what it held before.
+    APScheduler, going through the due jobs on the event loop, updates each periodic job's next
+    run and removes each finished one-shot job in a write transaction of its own. At an opening
+    of a hundred campaigns that was two hundred write transactions in one loop turn, each first
+    waiting for SQLite's write lock behind the writer threads: the scheduler's wake-up held the
+    loop 40-70 ms at T (docs/performance.md). Here those writes are remembered and made together
+    (one executemany UPDATE, one DELETE) before the pass asks for its next wake-up time
+    (`get_next_run_time`, which ends every pass) and before any other use of the store. No await
+    comes in between, so at every point the event loop sees, the table holds what it held before.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._due: set[str] = set()  # ids the current pass found due: they exist until removed here
+        self._due: set[str] = set()  # ids the current pass found due: they exist until written here
+        self._updates: list[dict[str, Any]] = []
         self._removals: list[str] = []
 
     def get_due_jobs(self, now: datetime) -> list[Job]:
@@ -164,13 +166,23 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         self._due = {job.id for job in jobs}
         return jobs
 
-    def remove_job(self, job_id: str) -> None:
-        if job_id in self._due:
-            self._due.discard(job_id)
-            self._removals.append(job_id)
+    def update_job(self, job: Job) -> None:
+        if job.id not in self._due:
+            self.flush()
+            super().update_job(job)
             return
-        self.flush()
-        super().remove_job(job_id)
+        state = pickle.dumps(job.__getstate__(), self.pickle_protocol)  # as it is now, like the original
+        self._updates.append(
+            {"job": job.id, "next": datetime_to_utc_timestamp(job.next_run_time), "state": state}
+        )
+
+    def remove_job(self, job_id: str) -> None:
+        if job_id not in self._due:
+            self.flush()
+            super().remove_job(job_id)
+            return
+        self._due.discard(job_id)
+        self._removals.append(job_id)
 
     def get_next_run_time(self) -> datetime | None:
         self.flush()
@@ -179,12 +191,22 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         return result
 
     def flush(self) -> None:
-        """Write the removals remembered so far, in one statement."""
-        if not self._removals:
+        """Make the remembered writes, in one transaction."""
+        if not self._updates and not self._removals:
             return
-        ids, self._removals = self._removals, []
+        updates, self._updates = self._updates, []
+        removals, self._removals = self._removals, []
+        table = self.jobs_t
         with self.engine.begin() as conn:
-            conn.execute(self.jobs_t.delete().where(self.jobs_t.c.id.in_(ids)))
+            if updates:
+                statement = (
+                    table.update()
+                    .where(table.c.id == bindparam("job"))
+                    .values(next_run_time=bindparam("next"), job_state=bindparam("state"))
+                )
+                conn.execute(statement, updates)
+            if removals:
+                conn.execute(table.delete().where(table.c.id.in_(removals)))
 
     def lookup_job(self, job_id: str) -> Job | None:
         self.flush()
@@ -198,12 +220,8 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         self.flush()
         super().add_job(job)
 
-    def update_job(self, job: Job) -> None:
-        self.flush()
-        super().update_job(job)
-
     def remove_all_jobs(self) -> None:
-        self._removals, self._due = [], set()
+        self._updates, self._removals, self._due = [], [], set()
         super().remove_all_jobs()
 
     def shutdown(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import SchedulerSettings
 from schedules.jobs import build_scheduler
@@ -24,12 +25,12 @@ async def record(name: str) -> None:
     RAN.append(name)
 
 
-def _deletes(engine: sa.Engine) -> list[str]:
+def _writes(engine: sa.Engine) -> list[str]:
     seen: list[str] = []
 
     def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("DELETE"):
-            seen.append(statement)
+        if statement.lstrip().upper().startswith(("DELETE", "UPDATE")):
+            seen.append(statement.split()[0])
 
     sa.event.listen(engine, "before_cursor_execute", listen)
     return seen
@@ -47,17 +48,29 @@ async def test_the_jobs_a_pass_ran_are_removed_in_one_statement_and_the_rest_sta
         scheduler.add_job(
             f"{__name__}:record", DateTrigger(run_date=due + timedelta(hours=1)), args=["later"], id="later"
         )
-        deletes = _deletes(engine)
+        for n in range(5):  # and five campaigns' monitors start, every minute from then on
+            scheduler.add_job(
+                f"{__name__}:record",
+                IntervalTrigger(minutes=1, start_date=due),
+                args=[f"m{n}"],
+                id=f"monitor-{n}",
+            )
+        writes = _writes(engine)
         scheduler.resume()
         for _ in range(200):
             await asyncio.sleep(0.02)
-            if len(RAN) == 20:
+            if len(RAN) == 25:
                 break
-        assert sorted(RAN) == sorted(f"c{n}" for n in range(20))
-        assert len(deletes) == 1
-        assert [job.id for job in scheduler.get_jobs()] == ["later"]
+        assert sorted(RAN) == sorted([f"c{n}" for n in range(20)] + [f"m{n}" for n in range(5)])
+        assert writes == ["UPDATE", "DELETE"]  # one executemany of the five next runs, one DELETE
+        monitors = {f"monitor-{n}" for n in range(5)}
+        assert {job.id for job in scheduler.get_jobs()} == {"later"} | monitors
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT id FROM scheduled_jobs")).scalars().all() == ["later"]
+            rows = dict(conn.execute(sa.text("SELECT id, next_run_time FROM scheduled_jobs")).all())
+        assert set(rows) == {"later"} | monitors
+        assert all(abs(rows[m] - (due + timedelta(minutes=1)).timestamp()) < 0.01 for m in monitors)
+        for monitor in monitors:
+            scheduler.remove_job(monitor)
         scheduler.add_job(
             f"{__name__}:record", DateTrigger(run_date=due + timedelta(hours=2)), args=["x"], id="open-3"
         )
