@@ -93,6 +93,10 @@ async def _round(tmp: Path, messages: list[Any], size: dict[str, Any], board: bo
     durable = await wait_inbound(bot.db_path, "m", through["messages"], DURABLE_WAIT_SECONDS)
     seconds = through["seconds"] + time.perf_counter() - waited
     updates = await asyncio.to_thread(_stop_viewer, viewer) if viewer is not None else 0
+    live = None
+    if board:
+        figures = board_of(bot.app.services).live  # what the board's thread spent on the figures
+        live = {"snapshots": figures.computed, "last_snapshot_seconds": round(figures.last_seconds, 4)}
     await stop_bot(bot)
     rate = durable / seconds
     say(
@@ -106,6 +110,7 @@ async def _round(tmp: Path, messages: list[Any], size: dict[str, Any], board: bo
         "updates": updates,
         "handle_p99_ms": through["handle_p99_ms"],
         "seconds": seconds,
+        "live_figures": live,
     }
 
 

@@ -100,6 +100,9 @@ class LeanTransport:
     async def send(self, message: Outgoing) -> None:
         self.sent.append((self.clock_now(), message))
 
+    async def remove_member(self, group_id: str, member_id: str) -> bool:
+        return False  # as WeChat for a bot that does not own the group: the leader is asked instead
+
     async def stop(self) -> None:
         self._stopped.set()
 
