@@ -207,7 +207,7 @@ class NodeRunning:
         clock = self.services.clock
         try:
             recorded = await retry_transient(
-                lambda: self._record_skip(outcome.campaign_id, node, group_id, clock.now(), why),
+                lambda: self._record_skips(outcome.campaign_id, node, [group_id], clock.now(), why) == 1,
                 clock=clock,
                 until=clock.now() + timedelta(seconds=self.services.config.scheduler.critical_grace_seconds),
                 what=f"recording node {node.node_id} in {group_id} as skipped",
@@ -361,15 +361,15 @@ class NodeRunning:
                 lane.record_tail(node.kind, time.perf_counter() - claimed_at[0], len(claimed))
         return results
 
-    def _record_skip(
-        self, campaign_id: str, node: TimelineNode, group_id: str, now: datetime, why: str
-    ) -> bool:
+    def _record_skips(
+        self, campaign_id: str, node: TimelineNode, groups: list[str], now: datetime, why: str
+    ) -> int:
+        """Record (node, group)s as skipped, in one transaction; how many had no row yet."""
         self._ledger_changed(campaign_id)
+        rows = [dict(campaign_id=campaign_id, node_id=node.node_id, group_id=g, status="skipped",
+                     scheduled_at=node.fire_at, now=now, detail=why) for g in groups]  # fmt: skip
         with self.store.engine.begin() as conn:
-            return TimelineStore.claim(
-                conn, campaign_id=campaign_id, node_id=node.node_id, group_id=group_id, status="skipped",
-                scheduled_at=node.fire_at, now=now, detail=why,
-            )  # fmt: skip
+            return TimelineStore.claim_many(conn, rows)
 
     def _on_missed(self, event: JobEventLike) -> None:
         """The scheduler gave up on a job past its grace: record it as skipped, never silently lost."""
@@ -383,12 +383,12 @@ class NodeRunning:
         now = self.services.clock.now()
         outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, now, 0, 0, 0)
         why = "missed while the bot was down"
-        for group_id in self.groups_of(self.campaigns[campaign_id].campaign):
-            try:
-                if self._record_skip(campaign_id, node, group_id, now, why):
-                    outcome.skip(why)
-            except OperationalError:
-                # The database is busy: record it from a task that retries (a listener cannot wait).
+        groups = self.groups_of(self.campaigns[campaign_id].campaign)
+        try:  # one transaction for every group: 1,000 of their own held the loop ~80 ms a node
+            for _ in range(self._record_skips(campaign_id, node, groups, now, why)):
+                outcome.skip(why)
+        except OperationalError:  # busy: record them from tasks that retry (a listener cannot wait)
+            for group_id in groups:
                 task = asyncio.get_running_loop().create_task(self._skip(outcome, node, group_id, why))
                 _BACKGROUND.add(task)
                 task.add_done_callback(_BACKGROUND.discard)

@@ -311,9 +311,8 @@ class CampaignRuntime(NodeRunning):
         first_seen = min(first_seen, now)
         if node.critical or (first_seen - node.fire_at).total_seconds() <= self._grace_allowance(node):
             return False
-        for group_id in groups:
-            if (node.node_id, group_id) not in done:
-                self._record_skip(campaign_id, node, group_id, now, BEFORE_FIRST_LOAD)
+        missing = [group_id for group_id in groups if (node.node_id, group_id) not in done]
+        self._record_skips(campaign_id, node, missing, now, BEFORE_FIRST_LOAD)
         logger.bind(campaign=campaign_id, node=node.node_id).info(
             "node {} was due before the campaign was first loaded; recorded as skipped", node.node_id
         )

@@ -116,6 +116,20 @@ class TimelineStore:
         return True
 
     @staticmethod
+    def claim_many(conn: Connection, rows: list[dict[str, Any]]) -> int:
+        """`claim` for many (node, group) rows in the caller's transaction; how many were new.
+
+        On SQLite one executemany (its row count is the sum); elsewhere one claim per row."""
+        if conn.dialect.name != "sqlite" or not rows:
+            return sum(TimelineStore.claim(conn, **row) for row in rows)
+        ledger_rows = [
+            {**{k: v for k, v in row.items() if k not in ("now", "detail")}, "ran_at": row["now"],
+             "detail": str(row.get("detail", ""))[:500]}
+            for row in rows
+        ]  # fmt: skip
+        return int(conn.execute(_CLAIM_IGNORING_CONFLICT["sqlite"], ledger_rows).rowcount)
+
+    @staticmethod
     def set_group_status(
         conn: Connection, campaign_id: str, group_id: str, status: str, now: datetime
     ) -> None:
