@@ -10,7 +10,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from bot.app import App
@@ -23,6 +25,23 @@ from tests.broadcast.kit import G1, G2, G3, G4, GROUPS, code_of, with_messages
 from tests.conftest import make_config
 from tests.factories import group_message, private_message
 from tests.fakes import FakeClock, FakeTransport
+
+# These tests run a real scheduler, which fires any job whose time the wall clock has passed,
+# and a FakeClock's times are wall-clock times for it: the days below are a month ahead of the
+# real clock, so a job is only ever run by the tests' own calls (fixed dates went off once
+# the real date passed them).
+EVENING = (datetime.now(UTC) + timedelta(days=30)).replace(hour=12, minute=0, second=0, microsecond=0)
+"""20:00 in Asia/Shanghai, the evening before the morning broadcast."""
+MORNING = EVENING + timedelta(hours=14)  # 10:00 in Asia/Shanghai the next day
+
+
+def shanghai(at: datetime) -> str:
+    return at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(EVENING)
 
 
 async def _run(hooks: list[Any], app: App) -> None:
@@ -126,8 +145,8 @@ async def started_with_file(tmp_path: Path, clock: FakeClock, messages: str) -> 
 
 
 async def test_a_file_message_is_scheduled_once_across_restarts_and_sent_once(tmp_path: Path) -> None:
-    clock = FakeClock(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))  # the evening before the sale
-    message = '    - {at: "2026-12-05 10:00", to: ["#fruit"], text: 明早十点开抢}\n'
+    clock = FakeClock(EVENING)  # the evening before the sale
+    message = f'    - {{at: "{shanghai(MORNING)}", to: ["#fruit"], text: 明早十点开抢}}\n'
     app, _ = await started_with_file(tmp_path, clock, message)
     row = broadcasts_of(app.services).row(1)
     assert row is not None and row.status == "pending" and row.campaign_id == "t1"
@@ -137,7 +156,7 @@ async def test_a_file_message_is_scheduled_once_across_restarts_and_sent_once(tm
     assert [r.id for r in broadcasts_of(again.services).rows()] == [1]
     jobs = again.services.campaigns.scheduler
     assert jobs is not None and jobs.get_job(job_id(1)) is not None
-    clock.set(datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
+    clock.set(MORNING)
     await job_broadcast(1)
     await job_broadcast(1)
     await again.services.outbox.drain()
@@ -148,8 +167,9 @@ async def test_a_file_message_is_scheduled_once_across_restarts_and_sent_once(tm
 
 
 async def test_a_file_removed_while_the_bot_was_down_cancels_its_pending_messages(tmp_path: Path) -> None:
-    clock = FakeClock(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
-    app, _ = await started_with_file(tmp_path, clock, "    - {at: T-1h, to: all, text: 一小时后开团}\n")
+    clock = FakeClock(EVENING)
+    message = f'    - {{at: "{shanghai(MORNING)}", to: all, text: 明早十点开抢}}\n'
+    app, _ = await started_with_file(tmp_path, clock, message)
     await _run(app.shutdown_hooks, app)
     (tmp_path / "campaigns" / "t1.yaml").unlink()
 
