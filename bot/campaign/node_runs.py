@@ -366,10 +366,9 @@ class NodeRunning:
     ) -> int:
         """Record (node, group)s as skipped, in one transaction; how many had no row yet."""
         self._ledger_changed(campaign_id)
-        rows = [dict(campaign_id=campaign_id, node_id=node.node_id, group_id=g, status="skipped",
-                     scheduled_at=node.fire_at, now=now, detail=why) for g in groups]  # fmt: skip
         with self.store.engine.begin() as conn:
-            return TimelineStore.claim_many(conn, rows)
+            return TimelineStore.claim_many(conn, campaign_id, node.node_id, groups, status="skipped",
+                                            scheduled_at=node.fire_at, now=now, detail=why)  # fmt: skip
 
     def _on_missed(self, event: JobEventLike) -> None:
         """The scheduler gave up on a job past its grace: record it as skipped, never silently lost."""

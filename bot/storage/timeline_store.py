@@ -77,6 +77,32 @@ class LedgerEntry:
     detail: str
 
 
+def _ledger_row(
+    campaign: str, node: str, group: str, status: str, scheduled: datetime, now: datetime, detail: str
+) -> dict[str, Any]:
+    return {
+        "campaign_id": campaign,
+        "node_id": node,
+        "group_id": group,
+        "status": status,
+        "scheduled_at": scheduled,
+        "ran_at": now,
+        "detail": detail[:500],
+    }
+
+
+def _claim_row(conn: Connection, row: dict[str, Any]) -> bool:
+    ignoring_conflict = _CLAIM_IGNORING_CONFLICT.get(conn.dialect.name)
+    if ignoring_conflict is not None:
+        return bool(conn.execute(ignoring_conflict, row).rowcount)
+    try:
+        with conn.begin_nested():
+            conn.execute(_INSERT_LEDGER, row)
+    except IntegrityError:
+        return False
+    return True
+
+
 class TimelineStore:
     """Storage for the campaign timeline; claims are made inside the caller's transaction."""
 
@@ -96,38 +122,28 @@ class TimelineStore:
         detail: str = "",
     ) -> bool:
         """Record that a node ran for a group; False if it already had (the unique key says so)."""
-        row = {
-            "campaign_id": campaign_id,
-            "node_id": node_id,
-            "group_id": group_id,
-            "status": status,
-            "scheduled_at": scheduled_at,
-            "ran_at": now,
-            "detail": detail[:500],
-        }
-        ignoring_conflict = _CLAIM_IGNORING_CONFLICT.get(conn.dialect.name)
-        if ignoring_conflict is not None:
-            return bool(conn.execute(ignoring_conflict, row).rowcount)
-        try:
-            with conn.begin_nested():
-                conn.execute(_INSERT_LEDGER, row)
-        except IntegrityError:
-            return False
-        return True
+        row = _ledger_row(campaign_id, node_id, group_id, status, scheduled_at, now, detail)
+        return _claim_row(conn, row)
 
     @staticmethod
-    def claim_many(conn: Connection, rows: list[dict[str, Any]]) -> int:
-        """`claim` for many (node, group) rows in the caller's transaction; how many were new.
+    def claim_many(
+        conn: Connection,
+        campaign_id: str,
+        node_id: str,
+        group_ids: list[str],
+        *,
+        status: str,
+        scheduled_at: datetime,
+        now: datetime,
+        detail: str = "",
+    ) -> int:
+        """`claim` in several groups, in the caller's transaction; how many were new.
 
-        On SQLite one executemany (its row count is the sum); elsewhere one claim per row."""
+        On SQLite one executemany (its row count is the sum); elsewhere one claim per group."""
+        rows = [_ledger_row(campaign_id, node_id, g, status, scheduled_at, now, detail) for g in group_ids]
         if conn.dialect.name != "sqlite" or not rows:
-            return sum(TimelineStore.claim(conn, **row) for row in rows)
-        ledger_rows = [
-            {**{k: v for k, v in row.items() if k not in ("now", "detail")}, "ran_at": row["now"],
-             "detail": str(row.get("detail", ""))[:500]}
-            for row in rows
-        ]  # fmt: skip
-        return int(conn.execute(_CLAIM_IGNORING_CONFLICT["sqlite"], ledger_rows).rowcount)
+            return sum(_claim_row(conn, row) for row in rows)
+        return int(conn.execute(_CLAIM_IGNORING_CONFLICT["sqlite"], rows).rowcount)
 
     @staticmethod
     def set_group_status(
