@@ -156,10 +156,10 @@ class StockAnnouncer:
         key = f"stock:{campaign.id}"
 
         def render(highlight: dict[str, str]) -> str:
-            key = tuple(sorted(highlight.items()))
-            text = texts.get(key)
+            news_key = tuple(sorted(highlight.items()))
+            text = texts.get(news_key)
             if text is None:
-                text = texts[key] = self.sell.render(
+                text = texts[news_key] = self.sell.render(
                     "stock/board.j2",
                     reason="alert",
                     title=campaign.title,
