@@ -127,7 +127,8 @@ async def end_to_end(
 ) -> dict[str, Any]:
     """The attempts as chat messages ("A1 2", "接龙 A1 2") through the app, one at a time: as fast
     as the loop takes them, or `pace` messages a second (message n is due n / pace seconds after
-    the first; receipt is when it is delivered, so a loop that falls behind is not hidden)."""
+    the first; receipt is its due time when the loop is late, as `bench.chat.paced` counts it,
+    so a loop that falls behind is not hidden)."""
     from bench.flash_sale import N_GROUPS, check_db, member_id
 
     ids = group_ids(N_GROUPS)
@@ -164,6 +165,8 @@ async def end_to_end(
             if due > time.perf_counter():
                 await asyncio.sleep(due - time.perf_counter())
         receipt = time.perf_counter()
+        if pace is not None:
+            receipt = min(receipt, due)  # late: the wait for the loop counts too
         receipts[(event.sender.id, a.code)].append(receipt)
         await bot.deliver(event, receipt)
         handled += 1
