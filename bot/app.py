@@ -32,6 +32,7 @@ from bot.gc_policy import SurvivorFreezer
 from bot.handler import collect
 from bot.health import HealthMonitor
 from bot.inbound import InboundRecorder
+from bot.lanes import Lanes
 from bot.logging_setup import drain_logs
 from bot.outbox import Outbox
 from bot.roles import RoleBook
@@ -47,7 +48,7 @@ from bot.templates import DEFAULT_TEMPLATE_DIR, Renderer
 from bot.transports.base import Transport
 from bot.trouble import TroubleDesk, is_storage_error
 from bot.view import view_of
-from bot.vocab import Priority
+from bot.vocab import Priority, Role
 
 
 class App:
@@ -181,6 +182,15 @@ class App:
             self.trouble.ok("storage", now)
         return result
 
+    def _lane_of(self, event: Event) -> str | None:
+        """A member's group message runs in its group's lane; anything else is a barrier
+        (`bot.lanes`): a leader's command applies before the messages that follow it."""
+        if type(event) is not GroupMessage:
+            return None
+        if self.services.roles.role_of(event.sender.id, event.group_id) is not Role.MEMBER:
+            return None
+        return event.group_id
+
     def _serves(self, event: Event) -> bool:
         """Several accounts: whether this process acts on `event`; notes who it heard (it may
         write to them privately) and whether it is back in a group it was removed from."""
@@ -244,6 +254,8 @@ class App:
         """Run until the transport finishes (end of simulator input, or shutdown)."""
         self.transport = transport
         self.services.outbox.attach(transport)
+        # What the transport hands messages to: a message waiting for a thread holds only its group.
+        self.lanes: Lanes[DispatchResult] = Lanes(self.handle_event, self._lane_of)
         for hook in self.startup_hooks:
             result = hook(self)
             if asyncio.iscoroutine(result):
@@ -260,8 +272,9 @@ class App:
                 asyncio.create_task(self._stop_when_lease_lost(transport, sender), name="lease-lost")
             )
         try:
-            await transport.start(self.handle_event)
+            await transport.start(self.lanes.receive)
             logger.info("transport {} finished; sending what is still queued", transport.name)
+            await self.lanes.drain()  # messages still waiting for a thread
             await self.services.settle()  # orders still committing get their answers queued
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -274,6 +287,7 @@ class App:
                     "{} message(s) still queued at shutdown; they will be sent on next start", left
                 )
         finally:
+            await self.lanes.cancel()
             for task in (sender, *guards):
                 if not task.done():
                     task.cancel()

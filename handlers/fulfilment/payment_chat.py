@@ -20,7 +20,7 @@ from bot.vocab import Priority, Role
 from handlers.admin.roles import member_targets
 from handlers.fulfilment.dues import Due, campaign_dues, member_due, owing, record_payment
 from handlers.selling.leader import campaign_for_command
-from handlers.selling.store import OrderStore
+from handlers.selling.service import selling
 
 
 @dataclass
@@ -112,11 +112,12 @@ async def handle_paid(msg: GroupMessage, ctx: Context) -> None:
 
 # ------------------------------------------------------------------------------------ 我的订单
 def _closed_for(services: Services, campaign: Campaign, member_id: str) -> bool:
-    """Whether every group the member ordered in has closed (before that, dues are estimates)."""
-    store = OrderStore(services.repo.engine)
-    groups = {o.group_id for o in store.orders(campaign.id, member_id=member_id)}
-    statuses = store.group_statuses(campaign.id)
-    return bool(groups) and all(statuses.get(g) == "closed" for g in groups)
+    """Whether every group the member ordered in has closed (before that, dues are estimates).
+    The groups' states come from selling's memory: reading all of them (a thousand rows) for one
+    member was two thirds of a 我的订单's reads."""
+    sell = selling(services)
+    groups = {o.group_id for o in sell.store.orders(campaign.id, member_id=member_id)}
+    return bool(groups) and all(sell.status(campaign.id, g) == "closed" for g in groups)
 
 
 def order_extra_lines(services: Services, campaign: Campaign, member_id: str, private: bool) -> list[str]:

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import Row, Select, and_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -68,14 +68,18 @@ def rule_of(services: Services, campaign_id: str) -> PointsRedeem | None:
     return loaded.campaign.points.redeem if loaded is not None else None
 
 
-def _rows_query(campaign_id: str, member_id: str | None = None) -> Select[Any]:
-    """Redemption rows of a campaign (or one member's) with each member's balance."""
-    query = (
-        select(REDEMPTIONS, BALANCES.c.balance)
-        .select_from(REDEMPTIONS.outerjoin(BALANCES, BALANCES.c.member_id == REDEMPTIONS.c.member_id))
-        .where(REDEMPTIONS.c.campaign_id == campaign_id)
-    )
-    return query if member_id is None else query.where(REDEMPTIONS.c.member_id == member_id)
+_WITH_BALANCE = select(REDEMPTIONS, BALANCES.c.balance).select_from(
+    REDEMPTIONS.outerjoin(BALANCES, BALANCES.c.member_id == REDEMPTIONS.c.member_id)
+)
+# One member's row, read for every 我的订单: built once with bound parameters.
+_MEMBER_ROW = _WITH_BALANCE.where(
+    REDEMPTIONS.c.campaign_id == bindparam("campaign"), REDEMPTIONS.c.member_id == bindparam("member")
+)
+
+
+def _rows_query(campaign_id: str) -> Select[Any]:
+    """Redemption rows of a campaign with each member's balance."""
+    return _WITH_BALANCE.where(REDEMPTIONS.c.campaign_id == campaign_id)
 
 
 def _offer(row: Row[Any] | None, rule: PointsRedeem | None) -> PointsOffer | None:
@@ -101,7 +105,8 @@ class RedeemPurse:
         rule = rule_of(self.services, campaign_id)
         if self.conn is None:
             with self.services.repo.engine.connect() as conn:
-                return _offer(conn.execute(_rows_query(campaign_id, member_id)).first(), rule)
+                row = conn.execute(_MEMBER_ROW, {"campaign": campaign_id, "member": member_id}).first()
+                return _offer(row, rule)
         rows = self.loaded.get(campaign_id)
         if rows is None:
             rows = {r.member_id: r for r in self.conn.execute(_rows_query(campaign_id)).all()}

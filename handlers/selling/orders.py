@@ -100,7 +100,7 @@ def _my_orders(sell: Selling, campaign: Campaign, member_id: str, private: bool)
     """A member's priced orders, pickup point and other features' lines (`OrderExtras`): reads,
     run in a worker thread off the loop. The remark (it may hold an address) only in private."""
     member_quote, lines = sell.member_quote(campaign, member_id)
-    pickup = sell.store.pickups(campaign.id).get(member_id, "")
+    pickup = sell.store.pickup_of(campaign.id, member_id)
     if not lines:
         return MyOrders(member_quote, lines, pickup, [])
     extras = sell.services.get_or_make(OrderExtras, OrderExtras)

@@ -16,6 +16,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -24,6 +25,7 @@ from typing import Any
 from loguru import logger
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Select
 
 from bot.campaign import Campaign
 from bot.storage.engine import SQLITE_BEGIN_OPTION, connected
@@ -71,6 +73,36 @@ BatchExtension = Callable[[Connection, list[Operation], list[OpResult], datetime
 
 
 # --------------------------------------------------------------------------- the store
+
+_PICKUPS = PickupChoice.__table__  # type: ignore[attr-defined]
+_PICKUP_OF = select(_PICKUPS.c.pickup_point).where(
+    _PICKUPS.c.campaign_id == bindparam("campaign"), _PICKUPS.c.member_id == bindparam("member")
+)
+
+
+@functools.cache
+def _orders_query(by_group: bool, by_member: bool, by_product: bool) -> Select[Any]:
+    """Active orders of a campaign, narrowed by the filters given, built once per shape with bound
+    parameters: building a select and its cache key per read cost more than running it."""
+    query = select(
+        ORDERS.c.id,
+        ORDERS.c.group_id,
+        ORDERS.c.member_id,
+        ORDERS.c.member_name,
+        ORDERS.c.product_code,
+        ORDERS.c.quantity,
+        ORDERS.c.unit_price_cents,
+        ORDERS.c.created_at,
+    ).where(ORDERS.c.campaign_id == bindparam("campaign"), ORDERS.c.status == ACTIVE)
+    if by_group:
+        query = query.where(ORDERS.c.group_id == bindparam("group"))
+    if by_member:
+        query = query.where(ORDERS.c.member_id == bindparam("member"))
+    if by_product:
+        query = query.where(ORDERS.c.product_code == bindparam("product"))
+    return query.order_by(ORDERS.c.id)
+
+
 class OrderStore:
     """Orders and stock on one engine (SQLite or PostgreSQL)."""
 
@@ -319,24 +351,11 @@ class OrderStore:
         product_code: str | None = None,
         conn: Connection | None = None,
     ) -> list[OrderView]:
-        query = select(
-            ORDERS.c.id,
-            ORDERS.c.group_id,
-            ORDERS.c.member_id,
-            ORDERS.c.member_name,
-            ORDERS.c.product_code,
-            ORDERS.c.quantity,
-            ORDERS.c.unit_price_cents,
-            ORDERS.c.created_at,
-        ).where(ORDERS.c.campaign_id == campaign_id, ORDERS.c.status == ACTIVE)
-        if group_id is not None:
-            query = query.where(ORDERS.c.group_id == group_id)
-        if member_id is not None:
-            query = query.where(ORDERS.c.member_id == member_id)
-        if product_code is not None:
-            query = query.where(ORDERS.c.product_code == product_code)
+        filters = {"group": group_id, "member": member_id, "product": product_code}
+        params = {"campaign": campaign_id, **{k: v for k, v in filters.items() if v is not None}}
+        query = _orders_query(*(v is not None for v in filters.values()))
         with self.reading(conn) as conn:
-            rows = conn.execute(query.order_by(ORDERS.c.id)).all()
+            rows = conn.execute(query, params).all()
         return [OrderView(*r) for r in rows]
 
     def pickups(self, campaign_id: str, conn: Connection | None = None) -> dict[str, str]:
@@ -347,6 +366,13 @@ class OrderStore:
                 select(table.c.member_id, table.c.pickup_point).where(table.c.campaign_id == campaign_id)
             ).all()
         return {r[0]: r[1] for r in rows}
+
+    def pickup_of(self, campaign_id: str, member_id: str) -> str:
+        """The pickup point one member chose in a campaign ("" for none): 我的订单 reads one row,
+        not every member's choice."""
+        with self.engine.connect() as conn:
+            found = conn.execute(_PICKUP_OF, {"campaign": campaign_id, "member": member_id}).scalar()
+        return found or ""
 
     def all_group_statuses(self, campaign_ids: list[str] | None = None) -> dict[tuple[str, str], str]:
         """Every (campaign, group) ordering state, in one query (read once at start-up); with
