@@ -177,7 +177,7 @@ async def end_to_end(
     # seen every row: a quiet spell alone ended the run while a starved writer still held most
     # orders, which then committed unmeasured during shutdown.
     try:
-        await asyncio.wait_for(bot.app.services.settle(), SETTLE_MAX_SECONDS)
+        await asyncio.wait_for(bot.app.settle(), SETTLE_MAX_SECONDS)
     except TimeoutError:
         say(f"flash_sale: warning: orders still uncommitted {SETTLE_MAX_SECONDS:.0f}s after the last message")
     committed = committed_rows(bot.db_path)

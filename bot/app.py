@@ -72,6 +72,9 @@ class App:
             on_trouble=lambda exc: self.trouble.failed("storage", exc, services.clock.now()),
             on_recovered=lambda: self.trouble.ok("storage", services.clock.now()),
         )
+        # What the transport hands messages to: a message waiting for a thread holds only its
+        # group. (`handle_event` looked up per message: a test may wrap it.)
+        self.lanes: Lanes[DispatchResult] = Lanes(lambda event: self.handle_event(event), self._lane_of)
 
     @classmethod
     def build(
@@ -250,12 +253,16 @@ class App:
         self.notify_admins("admin/outbox_recovered.j2")
 
     # -- running -----------------------------------------------------------------------
+    async def settle(self) -> None:
+        """Every message received so far is handled, and the work it handed off (orders
+        committing) is done and answered. Not for handlers: they run inside the lanes."""
+        await self.lanes.drain()
+        await self.services.settle()
+
     async def run(self, transport: Transport, *, drain_seconds: float = 600.0) -> None:
         """Run until the transport finishes (end of simulator input, or shutdown)."""
         self.transport = transport
         self.services.outbox.attach(transport)
-        # What the transport hands messages to: a message waiting for a thread holds only its group.
-        self.lanes: Lanes[DispatchResult] = Lanes(self.handle_event, self._lane_of)
         for hook in self.startup_hooks:
             result = hook(self)
             if asyncio.iscoroutine(result):
@@ -274,8 +281,7 @@ class App:
         try:
             await transport.start(self.lanes.receive)
             logger.info("transport {} finished; sending what is still queued", transport.name)
-            await self.lanes.drain()  # messages still waiting for a thread
-            await self.services.settle()  # orders still committing get their answers queued
+            await self.settle()
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender

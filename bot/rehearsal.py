@@ -315,7 +315,7 @@ async def rehearse(
         finished,
         speed=speed,
         skip_quiet=skip,
-        settle_bot=app.services.settle,
+        settle_bot=app.settle,
         fill=code_filler(app.services.repo.engine, campaign.id),
     )
     echo(

@@ -20,11 +20,18 @@ class RoleBook:
         self.config = config
         self.repo = repo
         self._granted: dict[str, frozenset[str]] = self.read_grants()
+        # Each group's leaders (config and grants), made on first ask: every message asks twice
+        # (its lane, the moderation matcher), and a grant changes it rarely.
+        self._leader_sets: dict[str, frozenset[str]] = {}
 
     def _leaders(self, group_id: str) -> frozenset[str]:
-        granted = self._granted.get(group_id, frozenset())
-        configured = self.config.groups.get(group_id)
-        return granted | frozenset(configured.leaders) if configured else granted
+        leaders = self._leader_sets.get(group_id)
+        if leaders is None:
+            granted = self._granted.get(group_id, frozenset())
+            configured = self.config.groups.get(group_id)
+            leaders = granted | frozenset(configured.leaders) if configured else granted
+            self._leader_sets[group_id] = leaders
+        return leaders
 
     def role_of(self, member_id: str, group_id: str = "") -> Role:
         if member_id in self.config.admins:
@@ -48,7 +55,9 @@ class RoleBook:
     def follow(self, granted: dict[str, frozenset[str]]) -> None:
         """Grants made or taken back in another account's process (`bot.shared_state`)."""
         self._granted = granted
+        self._leader_sets = {}
 
     def invalidate(self, group_id: str) -> None:
         """A grant in `group_id` changed: read that group's grants again (one query, at the change)."""
         self._granted[group_id] = frozenset(self.repo.granted_members(group_id, "leader"))
+        self._leader_sets.pop(group_id, None)

@@ -251,3 +251,29 @@ def caplog_loguru() -> Any:
     sink = logger.add(lambda message: lines.append(str(message)), level="ERROR")
     yield lines
     logger.remove(sink)
+
+
+async def test_a_leaders_group_message_waits_for_the_groups_before_it(tmp_path: Path) -> None:
+    """Leaders steer the sale: their message applies after what members said before it, in every
+    group. Rights by id: the same name from another id is an ordinary member."""
+    READ_HELD.clear()
+    ANSWERED.clear()
+    probe = Feature("lanes-probe", modules=(sys.modules[__name__],))
+    config = make_config(tmp_path, groups={"g-b": {"name": "二群", "leaders": ["lily"]}})
+    app = App.build(config, clock=FakeClock(), features=[probe], rng=random.Random(1))
+    assert app._lane_of(_group(5, "g-b", "hello", sender="lily")) is None
+    assert app._lane_of(_group(6, "g-a", "hello", sender="lily")) == "g-a"  # not her group
+    assert app._lane_of(_group(7, "g-b", "hello", sender="alice")) == "g-b"
+
+    class Releasing(AdapterLike):
+        async def start(self, sink: Any) -> None:
+            await sink(self.events[0])
+            threading.Timer(0.2, READ_HELD.set).start()
+            await asyncio.wait_for(sink(self.events[1]), timeout=5)
+
+    transport = Releasing([_group(1, "g-a", "slow read"), _group(2, "g-b", "hello", sender="lily")], app)
+    try:
+        await asyncio.wait_for(app.run(transport, drain_seconds=0), timeout=30)
+    finally:
+        READ_HELD.set()
+    assert ANSWERED == ["read:g-a:True", "hello:g-b"]
