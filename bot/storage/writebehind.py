@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.base import Executable
 
 from bot.storage.errors import describe
+from bot.storage.multirow import MultiRowInserts
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,12 @@ class RowOp:
     # takes all rows of a statement instead of one per alternation. None: a barrier that
     # keeps its place (a join, a leave: their order against their neighbours matters).
     rank: int | None = None
+
+
+# The rank of a row appended to a log table of its own (an unanswered question, a moderation
+# action): it commutes with the bookkeeping upserts, so it no longer splits their runs (a run
+# cut into pieces costs one statement per piece, holding the write gate the order writer waits at).
+APPEND_LOG_RANK = 100
 
 
 @dataclass
@@ -118,6 +125,7 @@ class WriteBehind:
         self.on_trouble = on_trouble
         self.on_recovered = on_recovered
         self.stats = WriteBehindStats()
+        self._multirow = MultiRowInserts()  # only the writer thread uses it
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, RowOp]] = deque()
         self._last_seq = 0  # seq of the last op put
@@ -277,10 +285,20 @@ class WriteBehind:
             return list(islice(self._queue, self.max_batch))
 
     def _commit(self, conn: Connection, batch: list[tuple[int, RowOp]]) -> None:
+        # Built before the transaction: the less done holding the write gate, the sooner the
+        # order writer gets it.
+        statements: list[tuple[Any, Any]] = []
+        for _, group in groupby(_grouped(batch), key=lambda op: id(op.statement)):
+            ops = list(group)
+            params = [op.params for op in ops]
+            chunks = self._multirow.prepare(conn.dialect, ops[0].statement, params)
+            statements += chunks if chunks is not None else [(ops[0].statement, params)]
         with conn.begin():
-            for _, group in groupby(_grouped(batch), key=lambda op: id(op.statement)):
-                rows = list(group)
-                conn.execute(rows[0].statement, [op.params for op in rows])
+            for statement, params in statements:
+                if isinstance(statement, str):
+                    conn.exec_driver_sql(statement, params)
+                else:
+                    conn.execute(statement, params)
 
     def _one_by_one(self, batch: list[tuple[int, RowOp]], first: BaseException) -> None:
         """After a non-transient failure: each op in its own transaction; drop the ones that fail."""

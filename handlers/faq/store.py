@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from bot.storage.writebehind import RowOp
+from bot.storage.writebehind import APPEND_LOG_RANK, RowOp
 from handlers.faq.tables import FaqCustom, FaqUnanswered
 
 _LOG_UNANSWERED = insert(FaqUnanswered)  # built once: the write-behind batches equal statements
@@ -91,4 +91,4 @@ def unanswered_row(group_id: str, member_id: str, name: str, text: str, now: dat
         "text": text[:500],
         "asked_at": now,
     }
-    return RowOp(_LOG_UNANSWERED, params)
+    return RowOp(_LOG_UNANSWERED, params, rank=APPEND_LOG_RANK)

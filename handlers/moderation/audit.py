@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from bot.context import Services
-from bot.storage.writebehind import RowOp
+from bot.storage.writebehind import APPEND_LOG_RANK, RowOp
 from handlers.moderation.tables import ModerationAction
 
 TABLE: Any = ModerationAction.__table__  # type: ignore[attr-defined]
@@ -69,7 +69,7 @@ def record(
     logger.bind(group=group_id, member=member_id).info(
         "moderation: {} ({}) by {}", action, rule, by_id or "bot"
     )
-    services.write_behind(RowOp(_INSERT, params))
+    services.write_behind(RowOp(_INSERT, params, rank=APPEND_LOG_RANK))
 
 
 def recent(engine: Engine, group_ids: Sequence[str] | None, limit: int = MODLOG_ROWS) -> list[Entry]:

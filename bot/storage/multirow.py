@@ -1,0 +1,125 @@
+"""A run of one INSERT statement as multi-row INSERTs on SQLite: one step per chunk of rows.
+
+Why: `executemany` steps SQLite once per row, and gives up the interpreter lock for each step;
+with the event loop busy, getting the lock back, not the insert, was the write-behind writer's
+time (66 µs a row against 14 µs of CPU), and all of it spent holding the process's write gate
+that the order writer waits at (docs/performance.md). A multi-row INSERT runs a chunk of rows in
+one step: one wait for the lock per chunk. The statements are made before the transaction.
+
+Same rows, same order, same conflict clauses: SQLite applies the rows of a multi-row INSERT one
+after another, as `executemany` would. Only on SQLite (PostgreSQL refuses an upsert that touches
+a row twice in one statement, and has no write gate to hold), and only for plain INSERTs whose
+values all come from the rows (no Python-side column defaults); otherwise `plan` says None and
+the caller runs `executemany`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.dml import Insert
+
+CHUNKS = (1024, 256, 64, 16)  # rows per statement, largest first (SQLite takes 32,766 parameters)
+_ROW = 0
+_CONSTANT = 1
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One `?` of the statement: row `row`'s value of `key` (through `process`), or a constant."""
+
+    kind: int
+    row: int = 0
+    key: str = ""
+    process: Processor = None
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    slots: tuple[_Slot, ...]
+
+    def params(self, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for slot in self.slots:
+            if slot.kind == _CONSTANT:
+                out.append(slot.value)
+            else:
+                value = rows[slot.row][slot.key]
+                out.append(value if slot.process is None else slot.process(value))
+        return tuple(out)
+
+
+class MultiRowInserts:
+    """Compiled multi-row forms of the INSERTs one writer runs, made on first use."""
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[int, tuple[str, ...], int], tuple[Executable, _Plan | None]] = {}
+
+    def prepare(
+        self, dialect: Dialect, statement: Executable, rows: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, tuple[Any, ...]]] | None:
+        """`rows` as (SQL, parameters) multi-row INSERTs, built before the transaction (the less
+        a writer does holding the write gate, the sooner the order writer gets it); None when
+        the statement does not qualify (see the module's docstring): run it with executemany.
+        Fewer rows than the smallest chunk go as one statement of their own size."""
+        if dialect.name != "sqlite" or not isinstance(statement, Insert) or len(rows) < 2:
+            return None
+        keys = tuple(rows[0])
+        if any(tuple(row) != keys for row in rows):
+            return None
+        first = self._plan(dialect, statement, keys, min(len(rows), CHUNKS[-1]))
+        if first is None:
+            return None
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        start = 0
+        for size in (*CHUNKS, *range(CHUNKS[-1] - 1, 0, -1)):
+            while len(rows) - start >= size:
+                plan = self._plan(dialect, statement, keys, size)
+                assert plan is not None
+                out.append((plan.sql, plan.params(rows[start : start + size])))
+                start += size
+        return out
+
+    def _plan(self, dialect: Dialect, statement: Insert, keys: tuple[str, ...], size: int) -> _Plan | None:
+        cache_key = (id(statement), keys, size)
+        cached = self._plans.get(cache_key)
+        if cached is not None and cached[0] is statement:
+            return cached[1]
+        plan = _compile(dialect, statement, keys, size)
+        self._plans[cache_key] = (statement, plan)
+        return plan
+
+
+def _compile(dialect: Dialect, statement: Insert, keys: tuple[str, ...], size: int) -> _Plan | None:
+    names = {f"{key}__row{n}": (n, key) for n in range(size) for key in keys}
+    columns = statement.table.c
+    # Typed here: SQLAlchemy types a multi-row VALUES' first row from the columns, not the rest.
+    values = [
+        {key: bindparam(f"{key}__row{n}", type_=columns[key].type) for key in keys} for n in range(size)
+    ]
+    compiled = statement.values(values).compile(dialect=dialect)
+    if compiled.insert_prefetch or compiled.positiontup is None or statement._returning:
+        return None  # Python-side defaults, named parameters or RETURNING: not for this path
+    slots = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if name in names:
+            row, key = names[name]
+            slots.append(_Slot(_ROW, row=row, key=key, process=process))
+        else:
+            value = bind.effective_value
+            slots.append(_Slot(_CONSTANT, value=value if process is None else process(value)))
+    return _Plan(compiled.string, tuple(slots))
+
+
+__all__ = ["CHUNKS", "MultiRowInserts"]

@@ -1,0 +1,124 @@
+"""The write-behind writer's runs of one INSERT go as multi-row INSERTs on SQLite (bot/storage/multirow.py).
+
+Why it matters: each SQLite step gives up the interpreter lock, and a writer that must get it
+back once per row, with the event loop busy, held the write gate for 60-110 ms a batch while the
+order writer waited (docs/performance.md). The rows written must be exactly those `executemany`
+writes, in the same order, with the same conflict handling.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event, text, update
+from sqlalchemy.engine import Engine
+
+from bot.storage.bookkeeping import Bookkeeping
+from bot.storage.engine import init_db, make_engine
+from bot.storage.multirow import CHUNKS, MultiRowInserts
+from bot.storage.tables import MemberRow
+from bot.storage.writebehind import RowOp, WriteBehind
+from handlers.faq.store import unanswered_row
+
+T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+TABLES = ("inbound_messages", "members", "memberships", "groups", "engagement_faq_unanswered")
+
+
+def _engine(path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    return engine
+
+
+def _dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    with engine.connect() as conn:
+        return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY 1, 2"))] for t in TABLES}
+
+
+def _chatter(rows: Bookkeeping, n: int, seed: int) -> list[RowOp]:
+    """A day's bookkeeping in a busy group set: redelivered ids, renames (and blank names, which
+    keep the old one), members in several groups, a join and a leave, unanswered questions."""
+    rng = random.Random(seed)
+    ops: list[RowOp] = []
+    for i in range(n):
+        at = T0 + timedelta(seconds=i)
+        member, group = f"u{rng.randrange(300)}", f"g{rng.randrange(20)}"
+        message_id = f"m{rng.randrange(n)}" if rng.random() < 0.05 else f"m{i}"  # some redelivered
+        ops.append(rows.inbound(message_id, "group", group, member, f"第{i}条", at))
+        name = rng.choice(["阿丽", "小波", "", "王姐🌸", f"成员{i}"])
+        ops += rows.touch_member(group, member, name, at)
+        if rng.random() < 0.1:
+            ops.append(rows.touch_group(group, rng.choice(["团购一群", "", "二群"]), at))
+        if rng.random() < 0.05:
+            ops.append(unanswered_row(group, member, name, "能开发票吗", at))
+        if i == n // 2:
+            ops += rows.join(group, "newbie", "新人", at)
+            ops.append(rows.leave(group, "newbie", at + timedelta(seconds=1)))
+    return ops
+
+
+def _executemany(engine: Engine, ops: list[RowOp]) -> None:
+    """What the writer did before: one executemany per statement, in the same order."""
+    from itertools import groupby
+
+    from bot.storage.writebehind import _grouped
+
+    with engine.begin() as conn:
+        for _, group in groupby(_grouped(list(enumerate(ops))), key=lambda op: id(op.statement)):
+            run = list(group)
+            conn.execute(run[0].statement, [op.params for op in run])
+
+
+def test_the_rows_written_are_those_executemany_writes(tmp_path: Path) -> None:
+    for seed, size in ((1, 3), (2, 40), (3, 1_500)):
+        multi, plain = _engine(tmp_path / f"multi{seed}.db"), _engine(tmp_path / f"plain{seed}.db")
+        writer = WriteBehind(multi, max_batch=5_000, linger=0.2)
+        ops = _chatter(Bookkeeping(multi), size, seed)
+        writer.put(*ops)
+        assert writer.flush()
+        assert writer.stats.dropped == 0
+        _executemany(plain, _chatter(Bookkeeping(plain), size, seed))
+        assert _dump(multi) == _dump(plain), f"seed {seed}"
+
+
+def test_a_batch_of_rows_is_a_handful_of_statements(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "t.db")
+    steps: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def trace(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.set_trace_callback(steps.append)  # type: ignore[attr-defined]
+
+    engine.dispose()  # the next connection is traced
+    rows, writer = Bookkeeping(engine), WriteBehind(engine, max_batch=5_000, linger=0.2)
+    for i in range(1_000):
+        writer.put(rows.inbound(f"m{i}", "group", "g1", f"u{i}", "收到", T0))
+        writer.put(*rows.touch_member("g1", f"u{i}", f"成员{i}", T0))
+        if i % 7 == 0:
+            writer.put(unanswered_row("g1", f"u{i}", f"成员{i}", "能开发票吗", T0))  # does not split the runs
+    assert writer.flush()
+    inserts = [s for s in steps if s.lstrip().upper().startswith("INSERT")]
+    # 3,143 rows of four tables; executemany steps once per row. 1,000 rows: 3x256 + 3x64 + 2x16 + 8.
+    assert len(inserts) <= 40, len(inserts)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM inbound_messages")).scalar() == 1_000
+        assert conn.execute(text("SELECT count(*) FROM memberships")).scalar() == 1_000
+
+
+def test_only_plain_inserts_on_sqlite_qualify(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "t.db")
+    rows, multi = Bookkeeping(engine), MultiRowInserts()
+    inbound = [rows.inbound(f"m{i}", "group", "g", "u", "x", T0) for i in range(CHUNKS[-1] + 3)]
+    params = [op.params for op in inbound]
+    prepared = multi.prepare(engine.dialect, inbound[0].statement, params)
+    assert prepared is not None and len(prepared) == 2  # a chunk of 16, then one of 3
+    assert multi.prepare(engine.dialect, inbound[0].statement, params[:1]) is None  # one row: as it is
+    mixed = [*params[:2], {"message_id": "m9", "kind": "group"}]
+    assert multi.prepare(engine.dialect, inbound[0].statement, mixed) is None  # rows of other shapes
+    rename = update(MemberRow).values(name="x")
+    assert multi.prepare(engine.dialect, rename, [{"id": "a"}, {"id": "b"}]) is None
+    from sqlalchemy.dialects import postgresql
+
+    assert multi.prepare(postgresql.dialect(), inbound[0].statement, params) is None
