@@ -13,6 +13,9 @@ time (docs/performance.md). The rules keep every order a member or a leader can 
   earlier ones of its group, in the background too;
 * anything else (a private message, a status event, a leader's or an admin's message) is a
   barrier: it waits for every message before it, and the transport waits for it;
+* what this gives up: across groups, arrival order. An order in a group whose previous message is
+  still waiting (milliseconds) reaches the order writer after orders other groups sent later, so
+  with stock shared across groups the last unit can go to the later one;
 * at most `limit` messages wait in the background; past that the transport waits, as before, so
   a stuck database fills the chat network's buffers and not this process's memory.
 """

@@ -43,6 +43,11 @@ from handlers.selling.store import OrderStore
 
 CommitCallback = Callable[[list[Operation], list[OpResult]], None]
 ReadAfter = Callable[[list[Operation], list[OpResult]], Any]
+# A committed batch is answered this many operations at a time, the loop reading chat between
+# slices: under a flood a batch holds hundreds of orders, and answering them in one go (replies,
+# notices, 接龙 lists) stalled the loop 40-56 ms, the main thread losing the interpreter lock to the
+# writer threads every few milliseconds of a long step (docs/performance.md).
+ANSWER_SLICE = 25
 
 
 @dataclass
@@ -129,15 +134,19 @@ class OrderWriter:
             self.stats.batches += 1
             self.stats.operations += len(ops)
             self.stats.largest_batch = max(self.stats.largest_batch, len(ops))
-            if self.on_commit is not None:
-                try:
-                    self.on_commit(ops, results)
-                except Exception:
-                    logger.opt(exception=True).error("order writer: after-commit callback failed")
+            for start in range(0, len(ops), ANSWER_SLICE):
+                if start:
+                    await asyncio.sleep(0)  # the loop reads chat between slices
+                end = start + ANSWER_SLICE
+                if self.on_commit is not None:
+                    try:
+                        self.on_commit(ops[start:end], results[start:end])
+                    except Exception:
+                        logger.opt(exception=True).error("order writer: after-commit callback failed")
+                for (_, future), result in zip(batch[start:end], results[start:end], strict=True):
+                    if future is not None and not future.done():
+                        future.set_result(result)
             self.view = None
-            for (_, future), result in zip(batch, results, strict=True):
-                if future is not None and not future.done():
-                    future.set_result(result)
 
     async def _in_own_thread(self, ops: list[Operation]) -> tuple[list[OpResult], Any]:
         """Apply a batch in the writer's own thread, not the loop's shared pool: batches are serial

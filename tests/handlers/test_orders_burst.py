@@ -10,6 +10,7 @@ shown, not timed.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -126,3 +127,39 @@ async def test_a_repeated_order_form_or_chatter_reads_no_database_on_the_loop(
     assert recorder.seen == []
     if text == "A1 1":
         assert _active_units(shop) == 3
+
+
+async def test_a_big_batch_is_answered_in_slices_with_the_loop_running_between(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Under a flood the writer's batch holds hundreds of orders; answering them all in one loop
+    step stalled chat 40-56 ms (docs/performance.md). The loop runs between slices of answers."""
+    from handlers.selling.order_writer import ANSWER_SLICE
+
+    members = 2 * ANSWER_SLICE + 7
+    shop = build_shop(tmp_path, clock, text=campaign_text(groups=(G1,), a1=members, limit=5))
+    await shop.open()
+    writer = shop.sell.writer
+    original = writer.on_commit
+    assert original is not None
+    answered: list[int] = []
+    seen_by_loop: list[int] = []
+
+    def record(ops: list[Operation], results: list[OpResult]) -> None:
+        answered.append(len(ops))
+        original(ops, results)
+
+    def tick() -> None:
+        seen_by_loop.append(sum(answered))
+        if sum(answered) < members:
+            asyncio.get_running_loop().call_soon(tick)
+
+    writer.on_commit = record
+    for n in range(members):  # queued before the writer's first batch: one batch
+        await shop.app.handle_event(shop.message("A1 1", f"b{n}", name=f"团员{n}"))
+    asyncio.get_running_loop().call_soon(tick)
+    await shop.app.services.settle()
+    assert writer.stats.batches == 1 and writer.stats.largest_batch == members
+    assert answered == [ANSWER_SLICE, ANSWER_SLICE, 7]
+    assert {ANSWER_SLICE, 2 * ANSWER_SLICE} <= set(seen_by_loop)  # chat could be read in between
+    assert _active_units(shop) == members
