@@ -82,16 +82,21 @@ class OrderWriter:
         self._pending: list[tuple[Operation, asyncio.Future[OpResult] | None]] = []
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None  # one thread of its own, made on first batch
+        self._queued = 0  # operations ever queued
+        self._answered = 0  # of those, answered (in queue order)
+        self._catching_up: list[tuple[int, asyncio.Future[None]]] = []
 
     def enqueue(self, op: Operation) -> None:
         """Queue `op` and return at once; `on_commit` answers it after its batch commits."""
         self._pending.append((op, None))
+        self._queued += 1
         self._start()
 
     async def submit(self, op: Operation) -> OpResult:
         """Queue `op`; return its result once the batch holding it has committed."""
         future: asyncio.Future[OpResult] = asyncio.get_running_loop().create_future()
         self._pending.append((op, future))
+        self._queued += 1
         self._start()
         return await future
 
@@ -105,6 +110,27 @@ class OrderWriter:
         while not self.idle:
             assert self._task is not None
             await asyncio.wait([self._task])
+
+    async def caught_up(self) -> None:
+        """Wait until every operation queued before this call is committed and answered, not
+        the ones queued after it: a member's 我的订单 shows their order sent just before, and
+        does not wait, under a flood, for a writer that is never idle (`settle` would)."""
+        target = self._queued
+        if self._answered >= target:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._catching_up.append((target, future))
+        await future
+
+    def _count_answered(self, n: int) -> None:
+        self._answered += n
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for target, future in self._catching_up:
+            if target > self._answered:
+                still.append((target, future))
+            elif not future.done():
+                future.set_result(None)
+        self._catching_up = still
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
@@ -129,6 +155,7 @@ class OrderWriter:
                 for _, future in batch:
                     if future is not None and not future.done():
                         future.set_exception(exc)
+                self._count_answered(len(batch))
                 continue
             self.view = view
             self.stats.batches += 1
@@ -146,6 +173,7 @@ class OrderWriter:
                 for (_, future), result in zip(batch[start:end], results[start:end], strict=True):
                     if future is not None and not future.done():
                         future.set_result(result)
+                self._count_answered(len(ops[start:end]))
             self.view = None
 
     async def _in_own_thread(self, ops: list[Operation]) -> tuple[list[OpResult], Any]:

@@ -68,7 +68,7 @@ async def handle_my_orders(msg: GroupMessage, ctx: Context) -> bool:
     if picked is None:
         return False
     campaign = picked[0]
-    await sell.settle()  # one's own orders sent just before are in the answer
+    await sell.caught_up()  # one's own orders sent just before are in the answer
     mine = await asyncio.to_thread(_my_orders, sell, campaign, msg.sender.id, False)
     ctx.reply(
         "orders/my_orders.j2",
@@ -116,7 +116,7 @@ async def handle_my_orders_private(msg: PrivateMessage, ctx: Context) -> bool:
     if registry is None:
         return False
     found = False
-    await sell.settle()
+    await sell.caught_up()
     for loaded in registry.campaigns.values():
         mine = await asyncio.to_thread(_my_orders, sell, loaded.campaign, msg.sender.id, True)
         if mine.lines:

@@ -43,7 +43,7 @@ async def handle_remark(msg: GroupMessage, ctx: Context) -> bool:
     if not text:
         ctx.send_private(msg.sender.id, "orders/remark_usage.j2", priority=Priority.ORDER)
         return True
-    await sell.settle()  # an order sent just before is committed first
+    await sell.caught_up()  # an order sent just before is committed first
     stored = await asyncio.to_thread(sell.store.set_remark, campaign.id, msg.sender.id, text, ctx.clock.now())
     _acknowledge(ctx, msg.sender.id, campaign.title if stored else "", text)
     return True
@@ -61,7 +61,7 @@ async def handle_remark_private(msg: PrivateMessage, ctx: Context) -> bool:
     if not text:
         ctx.reply("orders/remark_usage.j2", priority=Priority.ORDER)
         return True
-    await sell.settle()
+    await sell.caught_up()
     title = await asyncio.to_thread(_store_private, sell, msg.sender.id, text, ctx)
     _acknowledge(ctx, msg.sender.id, title, text)
     return True

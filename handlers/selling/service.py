@@ -95,8 +95,13 @@ class Selling:
         self.generation += 1
 
     async def settle(self) -> None:
-        """Wait until every order queued so far is committed and answered."""
+        """Wait until every order queued so far, and any queued meanwhile, is committed and answered."""
         await self.writer.settle()
+
+    async def caught_up(self) -> None:
+        """Wait until every order queued before this call is committed and answered (a member's
+        question about their own orders: not the orders other groups send meanwhile)."""
+        await self.writer.caught_up()
 
     # -- campaigns ---------------------------------------------------------------------------
     @property

@@ -163,3 +163,37 @@ async def test_a_big_batch_is_answered_in_slices_with_the_loop_running_between(
     assert answered == [ANSWER_SLICE, ANSWER_SLICE, 7]
     assert {ANSWER_SLICE, 2 * ANSWER_SLICE} <= set(seen_by_loop)  # chat could be read in between
     assert _active_units(shop) == members
+
+
+async def test_my_orders_waits_for_orders_sent_before_it_not_for_a_writer_never_idle(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """我的订单 shows one's order sent just before; under a flood the writer is never idle, so
+    waiting for idle (as `settle` does) held the answer, and its group, for seconds."""
+    shop = build_shop(tmp_path, clock, text=campaign_text(groups=(G1,), a1=N, limit=5))
+    await shop.open()
+    permits = threading.Semaphore(0)  # one committed batch per permit
+    store = shop.sell.store
+    apply = store.apply
+
+    def gated(ops: list[Operation], now: datetime) -> list[OpResult]:
+        assert permits.acquire(timeout=10)
+        return apply(ops, now)
+
+    store.apply = gated  # type: ignore[method-assign]
+    await shop.app.handle_event(shop.message("A1 2", "alice", name="爱丽丝"))
+    await asyncio.sleep(0)  # the writer takes alice's order as its batch
+    asking = asyncio.create_task(shop.app.handle_event(shop.message("我的订单", "alice", name="爱丽丝")))
+    await asyncio.sleep(0)  # alice asks before the flood's orders are queued
+    for n in range(5):  # the flood goes on
+        await shop.app.handle_event(shop.message("A1 1", f"m{n}", name=f"团员{n}"))
+    permits.release()  # alice's batch commits; the next one is held
+    await asyncio.wait_for(asking, 5)
+    assert not shop.sell.writer.idle and _active_units(shop) == 2
+    await shop.drain()
+    answer = [m.text for m in shop.transport.sent if "爱丽丝" in m.text and "×2" in m.text]
+    assert answer, [m.text for m in shop.transport.sent]
+    for _ in range(5):
+        permits.release()
+    await shop.app.services.settle()
+    assert _active_units(shop) == 7
