@@ -67,13 +67,15 @@ class OrderWriter:
         now: Callable[[], datetime],
         *,
         on_commit: CommitCallback | None = None,
+        on_batch: CommitCallback | None = None,
         read_after: ReadAfter | None = None,
         max_batch: int = 500,
         in_thread: bool = True,
     ) -> None:
         self.store = store
         self.now = now
-        self.on_commit = on_commit
+        self.on_commit = on_commit  # answers, a slice of the batch at a time
+        self.on_batch = on_batch  # then the whole batch, once
         self.read_after = read_after
         self.view: Any = None  # what `read_after` returned for the batch being answered
         self.max_batch = max_batch
@@ -174,6 +176,11 @@ class OrderWriter:
                     if future is not None and not future.done():
                         future.set_result(result)
                 self._count_answered(len(ops[start:end]))
+            if self.on_batch is not None:
+                try:
+                    self.on_batch(ops, results)
+                except Exception:
+                    logger.opt(exception=True).error("order writer: after-batch callback failed")
             self.view = None
 
     async def _in_own_thread(self, ops: list[Operation]) -> tuple[list[OpResult], Any]:

@@ -67,7 +67,11 @@ class Selling:
         self.services = services
         self.store = OrderStore(services.repo.engine)
         self.writer = OrderWriter(
-            self.store, services.clock.now, on_commit=self._after_commit, read_after=self.store.after_batch
+            self.store,
+            services.clock.now,
+            on_commit=self._answer_batch,
+            on_batch=self._tell_listeners,
+            read_after=self.store.after_batch,
         )
         self.hints: dict[tuple[str, str], str] = {}
         self.committed: list[CommitCallback] = []  # other features' steps after each committed batch
@@ -273,17 +277,14 @@ class Selling:
         return self.chain_lists.text(campaign, entries, new_after, max_lines, product_code)
 
     # -- after each committed batch -------------------------------------------------------------
-    def _after_commit(self, ops: list[Operation], results: list[OpResult]) -> None:
-        """Answer the batch, then tell the other features' listeners (even if answering failed:
-        what they decided in the batch's transaction is committed and must still be told)."""
-        try:
-            self._answer_batch(ops, results)
-        finally:
-            for listener in self.committed:  # after the answers: a feature's news follows the reply
-                try:
-                    listener(ops, results)
-                except Exception:
-                    logger.opt(exception=True).error("selling: an after-commit listener failed")
+    def _tell_listeners(self, ops: list[Operation], results: list[OpResult]) -> None:
+        """The whole batch, once its answers are queued (even if answering failed: what the
+        features decided in the batch's transaction is committed and must still be told)."""
+        for listener in self.committed:  # after the answers: a feature's news follows the reply
+            try:
+                listener(ops, results)
+            except Exception:
+                logger.opt(exception=True).error("selling: an after-commit listener failed")
 
     def _answer_batch(self, ops: list[Operation], results: list[OpResult]) -> None:
         view = self.writer.view if isinstance(self.writer.view, BatchView) else None
