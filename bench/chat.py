@@ -155,7 +155,10 @@ def _ms(values: list[float], q: float) -> float:
 
 
 async def serial(bot: Bot, messages: list[GroupMessage], max_seconds: float, label: str) -> dict[str, Any]:
-    """As fast as the app takes them, one at a time; stops at `max_seconds` (a sample of a slow app)."""
+    """As fast as the app takes them, one at a time; stops at `max_seconds` (a sample of a slow app).
+
+    A message that goes on in the background (it waits for a thread: `bot/lanes.py`) returns no
+    result to the transport, so `handled_by` counts it as "none"; its reply is still metered."""
     progress = Progress(label, len(messages), unit="msg")
     handled: Counter[str] = Counter()
     failed: Counter[str] = Counter()
