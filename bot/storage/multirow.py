@@ -9,8 +9,8 @@ one step: one wait for the lock per chunk. The statements are made before the tr
 Same rows, same order, same conflict clauses: SQLite applies the rows of a multi-row INSERT one
 after another, as `executemany` would. Only on SQLite (PostgreSQL refuses an upsert that touches
 a row twice in one statement, and has no write gate to hold), and only for plain INSERTs whose
-values all come from the rows (no Python-side column defaults); otherwise `plan` says None and
-the caller runs `executemany`.
+values all come from the rows (no Python-side column defaults); otherwise `prepare` says None
+and the caller runs `executemany`.
 """
 
 from __future__ import annotations
@@ -76,9 +76,8 @@ class MultiRowInserts:
         keys = tuple(rows[0])
         if any(tuple(row) != keys for row in rows):
             return None
-        first = self._plan(dialect, statement, keys, min(len(rows), CHUNKS[-1]))
-        if first is None:
-            return None
+        if self._plan(dialect, statement, keys, min(len(rows), CHUNKS[-1])) is None:
+            return None  # the statement does not qualify (any size would say so)
         out: list[tuple[str, tuple[Any, ...]]] = []
         start = 0
         for size in (*CHUNKS, *range(CHUNKS[-1] - 1, 0, -1)):

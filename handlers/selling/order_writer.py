@@ -167,15 +167,16 @@ class OrderWriter:
                 if start:
                     await asyncio.sleep(0)  # the loop reads chat between slices
                 end = start + ANSWER_SLICE
+                answered, their_results = ops[start:end], results[start:end]
                 if self.on_commit is not None:
                     try:
-                        self.on_commit(ops[start:end], results[start:end])
+                        self.on_commit(answered, their_results)
                     except Exception:
                         logger.opt(exception=True).error("order writer: after-commit callback failed")
-                for (_, future), result in zip(batch[start:end], results[start:end], strict=True):
+                for (_, future), result in zip(batch[start:end], their_results, strict=True):
                     if future is not None and not future.done():
                         future.set_result(result)
-                self._count_answered(len(ops[start:end]))
+                self._count_answered(len(answered))
             if self.on_batch is not None:
                 try:
                     self.on_batch(ops, results)

@@ -259,15 +259,14 @@ class OrderStore:
 
     def set_pickup(self, campaign_id: str, member_id: str, point: str, now: datetime) -> None:
         with self.write() as conn:
-            table = PickupChoice.__table__  # type: ignore[attr-defined]
             updated = conn.execute(
-                update(table)
-                .where(table.c.campaign_id == campaign_id, table.c.member_id == member_id)
+                update(_PICKUPS)
+                .where(_PICKUPS.c.campaign_id == campaign_id, _PICKUPS.c.member_id == member_id)
                 .values(pickup_point=point, updated_at=now)
             )
             if not updated.rowcount:
                 conn.execute(
-                    insert(table).values(
+                    insert(_PICKUPS).values(
                         campaign_id=campaign_id, member_id=member_id, pickup_point=point, updated_at=now
                     )
                 )
@@ -360,10 +359,11 @@ class OrderStore:
 
     def pickups(self, campaign_id: str, conn: Connection | None = None) -> dict[str, str]:
         """member_id -> the pickup point the member chose (自提 东门) in a campaign."""
-        table = PickupChoice.__table__  # type: ignore[attr-defined]
         with self.reading(conn) as conn:
             rows = conn.execute(
-                select(table.c.member_id, table.c.pickup_point).where(table.c.campaign_id == campaign_id)
+                select(_PICKUPS.c.member_id, _PICKUPS.c.pickup_point).where(
+                    _PICKUPS.c.campaign_id == campaign_id
+                )
             ).all()
         return {r[0]: r[1] for r in rows}
 
