@@ -11,6 +11,11 @@ after another, as `executemany` would. Only on SQLite (PostgreSQL refuses an ups
 a row twice in one statement, and has no write gate to hold), and only for plain INSERTs whose
 values all come from the rows (no Python-side column defaults); otherwise `prepare` says None
 and the caller runs `executemany`.
+
+`updates_by_key` does the same for a run of UPDATEs that each set some columns of one row found by
+its key (the outbox's newer texts and status marks): one `UPDATE … FROM (VALUES …)` per chunk,
+joined on the key. Only when no key repeats in the run (a row updated twice in one statement
+would take either value), which the callers' runs guarantee and the function checks.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Table, bindparam
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import Insert
 
@@ -88,6 +93,16 @@ class MultiRowInserts:
                 start += size
         return out
 
+    def run(self, conn: Connection, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert `rows` inside the caller's transaction: multi-row where `prepare` allows,
+        else one executemany."""
+        chunks = self.prepare(conn.dialect, statement, rows)
+        if chunks is None:
+            conn.execute(statement, list(rows))
+            return
+        for sql, params in chunks:
+            conn.exec_driver_sql(sql, params)
+
     def _plan(self, dialect: Dialect, statement: Insert, keys: tuple[str, ...], size: int) -> _Plan | None:
         cache_key = (id(statement), keys, size)
         cached = self._plans.get(cache_key)
@@ -121,4 +136,41 @@ def _compile(dialect: Dialect, statement: Insert, keys: tuple[str, ...], size: i
     return _Plan(compiled.string, tuple(slots))
 
 
-__all__ = ["CHUNKS", "MultiRowInserts"]
+def updates_by_key(
+    dialect: Dialect,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    conditions: Sequence[tuple[str, Any]] = (),
+) -> list[tuple[str, tuple[Any, ...]]] | None:
+    """UPDATE `table` SET `columns` from each row WHERE `key` = the row's `key` (and each
+    `conditions` column = its value), as (SQL, parameters) chunks; None when it does not apply
+    (not SQLite, fewer than two rows, or a key repeated): run it with executemany."""
+    if dialect.name != "sqlite" or len(rows) < 2 or len({row[key] for row in rows}) < len(rows):
+        return None
+    quote = dialect.identifier_preparer.quote
+    name = quote(table.name)
+    order = (key, *columns)
+    processes = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in order]
+    settings = ", ".join(f"{quote(column)} = v.column{n}" for n, column in enumerate(columns, start=2))
+    where = "".join(f" AND {name}.{quote(column)} = ?" for column, _ in conditions)
+    constants = tuple(value for _, value in conditions)
+    one = f"({', '.join('?' * len(order))})"
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    for start in range(0, len(rows), CHUNKS[0]):  # each its own size: SQLite parses it once either way
+        chunk = rows[start : start + CHUNKS[0]]
+        params: list[Any] = []
+        for row in chunk:
+            for column, process in zip(order, processes, strict=True):
+                value = row[column]
+                params.append(value if process is None else process(value))
+        sql = (
+            f"UPDATE {name} SET {settings} FROM (VALUES {', '.join([one] * len(chunk))}) AS v"
+            f" WHERE {name}.{quote(key)} = v.column1{where}"
+        )
+        out.append((sql, (*params, *constants)))
+    return out
+
+
+__all__ = ["CHUNKS", "MultiRowInserts", "updates_by_key"]

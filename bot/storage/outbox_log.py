@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from bot.storage.engine import upsert_insert
+from bot.storage.multirow import MultiRowInserts, updates_by_key
 from bot.storage.tables import IdBlock, OutboxRow
 
 # One owed write: (what, row id, values). "insert": the row; "text": new text and mentions of a
@@ -44,6 +45,10 @@ QUEUED_DEFAULTS: dict[str, object] = {
 }
 ID_BLOCK = 2000  # ids one account process reserves at a time (one round trip per block)
 INSERT = insert(OutboxRow)
+_TABLE = OutboxRow.__table__  # type: ignore[attr-defined]
+# Runs of owed inserts and updates go as multi-row statements on SQLite: the pass holds the
+# process's write gate, and stepping once a row kept the order writer waiting (bot/storage/multirow.py).
+_INSERTS = MultiRowInserts()
 
 
 @dataclass
@@ -83,7 +88,7 @@ def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "", *, answer:
             while i < len(ops) and ops[i][0] == "insert":
                 rows.append(ops[i][2])
                 i += 1
-            conn.execute(INSERT, rows)
+            _insert(conn, rows)
             changed = True
             continue
         if kind == "cancel":
@@ -92,14 +97,40 @@ def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "", *, answer:
             i += 1
             continue
         shape = _shape(kind, values, account)
-        params = [_params(row_id, values)]
+        run = [(row_id, values)]
         i += 1
         last = len(ops) - 1 if answer else len(ops)  # the answering op keeps a statement of its own
         while i < last and ops[i][0] != "cancel" and _shape(ops[i][0], ops[i][2], account) == shape:
-            params.append(_params(ops[i][1], ops[i][2]))
+            run.append((ops[i][1], ops[i][2]))
             i += 1
-        result = conn.execute(_update_statement(shape), params)
-        changed = bool(result.rowcount)
+        changed = _update(conn, shape, run)
+    return changed
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    start = 0
+    while start < len(rows):  # runs of one key set: a multi-row INSERT takes one shape of row
+        keys, end = rows[start].keys(), start + 1
+        while end < len(rows) and rows[end].keys() == keys:
+            end += 1
+        _INSERTS.run(conn, INSERT, rows[start:end])
+        start = end
+
+
+def _update(conn: Connection, shape: _Shape, run: list[tuple[int, dict[str, Any]]]) -> bool:
+    """One run of updates of one shape; whether any row changed."""
+    columns, queued_only, account = shape
+    conditions = [("status", "queued")] if queued_only else []
+    if account:
+        conditions.append(("account", account))
+    rows = [{"id": row_id, **values} for row_id, values in run]
+    chunks = updates_by_key(conn.dialect, _TABLE, "id", columns, rows, conditions)
+    if chunks is None:
+        by_name = [_params(row_id, values) for row_id, values in run]
+        return bool(conn.execute(_update_statement(shape), by_name).rowcount)
+    changed = False
+    for sql, params in chunks:
+        changed = bool(conn.exec_driver_sql(sql, params).rowcount) or changed
     return changed
 
 

@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from bot.storage.multirow import MultiRowInserts
+from bot.storage.one_row import as_one_row, read_one_row
 from handlers.selling.ops import CancelOrders, LineResult, Operation, OpResult, PlaceOrder, Restock
 from handlers.selling.remark_rows import write_remarks
 from handlers.selling.tables import ACTIVE, CANCELLED, GROUPS, ORDERS, REOPEN, REOPENS, STOCK
@@ -74,6 +76,11 @@ _TAKE = (
     .values(stock=STOCK.c.stock - bindparam("units"), updated_at=bindparam("at"))
 )
 _INSERT_ORDERS = insert(ORDERS)
+# On SQLite the reads come back as one JSON row and the orders go as multi-row INSERTs: the
+# batch holds the write gate throughout, and each row a step kept the other writers waiting
+# (bot/storage/one_row.py, bot/storage/multirow.py).
+_STATUS_ROW, _STOCK_ROW, _HELD_ROW = as_one_row(_STATUS), as_one_row(_STOCK), as_one_row(_HELD)
+_INSERTS = MultiRowInserts()
 
 
 class OversellError(RuntimeError):
@@ -136,22 +143,25 @@ class Batch:
         for (campaign_id, code), ids in sorted(members.items()):
             self._read_held(campaign_id, code, sorted(ids))
 
+    def _rows(self, one_row: Any, query: Any, params: dict[str, Any]) -> Any:
+        """The rows of `query`: on SQLite as `one_row` (one step), elsewhere as they come."""
+        return read_one_row(self.conn, one_row, params) if self.sqlite else self.conn.execute(query, params)
+
     def _read_status(self, campaign_id: str, group_ids: list[str]) -> None:
-        query = _STATUS if self.sqlite else _STATUS_SHARED
-        found = {r[0]: r[1] for r in self.conn.execute(query, {"campaign": campaign_id, "groups": group_ids})}
+        params = {"campaign": campaign_id, "groups": group_ids}
+        found = {r[0]: r[1] for r in self._rows(_STATUS_ROW, _STATUS_SHARED, params)}
         for group_id in group_ids:
             self.status[(campaign_id, group_id)] = found.get(group_id, "scheduled")
 
     def _read_stock(self, campaign_id: str, codes: list[str]) -> None:
-        query = _STOCK if self.sqlite else _STOCK_LOCKED
-        rows = self.conn.execute(query, {"campaign": campaign_id, "codes": codes})
+        rows = self._rows(_STOCK_ROW, _STOCK_LOCKED, {"campaign": campaign_id, "codes": codes})
         found = {r[0]: _Stock(int(r[1]), int(r[2]), int(r[3])) for r in rows}
         for code in codes:
             self.stock[(campaign_id, code)] = found.get(code)
 
     def _read_held(self, campaign_id: str, code: str, member_ids: list[str]) -> None:
         params = {"campaign": campaign_id, "code": code, "members": member_ids}
-        found = {r[0]: int(r[1]) for r in self.conn.execute(_HELD, params)}
+        found = {r[0]: int(r[1]) for r in self._rows(_HELD_ROW, _HELD, params)}
         for member_id in member_ids:
             self.held[(campaign_id, member_id, code)] = found.get(member_id, 0)
 
@@ -221,7 +231,7 @@ class Batch:
                 raise OversellError(f"stock of {campaign_id}/{code} is below {stock.pending}")
             stock.pending = 0
         if self.inserts:
-            self.conn.execute(_INSERT_ORDERS, self.inserts)
+            _INSERTS.run(self.conn, _INSERT_ORDERS, self.inserts)
             self.inserts = []
         if self.remarks:
             write_remarks(self.conn, self.remarks, self.now)

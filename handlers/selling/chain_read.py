@@ -11,11 +11,10 @@ Other databases get the grouped query, with one round trip.
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
+from bot.storage.one_row import as_one_row, read_one_row
 from handlers.selling.ops import ChainEntry
 from handlers.selling.tables import ACTIVE, ORDERS
 
@@ -38,28 +37,22 @@ _LINES = (
     .group_by(ORDERS.c.group_id, ORDERS.c.member_id, ORDERS.c.product_code)
 )
 _ROWS = _LINES.order_by(ORDERS.c.group_id, _FIRST)
-_SUB = _LINES.subquery()
-_ONE_ROW = select(
-    func.json_group_array(
-        func.json_array(_SUB.c.g, _SUB.c.m, _SUB.c.n, _SUB.c.p, _SUB.c.q, _SUB.c.f, _SUB.c.l)
-    )
-)
+_ONE_ROW = as_one_row(_LINES)
 CHUNK = 500  # groups per statement (bound parameters stay far below SQLite's limit)
 
 
 def chains_of(
-    conn: Connection, campaign_id: str, group_ids: list[str], *, as_one_row: bool
+    conn: Connection, campaign_id: str, group_ids: list[str], *, one_row: bool
 ) -> dict[str, list[ChainEntry]]:
     """Each group's list as `OrderStore.chain` reads it: one line per member and product, in
-    order of the first order. `as_one_row`: aggregate into one JSON row (SQLite)."""
+    order of the first order. `one_row`: aggregate into one JSON row (SQLite)."""
     lines: dict[str, list[tuple[int, ChainEntry]]] = {}
     for start in range(0, len(group_ids), CHUNK):
         params = {"campaign": campaign_id, "groups": group_ids[start : start + CHUNK]}
-        if as_one_row:
-            raw = conn.execute(_ONE_ROW, params).scalar_one()
-            rows = json.loads(raw) if raw else []
+        if one_row:
+            rows = read_one_row(conn, _ONE_ROW, params)
         else:
-            rows = [tuple(r) for r in conn.execute(_ROWS, params)]
+            rows = [list(r) for r in conn.execute(_ROWS, params)]
         for g, m, n, p, q, f, last in rows:
             lines.setdefault(g, []).append((int(f), ChainEntry(m, n, p, int(q), int(f), int(last))))
     return {g: [entry for _, entry in sorted(found, key=lambda x: x[0])] for g, found in lines.items()}

@@ -236,7 +236,7 @@ class OrderStore:
             for campaign_id in sorted(campaigns):
                 view.stock[campaign_id] = self.stock(campaign_id, conn)
             for campaign_id, group_ids in by_campaign.items():
-                found = chains_of(conn, campaign_id, group_ids, as_one_row=self.sqlite)
+                found = chains_of(conn, campaign_id, group_ids, one_row=self.sqlite)
                 for group_id in group_ids:
                     view.chains[(campaign_id, group_id)] = found.get(group_id, [])
         return view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -127,3 +128,63 @@ def test_group_status_is_read_inside_the_write(store: OrderStore) -> None:
     assert store.set_group_status("s", "g1", "closed", NOW) == "open"
     assert TimelineStore(store.engine).group_status("s", "g1") == "closed"
     assert store.group_statuses("s") == {"g1": "closed", "g2": "open"}
+
+
+def test_a_batch_across_many_groups_steps_sqlite_a_few_times_not_once_a_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The order writer holds the process's write gate for its whole batch, and each SQLite step
+    gives up the interpreter lock, to wait for it again behind the busy event loop: reading 300
+    groups' statuses and inserting 300 orders a row a step held the gate ~100 ms a batch while
+    the inbound log and the outbox waited (docs/performance.md). Same outcomes either way."""
+    groups = [f"g{n}" for n in range(300)]
+    engine = make_engine(f"sqlite:///{tmp_path / 'orders.db'}")
+    steps: list[int] = []
+
+    class Cursor(sqlite3.Cursor):  # each row fetched is a step too
+        def fetchone(self):  # type: ignore[no-untyped-def]
+            row = super().fetchone()
+            steps.append(row is not None)
+            return row
+
+        def fetchall(self):  # type: ignore[no-untyped-def]
+            rows = super().fetchall()
+            steps.append(len(rows))
+            return rows
+
+    class Connection(sqlite3.Connection):
+        def cursor(self, factory=Cursor):  # type: ignore[no-untyped-def,override]
+            return super().cursor(factory)
+
+    @sa.event.listens_for(engine, "do_connect")
+    def counting(_dialect, _record, _args, params) -> None:  # type: ignore[no-untyped-def]
+        params["factory"] = Connection
+
+    init_db(engine)
+    s = OrderStore(engine)
+    s.ensure_stock(
+        parse_campaign(
+            f"id: s\ntitle: 测试\ngroups: [{', '.join(groups)}]\nopens_at: 2026-12-05 20:00\n"
+            "closes_at: 2026-12-05 22:00\nproducts:\n  - {code: A1, name: 草莓, price: 10, stock: 1000, limit_per_member: 3}\n"
+        ),
+        NOW,
+    )
+    for group in groups[:-1]:  # the last group is not open yet
+        s.set_group_status("s", group, "open", NOW)
+    s.apply([PlaceOrder("s", "g0", "m0", "m0", (("A1", 2),), NOW)], NOW)  # m0 holds 2 already
+    steps.clear()
+
+    def record(_conn, _cursor, _statement, parameters, _context, many) -> None:  # type: ignore[no-untyped-def]
+        steps.append(len(parameters) if many else 1)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    ops = [PlaceOrder("s", group, f"m{n}", f"m{n}", (("A1", 2),), NOW) for n, group in enumerate(groups)]
+    results = s.apply(ops, NOW)
+    assert sum(steps) <= 20, f"{sum(steps)} SQLite steps for a batch of 300 orders"
+    outcomes = [
+        (r.status, r.lines[0].outcome if r.lines else "", r.lines[0].filled if r.lines else 0)
+        for r in results
+    ]
+    assert outcomes[0] == ("ok", "partial_limit", 1)  # m0 held 2 of 3
+    assert outcomes[1:-1] == [("ok", "ok", 2)] * 298
+    assert outcomes[-1][0] == "not_open"
+    assert stock_of(s) == 1000 - 2 - 1 - 2 * 298
+    assert sum(o.quantity for o in s.orders("s")) == 2 + 1 + 2 * 298

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
@@ -126,3 +127,54 @@ def test_only_plain_inserts_on_sqlite_qualify(tmp_path: Path) -> None:
     from sqlalchemy.dialects import postgresql
 
     assert multi.prepare(postgresql.dialect(), inbound[0].statement, params) is None
+
+
+def _outbox_ops(seed: int, count: int) -> list[tuple[str, int, dict[str, object]]]:
+    """A busy outbox's owed writes: new rows, newer texts, sending and sent marks, cancels."""
+    from bot.storage.outbox_log import QUEUED_DEFAULTS, status_values
+
+    rng = random.Random(seed)
+    ops: list[tuple[str, int, dict[str, object]]] = []
+    made: list[int] = []
+    for n in range(count):
+        roll = rng.random()
+        if roll < 0.4 or not made:
+            row_id = len(made) + 1
+            made.append(row_id)
+            row = {**QUEUED_DEFAULTS, "created_at": T0, "not_before": None, "group_id": f"g{n % 5}",
+                   "member_id": "", "text": f"第{n}条", "mentions": "", "priority": 3, "kind": "notice",
+                   "replace_key": "", "account": "", "claimed": True, "id": row_id}  # fmt: skip
+            ops.append(("insert", row_id, row))
+        elif roll < 0.7:
+            ops.append(("text", rng.choice(made), {"text": f"更新{n}", "mentions": "m1"}))
+        elif roll < 0.8:
+            ops.append(("status", rng.choice(made), status_values("sending")))
+        elif roll < 0.95:
+            sent = status_values("sent", sent_at=T0 + timedelta(seconds=n), attempts=1)
+            ops.append(("status", rng.choice(made), sent))
+        else:
+            ops.append(("cancel", 0, {"ids": rng.sample(made, min(3, len(made)))}))
+    return ops
+
+
+def test_the_outbox_rows_written_are_those_executemany_writes(tmp_path: Path, monkeypatch: Any) -> None:
+    """Multi-row INSERTs and UPDATE … FROM (VALUES …) leave the outbox as one statement a row
+    does: runs where a row id repeats, cancels between texts, datetimes typed as the column's."""
+    import bot.storage.outbox_log as outbox_log
+
+    def dump(engine: Engine) -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text("SELECT * FROM outbox ORDER BY id"))]
+
+    for seed in (1, 2, 3):
+        ops = _outbox_ops(seed, 3_000)
+        multi, plain = _engine(tmp_path / f"om{seed}.db"), _engine(tmp_path / f"op{seed}.db")
+        with multi.begin() as conn:
+            outbox_log.apply_ops(conn, ops)
+        with monkeypatch.context() as patched:
+            patched.setattr(outbox_log, "updates_by_key", lambda *_args, **_kw: None)
+            patched.setattr(outbox_log._INSERTS, "prepare", lambda *_args, **_kw: None)
+            with plain.begin() as conn:
+                outbox_log.apply_ops(conn, ops)
+        assert dump(multi) == dump(plain), f"seed {seed}"
+        assert any(row[8] == "sent" for row in dump(multi))

@@ -87,3 +87,61 @@ def test_a_pass_of_sent_marks_is_one_statement_and_the_last_answers_alone(tmp_pa
     rows = _rows(store)
     assert [rows[row_id][1] for row_id in ids] == ["sent"] * 49 + ["sending"]
     assert store.log.write(store.engine, [("status", ids[-1], status_values("sending"))]) is False
+
+
+def _steps(engine: Engine) -> list[int]:
+    """SQLite steps per statement run: an executemany of n rows steps n times, and each step gives
+    up the interpreter lock, to wait for it again behind the event loop (docs/performance.md)."""
+    steps: list[int] = []
+
+    def record(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        steps.append(len(parameters) if many else 1)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return steps
+
+
+def _draft(group_id: str, text: str, kind: str) -> dict[str, Any]:
+    """A row as `Outbox.enqueue` owes it: every column given."""
+    return {
+        "group_id": group_id,
+        "member_id": "",
+        "text": text,
+        "mentions": "",
+        "priority": 3,
+        "kind": kind,
+        "replace_key": "",
+        "not_before": None,
+        "account": "",
+        "claimed": True,
+    }
+
+
+def test_a_pass_of_many_inserts_and_new_texts_steps_sqlite_a_few_times_not_once_a_row(
+    tmp_path: Path,
+) -> None:
+    """A busy minute owes thousands of rows; the pass holds the process's write gate, which the
+    order and inbound writers wait for, for as long as it steps (1 s for 3,000 rows under load)."""
+    store = _store(tmp_path)
+    ids = [store.allocate() for _ in range(3_000)]
+    for row_id in ids:
+        store.insert_behind(row_id, _draft(f"g{row_id % 7}", f"first {row_id}", "notice"), NOW)
+    store.log.write(store.engine)
+    for row_id in ids[:500]:
+        store.log.owe(("status", row_id, status_values("sending")))  # a run of another shape between
+    for row_id in ids[500:1_500]:
+        store.replace_behind(row_id, f"newer {row_id}", "m1,m2")
+    more = [store.allocate() for _ in range(1_000)]
+    for row_id in more:
+        store.insert_behind(row_id, _draft("g1", f"late {row_id}", "chain"), NOW)
+    steps = _steps(store.engine)
+    store.log.write(store.engine)
+    assert sum(steps) <= 40, f"{sum(steps)} SQLite steps for 3,500 owed writes"
+    rows = _rows(store)
+    assert [rows[row_id] for row_id in ids[:3]] == [(f"first {row_id}", "sending") for row_id in ids[:3]]
+    assert rows[ids[700]] == (f"newer {ids[700]}", "queued")
+    assert rows[ids[2_000]] == (f"first {ids[2_000]}", "queued")
+    assert rows[more[-1]] == (f"late {more[-1]}", "queued")
+    with store.engine.connect() as conn:
+        mentions = conn.execute(select(col(OutboxRow.mentions)).where(col(OutboxRow.id) == ids[700])).scalar()
+    assert mentions == "m1,m2"
