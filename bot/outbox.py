@@ -231,7 +231,14 @@ class Outbox(AccountRouting, SendLoop):
         item.mentions = mentions
         item.stale = False
         self.stats.replaced += 1
-        logger.bind(outbox_id=outbox_id, target=item.target, kind=item.kind).debug("outbox: replaced queued")
+        trace(
+            DEBUG,
+            "bot.outbox:replace",
+            "outbox: replaced queued",
+            outbox_id=outbox_id,
+            target=item.target,
+            kind=item.kind,
+        )
         self._wake.set()  # so the send loop writes the newer text soon
         return True
 

@@ -34,6 +34,7 @@ from loguru import logger
 from bot.context import CommandCall, Context, Services
 from bot.events import Event, GroupMessage, MemberJoined, MemberLeft, PrivateMessage
 from bot.handler import HandlerSpec
+from bot.trace_log import INFO, trace
 from bot.vocab import Priority, Role
 
 SLOW_DISPATCH_SECONDS = 0.1
@@ -211,7 +212,14 @@ class Router:
             return
         ctx.role = services.roles.role_of(ctx.sender_id, ctx.group_id)
         if ctx.role < spec.role:
-            logger.bind(sender=ctx.sender_id, group=ctx.group_id).info("dispatch: /{} refused", call.name)
+            trace(
+                INFO,
+                "bot.router:_run_command",
+                "dispatch: /{} refused",
+                call.name,
+                sender=ctx.sender_id,
+                group=ctx.group_id,
+            )
             ctx.reply(
                 "errors/forbidden.j2",
                 command=call.name,

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from loguru import logger
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from bot.context import Services
 from bot.storage.writebehind import APPEND_LOG_RANK, RowOp
+from bot.trace_log import INFO, trace
 from handlers.moderation.tables import ModerationAction
 
 TABLE: Any = ModerationAction.__table__  # type: ignore[attr-defined]
@@ -66,8 +66,15 @@ def record(
         "at": now,
         "until": until,
     }
-    logger.bind(group=group_id, member=member_id).info(
-        "moderation: {} ({}) by {}", action, rule, by_id or "bot"
+    trace(
+        INFO,
+        "handlers.moderation.audit:record",
+        "moderation: {} ({}) by {}",
+        action,
+        rule,
+        by_id or "bot",
+        group=group_id,
+        member=member_id,
     )
     services.write_behind(RowOp(_INSERT, params, rank=APPEND_LOG_RANK))
 
