@@ -61,11 +61,8 @@ def test_sinks_take_only_the_levels_they_want(capsys: pytest.CaptureFixture[str]
     assert not trace_log.wanted(trace_log.INFO)  # no sink left that takes INFO
 
 
-async def test_chatter_builds_no_loguru_record_on_the_loop(
-    make_app: AppFactory, clock: Any, log_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app, transport = make_app()
-    await transport.inject(group_message("大家好", "u0", at=clock.now()))  # first use loads the FAQ tokenizer
+def _count_loguru_records(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every loguru record built from now on, as it is built (the list fills as they come)."""
     calls: list[str] = []
     original = type(logger)._log
 
@@ -74,6 +71,15 @@ async def test_chatter_builds_no_loguru_record_on_the_loop(
         return original(self, level, *args, **kwargs)
 
     monkeypatch.setattr(type(logger), "_log", counting)
+    return calls
+
+
+async def test_chatter_builds_no_loguru_record_on_the_loop(
+    make_app: AppFactory, clock: Any, log_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, transport = make_app()
+    await transport.inject(group_message("大家好", "u0", at=clock.now()))  # first use loads the FAQ tokenizer
+    calls = _count_loguru_records(monkeypatch)
     await transport.inject(group_message("今天天气真好", "u1", at=clock.now()))
     await transport.inject(private_message("在吗", "u2", at=clock.now()))
     assert calls == []
@@ -93,14 +99,7 @@ async def test_a_fan_out_of_replaced_posts_and_moderation_lines_builds_no_loguru
     app, transport = make_app()
     outbox = app.services.outbox
     ids = [outbox.enqueue(f"库存 {n}", group_id=f"g{n}", kind="stock", delay=60) for n in range(3)]
-    calls: list[str] = []
-    original = type(logger)._log
-
-    def counting(self: Any, level: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(f"{level} {args}")
-        return original(self, level, *args, **kwargs)
-
-    monkeypatch.setattr(type(logger), "_log", counting)
+    calls = _count_loguru_records(monkeypatch)
     assert all(outbox.replace(row_id, "草莓 售罄") for row_id in ids)
     audit.record(app.services, "g1", "u9", "warn", clock.now(), rule="flood")
     assert calls == []
