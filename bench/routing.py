@@ -197,7 +197,9 @@ def _routing_row(
     return Result(
         name="routing",
         figure=(
-            f"{rate:,.0f} msg/s end to end ({through['durable']:,} msgs durably logged, {N_GROUPS:,} groups), "
+            f"{rate:,.0f} msg/s end to end ({through['durable']:,} msgs durably logged, {N_GROUPS:,} groups: "
+            f"handled at {through['messages'] / through['seconds']:,.0f} msg/s, the inbound log durable "
+            f"{through['durable_wait_seconds']:.1f} s after the last), "
             f"receipt→handled p50 {through['handle_p50_ms']:.2f} ms p99 {through['handle_p99_ms']:.2f} ms"
         ),
         baseline=f"bare regex loop {base_rate:,.0f} msg/s ({base_us:.2f} µs/msg, {patterns} patterns)",
