@@ -9,7 +9,8 @@ of its own because nothing on the loop waits for these rows).
 
 Contract:
 
-* `put(*ops)` costs a lock and an append (a wake-up only when the writer sleeps); the
+* `put(*ops)` costs a lock and an append (a wake-up only when the writer sleeps) of the
+  op's values as a plain tuple (`Entry`: the garbage collector stops walking it); the
   writer then lingers `linger` seconds so a micro-batch gathers. The thread starts on
   demand, ends after `idle_seconds` without work, and stops when nobody holds the writer.
 * Ops run in the order they were put. Consecutive ops with the same statement run as one
@@ -42,7 +43,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import groupby, islice
-from typing import Any
+from typing import Any, TypeVar
 
 from loguru import logger
 from sqlalchemy.engine import Connection, Engine
@@ -65,6 +66,16 @@ class RowOp:
     # keeps its place (a join, a leave: their order against their neighbours matters).
     rank: int | None = None
 
+
+# A queued op, as the queue keeps it: (seq, its shape's number in `WriteBehind._shapes`, the row's
+# values in the shape's key order, rank). Plain values, not the caller's `RowOp` and dict: the
+# collector stops tracking such a tuple at its first pass, so a backlog (the inbound log seconds
+# behind a flood) is not walked by every full pass, each of which holds the interpreter lock
+# (docs/performance.md). A shape that could not be numbered (more than `MAX_SHAPES` of them)
+# is kept as the op itself: (seq, op, None, rank).
+Entry = tuple[int, "int | RowOp", "tuple[Any, ...] | None", "int | None"]
+MAX_SHAPES = 1_024  # (statement, keys) pairs numbered per writer; statements are built once
+T = TypeVar("T")
 
 # The rank of a row appended to a log table of its own (an unanswered question, a moderation
 # action): it commutes with the bookkeeping upserts, so it no longer splits their runs (a run
@@ -127,7 +138,9 @@ class WriteBehind:
         self.stats = WriteBehindStats()
         self._multirow = MultiRowInserts()  # only the writer thread uses it
         self._cond = threading.Condition()
-        self._queue: deque[tuple[int, RowOp]] = deque()
+        self._queue: deque[Entry] = deque()
+        self._shapes: list[tuple[Executable, tuple[str, ...]]] = []  # holds the statements alive
+        self._shape_of: dict[tuple[int, tuple[str, ...]], int] = {}
         self._last_seq = 0  # seq of the last op put
         self._done_seq = 0  # every op up to here is committed (or dropped)
         self._failures = 0  # failed attempts so far (flush() watches it)
@@ -157,20 +170,47 @@ class WriteBehind:
         if self._loop is None:
             with contextlib.suppress(RuntimeError):  # no loop: a synchronous caller
                 self._loop = asyncio.get_running_loop()
-        with self._cond:
+        with self._cond:  # shapes are numbered under the lock: `put` may come from any thread
             for op in ops:
+                shape, values = self._shape(op)
                 self._last_seq += 1
-                self._queue.append((self._last_seq, op))
+                self._queue.append((self._last_seq, shape, values, op.rank))
             overflow = len(self._queue) - self.max_queued
             if overflow > 0:
                 for _ in range(overflow):
-                    seq, _op = self._queue.popleft()
+                    seq = self._queue.popleft()[0]
                     self._done_seq = max(self._done_seq, seq)
                 self.stats.dropped += overflow
                 logger.error("{}: {} op(s) dropped, {} still queued", self.name, overflow, len(self._queue))
             self._start()
             if self._sleeping:  # otherwise the writer is busy or lingering: it will find the ops
                 self._cond.notify()
+
+    def _shape(self, op: RowOp) -> tuple[int | RowOp, tuple[Any, ...] | None]:
+        """How `op` waits in the queue (see `Entry`); the caller holds the lock."""
+        keys = tuple(op.params)
+        shape = self._shape_of.get((id(op.statement), keys))
+        if shape is None:
+            if len(self._shapes) >= MAX_SHAPES:
+                return op, None
+            shape = len(self._shapes)
+            self._shapes.append((op.statement, keys))
+            self._shape_of[(id(op.statement), keys)] = shape
+        return shape, tuple(op.params.values())
+
+    def _run_of(self, run: list[Entry]) -> tuple[Executable, list[Mapping[str, Any]]]:
+        """A run of entries of one statement, as its statement and rows (the writer's side)."""
+        params: list[Mapping[str, Any]] = []
+        statement: Executable | None = None
+        for _, shape, values, _rank in run:
+            if isinstance(shape, RowOp):
+                statement = shape.statement
+                params.append(shape.params)
+            else:
+                statement, keys = self._shapes[shape]
+                params.append(dict(zip(keys, values or (), strict=True)))
+        assert statement is not None
+        return statement, params
 
     async def written(self) -> None:
         """Wait until everything put so far is committed; raise the failure if that attempt fails."""
@@ -266,7 +306,7 @@ class WriteBehind:
         self._committed(batch)
         return conn, True
 
-    def _next_batch(self) -> list[tuple[int, RowOp]] | None:
+    def _next_batch(self) -> list[Entry] | None:
         """Wait for work (ending the thread after `idle_seconds` without any); None to stop."""
         with self._cond:
             while not self._queue:
@@ -284,15 +324,14 @@ class WriteBehind:
             self._urgent = False
             return list(islice(self._queue, self.max_batch))
 
-    def _commit(self, conn: Connection, batch: list[tuple[int, RowOp]]) -> None:
+    def _commit(self, conn: Connection, batch: list[Entry]) -> None:
         # Built before the transaction: the less done holding the write gate, the sooner the
         # order writer gets it.
         statements: list[tuple[Any, Any]] = []
-        for _, group in groupby(_grouped(batch), key=lambda op: id(op.statement)):
-            ops = list(group)
-            params = [op.params for op in ops]
-            chunks = self._multirow.prepare(conn.dialect, ops[0].statement, params)
-            statements += chunks if chunks is not None else [(ops[0].statement, params)]
+        for _, group in groupby(_grouped(batch, _rank_of_entry), key=_statement_of_entry):
+            statement, params = self._run_of(list(group))
+            chunks = self._multirow.prepare(conn.dialect, statement, params)
+            statements += chunks if chunks is not None else [(statement, params)]
         with conn.begin():
             for statement, params in statements:
                 if isinstance(statement, str):
@@ -300,18 +339,19 @@ class WriteBehind:
                 else:
                     conn.execute(statement, params)
 
-    def _one_by_one(self, batch: list[tuple[int, RowOp]], first: BaseException) -> None:
+    def _one_by_one(self, batch: list[Entry], first: BaseException) -> None:
         """After a non-transient failure: each op in its own transaction; drop the ones that fail."""
         logger.opt(exception=first).error("{}: batch of {} failed; retrying op by op", self.name, len(batch))
         with self.engine.connect() as conn:
-            for seq, op in batch:
+            for entry in batch:
                 try:
-                    self._commit(conn, [(seq, op)])
+                    self._commit(conn, [entry])
                 except Exception as exc:
                     self.stats.dropped += 1
-                    logger.error("{}: op dropped ({}): {}", self.name, describe(exc), dict(op.params))
+                    params = dict(self._run_of([entry])[1][0])
+                    logger.error("{}: op dropped ({}): {}", self.name, describe(exc), params)
 
-    def _committed(self, batch: list[tuple[int, RowOp]]) -> None:
+    def _committed(self, batch: list[Entry]) -> None:
         last = batch[-1][0]
         with self._cond:
             while self._queue and self._queue[0][0] <= last:
@@ -332,7 +372,7 @@ class WriteBehind:
         if recovered:
             logger.warning("{}: writing again", self.name)
 
-    def _failed(self, batch: list[tuple[int, RowOp]], exc: BaseException) -> None:
+    def _failed(self, batch: list[Entry], exc: BaseException) -> None:
         last = batch[-1][0]
         with self._cond:
             self.stats.failures += 1
@@ -392,22 +432,33 @@ def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], exc: 
         loop.call_soon_threadsafe(settle)
 
 
-def _grouped(batch: list[tuple[int, RowOp]]) -> list[RowOp]:
-    """The batch's ops in an order that keeps each barrier in place and, between barriers,
-    sorts the commuting ops by rank (stably: ops of one statement keep their order)."""
-    ordered: list[RowOp] = []
-    run: list[RowOp] = []
-    for _, op in batch:
-        if op.rank is None:
-            run.sort(key=_rank)
+def _grouped(items: list[T], rank_of: Callable[[T], int | None]) -> list[T]:
+    """The batch's ops in an order that keeps each barrier (rank None) in place and, between
+    barriers, sorts the commuting ops by rank (stably: ops of one statement keep their order)."""
+    ordered: list[T] = []
+    run: list[T] = []
+
+    def rank(item: T) -> int:
+        return rank_of(item) or 0
+
+    for item in items:
+        if rank_of(item) is None:
+            run.sort(key=rank)
             ordered += run
             run.clear()
-            ordered.append(op)
+            ordered.append(item)
         else:
-            run.append(op)
-    run.sort(key=_rank)
+            run.append(item)
+    run.sort(key=rank)
     return ordered + run
 
 
-def _rank(op: RowOp) -> int:
-    return op.rank if op.rank is not None else 0
+def _rank_of_entry(entry: Entry) -> int | None:
+    return entry[3]
+
+
+def _statement_of_entry(entry: Entry) -> object:
+    """What groups a batch's entries into runs of one statement: the shape's number, or the
+    statement itself for an op kept whole."""
+    shape = entry[1]
+    return id(shape.statement) if isinstance(shape, RowOp) else shape

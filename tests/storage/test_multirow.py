@@ -67,7 +67,7 @@ def _executemany(engine: Engine, ops: list[RowOp]) -> None:
     from bot.storage.writebehind import _grouped
 
     with engine.begin() as conn:
-        for _, group in groupby(_grouped(list(enumerate(ops))), key=lambda op: id(op.statement)):
+        for _, group in groupby(_grouped(ops, lambda op: op.rank), key=lambda op: id(op.statement)):
             run = list(group)
             conn.execute(run[0].statement, [op.params for op in run])
 

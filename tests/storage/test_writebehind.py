@@ -137,3 +137,33 @@ def test_alternating_rows_of_a_batch_go_one_statement_per_table(engine: Engine) 
     assert len(inserts) <= 2 * 6, executes  # one batch (two at most): 3 tables + the join's 2 + the leave
     assert _rows(engine, "SELECT count(*) FROM inbound_messages") == [(40,)]
     assert _rows(engine, "SELECT left_at IS NOT NULL FROM memberships WHERE member_id = 'u0'") == [(1,)]
+
+
+def test_a_backlog_of_queued_rows_is_not_walked_by_the_garbage_collector(tmp_path: Path) -> None:
+    """Under a flood the inbound log runs seconds behind, and each full GC pass walked its queue:
+    half of the 55,000 objects a pass walked were queued rows, and a pass holds the interpreter
+    lock (20-60 ms event-loop stalls, docs/performance.md). Queued, a row is plain values the
+    collector stops tracking; the rows are still committed, in order, with their types."""
+    import gc
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    init_db(engine)
+    rows = Bookkeeping(engine)
+    writer = WriteBehind(engine, linger=60.0, max_batch=50_000)  # lingers: the rows stay queued
+    writer.put(rows.inbound("m-first", "group", "g1", "u1", "先来", T0))  # the writer is lingering now
+    gc.collect()
+    before = len(gc.get_objects())
+    for i in range(10_000):
+        at = T0 + timedelta(seconds=i)
+        writer.put(rows.inbound(f"m{i}", "group", f"g{i % 9}", f"u{i}", f"第{i}条", at))
+        writer.put(*rows.touch_member(f"g{i % 9}", f"u{i}", f"成员{i}", at))
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    assert writer.pending >= 30_000
+    assert tracked < 1_000, f"{tracked} objects tracked for 30,000 queued rows"
+    assert writer.flush()
+    assert _rows(engine, "SELECT count(*) FROM inbound_messages") == [(10_001,)]
+    assert _rows(engine, "SELECT time FROM inbound_messages WHERE message_id = 'm9999'") == [
+        ((T0 + timedelta(seconds=9_999)).replace(tzinfo=None).isoformat(" ", "microseconds"),)
+    ]
+    assert _rows(engine, "SELECT name FROM members WHERE id = 'u42'") == [("成员42",)]
