@@ -43,7 +43,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import groupby, islice
-from typing import Any, TypeVar
+from typing import Any
 
 from loguru import logger
 from sqlalchemy.engine import Connection, Engine
@@ -75,7 +75,6 @@ class RowOp:
 # is kept as the op itself: (seq, op, None, rank).
 Entry = tuple[int, "int | RowOp", "tuple[Any, ...] | None", "int | None"]
 MAX_SHAPES = 1_024  # (statement, keys) pairs numbered per writer; statements are built once
-T = TypeVar("T")
 
 # The rank of a row appended to a log table of its own (an unanswered question, a moderation
 # action): it commutes with the bookkeeping upserts, so it no longer splits their runs (a run
@@ -328,7 +327,7 @@ class WriteBehind:
         # Built before the transaction: the less done holding the write gate, the sooner the
         # order writer gets it.
         statements: list[tuple[Any, Any]] = []
-        for _, group in groupby(_grouped(batch, _rank_of_entry), key=_statement_of_entry):
+        for _, group in groupby(_grouped(batch), key=_statement_of_entry):
             statement, params = self._run_of(list(group))
             chunks = self._multirow.prepare(conn.dialect, statement, params)
             statements += chunks if chunks is not None else [(statement, params)]
@@ -432,29 +431,25 @@ def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], exc: 
         loop.call_soon_threadsafe(settle)
 
 
-def _grouped(items: list[T], rank_of: Callable[[T], int | None]) -> list[T]:
+def _grouped(batch: list[Entry]) -> list[Entry]:
     """The batch's ops in an order that keeps each barrier (rank None) in place and, between
     barriers, sorts the commuting ops by rank (stably: ops of one statement keep their order)."""
-    ordered: list[T] = []
-    run: list[T] = []
-
-    def rank(item: T) -> int:
-        return rank_of(item) or 0
-
-    for item in items:
-        if rank_of(item) is None:
-            run.sort(key=rank)
+    ordered: list[Entry] = []
+    run: list[Entry] = []
+    for entry in batch:
+        if entry[3] is None:
+            run.sort(key=_rank)
             ordered += run
             run.clear()
-            ordered.append(item)
+            ordered.append(entry)
         else:
-            run.append(item)
-    run.sort(key=rank)
+            run.append(entry)
+    run.sort(key=_rank)
     return ordered + run
 
 
-def _rank_of_entry(entry: Entry) -> int | None:
-    return entry[3]
+def _rank(entry: Entry) -> int:
+    return entry[3] or 0
 
 
 def _statement_of_entry(entry: Entry) -> object:

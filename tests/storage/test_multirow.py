@@ -64,12 +64,13 @@ def _executemany(engine: Engine, ops: list[RowOp]) -> None:
     """What the writer did before: one executemany per statement, in the same order."""
     from itertools import groupby
 
-    from bot.storage.writebehind import _grouped
+    from bot.storage.writebehind import _grouped, _statement_of_entry
 
+    entries = [(n, op, None, op.rank) for n, op in enumerate(ops)]  # each op kept whole in its entry
     with engine.begin() as conn:
-        for _, group in groupby(_grouped(ops, lambda op: op.rank), key=lambda op: id(op.statement)):
-            run = list(group)
-            conn.execute(run[0].statement, [op.params for op in run])
+        for _, group in groupby(_grouped(entries), key=_statement_of_entry):
+            run = [entry[1] for entry in group]
+            conn.execute(run[0].statement, [op.params for op in run])  # type: ignore[union-attr]
 
 
 def test_the_rows_written_are_those_executemany_writes(tmp_path: Path) -> None:
