@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.router import Router
     from bot.shared_state import SharedState
     from bot.storage.repo import Repo
-    from bot.storage.writebehind import RowOp
+    from bot.storage.rowops import RowOp
     from bot.templates import Renderer
 
 

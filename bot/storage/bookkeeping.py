@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from bot.storage.engine import upsert_insert
+from bot.storage.rowops import RowOp
 from bot.storage.tables import GroupRow, InboundMessage, MemberRow, Membership, UTCDateTime
-from bot.storage.writebehind import RowOp
 
 # The order the writer may run these commuting upserts in (`RowOp.rank`): parents before the
 # rows that reference them. Joins, leaves and presence changes are barriers (no rank).

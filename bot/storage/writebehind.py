@@ -1,7 +1,7 @@
 """A single writer thread that commits row operations behind the event loop, in micro-batches.
 
 Why: the inbound path used to insert and commit on the event loop for every message
-(about 600 µs of a 900 µs message). Here the loop only appends a `RowOp` to a queue;
+(about 600 µs of a 900 µs message). Here the loop only queues each `RowOp`'s values;
 one thread, on one connection, takes whatever has piled up (up to `max_batch`) and
 commits it as one transaction, so the loop keeps reading messages while the database
 works and those messages become the next batch (the order writer's pattern, in a thread
@@ -10,7 +10,7 @@ of its own because nothing on the loop waits for these rows).
 Contract:
 
 * `put(*ops)` costs a lock and an append (a wake-up only when the writer sleeps) of the
-  op's values as a plain tuple (`Entry`: the garbage collector stops walking it); the
+  op's values as a plain tuple (`bot.storage.rowops.Entry`: the collector stops walking it); the
   writer then lingers `linger` seconds so a micro-batch gathers. The thread starts on
   demand, ends after `idle_seconds` without work, and stops when nobody holds the writer.
 * Ops run in the order they were put. Consecutive ops with the same statement run as one
@@ -40,7 +40,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby, islice
 from typing import Any
@@ -48,38 +48,10 @@ from typing import Any
 from loguru import logger
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.sql.base import Executable
 
 from bot.storage.errors import describe
 from bot.storage.multirow import MultiRowInserts
-
-
-@dataclass(frozen=True, slots=True)
-class RowOp:
-    """One statement with one row of parameters."""
-
-    statement: Executable
-    params: Mapping[str, Any]
-    # Ops with a rank commute with every other ranked op of a batch (idempotent upserts of
-    # different tables): the writer may run them sorted by rank, so that one `executemany`
-    # takes all rows of a statement instead of one per alternation. None: a barrier that
-    # keeps its place (a join, a leave: their order against their neighbours matters).
-    rank: int | None = None
-
-
-# A queued op, as the queue keeps it: (seq, its shape's number in `WriteBehind._shapes`, the row's
-# values in the shape's key order, rank). Plain values, not the caller's `RowOp` and dict: the
-# collector stops tracking such a tuple at its first pass, so a backlog (the inbound log seconds
-# behind a flood) is not walked by every full pass, each of which holds the interpreter lock
-# (docs/performance.md). A shape that could not be numbered (more than `MAX_SHAPES` of them)
-# is kept as the op itself: (seq, op, None, rank).
-Entry = tuple[int, "int | RowOp", "tuple[Any, ...] | None", "int | None"]
-MAX_SHAPES = 1_024  # (statement, keys) pairs numbered per writer; statements are built once
-
-# The rank of a row appended to a log table of its own (an unanswered question, a moderation
-# action): it commutes with the bookkeeping upserts, so it no longer splits their runs (a run
-# cut into pieces costs one statement per piece, holding the write gate the order writer waits at).
-APPEND_LOG_RANK = 100
+from bot.storage.rowops import Entry, RowOp, Shapes, commit_order, statement_of
 
 
 @dataclass
@@ -138,8 +110,7 @@ class WriteBehind:
         self._multirow = MultiRowInserts()  # only the writer thread uses it
         self._cond = threading.Condition()
         self._queue: deque[Entry] = deque()
-        self._shapes: list[tuple[Executable, tuple[str, ...]]] = []  # holds the statements alive
-        self._shape_of: dict[tuple[int, tuple[str, ...]], int] = {}
+        self._shapes = Shapes()  # numbered under `_cond`: `put` may come from any thread
         self._last_seq = 0  # seq of the last op put
         self._done_seq = 0  # every op up to here is committed (or dropped)
         self._failures = 0  # failed attempts so far (flush() watches it)
@@ -169,9 +140,9 @@ class WriteBehind:
         if self._loop is None:
             with contextlib.suppress(RuntimeError):  # no loop: a synchronous caller
                 self._loop = asyncio.get_running_loop()
-        with self._cond:  # shapes are numbered under the lock: `put` may come from any thread
+        with self._cond:
             for op in ops:
-                shape, values = self._shape(op)
+                shape, values = self._shapes.of(op)
                 self._last_seq += 1
                 self._queue.append((self._last_seq, shape, values, op.rank))
             overflow = len(self._queue) - self.max_queued
@@ -184,32 +155,6 @@ class WriteBehind:
             self._start()
             if self._sleeping:  # otherwise the writer is busy or lingering: it will find the ops
                 self._cond.notify()
-
-    def _shape(self, op: RowOp) -> tuple[int | RowOp, tuple[Any, ...] | None]:
-        """How `op` waits in the queue (see `Entry`); the caller holds the lock."""
-        keys = tuple(op.params)
-        shape = self._shape_of.get((id(op.statement), keys))
-        if shape is None:
-            if len(self._shapes) >= MAX_SHAPES:
-                return op, None
-            shape = len(self._shapes)
-            self._shapes.append((op.statement, keys))
-            self._shape_of[(id(op.statement), keys)] = shape
-        return shape, tuple(op.params.values())
-
-    def _run_of(self, run: list[Entry]) -> tuple[Executable, list[Mapping[str, Any]]]:
-        """A run of entries of one statement, as its statement and rows (the writer's side)."""
-        params: list[Mapping[str, Any]] = []
-        statement: Executable | None = None
-        for _, shape, values, _rank in run:
-            if isinstance(shape, RowOp):
-                statement = shape.statement
-                params.append(shape.params)
-            else:
-                statement, keys = self._shapes[shape]
-                params.append(dict(zip(keys, values or (), strict=True)))
-        assert statement is not None
-        return statement, params
 
     async def written(self) -> None:
         """Wait until everything put so far is committed; raise the failure if that attempt fails."""
@@ -327,8 +272,8 @@ class WriteBehind:
         # Built before the transaction: the less done holding the write gate, the sooner the
         # order writer gets it.
         statements: list[tuple[Any, Any]] = []
-        for _, group in groupby(_grouped(batch), key=_statement_of_entry):
-            statement, params = self._run_of(list(group))
+        for _, group in groupby(commit_order(batch), key=statement_of):
+            statement, params = self._shapes.run_of(list(group))
             chunks = self._multirow.prepare(conn.dialect, statement, params)
             statements += chunks if chunks is not None else [(statement, params)]
         with conn.begin():
@@ -347,7 +292,7 @@ class WriteBehind:
                     self._commit(conn, [entry])
                 except Exception as exc:
                     self.stats.dropped += 1
-                    params = dict(self._run_of([entry])[1][0])
+                    params = dict(self._shapes.run_of([entry])[1][0])
                     logger.error("{}: op dropped ({}): {}", self.name, describe(exc), params)
 
     def _committed(self, batch: list[Entry]) -> None:
@@ -429,31 +374,3 @@ def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], exc: 
 
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
         loop.call_soon_threadsafe(settle)
-
-
-def _grouped(batch: list[Entry]) -> list[Entry]:
-    """The batch's ops in an order that keeps each barrier (rank None) in place and, between
-    barriers, sorts the commuting ops by rank (stably: ops of one statement keep their order)."""
-    ordered: list[Entry] = []
-    run: list[Entry] = []
-    for entry in batch:
-        if entry[3] is None:
-            run.sort(key=_rank)
-            ordered += run
-            run.clear()
-            ordered.append(entry)
-        else:
-            run.append(entry)
-    run.sort(key=_rank)
-    return ordered + run
-
-
-def _rank(entry: Entry) -> int:
-    return entry[3] or 0
-
-
-def _statement_of_entry(entry: Entry) -> object:
-    """What groups a batch's entries into runs of one statement: the shape's number, or the
-    statement itself for an op kept whole."""
-    shape = entry[1]
-    return id(shape.statement) if isinstance(shape, RowOp) else shape

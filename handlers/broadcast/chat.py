@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from bot.context import Context
 from bot.events import Event, GroupMessage
 from bot.handler import command, on_message
-from bot.storage.writebehind import RowOp
+from bot.storage.rowops import RowOp
 from bot.view import MessageView
 from bot.vocab import Priority, Role
 from handlers.broadcast import jobs

@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.context import Services
-from bot.storage.writebehind import RowOp
+from bot.storage.rowops import RowOp
 from handlers.board.service import Board
 from handlers.broadcast.service import broadcasts_of
 from handlers.broadcast.tables import CLICKS

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from bot.storage.writebehind import APPEND_LOG_RANK, RowOp
+from bot.storage.rowops import APPEND_LOG_RANK, RowOp
 from handlers.faq.tables import FaqCustom, FaqUnanswered
 
 _LOG_UNANSWERED = insert(FaqUnanswered)  # built once: the write-behind batches equal statements

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from bot.context import Services
-from bot.storage.writebehind import APPEND_LOG_RANK, RowOp
+from bot.storage.rowops import APPEND_LOG_RANK, RowOp
 from bot.trace_log import INFO, trace
 from handlers.moderation.tables import ModerationAction
 

@@ -126,6 +126,12 @@ class StockLine:
         return self.total - self.stock
 
 
+def sell_through(lines: list[StockLine]) -> float:
+    """Share of all units made available that were sold (0..1)."""
+    total = sum(line.total for line in lines)
+    return sum(line.sold for line in lines) / total if total else 0.0
+
+
 @dataclass(frozen=True)
 class ChainEntry:
     """One line of the 接龙 list: a member's active units of one product in a group."""
@@ -189,5 +195,6 @@ __all__ = [
     "ReopenTerms",
     "Restock",
     "StockLine",
+    "sell_through",
     "touched",
 ]

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
@@ -43,6 +43,7 @@ from handlers.selling.ops import (
     PlaceOrder,
     Restock,
     StockLine,
+    sell_through,
     touched,
 )
 from handlers.selling.remark_rows import (
@@ -321,25 +322,8 @@ class OrderStore:
 
     def chain(self, campaign_id: str, group_id: str) -> list[ChainEntry]:
         """The group's 接龙 list: a member's units of one product on one line, in order of first order."""
-        first = func.min(ORDERS.c.id)
-        query = (
-            select(
-                ORDERS.c.member_id,
-                func.max(ORDERS.c.member_name),
-                ORDERS.c.product_code,
-                func.sum(ORDERS.c.quantity),
-                first,
-                func.max(ORDERS.c.id),
-            )
-            .where(
-                ORDERS.c.campaign_id == campaign_id, ORDERS.c.group_id == group_id, ORDERS.c.status == ACTIVE
-            )
-            .group_by(ORDERS.c.member_id, ORDERS.c.product_code)
-            .order_by(first)
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [ChainEntry(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in rows]
+            return chains_of(conn, campaign_id, [group_id], one_row=self.sqlite).get(group_id, [])
 
     def orders(
         self,
@@ -390,12 +374,6 @@ class OrderStore:
                 select(GROUPS.c.group_id, GROUPS.c.status).where(GROUPS.c.campaign_id == campaign_id)
             ).all()
         return {r[0]: r[1] for r in rows}
-
-
-def sell_through(lines: list[StockLine]) -> float:
-    """Share of all units made available that were sold (0..1)."""
-    total = sum(line.total for line in lines)
-    return sum(line.sold for line in lines) / total if total else 0.0
 
 
 __all__ = [

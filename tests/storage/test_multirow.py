@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine
 from bot.storage.bookkeeping import Bookkeeping
 from bot.storage.engine import init_db, make_engine
 from bot.storage.multirow import CHUNKS, MultiRowInserts
+from bot.storage.rowops import RowOp
 from bot.storage.tables import MemberRow
-from bot.storage.writebehind import RowOp, WriteBehind
+from bot.storage.writebehind import WriteBehind
 from handlers.faq.store import unanswered_row
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -64,11 +65,11 @@ def _executemany(engine: Engine, ops: list[RowOp]) -> None:
     """What the writer did before: one executemany per statement, in the same order."""
     from itertools import groupby
 
-    from bot.storage.writebehind import _grouped, _statement_of_entry
+    from bot.storage.rowops import commit_order, statement_of
 
     entries = [(n, op, None, op.rank) for n, op in enumerate(ops)]  # each op kept whole in its entry
     with engine.begin() as conn:
-        for _, group in groupby(_grouped(entries), key=_statement_of_entry):
+        for _, group in groupby(commit_order(entries), key=statement_of):
             run = [entry[1] for entry in group]
             conn.execute(run[0].statement, [op.params for op in run])  # type: ignore[union-attr]
 

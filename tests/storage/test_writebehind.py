@@ -12,8 +12,9 @@ from sqlalchemy.engine import Engine
 
 from bot.storage.bookkeeping import Bookkeeping
 from bot.storage.engine import init_db, make_engine
+from bot.storage.rowops import RowOp
 from bot.storage.tables import RoleGrant
-from bot.storage.writebehind import RowOp, WriteBehind
+from bot.storage.writebehind import WriteBehind
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
