@@ -71,6 +71,7 @@ class App:
             router.seen,
             on_trouble=lambda exc: self.trouble.failed("storage", exc, services.clock.now()),
             on_recovered=lambda: self.trouble.ok("storage", services.clock.now()),
+            in_process=services.config.database.writer_process,
         )
         # What the transport hands messages to: a message waiting for a thread holds only its
         # group. (`handle_event` looked up per message: a test may wrap it.)

@@ -57,12 +57,17 @@ class InboundRecorder:
         *,
         on_trouble: Callable[[BaseException], object] | None = None,
         on_recovered: Callable[[], object] | None = None,
+        in_process: bool = False,
     ) -> None:
         self.repo = repo
         self.seen = seen
         self.rows = Bookkeeping(repo.engine)
         self.writer = WriteBehind(
-            repo.engine, name="inbound-writer", on_trouble=on_trouble, on_recovered=on_recovered
+            repo.engine,
+            name="inbound-writer",
+            on_trouble=on_trouble,
+            on_recovered=on_recovered,
+            in_process=in_process,
         )
         # Bounded, because a bot in thousands of groups sees hundreds of thousands of members:
         # a miss costs one idempotent upsert in the next batch, never a read.

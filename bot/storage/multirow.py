@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, UpdateBase
 
 CHUNKS = (1024, 256, 64, 16)  # rows per statement, largest first (SQLite takes 32,766 parameters)
 _ROW = 0
@@ -93,6 +93,27 @@ class MultiRowInserts:
                 start += size
         return out
 
+    def driver_form(
+        self, dialect: Dialect, statement: Executable, rows: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, tuple[Any, ...]]] | None:
+        """`rows` as (SQL, parameters) items the driver runs as they are, for a writer that
+        hands its SQL to another process (bot/storage/sql_child.py): an INSERT multi-row (one
+        row too), any other statement one item a row; None if the statement does not qualify."""
+        if dialect.name != "sqlite" or not rows:
+            return None
+        if isinstance(statement, Insert):
+            if len(rows) > 1:
+                return self.prepare(dialect, statement, rows)
+            plan = self._plan(dialect, statement, tuple(rows[0]), 1)
+            return None if plan is None else [(plan.sql, plan.params(rows))]
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        for row in rows:
+            plan = self._plan(dialect, statement, tuple(row), 1)
+            if plan is None:
+                return None
+            out.append((plan.sql, plan.params([row])))
+        return out
+
     def run(self, conn: Connection, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert `rows` inside the caller's transaction: multi-row where `prepare` allows,
         else one executemany."""
@@ -103,7 +124,9 @@ class MultiRowInserts:
         for sql, params in chunks:
             conn.exec_driver_sql(sql, params)
 
-    def _plan(self, dialect: Dialect, statement: Insert, keys: tuple[str, ...], size: int) -> _Plan | None:
+    def _plan(
+        self, dialect: Dialect, statement: Executable, keys: tuple[str, ...], size: int
+    ) -> _Plan | None:
         cache_key = (id(statement), keys, size)
         cached = self._plans.get(cache_key)
         if cached is not None and cached[0] is statement:
@@ -113,15 +136,34 @@ class MultiRowInserts:
         return plan
 
 
-def _compile(dialect: Dialect, statement: Insert, keys: tuple[str, ...], size: int) -> _Plan | None:
-    names = {f"{key}__row{n}": (n, key) for n in range(size) for key in keys}
-    columns = statement.table.c
-    # Typed here: SQLAlchemy types a multi-row VALUES' first row from the columns, not the rest.
-    values = [
-        {key: bindparam(f"{key}__row{n}", type_=columns[key].type) for key in keys} for n in range(size)
-    ]
-    compiled = statement.values(values).compile(dialect=dialect)
-    if compiled.insert_prefetch or compiled.positiontup is None or statement._returning:
+def _compile(dialect: Dialect, statement: Executable, keys: tuple[str, ...], size: int) -> _Plan | None:
+    if isinstance(statement, Insert):
+        names = {f"{key}__row{n}": (n, key) for n in range(size) for key in keys}
+        columns = statement.table.c
+        # A column's scalar Python-side default, as the statement's constant (SQLAlchemy would
+        # fetch it per row before the INSERT, which a multi-row VALUES cannot do).
+        defaults = {
+            column.key: bindparam(None, column.default.arg, type_=column.type)  # type: ignore[attr-defined]
+            for column in columns
+            if column.key not in keys and column.default is not None and column.default.is_scalar
+        }
+        # Typed here: SQLAlchemy types a multi-row VALUES' first row from the columns, not the rest.
+        values = [
+            {key: bindparam(f"{key}__row{n}", type_=columns[key].type) for key in keys} | defaults
+            for n in range(size)
+        ]
+        compiled = statement.values(values).compile(dialect=dialect)
+    elif isinstance(statement, UpdateBase) and size == 1:
+        names = {key: (0, key) for key in keys}  # an UPDATE or DELETE whose parameters are named
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    else:
+        return None
+    if (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.positiontup is None
+        or statement._returning
+    ):
         return None  # Python-side defaults, named parameters or RETURNING: not for this path
     slots = []
     for name in compiled.positiontup:
@@ -130,6 +172,8 @@ def _compile(dialect: Dialect, statement: Insert, keys: tuple[str, ...], size: i
         if name in names:
             row, key = names[name]
             slots.append(_Slot(_ROW, row=row, key=key, process=process))
+        elif bind.required:
+            return None  # a parameter the rows do not give: let SQLAlchemy say so
         else:
             value = bind.effective_value
             slots.append(_Slot(_CONSTANT, value=value if process is None else process(value)))

@@ -52,6 +52,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.storage.errors import describe
 from bot.storage.multirow import MultiRowInserts
 from bot.storage.rowops import Entry, RowOp, Shapes, commit_order, statement_of
+from bot.storage.sql_process import ChildWriter, Held
+from bot.storage.write_lock import engine_gate
 
 
 @dataclass
@@ -95,8 +97,12 @@ class WriteBehind:
         linger: float = 0.005,
         on_trouble: Callable[[BaseException], object] | None = None,
         on_recovered: Callable[[], object] | None = None,
+        in_process: bool = False,
     ) -> None:
         self.engine = engine
+        # SQLite file only (another process cannot see an in-memory database; PostgreSQL has no
+        # write gate for a thread to hold while it waits for the interpreter lock).
+        self._in_process = in_process and engine_gate(engine) is not None
         self.name = name
         self.max_batch = max_batch
         self.max_queued = max_queued
@@ -211,44 +217,42 @@ class WriteBehind:
     def _run(ref: weakref.ref[WriteBehind]) -> None:
         """The thread holds its writer weakly between batches: a writer nobody holds any more
         (an app a test dropped without shutting down) stops, instead of retrying forever."""
-        conn: Connection | None = None
+        held = Held()
         try:
             while True:
                 writer = ref()
                 if writer is None:
                     return
-                conn, go_on = writer._step(conn)
+                if writer._in_process and held.child is None:
+                    held.child = ChildWriter(writer.engine, writer.name, writer._shapes)
+                go_on = writer._step(held)
                 del writer
                 if not go_on:
                     return
         finally:
-            if conn is not None:
-                conn.close()
+            held.close()
 
-    def _step(self, conn: Connection | None) -> tuple[Connection | None, bool]:
+    def _step(self, held: Held) -> bool:
         """One batch: wait for it, commit it (or keep it for a retry); False when the thread should end."""
         batch = self._next_batch()
         if batch is None:
-            return conn, False
+            return False
         try:
-            if conn is None:
-                conn = self.engine.connect()
-            self._commit(conn, batch)
+            if held.child is None or not held.child.commit(batch):
+                held.conn = held.conn or self.engine.connect()
+                self._commit(held.conn, batch)
         except Exception as exc:
-            if conn is not None:
-                conn.invalidate()
-                conn.close()
-                conn = None
+            held.drop_connection()
             if is_transient(exc):
                 self._failed(batch, exc)
-                return conn, True
+                return True
             try:
-                self._one_by_one(batch, exc)
+                self._one_by_one(batch, exc, held.child)
             except Exception as again:  # could not even connect: keep the batch, back off
                 self._failed(batch, again)
-                return conn, True
+                return True
         self._committed(batch)
-        return conn, True
+        return True
 
     def _next_batch(self) -> list[Entry] | None:
         """Wait for work (ending the thread after `idle_seconds` without any); None to stop."""
@@ -283,17 +287,26 @@ class WriteBehind:
                 else:
                     conn.execute(statement, params)
 
-    def _one_by_one(self, batch: list[Entry], first: BaseException) -> None:
+    def _one_by_one(self, batch: list[Entry], first: BaseException, child: ChildWriter | None) -> None:
         """After a non-transient failure: each op in its own transaction; drop the ones that fail."""
         logger.opt(exception=first).error("{}: batch of {} failed; retrying op by op", self.name, len(batch))
+        failures = None if child is None else child.each(batch)
+        if failures is not None:
+            for entry, failure in zip(batch, failures, strict=True):
+                if failure is not None:
+                    self._drop(entry, f"{failure[0]}: {failure[1]}")
+            return
         with self.engine.connect() as conn:
             for entry in batch:
                 try:
                     self._commit(conn, [entry])
                 except Exception as exc:
-                    self.stats.dropped += 1
-                    params = dict(self._shapes.run_of([entry])[1][0])
-                    logger.error("{}: op dropped ({}): {}", self.name, describe(exc), params)
+                    self._drop(entry, describe(exc))
+
+    def _drop(self, entry: Entry, why: str) -> None:
+        self.stats.dropped += 1
+        params = dict(self._shapes.run_of([entry])[1][0])
+        logger.error("{}: op dropped ({}): {}", self.name, why, params)
 
     def _committed(self, batch: list[Entry]) -> None:
         last = batch[-1][0]

@@ -14,6 +14,7 @@ async def test_a_quiet_sale_is_not_recomputed_and_an_order_is(tmp_path: Path, cl
     shop, board = board_shop(tmp_path, clock, refresh_seconds=0.05)
     await shop.open()
     await shop.say("A1 1", "alice", G1)
+    assert shop.app.flush_inbound()  # the chat line is in the fingerprint: written, nothing moves after
     first = await board.live.snapshot("t1")
     assert first is not None and board.live.computed == 1
     for _ in range(3):  # past the interval, nothing moved: the same snapshot, not computed again
@@ -21,6 +22,7 @@ async def test_a_quiet_sale_is_not_recomputed_and_an_order_is(tmp_path: Path, cl
         assert await board.live.snapshot("t1") is first
     assert board.live.computed == 1
     await shop.say("A1 2", "bob", G1)
+    assert shop.app.flush_inbound()
     await asyncio.sleep(0.08)
     second = await board.live.snapshot("t1")
     assert second is not None and second is not first and second.seq > first.seq

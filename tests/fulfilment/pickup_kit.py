@@ -31,6 +31,7 @@ async def closed_shop(
     await shop.say("A1 3", "d", group=G2, name="小D")
     clock.set(CLOSES)
     await shop.registry.run_node("t1", "close")
+    await shop.app.services.settle()  # the leaders' lists are written in the background
     await shop.drain()
     return shop
 

@@ -30,6 +30,7 @@ async def test_a_second_close_run_issues_and_sends_nothing(tmp_path: Path, clock
     shop = await closed_shop(tmp_path, clock)
     before, sent = codes(shop), len(shop.transport.sent)
     await shop.registry.run_node("t1", "close")
+    await shop.app.services.settle()
     await shop.drain()
     assert codes(shop) == before and len(shop.transport.sent) == sent
 

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 
@@ -74,10 +76,11 @@ def _executemany(engine: Engine, ops: list[RowOp]) -> None:
             conn.execute(run[0].statement, [op.params for op in run])  # type: ignore[union-attr]
 
 
-def test_the_rows_written_are_those_executemany_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
+def test_the_rows_written_are_those_executemany_writes(tmp_path: Path, in_process: bool) -> None:
     for seed, size in ((1, 3), (2, 40), (3, 1_500)):
         multi, plain = _engine(tmp_path / f"multi{seed}.db"), _engine(tmp_path / f"plain{seed}.db")
-        writer = WriteBehind(multi, max_batch=5_000, linger=0.2)
+        writer = WriteBehind(multi, max_batch=5_000, linger=0.2, in_process=in_process)
         ops = _chatter(Bookkeeping(multi), size, seed)
         writer.put(*ops)
         assert writer.flush()

@@ -31,8 +31,9 @@ def _rows(engine: Engine, sql: str) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(text(sql))]
 
 
-def test_ops_are_committed_in_order_and_a_redelivered_id_is_ignored(engine: Engine) -> None:
-    rows, writer = Bookkeeping(engine), WriteBehind(engine)
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
+def test_ops_are_committed_in_order_and_a_redelivered_id_is_ignored(engine: Engine, in_process: bool) -> None:
+    rows, writer = Bookkeeping(engine), WriteBehind(engine, in_process=in_process)
     writer.put(rows.inbound("m1", "group", "g1", "alice", "收到", T0))
     writer.put(rows.inbound("m2", "group", "g1", "bob", "好的", T0))
     writer.put(rows.inbound("m1", "group", "g1", "alice", "收到", T0))  # the unique key is the backstop
@@ -44,8 +45,9 @@ def test_ops_are_committed_in_order_and_a_redelivered_id_is_ignored(engine: Engi
     assert writer.stats.ops == 3 and writer.stats.batches >= 1
 
 
-def test_bookkeeping_keeps_the_semantics_of_the_repo_methods(engine: Engine) -> None:
-    rows, writer = Bookkeeping(engine), WriteBehind(engine)
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
+def test_bookkeeping_keeps_the_semantics_of_the_repo_methods(engine: Engine, in_process: bool) -> None:
+    rows, writer = Bookkeeping(engine), WriteBehind(engine, in_process=in_process)
     later = T0 + timedelta(minutes=5)
     writer.put(rows.touch_group("g1", "团购一群", T0), rows.touch_group("g1", "", later))  # "" keeps the name
     writer.put(*rows.touch_member("g1", "alice", "阿丽", T0), *rows.touch_member("g1", "alice", "", later))
@@ -62,10 +64,11 @@ def test_bookkeeping_keeps_the_semantics_of_the_repo_methods(engine: Engine) -> 
     assert memberships == [("alice", True), ("bob", True)]
 
 
-def test_a_bad_row_is_dropped_alone(engine: Engine) -> None:
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
+def test_a_bad_row_is_dropped_alone(engine: Engine, in_process: bool) -> None:
     grant = insert(RoleGrant)  # no ON CONFLICT: the second insert violates the primary key
     values = {"group_id": "g1", "member_id": "m", "role": "leader", "granted_by": "a", "granted_at": T0}
-    rows, writer = Bookkeeping(engine), WriteBehind(engine)
+    rows, writer = Bookkeeping(engine), WriteBehind(engine, in_process=in_process)
     writer.put(RowOp(grant, values), RowOp(grant, values), rows.inbound("m9", "group", "g1", "x", "hi", T0))
     assert writer.flush()
     assert writer.stats.dropped == 1
@@ -78,14 +81,15 @@ def _locked(path: Path) -> sqlite3.Connection:
     return blocker
 
 
-def test_a_locked_database_is_one_episode_told_once_and_nothing_is_lost(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
+def test_a_locked_database_is_one_episode_told_once_and_nothing_is_lost(tmp_path: Path, in_process: bool) -> None:
     path = tmp_path / "tuanbot.db"
-    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=0)
+    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=1)
     init_db(engine)
     troubles: list[BaseException] = []
     recovered: list[bool] = []
     rows = Bookkeeping(engine)
-    writer = WriteBehind(engine, on_trouble=troubles.append, on_recovered=lambda: recovered.append(True))
+    writer = WriteBehind(engine, in_process=in_process, on_trouble=troubles.append, on_recovered=lambda: recovered.append(True))
     blocker = _locked(path)
     for n in range(3):
         writer.put(rows.inbound(f"m{n}", "group", "g1", "alice", "hi", T0))
@@ -98,14 +102,15 @@ def test_a_locked_database_is_one_episode_told_once_and_nothing_is_lost(tmp_path
     assert len(_rows(engine, "SELECT id FROM inbound_messages")) == 3
 
 
-async def test_written_raises_while_failing_and_callbacks_run_on_the_loop(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
+async def test_written_raises_while_failing_and_callbacks_run_on_the_loop(tmp_path: Path, in_process: bool) -> None:
     path = tmp_path / "tuanbot.db"
-    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=0)
+    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=1)
     init_db(engine)
     calls: list[str] = []
     rows = Bookkeeping(engine)
     writer = WriteBehind(
-        engine, on_trouble=lambda exc: calls.append("trouble"), on_recovered=lambda: calls.append("ok")
+        engine, in_process=in_process, on_trouble=lambda exc: calls.append("trouble"), on_recovered=lambda: calls.append("ok")
     )
     blocker = _locked(path)
     writer.put(rows.inbound("m1", "group", "g1", "alice", "hi", T0))
@@ -140,7 +145,8 @@ def test_alternating_rows_of_a_batch_go_one_statement_per_table(engine: Engine) 
     assert _rows(engine, "SELECT left_at IS NOT NULL FROM memberships WHERE member_id = 'u0'") == [(1,)]
 
 
-def test_a_backlog_of_queued_rows_is_not_walked_by_the_garbage_collector(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
+def test_a_backlog_of_queued_rows_is_not_walked_by_the_garbage_collector(tmp_path: Path, in_process: bool) -> None:
     """Under a flood the inbound log runs seconds behind, and each full GC pass walked its queue:
     half of the 55,000 objects a pass walked were queued rows, and a pass holds the interpreter
     lock (20-60 ms event-loop stalls, docs/performance.md). Queued, a row is plain values the
@@ -150,7 +156,7 @@ def test_a_backlog_of_queued_rows_is_not_walked_by_the_garbage_collector(tmp_pat
     engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
     init_db(engine)
     rows = Bookkeeping(engine)
-    writer = WriteBehind(engine, linger=60.0, max_batch=50_000)  # lingers: the rows stay queued
+    writer = WriteBehind(engine, linger=60.0, max_batch=50_000, in_process=in_process)  # lingers: the rows stay queued
     writer.put(rows.inbound("m-first", "group", "g1", "u1", "先来", T0))  # the writer is lingering now
     gc.collect()
     before = len(gc.get_objects())
