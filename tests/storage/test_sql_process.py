@@ -53,7 +53,11 @@ def _sql_children(parent: int, database: Path) -> list[int]:
         except OSError:
             continue
         argv = cmdline.rstrip(b"\0").split(b"\0")
-        if int(stat[1]) == parent and stat[0] != "Z" and argv[-2:] == [b"bot.storage.sql_child", bytes(database)]:
+        if (
+            int(stat[1]) == parent
+            and stat[0] != "Z"
+            and argv[-2:] == [b"bot.storage.sql_child", bytes(database)]
+        ):
             found.append(int(entry.name))
     return found
 

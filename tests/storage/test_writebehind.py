@@ -82,14 +82,18 @@ def _locked(path: Path) -> sqlite3.Connection:
 
 
 @pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
-def test_a_locked_database_is_one_episode_told_once_and_nothing_is_lost(tmp_path: Path, in_process: bool) -> None:
+def test_a_locked_database_is_one_episode_told_once_and_nothing_is_lost(
+    tmp_path: Path, in_process: bool
+) -> None:
     path = tmp_path / "tuanbot.db"
     engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=1)
     init_db(engine)
     troubles: list[BaseException] = []
     recovered: list[bool] = []
     rows = Bookkeeping(engine)
-    writer = WriteBehind(engine, in_process=in_process, on_trouble=troubles.append, on_recovered=lambda: recovered.append(True))
+    writer = WriteBehind(
+        engine, in_process=in_process, on_trouble=troubles.append, on_recovered=lambda: recovered.append(True)
+    )
     blocker = _locked(path)
     for n in range(3):
         writer.put(rows.inbound(f"m{n}", "group", "g1", "alice", "hi", T0))
@@ -103,14 +107,19 @@ def test_a_locked_database_is_one_episode_told_once_and_nothing_is_lost(tmp_path
 
 
 @pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
-async def test_written_raises_while_failing_and_callbacks_run_on_the_loop(tmp_path: Path, in_process: bool) -> None:
+async def test_written_raises_while_failing_and_callbacks_run_on_the_loop(
+    tmp_path: Path, in_process: bool
+) -> None:
     path = tmp_path / "tuanbot.db"
     engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=1)
     init_db(engine)
     calls: list[str] = []
     rows = Bookkeeping(engine)
     writer = WriteBehind(
-        engine, in_process=in_process, on_trouble=lambda exc: calls.append("trouble"), on_recovered=lambda: calls.append("ok")
+        engine,
+        in_process=in_process,
+        on_trouble=lambda exc: calls.append("trouble"),
+        on_recovered=lambda: calls.append("ok"),
     )
     blocker = _locked(path)
     writer.put(rows.inbound("m1", "group", "g1", "alice", "hi", T0))
@@ -146,7 +155,9 @@ def test_alternating_rows_of_a_batch_go_one_statement_per_table(engine: Engine) 
 
 
 @pytest.mark.parametrize("in_process", [False, True], ids=["thread", "sql-process"])
-def test_a_backlog_of_queued_rows_is_not_walked_by_the_garbage_collector(tmp_path: Path, in_process: bool) -> None:
+def test_a_backlog_of_queued_rows_is_not_walked_by_the_garbage_collector(
+    tmp_path: Path, in_process: bool
+) -> None:
     """Under a flood the inbound log runs seconds behind, and each full GC pass walked its queue:
     half of the 55,000 objects a pass walked were queued rows, and a pass holds the interpreter
     lock (20-60 ms event-loop stalls, docs/performance.md). Queued, a row is plain values the
@@ -156,7 +167,9 @@ def test_a_backlog_of_queued_rows_is_not_walked_by_the_garbage_collector(tmp_pat
     engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
     init_db(engine)
     rows = Bookkeeping(engine)
-    writer = WriteBehind(engine, linger=60.0, max_batch=50_000, in_process=in_process)  # lingers: the rows stay queued
+    writer = WriteBehind(
+        engine, linger=60.0, max_batch=50_000, in_process=in_process
+    )  # lingers: the rows stay queued
     writer.put(rows.inbound("m-first", "group", "g1", "u1", "先来", T0))  # the writer is lingering now
     gc.collect()
     before = len(gc.get_objects())
