@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
 from loguru import logger
 
 from bot.outbox import Outbox
@@ -26,6 +27,7 @@ from bot.vocab import Priority
 
 NOTICE_WINDOW = 3.0  # seconds: refusals and partial fills gathered into one post
 PREOPEN_KIND = "preopen"
+LINES_KEPT = 4_096  # rendered rows of waiting posts (`NoticeBoard._line`)
 """Outbox kind of the "还没开团哦" replies: their own post, dropped if still queued when the group opens."""
 
 
@@ -50,6 +52,7 @@ class NoticeBoard:
         self.outbox = outbox
         self.render = render  # (template, **variables) -> text
         self.posts: dict[tuple[str, str], _Rolling] = {}  # (group, outbox kind) -> queued post
+        self._lines: LRUCache[tuple[Any, ...], str] = LRUCache(maxsize=LINES_KEPT)
 
     def post(self, group_id: str, items: list[Notice]) -> None:
         """Add notices to the group's queued posts (pre-open replies apart), or start new ones."""
@@ -98,5 +101,17 @@ class NoticeBoard:
             if item.name not in names:
                 names.append(item.name)
             mentions[item.member_id] = None
-        rows = [{"kind": kind, "names": names, **dict(data)} for (kind, data), names in groups.items()]
-        return self.render("orders/notices.j2", rows=rows), tuple(mentions)
+        lines = [self._line(kind, data, names) for (kind, data), names in groups.items()]
+        return "\n".join(lines), tuple(mentions)
+
+    def _line(self, kind: str, data: tuple[tuple[str, Any], ...], names: list[str]) -> str:
+        """One row of the post (the template renders each row on a line of its own). A waiting post
+        is re-rendered at every new notice, and late in a sale a post held dozens of rows of which
+        one had changed: rendering them all again was 5 % of the event loop's time
+        (docs/performance.md). So each row's line is kept, keyed by everything it shows."""
+        key = (kind, data, tuple(names))
+        line = self._lines.get(key)
+        if line is None:
+            line = self.render("orders/notices.j2", rows=[{"kind": kind, "names": names, **dict(data)}])
+            self._lines[key] = line
+        return line
