@@ -29,6 +29,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
+from bot.storage.tables import fast_processor
+
 CHUNKS = (1024, 256, 64, 16)  # rows per statement, largest first (SQLite takes 32,766 parameters)
 _ROW = 0
 _CONSTANT = 1
@@ -42,7 +44,7 @@ class _Slot:
 
     kind: int
     row: int = 0
-    key: str = ""
+    index: int = 0  # the key's place in the rows' values
     process: Processor = None
     value: Any = None
 
@@ -52,13 +54,14 @@ class _Plan:
     sql: str
     slots: tuple[_Slot, ...]
 
-    def params(self, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
+    def params(self, rows: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
+        """The statement's parameters from `rows`, each its values in the plan's key order."""
         out: list[Any] = []
         for slot in self.slots:
             if slot.kind == _CONSTANT:
                 out.append(slot.value)
             else:
-                value = rows[slot.row][slot.key]
+                value = rows[slot.row][slot.index]
                 out.append(value if slot.process is None else slot.process(value))
         return tuple(out)
 
@@ -76,10 +79,18 @@ class MultiRowInserts:
         a writer does holding the write gate, the sooner the order writer gets it); None when
         the statement does not qualify (see the module's docstring): run it with executemany.
         Fewer rows than the smallest chunk go as one statement of their own size."""
-        if dialect.name != "sqlite" or not isinstance(statement, Insert) or len(rows) < 2:
+        if len(rows) < 2:
             return None
         keys = tuple(rows[0])
         if any(tuple(row) != keys for row in rows):
+            return None
+        return self.prepare_values(dialect, statement, keys, [tuple(row.values()) for row in rows])
+
+    def prepare_values(
+        self, dialect: Dialect, statement: Executable, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> list[tuple[str, tuple[Any, ...]]] | None:
+        """`prepare` for rows given as their values in `keys` order (the write-behind queue's form)."""
+        if dialect.name != "sqlite" or not isinstance(statement, Insert) or len(rows) < 2:
             return None
         if self._plan(dialect, statement, keys, min(len(rows), CHUNKS[-1])) is None:
             return None  # the statement does not qualify (any size would say so)
@@ -94,25 +105,23 @@ class MultiRowInserts:
         return out
 
     def driver_form(
-        self, dialect: Dialect, statement: Executable, rows: Sequence[Mapping[str, Any]]
+        self, dialect: Dialect, statement: Executable, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]
     ) -> list[tuple[str, tuple[Any, ...]]] | None:
-        """`rows` as (SQL, parameters) items the driver runs as they are, for a writer that
-        hands its SQL to another process (bot/storage/sql_child.py): an INSERT multi-row (one
-        row too), any other statement one item a row; None if the statement does not qualify."""
+        """`rows` (their values in `keys` order) as (SQL, parameters) items the driver runs as
+        they are, for a writer that hands its SQL to another process (bot/storage/sql_child.py):
+        an INSERT multi-row (one row too), any other statement one item a row; None if the
+        statement does not qualify."""
         if dialect.name != "sqlite" or not rows:
             return None
         if isinstance(statement, Insert):
             if len(rows) > 1:
-                return self.prepare(dialect, statement, rows)
-            plan = self._plan(dialect, statement, tuple(rows[0]), 1)
+                return self.prepare_values(dialect, statement, keys, rows)
+            plan = self._plan(dialect, statement, keys, 1)
             return None if plan is None else [(plan.sql, plan.params(rows))]
-        out: list[tuple[str, tuple[Any, ...]]] = []
-        for row in rows:
-            plan = self._plan(dialect, statement, tuple(row), 1)
-            if plan is None:
-                return None
-            out.append((plan.sql, plan.params([row])))
-        return out
+        plan = self._plan(dialect, statement, keys, 1)
+        if plan is None:
+            return None
+        return [(plan.sql, plan.params([row])) for row in rows]
 
     def run(self, conn: Connection, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert `rows` inside the caller's transaction: multi-row where `prepare` allows,
@@ -168,10 +177,12 @@ def _compile(dialect: Dialect, statement: Executable, keys: tuple[str, ...], siz
     slots = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = fast_processor(bind.type, dialect) or bind.type.dialect_impl(dialect).bind_processor(
+            dialect
+        )
         if name in names:
             row, key = names[name]
-            slots.append(_Slot(_ROW, row=row, key=key, process=process))
+            slots.append(_Slot(_ROW, row=row, index=keys.index(key), process=process))
         elif bind.required:
             return None  # a parameter the rows do not give: let SQLAlchemy say so
         else:

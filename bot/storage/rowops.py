@@ -74,6 +74,22 @@ class Shapes:
         assert statement is not None
         return statement, params
 
+    def values_run_of(
+        self, run: list[Entry]
+    ) -> tuple[Executable, tuple[str, ...], list[tuple[Any, ...]]] | None:
+        """A run of entries of one statement as its statement, keys and rows of values (no
+        mapping a row: the form a writer hands to another process); None for ops kept whole
+        whose keys differ."""
+        first = run[0][1]
+        if not isinstance(first, RowOp):
+            statement, keys = self._shapes[first]
+            return statement, keys, [values for _, _, values, _ in run if values is not None]
+        ops = [entry[1] for entry in run if isinstance(entry[1], RowOp)]
+        keys = tuple(first.params)
+        if len(ops) != len(run) or any(tuple(op.params) != keys for op in ops):
+            return None
+        return first.statement, keys, [tuple(op.params.values()) for op in ops]
+
 
 def commit_order(batch: list[Entry]) -> list[Entry]:
     """The batch's ops in an order that keeps each barrier (rank None) in place and, between

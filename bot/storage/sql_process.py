@@ -187,8 +187,10 @@ class ChildWriter:
     def _items(self, ordered: list[Entry]) -> list[Item] | None:
         items: list[Item] = []
         for _, run in groupby(ordered, key=statement_of):
-            statement, params = self._shapes.run_of(list(run))
-            form = self._multirow.driver_form(self.engine.dialect, statement, params)
+            found = self._shapes.values_run_of(list(run))
+            if found is None:
+                return None
+            form = self._multirow.driver_form(self.engine.dialect, *found)
             if form is None:
                 return None
             items += form

@@ -6,6 +6,7 @@ aware, through `UTCDateTime`, so no caller ever compares naive with aware.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def utc_sqlite_text(value: datetime | None) -> str | None:
+    """A `UTCDateTime` value as SQLAlchemy binds it on SQLite (naive UTC, then its DATETIME text
+    ``YYYY-MM-DD HH:MM:SS.ffffff``), in one call instead of a chain of four: the writers' plans
+    bind thousands of them a second (bot/storage/multirow.py; the same text, tested)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def fast_processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """A one-call bind processor for a column type where one is known (`utc_sqlite_text`), else None."""
+    if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
+        return utc_sqlite_text
+    return None
 
 
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:

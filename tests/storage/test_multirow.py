@@ -182,3 +182,32 @@ def test_the_outbox_rows_written_are_those_executemany_writes(tmp_path: Path, mo
                 outbox_log.apply_ops(conn, ops)
         assert dump(multi) == dump(plain), f"seed {seed}"
         assert any(row[8] == "sent" for row in dump(multi))
+
+
+def test_a_utc_datetime_binds_to_the_text_sqlalchemy_writes(tmp_path: Path) -> None:
+    """The writers' plans bind `UTCDateTime` values in one call (`utc_sqlite_text`), not through
+    SQLAlchemy's chain of four: the text must be the chain's, for any zone and instant."""
+    from zoneinfo import ZoneInfo
+
+    from bot.storage.tables import UTCDateTime, utc_sqlite_text
+
+    dialect = _engine(tmp_path / "t.db").dialect
+    chain = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert chain is not None
+    rng = random.Random(5)
+    zones = [UTC, ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York"), ZoneInfo("UTC")]
+    for _ in range(2_000):
+        naive = datetime(rng.randrange(1, 9999), rng.randrange(1, 13), rng.randrange(1, 29))
+        naive += timedelta(seconds=rng.randrange(86_400), microseconds=rng.choice([0, rng.randrange(10**6)]))
+        value = naive.replace(tzinfo=rng.choice(zones), fold=rng.randrange(2))
+        try:
+            expected = chain(value)
+        except OverflowError:  # the year 1 or 9999 shifted out of range: the same for both
+            with pytest.raises(OverflowError):
+                utc_sqlite_text(value)
+            continue
+        assert utc_sqlite_text(value) == expected, value
+    assert utc_sqlite_text(None) is None and chain(None) is None
+    for bind in (chain, utc_sqlite_text):
+        with pytest.raises(ValueError, match="naive"):
+            bind(datetime(2026, 12, 5, 12, 0))
