@@ -38,6 +38,7 @@ _LINES = (
 )
 _ROWS = _LINES.order_by(ORDERS.c.group_id, _FIRST)
 _ONE_ROW = as_one_row(_LINES)
+_MEMBERS_LINES = as_one_row(_LINES.where(ORDERS.c.member_id.in_(bindparam("members", expanding=True))))
 CHUNK = 500  # groups per statement (bound parameters stay far below SQLite's limit)
 
 
@@ -58,4 +59,21 @@ def chains_of(
     return {g: [entry for _, entry in sorted(found, key=lambda x: x[0])] for g, found in lines.items()}
 
 
-__all__ = ["CHUNK", "chains_of"]
+def member_lines(
+    conn: Connection, campaign_id: str, members_by_group: dict[str, set[str]]
+) -> dict[str, list[ChainEntry]]:
+    """The lines of some members in some groups (SQLite, one JSON row a chunk): what a batch that
+    placed or cancelled their orders changed (`ChainCache`). Unordered."""
+    lines: dict[str, list[ChainEntry]] = {}
+    groups = list(members_by_group)
+    for start in range(0, len(groups), CHUNK):
+        chunk = groups[start : start + CHUNK]
+        members = sorted(set().union(*(members_by_group[g] for g in chunk)))
+        params = {"campaign": campaign_id, "groups": chunk, "members": members}
+        for g, m, n, p, q, f, last in read_one_row(conn, _MEMBERS_LINES, params):
+            if m in members_by_group[g]:  # not the same member's lines in another touched group
+                lines.setdefault(g, []).append(ChainEntry(m, n, p, int(q), int(f), int(last)))
+    return lines
+
+
+__all__ = ["CHUNK", "chains_of", "member_lines"]

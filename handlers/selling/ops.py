@@ -168,15 +168,18 @@ class BatchView:
     chains: dict[tuple[str, str], list[ChainEntry]] = field(default_factory=dict)
 
 
-def touched(ops: list[Operation], results: list[OpResult]) -> tuple[set[str], set[tuple[str, str]]]:
-    """Campaigns whose stock, and (campaign, group) pairs whose 接龙 list, a batch changed."""
+def touched(
+    ops: list[Operation], results: list[OpResult]
+) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
+    """Campaigns whose stock, and (campaign, group) pairs whose 接龙 list, a batch changed; with
+    each pair, the members whose orders there changed."""
     campaigns: set[str] = set()
-    chains: set[tuple[str, str]] = set()
+    chains: dict[tuple[str, str], set[str]] = {}
     for op, result in zip(ops, results, strict=True):
         if (isinstance(op, PlaceOrder) and result.filled) or (
             isinstance(op, CancelOrders) and result.cancelled
         ):
-            chains.add((op.campaign_id, op.group_id))
+            chains.setdefault((op.campaign_id, op.group_id), set()).add(op.member_id)
             campaigns.add(op.campaign_id)
         elif isinstance(op, Restock) and result.status == "ok":
             campaigns.add(op.campaign_id)

@@ -31,6 +31,7 @@ from bot.campaign import Campaign
 from bot.storage.engine import SQLITE_BEGIN_OPTION, connected
 from bot.storage.write_lock import take_write_lock
 from handlers.selling.batch import Batch, OversellError
+from handlers.selling.chain_cache import ChainCache
 from handlers.selling.chain_read import chains_of
 from handlers.selling.ops import (
     BatchView,
@@ -111,6 +112,7 @@ class OrderStore:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self.extensions: list[BatchExtension] = []
+        self.chain_cache = ChainCache(keep=self.sqlite)  # the lines read back last
 
     def extend(self, extension: BatchExtension) -> None:
         """Run `extension` in every order batch's own transaction, after the batch's writes.
@@ -230,15 +232,15 @@ class OrderStore:
         """Read back what a committed batch changed (in the writer's thread, right after it)."""
         campaigns, chains = touched(ops, results)
         view = BatchView()
-        by_campaign: dict[str, list[str]] = {}
-        for campaign_id, group_id in sorted(chains):
-            by_campaign.setdefault(campaign_id, []).append(group_id)
+        by_campaign: dict[str, dict[str, set[str]]] = {}
+        for (campaign_id, group_id), members in sorted(chains.items()):
+            by_campaign.setdefault(campaign_id, {})[group_id] = members
         with self.engine.connect() as conn:
             for campaign_id in sorted(campaigns):
                 view.stock[campaign_id] = self.stock(campaign_id, conn)
-            for campaign_id, group_ids in by_campaign.items():
-                found = chains_of(conn, campaign_id, group_ids, one_row=self.sqlite)
-                for group_id in group_ids:
+            for campaign_id, members_by_group in by_campaign.items():
+                found = self.chain_cache.read(conn, campaign_id, members_by_group)
+                for group_id in members_by_group:
                     view.chains[(campaign_id, group_id)] = found.get(group_id, [])
         return view
 
