@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cachetools import LRUCache
 from loguru import logger
 
 from bot.outbox import Outbox
@@ -27,7 +26,8 @@ from bot.vocab import Priority
 
 NOTICE_WINDOW = 3.0  # seconds: refusals and partial fills gathered into one post
 PREOPEN_KIND = "preopen"
-LINES_KEPT = 4_096  # rendered rows of waiting posts (`NoticeBoard._line`)
+ROWS_KEPT = 1_024  # rendered rows of notice posts, their names left out (`NoticeBoard._line`)
+_NAMES, _OTHER = "\x00names\x00", "\x00other\x00"  # stand-ins no display name contains
 """Outbox kind of the "还没开团哦" replies: their own post, dropped if still queued when the group opens."""
 
 
@@ -40,9 +40,32 @@ class Notice:
 
 
 @dataclass
+class _Row:
+    """The names of one row of a post (a kind of notice with its data), and them joined."""
+
+    names: dict[str, None] = field(default_factory=dict)
+    who: str = ""
+
+
+@dataclass
 class _Rolling:
+    """A post's notices, kept grouped as they come (a busy post had hundreds: regrouping them
+    all at every new one was most of the post's cost)."""
+
     outbox_id: int | None = None
     items: list[Notice] = field(default_factory=list)
+    rows: dict[tuple[str, tuple[tuple[str, Any], ...]], _Row] = field(default_factory=dict)
+    mentions: dict[str, None] = field(default_factory=dict)
+
+    def add(self, new: list[Notice]) -> _Rolling:
+        self.items += new
+        for item in new:
+            row = self.rows.setdefault((item.kind, item.data), _Row())
+            if item.name not in row.names:
+                row.names[item.name] = None
+                row.who = f"{row.who} @{item.name}" if row.who else item.name
+            self.mentions[item.member_id] = None
+        return self
 
 
 class NoticeBoard:
@@ -52,7 +75,7 @@ class NoticeBoard:
         self.outbox = outbox
         self.render = render  # (template, **variables) -> text
         self.posts: dict[tuple[str, str], _Rolling] = {}  # (group, outbox kind) -> queued post
-        self._lines: LRUCache[tuple[Any, ...], str] = LRUCache(maxsize=LINES_KEPT)
+        self._rows: dict[tuple[Any, ...], str] = {}  # "": no stand-in; emptied at ROWS_KEPT
 
     def post(self, group_id: str, items: list[Notice]) -> None:
         """Add notices to the group's queued posts (pre-open replies apart), or start new ones."""
@@ -63,16 +86,18 @@ class NoticeBoard:
 
     def _roll(self, group_id: str, kind: str, new: list[Notice]) -> None:
         state = self.posts.setdefault((group_id, kind), _Rolling())
-        grown, fresh = state.items + new, list(new)
+        fresh = _Rolling()
         outbox_id = self.outbox.roll(
             state.outbox_id,
-            lambda grow: self._text(grown if grow else fresh),
+            # Grown in place: if the queued post has left meanwhile, `state` is dropped for `fresh`.
+            lambda grow: self._post_text((state if grow else fresh).add(new)),
             group_id=group_id,
             delay=NOTICE_WINDOW,
             priority=Priority.ORDER,
             kind=kind,
         )
-        state.items = grown if outbox_id == state.outbox_id else fresh
+        if outbox_id != state.outbox_id:
+            state = self.posts[(group_id, kind)] = fresh
         state.outbox_id = outbox_id
 
     def drop_preopen(self, group_id: str) -> None:
@@ -94,24 +119,37 @@ class NoticeBoard:
             logger.bind(group=group_id).info("opening: dropped {} queued pre-open reply post(s)", dropped)
 
     def _text(self, items: list[Notice]) -> tuple[str, tuple[str, ...]]:
-        groups: dict[tuple[str, tuple[tuple[str, Any], ...]], list[str]] = {}
-        mentions: dict[str, None] = {}
-        for item in items:
-            names = groups.setdefault((item.kind, item.data), [])
-            if item.name not in names:
-                names.append(item.name)
-            mentions[item.member_id] = None
-        lines = [self._line(kind, data, names) for (kind, data), names in groups.items()]
-        return "\n".join(lines), tuple(mentions)
+        """The post that carries `items`: its text and whom it mentions."""
+        return self._post_text(_Rolling().add(items))
 
-    def _line(self, kind: str, data: tuple[tuple[str, Any], ...], names: list[str]) -> str:
-        """One row of the post (the template renders each row on a line of its own). A waiting post
-        is re-rendered at every new notice, and late in a sale a post held dozens of rows of which
-        one had changed: rendering them all again was 5 % of the event loop's time
-        (docs/performance.md). So each row's line is kept, keyed by everything it shows."""
-        key = (kind, data, tuple(names))
-        line = self._lines.get(key)
+    def _post_text(self, state: _Rolling) -> tuple[str, tuple[str, ...]]:
+        lines = [self._line(kind, data, row) for (kind, data), row in state.rows.items()]
+        return "\n".join(lines), tuple(state.mentions)
+
+    def _line(self, kind: str, data: tuple[tuple[str, Any], ...], row: _Row) -> str:
+        """One row of the post (the template renders each row on a line of its own).
+
+        A waiting post is re-rendered at every new notice: late in a sale its rows were rendered
+        again and again to add one name (a quarter of the event loop's time in the order writer's
+        answers, docs/performance.md). So a row is rendered once with a stand-in for its names,
+        and the names go in its place; a template whose row does more with the names than list
+        them (`_with_names` finds out) is rendered for each post, as before."""
+        key = (kind, data)
+        line = self._rows.get(key)
         if line is None:
-            line = self.render("orders/notices.j2", rows=[{"kind": kind, "names": names, **dict(data)}])
-            self._lines[key] = line
-        return line
+            if len(self._rows) >= ROWS_KEPT:  # rows are few (kinds × products): a bound, not a policy
+                self._rows.clear()
+            line = self._rows[key] = self._with_names(kind, data) or ""
+        if line:
+            return line.replace(_NAMES, row.who)
+        return self.render("orders/notices.j2", rows=[{"kind": kind, "names": list(row.names), **dict(data)}])
+
+    def _with_names(self, kind: str, data: tuple[tuple[str, Any], ...]) -> str | None:
+        """The row rendered with a stand-in for its names, if the stand-ins of two names render
+        as the two names joined by " @" would (else None)."""
+        row = {"kind": kind, **dict(data)}
+        one = self.render("orders/notices.j2", rows=[{**row, "names": [_NAMES]}])
+        two = self.render("orders/notices.j2", rows=[{**row, "names": [_NAMES, _OTHER]}])
+        if one.count(_NAMES) == 1 and two == one.replace(_NAMES, f"{_NAMES} @{_OTHER}"):
+            return one
+        return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.templates import Renderer
@@ -55,3 +56,21 @@ def test_a_post_kept_row_by_row_reads_as_the_whole_template_renders_it() -> None
         text, mentions = board._text(items)
         assert text == _whole(renderer, items), f"step {step}"
         assert mentions == tuple(dict.fromkeys(item.member_id for item in items))
+    assert len(board._rows) == len(KINDS) and all(board._rows.values())  # each row rendered once, names apart
+
+
+def test_a_template_that_does_more_with_the_names_is_rendered_as_it_says(tmp_path: Path) -> None:
+    """An edited template may count the names or join them otherwise: then no stand-in is used."""
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "notices.j2").write_text(
+        "{% for row in rows %}\n{{ row.kind }} {{ row.names | length }}人：{{ row.names | join('、') }}\n"
+        "{% endfor %}\n",
+        encoding="utf-8",
+    )
+    renderer = Renderer(tmp_path)
+    board = NoticeBoard(outbox=None, render=renderer.render)  # type: ignore[arg-type]
+    items: list[Notice] = []
+    for n, name in enumerate(["阿花", "小白", "阿花", "王姐"]):
+        items.append(Notice("sold_out", f"m{n}", name, (("code", "A1"),)))
+        assert board._text(items)[0] == _whole(renderer, items)
+    assert board._text(items)[0] == "sold_out 3人：阿花、小白、王姐"
