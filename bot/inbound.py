@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from cachetools import LRUCache
 from loguru import logger
+from lru import LRU
 
 from bot.events import (
     Event,
@@ -71,8 +71,8 @@ class InboundRecorder:
         )
         # Bounded, because a bot in thousands of groups sees hundreds of thousands of members:
         # a miss costs one idempotent upsert in the next batch, never a read.
-        self.known_groups: LRUCache[str, str] = LRUCache(maxsize=KNOWN_GROUPS_CACHE)
-        self.known_members: LRUCache[tuple[str, str], str] = LRUCache(maxsize=KNOWN_MEMBERS_CACHE)
+        self.known_groups: LRU[str, str] = LRU(KNOWN_GROUPS_CACHE)
+        self.known_members: LRU[tuple[str, str], str] = LRU(KNOWN_MEMBERS_CACHE)
 
     def load(self) -> None:
         """Preload the duplicate window with the newest logged ids (one read, at start)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cachetools import LRUCache
+from lru import LRU
 
 from bot.config import Config, ModerationRules
 from bot.events import GroupMessage
@@ -52,7 +52,7 @@ class Moderation:
         self.allowance = Allowance()
         self.ladder = Ladder()
         self.mutes = Mutes()
-        self.alerted: LRUCache[Key, datetime] = LRUCache(maxsize=TRACKED_MEMBERS)
+        self.alerted: LRU[Key, datetime] = LRU(TRACKED_MEMBERS)
 
     def _key(self, group_id: str) -> str:
         """The group's entry in the rule and word caches: its own only if its config overrides

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from cachetools import LRUCache
+from lru import LRU
 
 TRACKED_MEMBERS = 50_000  # (group, member) pairs per tracker
 TRACKED_TEXTS = 20_000  # (member, text) pairs watched for repeats across groups
@@ -28,7 +28,7 @@ class FloodTracker:
     """More than `limit` posts within `seconds` from one member in one group: one flood per burst."""
 
     def __init__(self, maxsize: int = TRACKED_MEMBERS) -> None:
-        self._times: LRUCache[Key, deque[datetime]] = LRUCache(maxsize=maxsize)
+        self._times: LRU[Key, deque[datetime]] = LRU(maxsize)
 
     def add(self, key: Key, now: datetime, limit: int, seconds: float) -> bool:
         times = self._times.get(key)
@@ -45,7 +45,7 @@ class RepeatTracker:
     """The same text from one member in `groups` groups within `seconds` (spam sent round)."""
 
     def __init__(self, maxsize: int = TRACKED_TEXTS) -> None:
-        self._seen: LRUCache[Key, dict[str, datetime]] = LRUCache(maxsize=maxsize)
+        self._seen: LRU[Key, dict[str, datetime]] = LRU(maxsize)
 
     def add(
         self, member_id: str, folded: str, group_id: str, now: datetime, groups: int, seconds: float
@@ -65,7 +65,7 @@ class Allowance:
     """Links, cards and solicitations each member may post in a group per day (`links_per_day`)."""
 
     def __init__(self, maxsize: int = TRACKED_MEMBERS) -> None:
-        self._used: LRUCache[Key, tuple[date, int]] = LRUCache(maxsize=maxsize)
+        self._used: LRU[Key, tuple[date, int]] = LRU(maxsize)
 
     def take(self, key: Key, day: date, per_day: int) -> bool:
         """True if one more is allowed today (and count it)."""
@@ -87,7 +87,7 @@ class Ladder:
     """Each member's strikes per group; the count restarts `reset_hours` after the last strike."""
 
     def __init__(self, maxsize: int = TRACKED_MEMBERS) -> None:
-        self._strikes: LRUCache[Key, Strikes] = LRUCache(maxsize=maxsize)
+        self._strikes: LRU[Key, Strikes] = LRU(maxsize)
 
     def strike(self, key: Key, now: datetime, reset_hours: float) -> int:
         """Count one violation; the member's step on the ladder (1, 2, 3, …)."""
