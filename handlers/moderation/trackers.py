@@ -10,7 +10,6 @@ back from it at start-up (`handlers.moderation.audit.load_memory`).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -28,16 +27,18 @@ class FloodTracker:
     """More than `limit` posts within `seconds` from one member in one group: one flood per burst."""
 
     def __init__(self, maxsize: int = TRACKED_MEMBERS) -> None:
-        self._times: LRU[Key, deque[datetime]] = LRU(maxsize)
+        # (limit, the last limit + 1 post times): tuples of plain values, which the garbage
+        # collector stops tracking, so its full passes do not walk one per chatty member.
+        self._times: LRU[Key, tuple[int, tuple[datetime, ...]]] = LRU(maxsize)
 
     def add(self, key: Key, now: datetime, limit: int, seconds: float) -> bool:
-        times = self._times.get(key)
-        if times is None or times.maxlen != limit + 1:
-            times = self._times[key] = deque(maxlen=limit + 1)
-        times.append(now)
+        kept = self._times.get(key)
+        before = kept[1][-limit:] if kept is not None and kept[0] == limit and limit > 0 else ()
+        times = (*before, now)
         if len(times) > limit and (now - times[0]).total_seconds() <= seconds:
-            times.clear()  # the burst is one violation; the next one starts counting afresh
+            self._times[key] = (limit, ())  # the burst is one violation; the next one starts counting afresh
             return True
+        self._times[key] = (limit, times)
         return False
 
 
