@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 import weakref
@@ -101,8 +102,9 @@ class WriteBehind:
     ) -> None:
         self.engine = engine
         # SQLite file only (another process cannot see an in-memory database; PostgreSQL has no
-        # write gate for a thread to hold while it waits for the interpreter lock).
-        self._in_process = in_process and engine_gate(engine) is not None
+        # write gate for a thread to hold while it waits for the interpreter lock), on POSIX
+        # (the child's pipes are read with `select`).
+        self._in_process = in_process and engine_gate(engine) is not None and os.name == "posix"
         self.name = name
         self.max_batch = max_batch
         self.max_queued = max_queued
