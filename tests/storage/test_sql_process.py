@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from bot.storage.bookkeeping import Bookkeeping
 from bot.storage.engine import init_db, make_engine
+from bot.storage.sql_child import NICENESS
 from bot.storage.writebehind import WriteBehind
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -70,6 +71,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _wait_until(condition: object, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -95,6 +100,8 @@ def test_a_batch_runs_no_statement_in_the_bots_process(tmp_path: Path) -> None:
         assert conn.execute(text("SELECT member_count, bot_present FROM groups")).one() == (0, True)
     children = _sql_children(os.getpid(), tmp_path / "t.db")
     assert len(children) == 1 and children[0] != os.getpid()
+    # Behind the event loop for the processor: its niceness is the bot's plus NICENESS.
+    assert _nice(children[0]) == min(19, _nice(os.getpid()) + NICENESS)
     writer.close()
 
 
