@@ -40,12 +40,7 @@ class SqlProcess:
     def __init__(self, engine: Engine, name: str) -> None:
         self.engine = engine
         self.name = name
-        self.started = 0  # children started so far (tests, the log)
         self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
 
     def batch(self, items: list[Item]) -> None:
         """Run `items` in one transaction; raise as the engine would have if it failed."""
@@ -115,7 +110,6 @@ class SqlProcess:
         assert proc.stdin is not None
         write_message(proc.stdin, setup)
         self._proc = proc
-        self.started += 1
         logger.debug("{}: SQL process {} started", self.name, proc.pid)
         return proc
 

@@ -27,6 +27,8 @@ Contract:
 * `written()` lets a coroutine wait, without blocking the loop, until everything put so far
   is committed (it raises the failure if the attempt fails); `flush()` is the same for
   synchronous callers (shutdown, the CLI, tests, readers of the written tables).
+* `in_process` (a SQLite file, POSIX): each batch's SQL runs in a process of its own
+  (`bot.storage.sql_process`), off this interpreter's lock; the contract above is unchanged.
 * At most `max_queued` ops wait in memory; beyond that (a long outage) the oldest are
   dropped with an error log. What a crash may lose: the ops not yet committed, at most
   a few milliseconds' worth in normal operation.

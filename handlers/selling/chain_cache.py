@@ -45,6 +45,16 @@ class ChainCache:
         `members_by_group`; reads only their lines in the groups already kept."""
         if not self.keep:
             return chains_of(conn, campaign_id, list(members_by_group), one_row=False)
+        try:
+            return self._read(conn, campaign_id, members_by_group)
+        except BaseException:  # the batch is committed but unseen here: read these groups whole next time
+            for group_id in members_by_group:
+                self._groups.pop((campaign_id, group_id), None)
+            raise
+
+    def _read(
+        self, conn: Connection, campaign_id: str, members_by_group: dict[str, set[str]]
+    ) -> dict[str, list[ChainEntry]]:
         kept = {g: m for g, m in members_by_group.items() if (campaign_id, g) in self._groups}
         unknown = [g for g in members_by_group if g not in kept]
         out: dict[str, list[ChainEntry]] = {}

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.campaign import parse_campaign
 from bot.storage.engine import init_db, make_engine
 from handlers.selling import chain_cache
@@ -78,3 +80,23 @@ def test_the_lists_read_back_are_those_a_whole_read_gives(tmp_path: Path, monkey
                 compared += 1
     assert compared > 200
     assert sorted(g for read in whole_reads for g in read) == sorted(GROUPS)  # each group read whole once
+
+
+def test_a_failed_read_back_is_not_remembered(tmp_path: Path, monkeypatch: Any) -> None:
+    """A batch committed but not read back (the read failed): its groups are read whole next time."""
+    store = _store(tmp_path)
+    first = [PlaceOrder("s", "g1", "a", "阿花", (("A1", 1),), NOW)]
+    store.after_batch(first, store.apply(first, NOW))  # g1 kept
+    second = [PlaceOrder("s", "g1", "b", "小白", (("A2", 2),), NOW)]
+    results = store.apply(second, NOW)
+
+    def failing(*_: Any) -> Any:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(chain_cache, "member_lines", failing)
+    with pytest.raises(OSError):
+        store.after_batch(second, results)
+    monkeypatch.undo()
+    third = [PlaceOrder("s", "g1", "a", "阿花", (("A1", 1),), NOW)]
+    view = store.after_batch(third, store.apply(third, NOW))
+    assert [(e.member_id, e.quantity) for e in view.chains[("s", "g1")]] == [("a", 2), ("b", 2)]
