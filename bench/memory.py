@@ -192,7 +192,7 @@ async def _child(kind: str, quick: bool, tmp: Path) -> dict[str, Any]:
         from handlers.welcome.chat import _checked
 
         checked = _checked(app.services)  # bounded (an LRU): fill it to its bound
-        for key in app.inbound.known_members.keys():
+        for key in app.inbound.known_members.keys():  # noqa: SIM118 (an lru-dict LRU has no __iter__)
             checked[key] = True
         stage("welcome's checked cache full")
         for i, gid in enumerate(ids):
