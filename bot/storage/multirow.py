@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
-from bot.storage.tables import fast_processor
+from bot.storage.tables import bind_processor
 
 CHUNKS = (1024, 256, 64, 16)  # rows per statement, largest first (SQLite takes 32,766 parameters)
 _ROW = 0
@@ -177,9 +177,7 @@ def _compile(dialect: Dialect, statement: Executable, keys: tuple[str, ...], siz
     slots = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
-        process = fast_processor(bind.type, dialect) or bind.type.dialect_impl(dialect).bind_processor(
-            dialect
-        )
+        process = bind_processor(bind.type, dialect)
         if name in names:
             row, key = names[name]
             slots.append(_Slot(_ROW, row=row, index=keys.index(key), process=process))
@@ -207,7 +205,7 @@ def updates_by_key(
     quote = dialect.identifier_preparer.quote
     name = quote(table.name)
     order = (key, *columns)
-    processes = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in order]
+    processes = [bind_processor(table.c[column].type, dialect) for column in order]
     settings = ", ".join(f"{quote(column)} = v.column{n}" for n, column in enumerate(columns, start=2))
     where = "".join(f" AND {name}.{quote(column)} = ?" for column, _ in conditions)
     constants = tuple(value for _, value in conditions)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy.sql.base import Executable
@@ -108,6 +109,12 @@ def commit_order(batch: list[Entry]) -> list[Entry]:
     return ordered + run
 
 
+def runs_of(batch: list[Entry]) -> list[list[Entry]]:
+    """The batch in `commit_order`, cut into runs of one statement (each becomes one statement or
+    a few multi-row chunks)."""
+    return [list(run) for _, run in groupby(commit_order(batch), key=statement_of)]
+
+
 def _rank(entry: Entry) -> int:
     return entry[3] or 0
 
@@ -119,4 +126,13 @@ def statement_of(entry: Entry) -> object:
     return id(shape.statement) if isinstance(shape, RowOp) else shape
 
 
-__all__ = ["APPEND_LOG_RANK", "MAX_SHAPES", "Entry", "RowOp", "Shapes", "commit_order", "statement_of"]
+__all__ = [
+    "APPEND_LOG_RANK",
+    "MAX_SHAPES",
+    "Entry",
+    "RowOp",
+    "Shapes",
+    "commit_order",
+    "runs_of",
+    "statement_of",
+]

@@ -14,7 +14,6 @@ import select
 import sqlite3
 import subprocess
 import sys
-from itertools import groupby
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.storage.multirow import MultiRowInserts
-from bot.storage.rowops import Entry, Shapes, commit_order, statement_of
+from bot.storage.rowops import Entry, Shapes, runs_of
 from bot.storage.sql_child import Item, read_message, write_message
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the `bot` package
@@ -158,7 +157,7 @@ class ChildWriter:
 
     def commit(self, batch: list[Entry]) -> bool:
         """Commit `batch` in the child (raising as the engine would); False if it cannot go there."""
-        items = self._items(commit_order(batch))
+        items = self._items(batch)
         if items is None:
             return False
         self.process.batch(items)
@@ -178,10 +177,10 @@ class ChildWriter:
     def close(self) -> None:
         self.process.close()
 
-    def _items(self, ordered: list[Entry]) -> list[Item] | None:
+    def _items(self, batch: list[Entry]) -> list[Item] | None:
         items: list[Item] = []
-        for _, run in groupby(ordered, key=statement_of):
-            found = self._shapes.values_run_of(list(run))
+        for run in runs_of(batch):
+            found = self._shapes.values_run_of(run)
             if found is None:
                 return None
             form = self._multirow.driver_form(self.engine.dialect, *found)

@@ -46,11 +46,14 @@ def utc_sqlite_text(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def fast_processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
-    """A one-call bind processor for a column type where one is known (`utc_sqlite_text`), else None."""
+def bind_processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """How a value of column type `type_` is bound on `dialect` by a writer that builds its own
+    statements (bot/storage/multirow.py): `utc_sqlite_text` for `UTCDateTime` on SQLite, else
+    SQLAlchemy's processor (None: the value as it is)."""
     if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
         return utc_sqlite_text
-    return None
+    processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    return processor
 
 
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:

@@ -45,7 +45,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import groupby, islice
+from itertools import islice
 from typing import Any
 
 from loguru import logger
@@ -54,7 +54,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.storage.errors import describe
 from bot.storage.multirow import MultiRowInserts
-from bot.storage.rowops import Entry, RowOp, Shapes, commit_order, statement_of
+from bot.storage.rowops import Entry, RowOp, Shapes, runs_of
 from bot.storage.sql_process import ChildWriter, Held
 from bot.storage.write_lock import engine_gate
 
@@ -280,10 +280,10 @@ class WriteBehind:
         # Built before the transaction: the less done holding the write gate, the sooner the
         # order writer gets it.
         statements: list[tuple[Any, Any]] = []
-        for _, group in groupby(commit_order(batch), key=statement_of):
-            statement, params = self._shapes.run_of(list(group))
-            chunks = self._multirow.prepare(conn.dialect, statement, params)
-            statements += chunks if chunks is not None else [(statement, params)]
+        for run in runs_of(batch):
+            found = self._shapes.values_run_of(run)
+            chunks = None if found is None else self._multirow.prepare_values(conn.dialect, *found)
+            statements += chunks if chunks is not None else [self._shapes.run_of(run)]
         with conn.begin():
             for statement, params in statements:
                 if isinstance(statement, str):

@@ -11,6 +11,9 @@ Other databases get the grouped query, with one round trip.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
@@ -54,8 +57,9 @@ def chains_of(
             rows = read_one_row(conn, _ONE_ROW, params)
         else:
             rows = [list(r) for r in conn.execute(_ROWS, params)]
-        for g, m, n, p, q, f, last in rows:
-            lines.setdefault(g, []).append((int(f), ChainEntry(m, n, p, int(q), int(f), int(last))))
+        for row in rows:
+            entry = _entry(row)
+            lines.setdefault(row[0], []).append((entry.first_id, entry))
     return {g: [entry for _, entry in sorted(found, key=lambda x: x[0])] for g, found in lines.items()}
 
 
@@ -70,10 +74,16 @@ def member_lines(
         chunk = groups[start : start + CHUNK]
         members = sorted(set().union(*(members_by_group[g] for g in chunk)))
         params = {"campaign": campaign_id, "groups": chunk, "members": members}
-        for g, m, n, p, q, f, last in read_one_row(conn, _MEMBERS_LINES, params):
-            if m in members_by_group[g]:  # not the same member's lines in another touched group
-                lines.setdefault(g, []).append(ChainEntry(m, n, p, int(q), int(f), int(last)))
+        for row in read_one_row(conn, _MEMBERS_LINES, params):
+            if row[1] in members_by_group[row[0]]:  # not the same member's lines in another touched group
+                lines.setdefault(row[0], []).append(_entry(row))
     return lines
+
+
+def _entry(row: Sequence[Any]) -> ChainEntry:
+    """A line from a row of `_LINES` (g, m, n, p, q, f, l)."""
+    _, member, name, product, quantity, first, last = row
+    return ChainEntry(member, name, product, int(quantity), int(first), int(last))
 
 
 __all__ = ["CHUNK", "chains_of", "member_lines"]
