@@ -180,6 +180,8 @@ def collect(modules: list[ModuleType]) -> list[HandlerSpec]:
     specs: list[HandlerSpec] = []
     for module in modules:
         for _, obj in inspect.getmembers(module, inspect.iscoroutinefunction):
-            if obj.__module__ == module.__name__:
+            # getattr: on Python 3.12 a module that imports `inspect` has it counted as a
+            # coroutine function (its `_is_coroutine_marker` global), and a module has no __module__.
+            if getattr(obj, "__module__", None) == module.__name__:
                 specs.extend(getattr(obj, SPEC_ATTR, []))
     return specs

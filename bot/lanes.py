@@ -34,11 +34,16 @@ R = TypeVar("R")
 LIMIT = 1_000
 
 
-@types.coroutine
-def _carry_on(coro: Coroutine[Any, Any, R], waiting_on: Any) -> Generator[Any, Any, R]:
+async def _carry_on(coro: Coroutine[Any, Any, R], waiting_on: Any) -> R:
     """Go on with `coro`, which has already run up to its first wait on `waiting_on`, as a task
-    would (Python 3.12's eager tasks do this; 3.11 has none): pass its waits to the task, and the
-    task's wake-ups and cancellation back to it."""
+    would (Python 3.12's eager tasks do this; 3.11 has none). A native coroutine: 3.12 and later
+    take nothing else as a task."""
+    return await _resume(coro, waiting_on)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, R], waiting_on: Any) -> Generator[Any, Any, R]:
+    """Pass `coro`'s waits to the task, and the task's wake-ups and cancellation back to it."""
     while True:
         try:
             yield waiting_on
@@ -127,7 +132,8 @@ class Lanes(Generic[R]):
             await asyncio.wait(running)
 
     async def _after(self, earlier: asyncio.Task[R], event: Any) -> R:
-        await asyncio.wait([earlier])  # its outcome is its own: logged when it ends
+        if not earlier.done():  # its outcome is its own: logged when it ends
+            await _end_of(earlier)
         return await self._handle(event)
 
     def _track(self, lane: str, task: asyncio.Task[R]) -> None:
@@ -144,6 +150,20 @@ class Lanes(Generic[R]):
             _wake(self._on_idle)
         if not task.cancelled() and (exc := task.exception()) is not None:
             logger.opt(exception=exc).error("a message handled in the background raised")
+
+
+def _end_of(task: asyncio.Task[Any]) -> asyncio.Future[None]:
+    """A future done when `task` is, whatever its outcome. A quarter of a flood's messages wait
+    for the one before them in their group: `asyncio.wait([task])` cost them a set, a callback
+    on and off the task, and a timeout handle each."""
+    ended: asyncio.Future[None] = task.get_loop().create_future()
+
+    def end(_: asyncio.Task[Any]) -> None:
+        if not ended.done():  # the waiting message was cancelled meanwhile
+            ended.set_result(None)
+
+    task.add_done_callback(end)
+    return ended
 
 
 def _wake(waiters: list[asyncio.Future[None]]) -> None:

@@ -59,15 +59,26 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+# Connections a SQLite file's engine keeps open: one for each thread that uses it (the loop's
+# executor, the background reads, the order writer, the write-behind writers, the board), with
+# room to spare. SQLAlchemy's default keeps 5 and closes the rest on return: through a flood ~4
+# connections a second were closed and reopened, each re-running the pragmas and the schema parse.
+SQLITE_POOL_SIZE = 16
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NORMAL") -> Engine:
     """Create an engine, preparing the SQLite file's folder and pragmas."""
     if is_sqlite(url):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pool: dict[str, Any] = {}
+        if path and path != ":memory:":  # a memory database has one connection (a singleton pool)
+            pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            **pool,
         )
 
         @event.listens_for(engine, "connect")

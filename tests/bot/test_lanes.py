@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import random
 import sys
 import threading
@@ -163,6 +164,32 @@ async def test_a_message_that_never_waits_is_handled_in_the_transports_turn() ->
     assert gate.finished == ["a"] and lanes.waiting() == 0
 
 
+async def test_a_message_going_on_in_the_background_is_a_coroutine_task() -> None:
+    """Python 3.12 and later accept only coroutines as tasks (3.11 also took a generator-based
+    one): the message that waits must go on as a native coroutine, or every such message fails
+    with "a coroutine was expected" on the interpreters the README allows."""
+    gate = Gate("a1")
+    lanes = Lanes(gate.handle, by_lane)
+    loop = asyncio.get_running_loop()
+    given: list[object] = []
+    create_task = loop.create_task
+
+    def checking(coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        given.append(coro)
+        return create_task(coro, **kwargs)
+
+    loop.create_task = checking  # type: ignore[method-assign]
+    try:
+        assert await lanes.receive(("g1", "a1")) is None
+        assert await lanes.receive(("g1", "a2")) is None
+    finally:
+        del loop.create_task
+    assert len(given) == 2 and all(inspect.iscoroutine(coro) for coro in given)
+    gate.held["a1"].set()
+    await lanes.drain()
+    assert gate.finished == ["a1", "a2"]
+
+
 async def test_one_groups_messages_keep_their_order_and_others_pass() -> None:
     gate = Gate("a1")
     lanes = Lanes(gate.handle, by_lane)
@@ -235,6 +262,33 @@ async def test_a_handler_that_raises_in_the_background_is_logged(caplog_loguru: 
     release.set()
     await lanes.drain()
     assert any("in the background raised" in line and "boom" in line for line in caplog_loguru)
+
+
+async def test_the_next_message_of_a_group_runs_whatever_the_one_before_did() -> None:
+    """The follower waits for the end of the message before it, not for its success."""
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(event: tuple[str, str]) -> str:
+        if event[1] == "raises":
+            await release.wait()
+            raise RuntimeError("boom")
+        if event[1] == "stuck":
+            await asyncio.Event().wait()
+        handled.append(event[1])
+        return event[1]
+
+    lanes = Lanes(handle, by_lane)
+    await lanes.receive(("g1", "raises"))
+    await lanes.receive(("g1", "after-raise"))
+    await lanes.receive(("g2", "stuck"))
+    await lanes.receive(("g2", "after-cancel"))
+    release.set()
+    await asyncio.sleep(0.01)
+    assert handled == ["after-raise"]
+    next(iter(t for t in lanes._running if t is not lanes._tails["g2"])).cancel()
+    await asyncio.wait_for(lanes.drain(), 1)
+    assert handled == ["after-raise", "after-cancel"]
 
 
 async def test_cancel_stops_what_is_in_hand() -> None:
