@@ -35,6 +35,7 @@ from bench.common import (
     wait_inbound,
     write_live_campaign,
 )
+from bot import event_loop
 
 N_GROUPS = 1_000
 FULL: dict[str, Any] = {"messages": 60_000, "max_seconds": 30.0, "rounds": 2}
@@ -145,7 +146,7 @@ async def _main(quick: bool, tmp: Path) -> Result:
 
 def run(quick: bool) -> Result:
     with tempfile.TemporaryDirectory(prefix="tuanbot-bench-board-") as tmp:
-        return asyncio.run(_main(quick, Path(tmp)))
+        return event_loop.run(_main(quick, Path(tmp)))
 
 
 def main(argv: list[str] | None = None) -> int:

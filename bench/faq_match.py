@@ -21,6 +21,7 @@ from cachetools import LRUCache
 from ruamel.yaml import YAML
 
 from bench.chat import CHATTER
+from bot import event_loop
 from bot.campaign import load_campaign
 from bot.campaign.active import campaigns_in_group
 from bot.context import Context, Services
@@ -172,7 +173,7 @@ async def _handler_path() -> None:
 
 
 def handler_path() -> None:
-    asyncio.run(_handler_path())
+    event_loop.run(_handler_path())
 
 
 if __name__ == "__main__":

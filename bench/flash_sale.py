@@ -48,6 +48,7 @@ from bench.common import (
     say,
 )
 from bench.flash_e2e import end_to_end
+from bot import event_loop
 
 N_ATTEMPTS = 10_000
 N_MEMBERS = 5_000
@@ -296,7 +297,7 @@ def _postgres(attempts: list[Attempt]) -> dict[str, Any] | None:
             url = server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
             engine = make_engine(url)
             init_db(engine)
-            result = asyncio.run(
+            result = event_loop.run(
                 asyncio.wait_for(writer_burst(engine, attempts, "postgresql"), PG_MAX_SECONDS)
             )
             engine.dispose()
@@ -322,16 +323,16 @@ def run(quick: bool) -> Result:
         say("flash_sale: order writer on SQLite, all attempts in one burst")
         engine = make_engine(f"sqlite:///{tmp / 'writer.db'}")
         init_db(engine)
-        writer = asyncio.run(writer_burst(engine, attempts, "sqlite"))
+        writer = event_loop.run(writer_burst(engine, attempts, "sqlite"))
         engine.dispose()
         say(f"flash_sale: writer {writer['rate']:,.0f} attempts/s in {writer['batches']} batches")
 
         say(f"flash_sale: end to end through the app, one at a time (cap {cap:.0f}s)")
         now = datetime.now(UTC)
         text = campaign_text(now - timedelta(hours=2), now + timedelta(days=1))
-        e2e = asyncio.run(end_to_end(tmp / "e2e", attempts, text, cap))
+        e2e = event_loop.run(end_to_end(tmp / "e2e", attempts, text, cap))
         say(f"flash_sale: end to end again, paced at {GOAL_RATE:,} messages/s")
-        paced = asyncio.run(end_to_end(tmp / "e2e-paced", attempts, text, cap, pace=GOAL_RATE))
+        paced = event_loop.run(end_to_end(tmp / "e2e-paced", attempts, text, cap, pace=GOAL_RATE))
     pg = None if quick else _postgres(attempts)
     return _row(base, writer, e2e, paced, pg)
 

@@ -48,6 +48,7 @@ from bench.common import (
     start_bot,
     stop_bot,
 )
+from bot import event_loop
 from bot.events import GroupMessage, Member
 
 FULL = {"groups": 10_000, "members": 500_000}
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         kind = argv[argv.index("--child") + 1]
         quick = "--quick" in argv
         with tempfile.TemporaryDirectory(prefix=f"tuanbot-bench-mem-{kind}-") as tmp:
-            data = asyncio.run(_child(kind, quick, Path(tmp)))
+            data = event_loop.run(_child(kind, quick, Path(tmp)))
         print(json.dumps(data), flush=True)
         return 0
     return cli("memory", run, argv)

@@ -19,7 +19,6 @@ leave before 180 s); how many posts coalescing saved.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import tempfile
 import time
@@ -41,6 +40,7 @@ from bench.common import (
     say,
     tagged_groups,
 )
+from bot import event_loop
 
 N_GROUPS = 100
 N_POSTS = 5_000
@@ -245,7 +245,7 @@ async def _main(quick: bool, tmp: Path) -> Result:
 
 def run(quick: bool) -> Result:
     with tempfile.TemporaryDirectory(prefix="tuanbot-bench-storm-") as tmp:
-        return asyncio.run(_main(quick, Path(tmp)))
+        return event_loop.run(_main(quick, Path(tmp)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot import event_loop
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -111,6 +113,7 @@ def machine_info() -> dict[str, Any]:
         "cpu": cpu,
         "ram_gb": round(ram_gb, 1),
         "python": platform.python_version(),
+        "event_loop": event_loop.available(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": git_commit(),
         "loadavg": [round(x, 2) for x in load],

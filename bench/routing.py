@@ -51,6 +51,7 @@ from bench.common import (
     wait_inbound,
     write_live_campaign,
 )
+from bot import event_loop
 
 N_GROUPS = 1_000
 FULL: dict[str, Any] = {"messages": 200_000, "max_seconds": 120.0, "paced_seconds": 20, "grace": 10.0}
@@ -262,7 +263,7 @@ def _stalls_row(
 
 def run(quick: bool) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="tuanbot-bench-routing-") as tmp:
-        return asyncio.run(_main(quick, Path(tmp)))
+        return event_loop.run(_main(quick, Path(tmp)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,7 @@ from bench.common import (
     tagged_groups,
 )
 from bench.routing import FullCollections
+from bot import event_loop
 
 FULL: dict[str, Any] = {"groups": 10_000, "campaigns": 100, "quiet_seconds": 5, "timeout": 120.0}
 QUICK: dict[str, Any] = {"groups": 2_000, "campaigns": 20, "quiet_seconds": 2, "timeout": 25.0}
@@ -211,7 +212,7 @@ async def _main(quick: bool, tmp: Path) -> Result:
 
 def run(quick: bool) -> Result:
     with tempfile.TemporaryDirectory(prefix="tuanbot-bench-timeline-") as tmp:
-        return asyncio.run(_main(quick, Path(tmp)))
+        return event_loop.run(_main(quick, Path(tmp)))
 
 
 def main(argv: list[str] | None = None) -> int:

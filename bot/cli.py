@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from loguru import logger
 
+from bot import event_loop
 from bot.cli_database import build_or_exit
 from bot.cli_lists import lists
 from bot.cli_members import member_cli
@@ -96,7 +97,8 @@ def run(
     install_features(app)
     transport = make_transport(cfg, account)
     try:
-        asyncio.run(app.run(transport, drain_seconds=drain_seconds))
+        logger.info("event loop: {}", event_loop.available(cfg.bot.event_loop))
+        event_loop.run(app.run(transport, drain_seconds=drain_seconds), cfg.bot.event_loop)
     except KeyboardInterrupt:
         logger.info("stopped by Ctrl-C; queued messages are kept for the next start")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import random
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bot import event_loop
 from bot.app import App
 from bot.config import Config, parse_config
 from tests.fakes import FakeClock, FakeTransport
@@ -21,6 +23,11 @@ from tests.fakes import FakeClock, FakeTransport
 # The shipped config.yaml turns the web board on; tests (and the `tuanbot run` processes they
 # start) leave it off unless a board test turns it on, so parallel runs never fight for a port.
 os.environ.setdefault("TUANBOT_WEB_ENABLED", "false")
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Async tests run on the loop the bot runs on (bot/event_loop.py): uvloop where installed."""
+    return {event_loop.available(): event_loop.loop_factory() or asyncio.new_event_loop}
 
 
 @pytest.fixture(scope="session", autouse=True)

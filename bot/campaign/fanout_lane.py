@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Hashable
+from time import perf_counter
 from typing import TypeVar
 
 from bot.storage.write_lock import locked_error
@@ -97,37 +98,39 @@ class FanoutLane:
             await asyncio.sleep(self.turn_seconds)
             return call()
 
-    async def _rest(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Pause `turn_seconds`, then go on pausing while other tasks wait to run, up to the cap."""
-        until = loop.time() + max(self.turn_seconds, self._last_chunk * self.rest_ratio)
+    async def _rest(self) -> None:
+        """Pause `turn_seconds`, then go on pausing while other tasks wait to run, up to the cap.
+
+        Timed with `perf_counter`, not the loop's clock: uvloop's counts whole milliseconds, and
+        a busy `sleep(0)` (BUSY_SECONDS) is a fraction of one."""
+        until = perf_counter() + max(self.turn_seconds, self._last_chunk * self.rest_ratio)
         await asyncio.sleep(self.turn_seconds)
-        while loop.time() < until:
-            asked = loop.time()
+        while perf_counter() < until:
+            asked = perf_counter()
             await asyncio.sleep(0)  # back at once unless callbacks were queued ahead of it
-            if loop.time() - asked < BUSY_SECONDS:
+            if perf_counter() - asked < BUSY_SECONDS:
                 return
-            await asyncio.sleep(min(self.turn_seconds, max(0.0, until - loop.time())))
+            await asyncio.sleep(min(self.turn_seconds, max(0.0, until - perf_counter())))
 
     async def run(self, attempt: Callable[[], T | None], *, lock_wait_seconds: float) -> T:
         """Run `attempt` in the lane; it returns None, having done nothing, when the lock was taken.
 
         Raises the "database is locked" error once the lock stayed taken for `lock_wait_seconds`.
         """
-        loop = asyncio.get_running_loop()
         async with self._lock:
             # A loop turn (chat, timers) before every chunk, taken while holding the lane so that
             # the other node runs queue behind it: the lock alone would let every ready node run
             # take it in turn within one loop turn, since a chunk itself never awaits. Timed, and
             # longer while chat is busy (module docstring).
-            await self._rest(loop)
-            give_up_at = loop.time() + lock_wait_seconds
+            await self._rest()
+            give_up_at = perf_counter() + lock_wait_seconds
             while True:
-                started = loop.time()
+                started = perf_counter()
                 result = attempt()
-                self._last_chunk = loop.time() - started
+                self._last_chunk = perf_counter() - started
                 if result is not None:
                     break
-                if loop.time() >= give_up_at:
+                if perf_counter() >= give_up_at:
                     raise locked_error()
                 self.lock_polls += 1
                 await asyncio.sleep(self.poll_seconds)

@@ -123,8 +123,10 @@ class ListDelivery:
 
     async def settle(self) -> None:
         """Wait for the lists being written (tests, shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        # Only the unfinished: a finished task leaves `tasks` a loop turn later (its callback), and
+        # Python 3.12's gather of finished tasks returns without a turn: this spun forever.
+        while running := [task for task in self.tasks if not task.done()]:
+            await asyncio.gather(*running, return_exceptions=True)
 
 
 def _scope(ctx: Context, campaign: Campaign) -> list[str] | None:

@@ -51,12 +51,15 @@ def test_unreadable_line_says_the_accepted_forms(parser: LineParser) -> None:
         parser.parse("no colon here")
 
 
-def test_scripted_help_through_cli_exits_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_scripted_help_through_cli_exits_cleanly(tmp_path: Path, loop: str) -> None:
     config = tmp_path / "config.yaml"
+    shipped = (REPO / "config.yaml").read_text(encoding="utf-8")
+    assert "event_loop: uvloop" in shipped
     config.write_text(
-        (REPO / "config.yaml")
-        .read_text(encoding="utf-8")
-        .replace("sqlite:///data/tuanbot.db", f"sqlite:///{tmp_path}/t.db"),
+        shipped.replace("sqlite:///data/tuanbot.db", f"sqlite:///{tmp_path}/t.db").replace(
+            "event_loop: uvloop", f"event_loop: {loop}"
+        ),
         encoding="utf-8",
     )
     proc = subprocess.run(
@@ -70,3 +73,5 @@ def test_scripted_help_through_cli_exits_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "[团购一群] 团购小助手: 📋 团购小助手 可用命令" in proc.stdout
     assert "/help [命令]" in proc.stdout
+    log = (tmp_path / "data" / "logs" / "tuanbot.log").read_text(encoding="utf-8")
+    assert f"event loop: {loop}" in log
