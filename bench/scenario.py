@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,11 +24,11 @@ class Heartbeat:
         self._task: asyncio.Task[None] | None = None
 
     async def _beat(self) -> None:
-        loop = asyncio.get_running_loop()
+        # perf_counter, not the loop's clock: uvloop's counts whole milliseconds.
         while True:
-            expected = loop.time() + self.interval
+            expected = time.perf_counter() + self.interval
             await asyncio.sleep(self.interval)
-            late = loop.time() - expected
+            late = time.perf_counter() - expected
             self.samples += 1
             if late > self.max_stall:
                 self.max_stall = late
