@@ -70,10 +70,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
     """Create an engine, preparing the SQLite file's folder and pragmas."""
     if is_sqlite(url):
         path = url.split(":///", 1)[-1]
+        pool: dict[str, Any] = {}  # a memory database has one connection (a singleton pool)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        pool: dict[str, Any] = {}
-        if path and path != ":memory:":  # a memory database has one connection (a singleton pool)
             pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}
         engine = create_engine(
             url,
