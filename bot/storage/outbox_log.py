@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlmodel import col
 
 from bot.storage.engine import upsert_insert
@@ -79,7 +79,19 @@ def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "", *, answer:
 
     With several accounts, a `sending` mark lands only on a row still `account`'s: a row
     another account took over (fail-over) is never sent by both."""
-    changed = False
+    return run_planned(conn, plan_ops(conn.dialect, ops, account, answer=answer))
+
+
+# A planned run of ops: whether it inserts (it then changed rows whatever its counts say), and its
+# statements, each (driver SQL, parameters) or (SQLAlchemy statement, parameters or None).
+Planned = tuple[bool, list[tuple[Any, Any]]]
+
+
+def plan_ops(dialect: Dialect, ops: Sequence[Op], account: str = "", *, answer: bool = True) -> list[Planned]:
+    """`apply_ops`'s statements, built before the transaction: the send loop's writes held the
+    write lock for the Python that built them too, stretched by the busy event loop's share of the
+    interpreter lock (docs/performance.md)."""
+    planned: list[Planned] = []
     i = 0
     while i < len(ops):
         kind, row_id, values = ops[i]
@@ -88,12 +100,11 @@ def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "", *, answer:
             while i < len(ops) and ops[i][0] == "insert":
                 rows.append(ops[i][2])
                 i += 1
-            _insert(conn, rows)
-            changed = True
+            planned.append((True, _insert_statements(dialect, rows)))
             continue
         if kind == "cancel":
             stmt = update(OutboxRow).where(col(OutboxRow.id).in_(values["ids"]), _QUEUED)
-            changed = bool(conn.execute(stmt.values(status="cancelled")).rowcount)
+            planned.append((False, [(stmt.values(status="cancelled"), None)]))
             i += 1
             continue
         shape = _shape(kind, values, account)
@@ -103,35 +114,50 @@ def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "", *, answer:
         while i < last and ops[i][0] != "cancel" and _shape(ops[i][0], ops[i][2], account) == shape:
             run.append((ops[i][1], ops[i][2]))
             i += 1
-        changed = _update(conn, shape, run)
+        planned.append((False, _update_statements(dialect, shape, run)))
+    return planned
+
+
+def run_planned(conn: Connection, planned: Sequence[Planned]) -> bool:
+    """Run `plan_ops`'s statements in order; whether the last run changed a row."""
+    changed = False
+    for inserts, statements in planned:
+        changed = inserts
+        for statement, params in statements:
+            if isinstance(statement, str):
+                result = conn.exec_driver_sql(statement, params)
+            else:
+                result = conn.execute(statement) if params is None else conn.execute(statement, params)
+            changed = bool(result.rowcount) or changed
     return changed
 
 
-def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _insert_statements(dialect: Dialect, rows: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+    statements: list[tuple[Any, Any]] = []
     start = 0
     while start < len(rows):  # runs of one key set: a multi-row INSERT takes one shape of row
         keys, end = rows[start].keys(), start + 1
         while end < len(rows) and rows[end].keys() == keys:
             end += 1
-        _INSERTS.run(conn, INSERT, rows[start:end])
+        chunks = _INSERTS.prepare(dialect, INSERT, rows[start:end])
+        statements += chunks if chunks is not None else [(INSERT, rows[start:end])]
         start = end
+    return statements
 
 
-def _update(conn: Connection, shape: _Shape, run: list[tuple[int, dict[str, Any]]]) -> bool:
-    """One run of updates of one shape; whether any row changed."""
+def _update_statements(
+    dialect: Dialect, shape: _Shape, run: list[tuple[int, dict[str, Any]]]
+) -> list[tuple[Any, Any]]:
+    """One run of updates of one shape."""
     columns, queued_only, account = shape
     conditions = [("status", "queued")] if queued_only else []
     if account:
         conditions.append(("account", account))
     rows = [{"id": row_id, **values} for row_id, values in run]
-    chunks = updates_by_key(conn.dialect, _TABLE, "id", columns, rows, conditions)
+    chunks = updates_by_key(dialect, _TABLE, "id", columns, rows, conditions)
     if chunks is None:
-        by_name = [_params(row_id, values) for row_id, values in run]
-        return bool(conn.execute(_update_statement(shape), by_name).rowcount)
-    changed = False
-    for sql, params in chunks:
-        changed = bool(conn.exec_driver_sql(sql, params).rowcount) or changed
-    return changed
+        return [(_update_statement(shape), [_params(row_id, values) for row_id, values in run])]
+    return list(chunks)
 
 
 # A shape: (columns set, only a still-queued row, only this account's row). Its statement is
@@ -266,10 +292,11 @@ class WriteLog:
             if not batch and not extra:
                 return False
             try:
+                owed = plan_ops(engine.dialect, batch, self.account, answer=False)
+                asked = plan_ops(engine.dialect, extra, self.account)
                 with engine.begin() as conn:
-                    if batch:
-                        apply_ops(conn, batch, self.account, answer=False)
-                    hit = apply_ops(conn, extra, self.account) if extra else False
+                    run_planned(conn, owed)
+                    hit = run_planned(conn, asked) if extra else False
             except BaseException:
                 with self._mutex:
                     self._ops[:0] = batch

@@ -39,6 +39,15 @@ def shanghai(at: datetime) -> str:
     return at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
 
 
+def sale_after_the_morning(text: str) -> str:
+    """The kit's sale (2026-12-05 20:00-22:00) moved to the evening after MORNING: its timeline's
+    jobs are a month ahead of the real clock too (on its fixed date the real scheduler opened it
+    mid-test, and every group got the opening post)."""
+    day = shanghai(MORNING)[:10]
+    assert text.count("2026-12-05 ") == 2  # opens_at, closes_at
+    return text.replace("2026-12-05 ", f"{day} ")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(EVENING)
@@ -134,7 +143,7 @@ async def started_with_file(tmp_path: Path, clock: FakeClock, messages: str) -> 
     folder = tmp_path / "campaigns"
     folder.mkdir(exist_ok=True)
     if messages:
-        (folder / "t1.yaml").write_text(with_messages(messages), encoding="utf-8")
+        (folder / "t1.yaml").write_text(sale_after_the_morning(with_messages(messages)), encoding="utf-8")
     app = App.build(make_config(tmp_path, groups=GROUPS), clock=clock)
     file_sync(app.services).every = 0.02
     transport = FakeTransport(app, clock)

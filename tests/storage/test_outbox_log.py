@@ -145,3 +145,37 @@ def test_a_pass_of_many_inserts_and_new_texts_steps_sqlite_a_few_times_not_once_
     with store.engine.connect() as conn:
         mentions = conn.execute(select(col(OutboxRow.mentions)).where(col(OutboxRow.id) == ids[700])).scalar()
     assert mentions == "m1,m2"
+
+
+def test_a_pass_builds_its_statements_before_it_takes_the_write_lock(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The statements of a pass are built before its transaction: built inside it, their Python
+    held the write lock, stretched by the busy event loop's share of the interpreter lock (a pass
+    held the lock 60-70 ms in a flood, docs/performance.md)."""
+    from bot.storage import outbox_log
+    from bot.storage.write_lock import engine_gate
+
+    store = _store(tmp_path)
+    ids = _queue(store, 3)
+    gate = engine_gate(store.engine)
+    assert gate is not None
+    built_holding: list[bool] = []
+    real = outbox_log.updates_by_key
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        built_holding.append(gate._holder is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_log, "updates_by_key", watching)
+    more = [store.allocate() for _ in range(2)]
+    for row_id in more:  # a pass that inserts first, then updates: the updates come after a write
+        store.insert_behind(row_id, {"group_id": "g1", "text": f"new {row_id}", "kind": "notice"}, NOW)
+    for row_id in ids:
+        store.status_behind(row_id, status_values("sent", sent_at=NOW))
+    store.log.write(store.engine)
+    assert built_holding == [False]
+    assert {row_id: status for row_id, (_, status) in _rows(store).items()} == {
+        **dict.fromkeys(ids, "sent"),
+        **dict.fromkeys(more, "queued"),
+    }
