@@ -45,7 +45,7 @@ def local_time(moment: datetime) -> str:
 
 
 def write_config(folder: Path, db_url: str) -> Path:
-    """A config whose outbox limits let a 120-group fan-out leave in seconds (never for real WeChat)."""
+    """A config whose outbox limits let a 240-group fan-out leave in seconds (never for real WeChat)."""
     path = folder / "config.yaml"
     path.write_text(
         "\n".join(

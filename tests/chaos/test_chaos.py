@@ -2,7 +2,7 @@
 
 Not a unit test: it runs the installed `tuanbot` in a subprocess on real time,
 pipes chat into it, kills it with SIGKILL at least 20 times (five or more of
-them inside an opening fan-out over 120 groups) and restarts it on the same
+them inside an opening fan-out over 240 groups) and restarts it on the same
 database each time, then prints the figures of docs/reliability.md and
 asserts every one is 0. `make chaos` runs a longer version
 (TUANBOT_CHAOS_KILLS=50); CI runs `make chaos CHAOS_KILLS=20` after `make test`.
@@ -28,7 +28,7 @@ def _plan(**overrides: object) -> Plan:
     plan = Plan(
         min_kills=kills,
         sale_kills=max(12, kills // 2),
-        fanout_kills=max(8, kills // 3),
+        fanout_kills=max(8, kills // 5),  # a kill takes ~20 groups of the fan-out with it: 240 allow ~10-14
         seed=int(os.environ.get("TUANBOT_CHAOS_SEED", "12")),
     )
     for key, value in overrides.items():
@@ -59,7 +59,7 @@ def _play(tmp_path: Path, db_url: str, plan: Plan) -> Chaos:
     return chaos
 
 
-def test_sigkill_during_sale_and_120_group_opening_on_sqlite(
+def test_sigkill_during_sale_and_240_group_opening_on_sqlite(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     plan = _plan()
@@ -68,7 +68,8 @@ def test_sigkill_during_sale_and_120_group_opening_on_sqlite(
     figures = chaos.result
     assert figures is not None
     assert len(chaos.kills) >= plan.min_kills
-    assert sum(k.phase == "fan-out" for k in chaos.kills) >= plan.fanout_kills, chaos.kills
+    fan = [k.detail for k in chaos.kills if k.phase in ("fan-out", "after fan-out")]
+    assert sum(k.phase == "fan-out" for k in chaos.kills) >= plan.fanout_kills, fan
     assert figures.failing() == {}, figures.table("failing figures")
 
 
