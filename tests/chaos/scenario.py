@@ -32,9 +32,9 @@ from tests.chaos.figures import (
 )
 
 SALE_GROUPS = ["S1", "S2", "S3", "S4"]
-# A kill lands inside the fan-out only between two of its chunk transactions, and a chunk takes as
-# many groups as fit its time budget (bot/campaign/fanout_lane.py): on uvloop a chunk took so many
-# that 120 groups left room for only 6-7 kills inside the opening, not the plan's 8.
+# Each kill comes 20-40 groups after the one before (its target, and what commits between seeing
+# that in the ledger and the kill): on uvloop 120 groups left room for 6-7 kills inside the
+# opening, under the plan's 8.
 FAN_GROUPS = [f"F{i:03d}" for i in range(1, 241)]
 PRODUCTS = {"A1": ("草莓", 90, 3), "A2": ("脐橙", 60, 2), "A3": ("芒果", 150, 0)}
 MEMBERS = [f"m{i:03d}" for i in range(1, 151)]
