@@ -14,8 +14,6 @@ import importlib.util
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
-from loguru import logger
-
 T = TypeVar("T")
 LoopKind = Literal["uvloop", "asyncio"]
 
@@ -39,8 +37,6 @@ def loop_factory(kind: LoopKind = "uvloop") -> Callable[[], asyncio.AbstractEven
 def run(main: Coroutine[Any, Any, T], kind: LoopKind = "uvloop") -> T:
     """`asyncio.run(main)` on the chosen loop."""
     with asyncio.Runner(loop_factory=loop_factory(kind)) as runner:
-        loop = type(runner.get_loop())
-        logger.debug("event loop: {}.{}", loop.__module__, loop.__qualname__)
         return runner.run(main)
 
 

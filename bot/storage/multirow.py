@@ -189,6 +189,15 @@ def _compile(dialect: Dialect, statement: Executable, keys: tuple[str, ...], siz
     return _Plan(compiled.string, tuple(slots))
 
 
+def execute_prepared(conn: Connection, statement: str | Executable, params: Any) -> Any:
+    """Run one (statement, parameters) item a writer built before its transaction: driver SQL
+    (`prepare`, `updates_by_key`) as it is, a SQLAlchemy statement through the engine (parameters
+    None: the statement carries its own). Its result, for the row count."""
+    if isinstance(statement, str):
+        return conn.exec_driver_sql(statement, params)
+    return conn.execute(statement) if params is None else conn.execute(statement, params)
+
+
 def updates_by_key(
     dialect: Dialect,
     table: Table,
@@ -226,4 +235,4 @@ def updates_by_key(
     return out
 
 
-__all__ = ["CHUNKS", "MultiRowInserts", "updates_by_key"]
+__all__ = ["CHUNKS", "MultiRowInserts", "execute_prepared", "updates_by_key"]

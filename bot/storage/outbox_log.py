@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlmodel import col
 
 from bot.storage.engine import upsert_insert
-from bot.storage.multirow import MultiRowInserts, updates_by_key
+from bot.storage.multirow import MultiRowInserts, execute_prepared, updates_by_key
 from bot.storage.tables import IdBlock, OutboxRow
 
 # One owed write: (what, row id, values). "insert": the row; "text": new text and mentions of a
@@ -124,11 +124,7 @@ def run_planned(conn: Connection, planned: Sequence[Planned]) -> bool:
     for inserts, statements in planned:
         changed = inserts
         for statement, params in statements:
-            if isinstance(statement, str):
-                result = conn.exec_driver_sql(statement, params)
-            else:
-                result = conn.execute(statement) if params is None else conn.execute(statement, params)
-            changed = bool(result.rowcount) or changed
+            changed = bool(execute_prepared(conn, statement, params).rowcount) or changed
     return changed
 
 
@@ -296,7 +292,7 @@ class WriteLog:
                 asked = plan_ops(engine.dialect, extra, self.account)
                 with engine.begin() as conn:
                     run_planned(conn, owed)
-                    hit = run_planned(conn, asked) if extra else False
+                    hit = run_planned(conn, asked)  # False for no `extra`: nothing ran
             except BaseException:
                 with self._mutex:
                     self._ops[:0] = batch

@@ -53,7 +53,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.storage.errors import describe
-from bot.storage.multirow import MultiRowInserts
+from bot.storage.multirow import MultiRowInserts, execute_prepared
 from bot.storage.rowops import Entry, RowOp, Shapes, runs_of
 from bot.storage.sql_process import ChildWriter, Held
 from bot.storage.write_lock import engine_gate
@@ -286,10 +286,7 @@ class WriteBehind:
             statements += chunks if chunks is not None else [self._shapes.run_of(run)]
         with conn.begin():
             for statement, params in statements:
-                if isinstance(statement, str):
-                    conn.exec_driver_sql(statement, params)
-                else:
-                    conn.execute(statement, params)
+                execute_prepared(conn, statement, params)
 
     def _one_by_one(self, batch: list[Entry], first: BaseException, child: ChildWriter | None) -> None:
         """After a non-transient failure: each op in its own transaction; drop the ones that fail."""
