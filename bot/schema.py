@@ -31,6 +31,7 @@ from handlers.showoff import tables as showoff
 from handlers.stars import tables as stars
 from handlers.tiers import tables as tiers
 from handlers.welcome import tables as welcome
+from schedules.jobs import create_job_table
 
 TABLE_MODULES = (
     core,
@@ -68,9 +69,11 @@ def all_tables() -> list[Table]:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the missing tables of the core and every feature; existing data is kept."""
+    """Create the missing tables of the core, every feature and the scheduler's job store;
+    existing data is kept."""
     tables = all_tables()
     with schema_lock(engine):  # several account processes may start at once on an empty database
         existing = set(inspect(engine).get_table_names())  # tables made now have every column
         init_db(engine, tables)
         add_missing_columns(engine, [t for t in tables if t.name in existing])
+        create_job_table(engine)

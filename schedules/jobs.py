@@ -229,6 +229,16 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         super().shutdown()
 
 
+def create_job_table(engine: Engine) -> None:
+    """Make the job store's table (APScheduler's own definition) if it is missing.
+
+    The store makes it itself when it starts, but unlocked: several account processes starting
+    at once on an empty PostgreSQL collided in its catalogue and the loser stopped. `bot.schema`
+    calls this under the schema lock, with every other table, so the store finds it made.
+    """
+    PassBatchedJobStore(engine=engine, tablename=JOBS_TABLE).jobs_t.create(engine, checkfirst=True)
+
+
 def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timezone: str) -> AsyncIOScheduler:
     """An AsyncIOScheduler whose jobs persist in the bot's own database (`engine`).
 
