@@ -21,8 +21,8 @@ SHANGHAI = textwrap.dedent(
     id: berries
     title: 草莓团
     groups: [团购一群, 团购二群]
-    opens_at: 2026-12-05 20:00
-    closes_at: 2026-12-06 22:00
+    opens_at: 2036-12-05 20:00
+    closes_at: 2036-12-06 22:00
     products:
       - {code: A1, name: 草莓, price: 59.90, stock: 10}
     preheat:
@@ -39,8 +39,8 @@ MIDNIGHT_BERLIN = textwrap.dedent(
     title: 跨夜团
     groups: [团购一群]
     timezone: Europe/Berlin
-    opens_at: 2026-12-31 23:55
-    closes_at: 2027-01-01 00:30
+    opens_at: 2036-12-31 23:55
+    closes_at: 2037-01-01 00:30
     products:
       - {code: B1, name: 年货礼盒, price: 99, stock: 5}
     countdowns: [T-10m]
@@ -59,7 +59,7 @@ def write_campaign(directory: Path, name: str, text: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _before_the_campaign(clock: FakeClock) -> None:
-    clock.set(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
+    clock.set(datetime(2036, 12, 1, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -99,16 +99,16 @@ async def test_nodes_fire_at_their_local_times(
     assert registry.load_all() == []
     times = fire_times(registry, clock.now())
     utc = lambda *a: datetime(*a, tzinfo=UTC)  # noqa: E731
-    assert times[job_id("berries", "open")] == utc(2026, 12, 5, 12, 0)  # 20:00 in Shanghai
-    assert times[job_id("berries", "preheat-T-1d")] == utc(2026, 12, 4, 12, 0)
-    assert times[job_id("berries", "countdown-T-10m")] == utc(2026, 12, 5, 11, 50)
-    assert times[job_id("berries", "broadcast-T+30m")] == utc(2026, 12, 5, 12, 30)
-    assert times[job_id("berries", "close")] == utc(2026, 12, 6, 14, 0)
+    assert times[job_id("berries", "open")] == utc(2036, 12, 5, 12, 0)  # 20:00 in Shanghai
+    assert times[job_id("berries", "preheat-T-1d")] == utc(2036, 12, 4, 12, 0)
+    assert times[job_id("berries", "countdown-T-10m")] == utc(2036, 12, 5, 11, 50)
+    assert times[job_id("berries", "broadcast-T+30m")] == utc(2036, 12, 5, 12, 30)
+    assert times[job_id("berries", "close")] == utc(2036, 12, 6, 14, 0)
     # Berlin is UTC+1 in winter; the campaign crosses midnight and the year.
-    assert times[job_id("night", "countdown-T-10m")] == utc(2026, 12, 31, 22, 45)
-    assert times[job_id("night", "open")] == utc(2026, 12, 31, 22, 55)
-    assert times[job_id("night", "broadcast-T+15m")] == utc(2026, 12, 31, 23, 10)
-    assert times[job_id("night", "close")] == utc(2026, 12, 31, 23, 30)
+    assert times[job_id("night", "countdown-T-10m")] == utc(2036, 12, 31, 22, 45)
+    assert times[job_id("night", "open")] == utc(2036, 12, 31, 22, 55)
+    assert times[job_id("night", "broadcast-T+15m")] == utc(2036, 12, 31, 23, 10)
+    assert times[job_id("night", "close")] == utc(2036, 12, 31, 23, 30)
     # one job per node, never one per group
     assert len([j for j in times if j.startswith("campaign:berries:")]) == 6
 
@@ -152,7 +152,7 @@ async def test_restart_mid_campaign_posts_no_node_twice(
 async def test_missed_nodes_skip_informational_and_run_critical_late(berries: Shop, clock: FakeClock) -> None:
     app, transport, registry = berries
     # The bot was down from before the countdown until two hours after opening.
-    clock.set(datetime(2026, 12, 5, 14, 0, tzinfo=UTC))
+    clock.set(datetime(2036, 12, 5, 14, 0, tzinfo=UTC))
     for node_id in ("countdown-T-10m", "countdown-T-1m", "open"):
         await registry.run_node("berries", node_id)
     await app.services.outbox.drain()
@@ -252,7 +252,7 @@ async def test_leader_pause_resume_and_delay(berries: Shop, make_app: AppFactory
     await transport.inject(group_message("/campaign delay berries 15m", sender="lily", at=clock.now()))
     assert "推迟 15 分钟" in transport.texts()[-1] and "20:15 开团" in transport.texts()[-1]
     job = registry.scheduler.get_job(job_id("berries", "open"))
-    assert job is not None and job.next_run_time == datetime(2026, 12, 5, 12, 15, tzinfo=UTC)
+    assert job is not None and job.next_run_time == datetime(2036, 12, 5, 12, 15, tzinfo=UTC)
     # Paused state and delay survive a restart.
     await transport.inject(group_message("/campaign pause berries", sender="lily", at=clock.now()))
     registry.scheduler.shutdown(wait=False)
@@ -260,7 +260,7 @@ async def test_leader_pause_resume_and_delay(berries: Shop, make_app: AppFactory
     registry2 = registry_for(app2)
     registry2.load_all()
     assert registry2.effective_times("berries")[0] == datetime(
-        2026, 12, 5, 20, 15, tzinfo=registry2.campaigns["berries"].campaign.tz
+        2036, 12, 5, 20, 15, tzinfo=registry2.campaigns["berries"].campaign.tz
     )
     assert registry2.store.control("berries").paused
     # Members cannot steer a campaign; malformed commands get the usage line.
