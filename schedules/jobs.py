@@ -18,6 +18,7 @@ import contextlib
 import logging
 import pickle
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -40,8 +41,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from apscheduler.util import datetime_to_utc_timestamp
-from sqlalchemy import bindparam
+from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
+from loguru import logger
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
@@ -149,9 +151,17 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
     of a hundred campaigns that was two hundred write transactions in one loop turn, each first
     waiting for SQLite's write lock behind the writer threads: the scheduler's wake-up held the
     loop 40-70 ms at T (docs/performance.md). Here those writes are remembered and made together
-    (one executemany UPDATE, one DELETE) before the pass asks for its next wake-up time
-    (`get_next_run_time`, which ends every pass) and before any other use of the store. No await
-    comes in between, so at every point the event loop sees, the table holds what it held before.
+    (one executemany UPDATE, one DELETE) when the pass asks for its next wake-up time
+    (`get_next_run_time`, which ends every pass).
+
+    That transaction is written behind, in the store's own thread: made on the loop, it waited
+    for SQLite's write lock behind the order writer's and the outbox's transactions, and in a
+    flood one monitor check's pass held the loop 175 ms (docs/performance.md). Until it is
+    written, the next wake-up time is worked out from the table without those jobs' rows and from
+    the remembered values, and every other use of the store (the next pass's `get_due_jobs`,
+    lookups, adds) first waits for it, so none sees a row it has already changed. A crash in
+    between leaves a run job's old next run time: it runs once more after the restart, which the
+    timeline ledger already absorbs (a node posts once per group) like a crash during the job.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -159,6 +169,10 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         self._due: set[str] = set()  # ids the current pass found due: they exist until written here
         self._updates: list[dict[str, Any]] = []
         self._removals: list[str] = []
+        self._unwritten: dict[str, float | None] = {}  # handed to the thread: id -> next run (None: removed)
+        self._writing: Future[None] | None = None  # the last batch handed to the thread
+        self._failed: list[tuple[list[dict[str, Any]], list[str]]] = []  # batches the thread could not write
+        self._writer: ThreadPoolExecutor | None = None
 
     def get_due_jobs(self, now: datetime) -> list[Job]:
         self.flush()
@@ -185,17 +199,62 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         self._removals.append(job_id)
 
     def get_next_run_time(self) -> datetime | None:
-        self.flush()
         self._due = set()
-        result: datetime | None = super().get_next_run_time()
-        return result
+        self._write_behind()
+        if self._writing is not None and self._writing.done() and not self._failed:
+            self._writing, self._unwritten = None, {}
+        if not self._unwritten:
+            result: datetime | None = super().get_next_run_time()
+            return result
+        table = self.jobs_t
+        stored = (
+            select(table.c.next_run_time)
+            .where(table.c.next_run_time.is_not(None), table.c.id.not_in(list(self._unwritten)))
+            .order_by(table.c.next_run_time)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:  # a read: no write lock
+            first = conn.execute(stored).scalar()
+        times = [t for t in (first, *self._unwritten.values()) if t is not None]
+        return utc_timestamp_to_datetime(min(times)) if times else None
 
-    def flush(self) -> None:
-        """Make the remembered writes, in one transaction."""
+    def _write_behind(self) -> None:
+        """Hand the pass's remembered writes to the store's thread (one at a time, in order)."""
         if not self._updates and not self._removals:
             return
         updates, self._updates = self._updates, []
         removals, self._removals = self._removals, []
+        self._unwritten.update({u["job"]: u["next"] for u in updates})
+        self._unwritten.update(dict.fromkeys(removals))
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-store")
+        self._writing = self._writer.submit(self._write_in_thread, updates, removals)
+
+    def _write_in_thread(self, updates: list[dict[str, Any]], removals: list[str]) -> None:
+        try:
+            self._write(updates, removals)
+        except Exception:
+            logger.opt(exception=True).warning("job store: a pass's writes failed; retried at its next use")
+            self._failed.append((updates, removals))
+
+    def flush(self) -> None:
+        """Make every remembered write before the store is used again: wait for the thread's,
+        retry any it could not make, then make this pass's in one transaction."""
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                self._writing.result()
+            self._writing = None
+        failed, self._failed = self._failed, []
+        for updates, removals in failed:
+            self._write(updates, removals)  # raises if it still fails: APScheduler retries the pass
+        self._unwritten = {}
+        if not self._updates and not self._removals:
+            return
+        updates, self._updates = self._updates, []
+        removals, self._removals = self._removals, []
+        self._write(updates, removals)
+
+    def _write(self, updates: list[dict[str, Any]], removals: list[str]) -> None:
         table = self.jobs_t
         with self.engine.begin() as conn:
             if updates:
@@ -222,10 +281,14 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
 
     def remove_all_jobs(self) -> None:
         self._updates, self._removals, self._due = [], [], set()
+        self.flush()  # the thread's writes land before, not after, the table is emptied
         super().remove_all_jobs()
 
     def shutdown(self) -> None:
         self.flush()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
         super().shutdown()
 
 
