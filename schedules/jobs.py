@@ -14,6 +14,7 @@ scheduler, and only the process elected through the database (`bot.storage.elect
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import pickle
@@ -41,7 +42,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
+from apscheduler.util import datetime_to_utc_timestamp, iscoroutinefunction_partial, utc_timestamp_to_datetime
 from loguru import logger
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
@@ -218,6 +219,11 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         times = [t for t in (first, *self._unwritten.values()) if t is not None]
         return utc_timestamp_to_datetime(min(times)) if times else None
 
+    @property
+    def writing(self) -> Future[None] | None:
+        """The last batch of writes handed to the store's thread (done or not); None if none was."""
+        return self._writing
+
     def _write_behind(self) -> None:
         """Hand the pass's remembered writes to the store's thread (one at a time, in order)."""
         if not self._updates and not self._removals:
@@ -292,6 +298,48 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         super().shutdown()
 
 
+class StoreFirstExecutor(AsyncIOExecutor):
+    """Runs a job's coroutine once the store has committed the pass's writes about it.
+
+    With the store's writes behind the loop, a job body (a daily summary, say) could otherwise
+    finish and send before its new next run was committed, and a crash in between would run it
+    again after the restart. Waiting here keeps the order the synchronous store had, written
+    then run, without holding the loop.
+    """
+
+    def __init__(self, store: PassBatchedJobStore | None) -> None:
+        super().__init__()
+        self._store = store
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if self._store is None or not iscoroutinefunction_partial(job.func):
+            super()._do_submit_job(job, run_times)
+            return
+        store, real_func = self._store, job.func
+
+        async def written_first(*args: Any, **kwargs: Any) -> Any:
+            writing = store.writing  # made at the end of the pass that submitted this job
+            if writing is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wrap_future(writing)
+            return await real_func(*args, **kwargs)
+
+        super()._do_submit_job(_RunAs(job, written_first), run_times)
+
+
+class _RunAs:
+    """`job` with another callable: what `run_coroutine_job` reads of it, nothing written back."""
+
+    def __init__(self, job: Job, func: Callable[..., Any]) -> None:
+        self._job, self.func = job, func
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)
+
+
 def create_job_table(engine: Engine) -> None:
     """Make the job store's table (APScheduler's own definition) if it is missing.
 
@@ -317,7 +365,9 @@ def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timez
     )
     return AsyncIOScheduler(
         jobstores={"default": jobstore},
-        executors={"default": AsyncIOExecutor()},
+        executors={
+            "default": StoreFirstExecutor(jobstore if isinstance(jobstore, PassBatchedJobStore) else None)
+        },
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
