@@ -160,9 +160,9 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
     flood one monitor check's pass held the loop 175 ms (docs/performance.md). Until it is
     written, the next wake-up time is worked out from the table without those jobs' rows and from
     the remembered values, and every other use of the store (the next pass's `get_due_jobs`,
-    lookups, adds) first waits for it, so none sees a row it has already changed. A crash in
-    between leaves a run job's old next run time: it runs once more after the restart, which the
-    timeline ledger already absorbs (a node posts once per group) like a crash during the job.
+    lookups, adds) first waits for it, so none sees a row it has already changed. The jobs of
+    the pass start only once it is committed (`StoreFirstExecutor`): a crash before leaves a job
+    not yet run, which runs once after the restart.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
