@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         lines += run_one(name, args.quick)
     total = time.perf_counter() - started
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    header = f"# {machine['date']} commit {machine['commit']} {'quick' if args.quick else 'full'} run, {total:.0f}s"
+    header = (
+        f"# {machine['date']} commit {machine['commit']} {'quick' if args.quick else 'full'} run, {total:.0f}s"
+        f" ({machine['nproc']} × {machine['cpu']}, Python {machine['python']} {machine['python_build']},"
+        f" {machine['event_loop']}; plain-Python loop {machine['python_loop_us']:,.0f} µs)"
+    )
     (RESULTS_DIR / "summary.txt").write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
     print(f"\n== summary ({total:.0f}s, {'quick' if args.quick else 'full'} run) ==", flush=True)
     for line in lines:

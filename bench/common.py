@@ -12,7 +12,10 @@ here for the benchmarks that import them from `bench.common`).
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -394,3 +397,30 @@ def write_live_campaign(tmp: Path, stock: int = 10_000) -> None:
         ),
         encoding="utf-8",
     )
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds each kind of thread of this process has used (Linux; {} elsewhere). Pools are
+    summed under one name ("uvloop_3" -> "uvloop")."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used: dict[str, float] = {}
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return used
+    for task in tasks.iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = re.sub(r"_\d+$", "", names.get(int(task.name), "other"))
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def thread_busy(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Each kind of thread's share of one core over `seconds`, in %, busiest first."""
+    shares = {name: 100 * (after[name] - before.get(name, 0.0)) / seconds for name in after}
+    return {
+        name: round(share, 1) for name, share in sorted(shares.items(), key=lambda x: -x[1]) if share >= 0.5
+    }

@@ -47,6 +47,8 @@ from bench.common import (
     start_bot,
     stop_bot,
     tagged_groups,
+    thread_busy,
+    thread_cpu,
     wait_campaigns_settled,
     wait_inbound,
     write_live_campaign,
@@ -134,7 +136,9 @@ async def _main(quick: bool, tmp: Path) -> list[Result]:
     say(f"routing: throughput phase, up to {size['messages']:,} messages")
     heartbeat.reset()
     collections.take()
+    cpu_before = thread_cpu()
     through = await chat.serial(bot, messages, size["max_seconds"], "routing throughput")
+    through["thread_busy_percent"] = thread_busy(cpu_before, thread_cpu(), through["seconds"])
     waited = time.perf_counter()
     durable = await wait_inbound(bot.db_path, "m", through["messages"], DURABLE_WAIT_SECONDS)
     through["durable_wait_seconds"] = time.perf_counter() - waited
@@ -192,6 +196,13 @@ def _routing_row(
         notes.append(
             f"only {through['durable']:,} of {through['messages']:,} handled messages had their inbound-log "
             f"row committed {DURABLE_WAIT_SECONDS:.0f}s after the last; only those count"
+        )
+    busy = through.get("thread_busy_percent") or {}
+    if busy:
+        notes.append(
+            "threads' CPU over the phase (% of one core): "
+            + ", ".join(f"{name} {share:.0f}" for name, share in busy.items())
+            + " (the event-loop thread below 100 % is waiting for the interpreter lock)"
         )
     if through["handler_failures"]:
         notes.append(f"handler failures during the run: {through['handler_failures']}")
