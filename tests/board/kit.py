@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import httpx
 from bot.privacy import MOBILE_RE
 from handlers.board.service import Board, board_of
 from handlers.board.web import build_web
-from tests.commerce.selling_kit import G1, G2, Shop, build_shop
+from tests.commerce.selling_kit import G1, G2, OPENS, Shop, build_shop
 from tests.conftest import make_config
 from tests.fakes import FakeClock, FakeTransport
 
@@ -30,9 +31,10 @@ def board_config(tmp_path: Path, **web: Any) -> Any:
     return make_config(tmp_path, web=settings)
 
 
-def board_shop(tmp_path: Path, clock: FakeClock, **web: Any) -> tuple[Shop, Board]:
-    """The selling kit's sale (campaign t1 in both groups) with the board's settings."""
-    shop = build_shop(tmp_path, clock, config=board_config(tmp_path, **web))
+def board_shop(tmp_path: Path, clock: FakeClock, opens: datetime = OPENS, **web: Any) -> tuple[Shop, Board]:
+    """The selling kit's sale (campaign t1 in both groups) with the board's settings; a test that
+    runs the app (`App.run`, its scheduler on the real clock) passes `opens=FAR_OPENS`."""
+    shop = build_shop(tmp_path, clock, config=board_config(tmp_path, **web), opens=opens)
     return shop, board_of(shop.app.services)
 
 

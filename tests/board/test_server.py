@@ -16,7 +16,7 @@ from loguru import logger
 from handlers.board import api
 from handlers.board.links import Links
 from tests.board.kit import G1, G2, SECRET, HeldTransport, board_shop, figure, sse_events
-from tests.commerce.selling_kit import Shop
+from tests.commerce.selling_kit import FAR_OPENS, Shop
 from tests.fakes import FakeClock
 
 WAIT = 15.0
@@ -45,7 +45,7 @@ async def test_the_stream_delivers_new_figures_and_the_board_stops_with_the_app(
     tmp_path: Path, clock: FakeClock, monkeypatch: Any
 ) -> None:
     monkeypatch.delenv("TUANBOT_WEB_ENABLED", raising=False)
-    shop, board = board_shop(tmp_path, clock, enabled=True, port=0)
+    shop, board = board_shop(tmp_path, clock, opens=FAR_OPENS, enabled=True, port=0)
     await shop.open()
     await shop.say("A1 1", "alice", G1)
     transport, running = await _run(shop)
@@ -86,7 +86,7 @@ async def test_the_stream_delivers_new_figures_and_the_board_stops_with_the_app(
 
 async def test_many_viewers_share_one_computation(tmp_path: Path, clock: FakeClock, monkeypatch: Any) -> None:
     monkeypatch.delenv("TUANBOT_WEB_ENABLED", raising=False)
-    shop, board = board_shop(tmp_path, clock, enabled=True, port=0, refresh_seconds=30)
+    shop, board = board_shop(tmp_path, clock, opens=FAR_OPENS, enabled=True, port=0, refresh_seconds=30)
     await shop.open()
     await shop.say("A1 1", "alice", G1)
     transport, running = await _run(shop)
@@ -116,7 +116,7 @@ async def test_a_taken_port_does_not_stop_the_bot(tmp_path: Path, clock: FakeClo
     warnings: list[str] = []
     sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
     try:
-        shop, board = board_shop(tmp_path, clock, enabled=True, port=port)
+        shop, board = board_shop(tmp_path, clock, opens=FAR_OPENS, enabled=True, port=port)
         await shop.open()
         transport, running = await _run(shop)
         assert not running.done()  # the bot runs on
@@ -141,7 +141,7 @@ async def test_an_open_stream_ends_when_its_link_expires(
 ) -> None:
     monkeypatch.delenv("TUANBOT_WEB_ENABLED", raising=False)
     monkeypatch.setattr(api, "RECHECK_SECONDS", 0.0)
-    shop, board = board_shop(tmp_path, clock, enabled=True, port=0, link_minutes=1)
+    shop, board = board_shop(tmp_path, clock, opens=FAR_OPENS, enabled=True, port=0, link_minutes=1)
     wall = [time.time()]
     board.use_links(Links(SECRET, link_minutes=1, admin_token="", wall=lambda: wall[0]))
     await shop.open()

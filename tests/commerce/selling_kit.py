@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.app import App
 from bot.campaign.runtime import CampaignRuntime
@@ -20,13 +21,15 @@ from tests.fakes import FakeClock, FakeTransport
 G1, G2 = "团购一群", "团购二群"
 OPENS = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # 20:00 in Asia/Shanghai
 CLOSES = OPENS + timedelta(hours=2)
+FAR_OPENS = datetime(2037, 12, 5, 12, 0, tzinfo=UTC)  # the same Saturday, eleven years on
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 CAMPAIGN = """\
 id: t1
 title: 测试鲜果团
 groups: [{groups}]
-opens_at: 2026-12-05 20:00
-closes_at: 2026-12-05 22:00
+opens_at: {opens_at}
+closes_at: {closes_at}
 products:
   - {{code: A1, name: 丹东草莓, price: 10, stock: {a1}, limit_per_member: {limit}, unit: 盒}}
   - {{code: A2, name: 赣南脐橙, price: 20.50, stock: {a2}}}
@@ -44,21 +47,39 @@ pickup_points:
 """
 
 
-def campaign_text(*, groups: tuple[str, ...] = (G1, G2), a1: int = 10, a2: int = 5, limit: int = 3) -> str:
-    return CAMPAIGN.format(groups=", ".join(groups), a1=a1, a2=a2, limit=limit)
+def campaign_text(
+    *, groups: tuple[str, ...] = (G1, G2), a1: int = 10, a2: int = 5, limit: int = 3, opens: datetime = OPENS
+) -> str:
+    """The campaign, open two hours from `opens` (20:00–22:00 in Shanghai on the kit's day)."""
+    local = opens.astimezone(SHANGHAI)
+    return CAMPAIGN.format(
+        groups=", ".join(groups),
+        a1=a1,
+        a2=a2,
+        limit=limit,
+        opens_at=f"{local:%Y-%m-%d %H:%M}",
+        closes_at=f"{local + (CLOSES - OPENS):%Y-%m-%d %H:%M}",
+    )
 
 
 class Shop:
     """An app with the campaign registry and a fake transport, plus chat helpers."""
 
     def __init__(
-        self, app: App, transport: FakeTransport, clock: FakeClock, registry: CampaignRuntime, path: Path
+        self,
+        app: App,
+        transport: FakeTransport,
+        clock: FakeClock,
+        registry: CampaignRuntime,
+        path: Path,
+        opens: datetime = OPENS,
     ) -> None:
         self.app = app
         self.transport = transport
         self.clock = clock
         self.registry = registry
         self.path = path
+        self.opens = opens
 
     @property
     def sell(self) -> Selling:
@@ -75,7 +96,7 @@ class Shop:
         return await self.transport.inject(self.message(text, sender, group, name), drain=drain)
 
     async def open(self) -> None:
-        self.clock.set(OPENS)
+        self.clock.set(self.opens)
         await self.registry.run_node("t1", "open")
         await self.drain()
 
@@ -96,15 +117,18 @@ def build_shop(
     db_url: str | None = None,
     text: str | None = None,
     config: Config | None = None,
+    opens: datetime = OPENS,
 ) -> Shop:
+    """`opens`: a sale run by the app's own scheduler (`App.run`) fires its nodes on the real
+    clock, so such tests pass a day far ahead (`FAR_OPENS`), never a day the real clock passes."""
     campaigns = tmp_path / "campaigns"
     campaigns.mkdir(parents=True, exist_ok=True)
     path = campaigns / "t1.yaml"
-    path.write_text(text or campaign_text(), encoding="utf-8")
+    path.write_text(text or campaign_text(opens=opens), encoding="utf-8")
     cfg = config or make_config(tmp_path, db_url=db_url)
     app = App.build(cfg, clock=clock, rng=random.Random(7))
     transport = FakeTransport(app, clock)
     registry = install_features(app, persistent_jobs=False, watch=False)
     problems = registry.load_file(path)
     assert not problems, problems
-    return Shop(app, transport, clock, registry, path)
+    return Shop(app, transport, clock, registry, path, opens)
