@@ -250,9 +250,9 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
             with contextlib.suppress(Exception):
                 self._writing.result()
             self._writing = None
-        failed, self._failed = self._failed, []
-        for updates, removals in failed:
-            self._write(updates, removals)  # raises if it still fails: APScheduler retries the pass
+        while self._failed:  # nothing is in flight now: the thread appends only while writing
+            self._write(*self._failed[0])  # if it fails again it stays, and APScheduler retries the pass
+            self._failed.pop(0)
         self._unwritten = {}
         if not self._updates and not self._removals:
             return

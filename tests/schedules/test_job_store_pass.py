@@ -124,3 +124,40 @@ async def test_a_pass_does_not_hold_the_loop_while_another_writer_holds_the_lock
         holder.close()
         scheduler.shutdown(wait=False)
         engine.dispose()
+
+
+async def test_a_pass_whose_write_failed_is_written_at_the_stores_next_use(tmp_path: Path) -> None:
+    RAN.clear()
+    path = tmp_path / "jobs.db"
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
+    scheduler = build_scheduler(engine, SchedulerSettings(), timezone="Asia/Shanghai")
+    scheduler.start(paused=True)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        due = datetime.now(UTC) + timedelta(seconds=0.3)
+        scheduler.add_job(f"{__name__}:record", DateTrigger(run_date=due), args=["open"], id="open")
+        scheduler.add_job(
+            f"{__name__}:record", IntervalTrigger(minutes=1, start_date=due), args=["monitor"], id="monitor"
+        )
+        holder.execute("BEGIN IMMEDIATE")  # longer than the store's 0.2 s busy timeout: its write fails
+        scheduler.resume()
+        for _ in range(150):
+            await asyncio.sleep(0.02)
+            if len(RAN) == 2:
+                break
+        assert sorted(RAN) == ["monitor", "open"]
+        with engine.connect() as conn:  # not written: the old rows are still there
+            assert set(dict(conn.execute(sa.text("SELECT id, next_run_time FROM scheduled_jobs")).all())) == {
+                "monitor",
+                "open",
+            }
+        holder.execute("COMMIT")
+        assert [job.id for job in scheduler.get_jobs()] == ["monitor"]  # the failed write, made now
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.text("SELECT id, next_run_time FROM scheduled_jobs")).all())
+        assert set(rows) == {"monitor"}
+        assert abs(rows["monitor"] - (due + timedelta(minutes=1)).timestamp()) < 0.01
+    finally:
+        holder.close()
+        scheduler.shutdown(wait=False)
+        engine.dispose()
