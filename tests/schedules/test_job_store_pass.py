@@ -9,13 +9,17 @@ flood, one monitor check's pass held the loop 175 ms behind the writers' transac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -86,10 +90,33 @@ async def test_the_jobs_a_pass_ran_are_removed_in_one_statement_and_the_rest_sta
         engine.dispose()
 
 
-async def test_a_pass_does_not_hold_the_loop_while_another_writer_holds_the_lock(tmp_path: Path) -> None:
+@dataclass
+class HeldStore:
+    """A scheduler on a SQLite job store with an opening and a monitor due in 0.3 s, and a second
+    connection to hold the write lock with (the order writer's long transaction, say)."""
+
+    engine: sa.Engine
+    scheduler: AsyncIOScheduler
+    holder: sqlite3.Connection
+    due: datetime
+
+    def rows(self) -> dict[str, float]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.text("SELECT id, next_run_time FROM scheduled_jobs")).all())
+
+    def monitor_moved_on(self) -> bool:
+        rows = self.rows()
+        return (
+            set(rows) == {"monitor"}
+            and abs(rows["monitor"] - (self.due + timedelta(minutes=1)).timestamp()) < 0.01
+        )
+
+
+@contextlib.contextmanager
+def held_store(tmp_path: Path, busy_timeout: float) -> Iterator[HeldStore]:
     RAN.clear()
     path = tmp_path / "jobs.db"
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 3})
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": busy_timeout})
     scheduler = build_scheduler(engine, SchedulerSettings(), timezone="Asia/Shanghai")
     scheduler.start(paused=True)
     holder = sqlite3.connect(path, isolation_level=None)
@@ -99,8 +126,24 @@ async def test_a_pass_does_not_hold_the_loop_while_another_writer_holds_the_lock
         scheduler.add_job(
             f"{__name__}:record", IntervalTrigger(minutes=1, start_date=due), args=["monitor"], id="monitor"
         )
-        holder.execute("BEGIN IMMEDIATE")  # the order writer's long transaction, say
-        scheduler.resume()
+        yield HeldStore(engine, scheduler, holder, due)
+    finally:
+        holder.close()
+        scheduler.shutdown(wait=False)
+        engine.dispose()
+
+
+async def _until_both_ran(seconds: float) -> None:
+    for _ in range(int(seconds / 0.02)):
+        await asyncio.sleep(0.02)
+        if len(RAN) == 2:
+            return
+
+
+async def test_a_pass_does_not_hold_the_loop_while_another_writer_holds_the_lock(tmp_path: Path) -> None:
+    with held_store(tmp_path, busy_timeout=3) as store:
+        store.holder.execute("BEGIN IMMEDIATE")
+        store.scheduler.resume()
         longest, last = 0.0, time.perf_counter()
         until = last + 1.5
         while time.perf_counter() < until:
@@ -109,55 +152,20 @@ async def test_a_pass_does_not_hold_the_loop_while_another_writer_holds_the_lock
             longest, last = max(longest, now - last), now
         assert longest < 0.5, f"the loop was held {longest:.2f} s"  # on the loop: until the lock's timeout
         assert RAN == []  # a job runs after its new next run is committed: a crash cannot run it twice
-        holder.execute("COMMIT")
-        for _ in range(100):
-            await asyncio.sleep(0.02)
-            if len(RAN) == 2:
-                break
+        store.holder.execute("COMMIT")
+        await _until_both_ran(2.0)
         assert sorted(RAN) == ["monitor", "open"]
-        assert [job.id for job in scheduler.get_jobs()] == ["monitor"]  # written once the lock was free
-        with engine.connect() as conn:
-            rows = dict(conn.execute(sa.text("SELECT id, next_run_time FROM scheduled_jobs")).all())
-        assert set(rows) == {"monitor"}
-        assert abs(rows["monitor"] - (due + timedelta(minutes=1)).timestamp()) < 0.01
-    finally:
-        holder.close()
-        scheduler.shutdown(wait=False)
-        engine.dispose()
+        assert [job.id for job in store.scheduler.get_jobs()] == ["monitor"]  # written once the lock was free
+        assert store.monitor_moved_on()
 
 
 async def test_a_pass_whose_write_failed_is_written_at_the_stores_next_use(tmp_path: Path) -> None:
-    RAN.clear()
-    path = tmp_path / "jobs.db"
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
-    scheduler = build_scheduler(engine, SchedulerSettings(), timezone="Asia/Shanghai")
-    scheduler.start(paused=True)
-    holder = sqlite3.connect(path, isolation_level=None)
-    try:
-        due = datetime.now(UTC) + timedelta(seconds=0.3)
-        scheduler.add_job(f"{__name__}:record", DateTrigger(run_date=due), args=["open"], id="open")
-        scheduler.add_job(
-            f"{__name__}:record", IntervalTrigger(minutes=1, start_date=due), args=["monitor"], id="monitor"
-        )
-        holder.execute("BEGIN IMMEDIATE")  # longer than the store's 0.2 s busy timeout: its write fails
-        scheduler.resume()
-        for _ in range(150):
-            await asyncio.sleep(0.02)
-            if len(RAN) == 2:
-                break
+    with held_store(tmp_path, busy_timeout=0.2) as store:  # the lock is held longer: the write fails
+        store.holder.execute("BEGIN IMMEDIATE")
+        store.scheduler.resume()
+        await _until_both_ran(3.0)
         assert sorted(RAN) == ["monitor", "open"]
-        with engine.connect() as conn:  # not written: the old rows are still there
-            assert set(dict(conn.execute(sa.text("SELECT id, next_run_time FROM scheduled_jobs")).all())) == {
-                "monitor",
-                "open",
-            }
-        holder.execute("COMMIT")
-        assert [job.id for job in scheduler.get_jobs()] == ["monitor"]  # the failed write, made now
-        with engine.connect() as conn:
-            rows = dict(conn.execute(sa.text("SELECT id, next_run_time FROM scheduled_jobs")).all())
-        assert set(rows) == {"monitor"}
-        assert abs(rows["monitor"] - (due + timedelta(minutes=1)).timestamp()) < 0.01
-    finally:
-        holder.close()
-        scheduler.shutdown(wait=False)
-        engine.dispose()
+        assert set(store.rows()) == {"monitor", "open"}  # not written: the old rows are still there
+        store.holder.execute("COMMIT")
+        assert [job.id for job in store.scheduler.get_jobs()] == ["monitor"]  # the failed write, made now
+        assert store.monitor_moved_on()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bot.schema import create_schema
 from bot.storage.engine import make_engine
 from schedules.jobs import JOBS_TABLE, PassBatchedJobStore
+from tests.together import failures_together
 
 pytestmark = pytest.mark.postgres
 
@@ -27,26 +28,15 @@ ROUNDS = 3
 
 
 def _start_all_at_once(engines: list[Engine]) -> list[BaseException]:
-    failures: list[BaseException] = []
-    start = threading.Barrier(len(engines))
     schemas_made = threading.Barrier(len(engines))
 
-    def boot(engine: Engine) -> None:
+    def boot(engine: Engine) -> None:  # what a process does at start: the schema, then the scheduler
         store = PassBatchedJobStore(engine=engine, tablename=JOBS_TABLE)
-        start.wait()
-        try:  # what a process does at start: the schema (App.build), then the scheduler
-            create_schema(engine)  # serialised by the schema lock
-            schemas_made.wait()  # the processes leave the lock close together: the worst case
-            store.start(AsyncIOScheduler(), "default")
-        except BaseException as exc:
-            failures.append(exc)
+        create_schema(engine)  # serialised by the schema lock
+        schemas_made.wait()  # the processes leave the lock close together: the worst case
+        store.start(AsyncIOScheduler(), "default")
 
-    threads = [threading.Thread(target=boot, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return failures
+    return failures_together(boot, engines)
 
 
 def test_processes_starting_at_once_on_an_empty_database_all_start_their_job_store(pg_url: str) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
 
 from bot.schema import create_schema
 from bot.storage.engine import make_engine
 from bot.storage.outbox_store import OutboxStore
+from tests.together import failures_together
 
 
 def test_an_older_outbox_table_gains_the_account_columns_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -46,20 +45,6 @@ def test_several_processes_starting_at_once_on_an_empty_database_all_start(pg_ur
     """Three account processes' first start: the catalogue collided (`pg_type_typname_nsp_index`)
     and one or two of them stopped before the schema was made under a lock."""
     engines = [make_engine(pg_url) for _ in range(4)]
-    failures: list[BaseException] = []
-    start = threading.Barrier(len(engines))
-
-    def boot(engine: Engine) -> None:
-        start.wait()
-        try:
-            create_schema(engine)
-        except BaseException as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=boot, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    failures = failures_together(create_schema, engines)
     assert failures == []
     assert "outbox" in inspect(engines[0]).get_table_names()
