@@ -247,8 +247,7 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         """Make every remembered write before the store is used again: wait for the thread's,
         retry any it could not make, then make this pass's in one transaction."""
         if self._writing is not None:
-            with contextlib.suppress(Exception):
-                self._writing.result()
+            self._writing.result()  # never an error: the thread keeps a failed batch in `_failed`
             self._writing = None
         while self._failed:  # nothing is in flight now: the thread appends only while writing
             self._write(*self._failed[0])  # if it fails again it stays, and APScheduler retries the pass
@@ -320,8 +319,7 @@ class StoreFirstExecutor(AsyncIOExecutor):
         async def written_first(*args: Any, **kwargs: Any) -> Any:
             writing = store.writing  # made at the end of the pass that submitted this job
             if writing is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wrap_future(writing)
+                await asyncio.wrap_future(writing)  # a failed write is kept for a retry, not raised
             return await real_func(*args, **kwargs)
 
         super()._do_submit_job(_RunAs(job, written_first), run_times)
