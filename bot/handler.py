@@ -74,9 +74,17 @@ class HandlerSpec:
     group: bool = True
     name: str = field(default="")
     kinds: tuple[str, ...] = ("text",)  # GroupMessage kinds it sees; "*": links, cards, pictures too
+    # A promise about `match` the router uses to skip it for most messages (`bot.gates`): it acts
+    # only on a text of at most `longest` characters whose normalised core is one of `words`.
+    words: frozenset[str] = frozenset()
+    longest: int = 0
     # Whom /help lists a member-level command for, when not every member may use it (a clerk's
     # /pickup): (services, member_id) -> bool. Leaders and admins see every command.
     listed_for: Callable[[Any, str], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.words and (self.match is None or self.longest <= 0):
+            raise ValueError(f"{self.name}: `words` needs a matcher and the longest text it acts on")
 
     @property
     def doc(self) -> str:
@@ -141,10 +149,15 @@ def on_message(
     priority: int = Priority.DEFAULT,
     role: Role = Role.MEMBER,
     kinds: tuple[str, ...] = ("text",),
+    words: frozenset[str] = frozenset(),
+    longest: int = 0,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """A handler for group messages whose text matches `pattern` (searched), `when` and `match`.
 
     Only typed text by default; `kinds=("*",)` also gets links, cards and pictures (moderation).
+    `words` and `longest`: `match` returns something only for a text of at most `longest`
+    characters whose core (`bot.text.core`) is one of `words`; the router then skips the handler
+    for every other message without calling it (`bot.gates`).
     """
     return _declare(
         GroupMessage,
@@ -154,6 +167,8 @@ def on_message(
         match=match,
         role=role,
         kinds=kinds,
+        words=words,
+        longest=longest,
     )
 
 

@@ -21,7 +21,7 @@ from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
 from bot.vocab import Priority
 from handlers.points.checkin import check_in, checkins_of
-from handlers.points.intents import match_checkin, match_my_points
+from handlers.points.intents import CHECKIN_WORDS, LONGEST, MY_POINTS_WORDS, match_checkin, match_my_points
 from handlers.points.ledger import points_of
 
 POINTS_PRIORITY = Priority.ORDER + 12
@@ -29,7 +29,7 @@ POINTS_PRIORITY = Priority.ORDER + 12
 well before the FAQ."""
 
 
-@on_message(priority=POINTS_PRIORITY, match=match_checkin)
+@on_message(priority=POINTS_PRIORITY, match=match_checkin, words=CHECKIN_WORDS, longest=LONGEST)
 async def handle_checkin(msg: GroupMessage, ctx: Context) -> bool:
     """签到 / 打卡 in a group: today's points, privately (once a day, in any one group)."""
     done = await check_in(ctx.services, msg.sender.id, msg.group_id)
@@ -80,7 +80,7 @@ def _titles(services: Services) -> dict[str, str]:
     return {cid: loaded.campaign.title for cid, loaded in services.campaigns.campaigns.items()}
 
 
-@on_message(priority=POINTS_PRIORITY - 1, match=match_my_points)
+@on_message(priority=POINTS_PRIORITY - 1, match=match_my_points, words=MY_POINTS_WORDS, longest=LONGEST)
 async def handle_my_points(msg: GroupMessage, ctx: Context) -> bool:
     """我的积分 in a group: the balance, streak and latest entries, privately."""
     await _answer_my_points(ctx, msg.sender.id, msg.sender.name)

@@ -23,7 +23,13 @@ from bot.events import GroupMessage, PrivateMessage
 from bot.handler import on_message, on_private
 from bot.vocab import Priority
 from handlers.points.chat import POINTS_PRIORITY
-from handlers.points.intents import match_redeem_off, match_redeem_on
+from handlers.points.intents import (
+    LONGEST,
+    REDEEM_OFF_WORDS,
+    REDEEM_ON_WORDS,
+    match_redeem_off,
+    match_redeem_on,
+)
 from handlers.points.ledger import points_of
 from handlers.points.redeem import choose, max_cents, rule_of
 from handlers.selling.discounts import wallet_of
@@ -89,13 +95,13 @@ async def _redeem(msg: GroupMessage, ctx: Context, opted: bool) -> bool:
     return True
 
 
-@on_message(priority=POINTS_PRIORITY, match=match_redeem_on)
+@on_message(priority=POINTS_PRIORITY, match=match_redeem_on, words=REDEEM_ON_WORDS, longest=LONGEST)
 async def handle_redeem_on(msg: GroupMessage, ctx: Context) -> bool:
     """积分抵扣: use my points on this campaign's orders (privately: balance, what comes off, the rule)."""
     return await _redeem(msg, ctx, True)
 
 
-@on_message(priority=POINTS_PRIORITY, match=match_redeem_off)
+@on_message(priority=POINTS_PRIORITY, match=match_redeem_off, words=REDEEM_OFF_WORDS, longest=LONGEST)
 async def handle_redeem_off(msg: GroupMessage, ctx: Context) -> bool:
     """不用积分: keep my points for later (until the close)."""
     return await _redeem(msg, ctx, False)

@@ -151,7 +151,7 @@ async def _tell_code(ctx: Context, member_id: str, name: str, group_id: str) -> 
     )
 
 
-@on_message(priority=REFERRAL_PRIORITY, match=match_my_code)
+@on_message(priority=REFERRAL_PRIORITY, match=match_my_code, words=MY_CODE_WORDS, longest=LONGEST)
 async def handle_my_code(msg: GroupMessage, ctx: Context) -> bool:
     """我的邀请码 in a group: the member's invite code, privately."""
     await _tell_code(ctx, msg.sender.id, msg.sender.name, msg.group_id)
@@ -203,7 +203,7 @@ async def handle_bind_privately(msg: PrivateMessage, ctx: Context) -> bool:
     return True
 
 
-@on_message(priority=REFERRAL_PRIORITY, match=match_board)
+@on_message(priority=REFERRAL_PRIORITY, match=match_board, words=BOARD_WORDS, longest=LONGEST)
 async def handle_board(msg: GroupMessage, ctx: Context) -> bool:
     """邀请排行 in a group: the group's invite board (at most once a minute per group)."""
     services = ctx.services

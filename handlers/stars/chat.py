@@ -41,7 +41,7 @@ def match_standings(event: Event, view: MessageView) -> bool | None:
     return True if view.core in STANDINGS_WORDS else None
 
 
-@on_message(priority=STARS_PRIORITY, match=match_standings)
+@on_message(priority=STARS_PRIORITY, match=match_standings, words=STANDINGS_WORDS, longest=LONGEST)
 async def handle_standings(msg: GroupMessage, ctx: Context) -> bool:
     """活跃之星: this week's top 3 of the group and the asker's own score, privately."""
     services = ctx.services

@@ -82,7 +82,7 @@ async def _answer_my_tier(ctx: Context, member_id: str, name: str) -> None:
     ctx.send_private(member_id, "tiers/mine.j2", priority=Priority.CHATTER, kind="tiers", name=name, **mine)
 
 
-@on_message(priority=TIERS_PRIORITY, match=match_my_tier)
+@on_message(priority=TIERS_PRIORITY, match=match_my_tier, words=MY_TIER_WORDS, longest=LONGEST)
 async def handle_my_tier(msg: GroupMessage, ctx: Context) -> bool:
     """我的等级 in a group: the member's tier, its perks and the way to the next, privately."""
     await _answer_my_tier(ctx, msg.sender.id, msg.sender.name)

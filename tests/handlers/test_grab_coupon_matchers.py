@@ -52,14 +52,14 @@ def count_bodies(app: App) -> dict[str, int]:
     router = app.services.router
     assert router is not None
     for specs in router.by_type.values():
-        for i, spec in enumerate(specs):
+        for spec in list(specs):
             if spec.name in calls:
 
                 async def counted(msg: Any, ctx: Any, _func: Callable[..., Any] = spec.func) -> Any:
                     calls[ctx.spec.name] += 1
                     return await _func(msg, ctx)
 
-                specs[i] = dataclasses.replace(spec, func=counted)
+                router.replace(spec, dataclasses.replace(spec, func=counted))
     return calls
 
 
