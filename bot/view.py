@@ -10,11 +10,12 @@ a matcher runs on the event loop for every message, chatter included.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.events import Event, GroupMessage, PrivateMessage
-from bot.text import normalize, trim
+from bot.text import fold_nfkc, trim
 
 if TYPE_CHECKING:
     from bot.campaign.active import ActiveCampaign
@@ -26,7 +27,17 @@ T = TypeVar("T")
 class MessageView:
     """One message, seen by the matchers; attributes are computed on first use, then kept."""
 
-    __slots__ = ("_campaigns", "_core", "_normalized", "event", "group_id", "sender_id", "services", "text")
+    __slots__ = (
+        "_campaigns",
+        "_core",
+        "_nfkc",
+        "_normalized",
+        "event",
+        "group_id",
+        "sender_id",
+        "services",
+        "text",
+    )
 
     def __init__(self, services: Services, event: Event) -> None:
         self.services = services
@@ -36,14 +47,22 @@ class MessageView:
         sender = getattr(event, "sender", None)
         self.sender_id: str = sender.id if sender is not None else ""
         self._core: str | None = None
+        self._nfkc: str | None = None
         self._normalized: str | None = None
         self._campaigns: tuple[ActiveCampaign, ...] | None = None
+
+    @property
+    def nfkc(self) -> str:
+        """The text in Unicode NFKC (full-width forms folded), computed once for every matcher."""
+        if self._nfkc is None:
+            self._nfkc = unicodedata.normalize("NFKC", self.text)
+        return self._nfkc
 
     @property
     def normalized(self) -> str:
         """The text as `bot.text.normalize` makes it (NFKC, casefold, no spaces), computed once."""
         if self._normalized is None:
-            self._normalized = normalize(self.text)
+            self._normalized = fold_nfkc(self.nfkc)
         return self._normalized
 
     @property

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, insert, select, union_all, update
+from sqlalchemy.engine import Connection, Engine
 
 from bot.campaign import Campaign
 from bot.context import Services
+from bot.storage.engine import connected
 from handlers.fulfilment.adjustments import adjustments_of
-from handlers.fulfilment.payment_tables import PAYMENTS
+from handlers.fulfilment.payment_tables import ADJUSTMENTS, PAYMENTS
 from handlers.selling.chain import product_name
 from handlers.selling.discounts import wallet_of, wallet_on
 from handlers.selling.pricing import Quote, close_instant, extras_of
@@ -77,6 +78,24 @@ def paid_of(conn: Connection, campaign_id: str) -> dict[str, int]:
         select(PAYMENTS.c.member_id, PAYMENTS.c.paid_cents).where(PAYMENTS.c.campaign_id == campaign_id)
     ).all()
     return {r[0]: int(r[1]) for r in rows}
+
+
+_MONEY_ROWS = union_all(
+    select(PAYMENTS.c.member_id).where(
+        PAYMENTS.c.campaign_id == bindparam("campaign"), PAYMENTS.c.member_id == bindparam("member")
+    ),
+    select(ADJUSTMENTS.c.member_id).where(
+        ADJUSTMENTS.c.campaign_id == bindparam("campaign"), ADJUSTMENTS.c.member_id == bindparam("member")
+    ),
+).limit(1)  # built once: building it per call cost more than running it
+
+
+def has_money_rows(source: Engine | Connection, campaign_id: str, member_id: str) -> bool:
+    """Whether any payment, refund or resend is recorded for the member in the campaign (one
+    read of their own rows). Without one, their due has nothing paid or refunded to show, and
+    我的订单 needs no quote for it while the sale is still open."""
+    with connected(source) as conn:
+        return conn.execute(_MONEY_ROWS, {"campaign": campaign_id, "member": member_id}).first() is not None
 
 
 def _dues(

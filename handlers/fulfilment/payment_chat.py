@@ -18,7 +18,7 @@ from bot.events import GroupMessage
 from bot.handler import command
 from bot.vocab import Priority, Role
 from handlers.admin.roles import member_targets
-from handlers.fulfilment.dues import Due, campaign_dues, member_due, owing, record_payment
+from handlers.fulfilment.dues import Due, campaign_dues, has_money_rows, member_due, owing, record_payment
 from handlers.selling.leader import campaign_for_command
 from handlers.selling.service import selling
 
@@ -126,12 +126,13 @@ def order_extra_lines(services: Services, campaign: Campaign, member_id: str, pr
     In the group only the paid state (the member's own total is already shown there);
     privately also the amount due after refunds and the refund itself.
     """
+    closed = _closed_for(services, campaign, member_id)
+    if not closed and not has_money_rows(services.repo.engine, campaign.id, member_id):
+        return []  # the common case while the sale is open: no quote needed to say nothing
     due = member_due(services, campaign, member_id)
     if due is None:
         return []
-    if not (due.paid_cents or due.refunded_cents or due.resent_cents) and not _closed_for(
-        services, campaign, member_id
-    ):
+    if not (due.paid_cents or due.refunded_cents or due.resent_cents) and not closed:
         return []
     variables = {
         "on_pickup": campaign.fulfilment.payment == "on_pickup",

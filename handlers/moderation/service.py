@@ -46,6 +46,7 @@ class Moderation:
         self.tz = ZoneInfo(config.bot.timezone)
         self._rules: dict[str, ModerationRules] = {}
         self._words: dict[str, BannedWords] = {}
+        self._both: dict[str, tuple[ModerationRules, BannedWords]] = {}
         self._keys: dict[str, str] = {}  # configured group -> its cache entry (bounded by config.yaml)
         self.flood = FloodTracker()
         self.repeat = RepeatTracker()
@@ -83,6 +84,14 @@ class Moderation:
             words = self._words[key] = BannedWords((*shipped, *rules.banned_words))
         return words
 
+    def _group(self, group_id: str) -> tuple[ModerationRules, BannedWords]:
+        """The group's rules and banned words, in one look-up per post."""
+        key = self._key(group_id)
+        found = self._both.get(key)
+        if found is None:
+            found = self._both[key] = (self.rules(key), self.words(key))
+        return found
+
     def judge(self, msg: GroupMessage, folded: str | None = None) -> Violation | None:
         """What this post breaks, if anything (the trackers count it either way). Sender not exempt."""
         key = (msg.group_id, msg.sender.id)
@@ -91,16 +100,17 @@ class Moderation:
             until = self.mutes.until(key, now)
             if until is not None:
                 return Violation("muted", mask_evidence(msg.text))
-        rules = self.rules(msg.group_id)
+        rules, words = self._group(msg.group_id)
         if not rules.enabled:
             return None
         text = msg.text
         folded = fold(text) if folded is None else folded
-        word = self.words(msg.group_id).find(folded) if folded else ""
+        word = words.find(folded) if folded else ""
         if word:
             return Violation("banned_word", word)
-        if len(set(msg.mentions)) >= rules.mass_mentions:
-            return Violation("mass_mention", f"@{len(set(msg.mentions))}人")
+        mentions = msg.mentions
+        if mentions and len(set(mentions)) >= rules.mass_mentions:
+            return Violation("mass_mention", f"@{len(set(mentions))}人")
         rule = card_rule(msg.kind, text, folded) if (msg.kind != "text" or folded) else ""
         if rule and not self.allowance.take(key, now.astimezone(self.tz).date(), rules.links_per_day):
             return Violation(rule, mask_evidence(text))

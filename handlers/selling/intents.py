@@ -29,7 +29,14 @@ from typing import Any, Final
 from bot.campaign import Campaign
 from bot.events import GroupMessage
 from bot.view import MessageView
-from handlers.selling.parse import Catalog, ParsedOrder, normalize, parse_normalized, split_remark
+from handlers.selling.parse import (
+    Catalog,
+    ParsedOrder,
+    nfkc_upper,
+    normalize,
+    parse_normalized,
+    split_remark,
+)
 from handlers.selling.service import Selling
 
 MENTION_MAX_CHARS = 200
@@ -69,14 +76,16 @@ def match_order(msg: GroupMessage, view: Any) -> OrderIntent | _Defer | None:
     sell = view.service(Selling)
     if sell is None or not sell.statuses_loaded:
         return DEFER
-    return order_intent(sell, msg.group_id, msg.text)  # memory only once the states are loaded
+    # Memory only once the states are loaded; the view's NFKC text is shared with the other matchers.
+    return order_intent(sell, msg.group_id, msg.text, view.nfkc)
 
 
-def order_intent(sell: Selling, group_id: str, text: str) -> OrderIntent | None:
+def order_intent(sell: Selling, group_id: str, text: str, nfkc: str | None = None) -> OrderIntent | None:
     """What `text` is for the group's campaign: an order, a product named, or nothing.
 
     The matcher calls it from memory; the handler body calls it for `DEFER` (then `pick`
-    may read the group's state), so both decide with the same parse.
+    may read the group's state), so both decide with the same parse. `nfkc`: the text in
+    NFKC already (the matcher's view has it), so it is not worked out twice.
     """
     picked = sell.pick(group_id)
     if picked is None:
@@ -86,7 +95,7 @@ def order_intent(sell: Selling, group_id: str, text: str) -> OrderIntent | None:
     order_text, remark = split_remark(text)
     if remark is not None and not order_text:
         return None  # a remark on its own (备注 放门口): `handle_remark`, not an order
-    norm = normalize(order_text)
+    norm = nfkc_upper(nfkc) if remark is None and nfkc is not None else normalize(order_text)
     parsed = parse_normalized(norm, catalog) if catalog.could_be_order(norm) else None
     if parsed is not None:
         return OrderIntent(campaign, status, catalog, parsed, remark=remark or "")

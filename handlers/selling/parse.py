@@ -70,7 +70,12 @@ _QTY_CHAR_RE = re.compile(r"[\d十一二两俩三四五六七八九]")  # every 
 
 def normalize(text: str) -> str:
     """NFKC (full-width to ASCII), upper-case Latin letters, trimmed."""
-    return unicodedata.normalize("NFKC", text).strip().upper()
+    return nfkc_upper(unicodedata.normalize("NFKC", text))
+
+
+def nfkc_upper(nfkc: str) -> str:
+    """`normalize` of a text already in NFKC (a matcher's view has it)."""
+    return nfkc.strip().upper()
 
 
 def chinese_quantity(token: str) -> int:
@@ -130,7 +135,9 @@ class Catalog:
             for code, pattern in self._code_res:
                 if pattern.search(norm):
                     return code
-        for code, name in self.names.items():
+        if self._any_name_re.search(norm) is None:
+            return None
+        for code, name in self.names.items():  # the first in catalogue order, as always
             if name in norm:
                 return code
         return None
@@ -139,9 +146,7 @@ class Catalog:
         """A necessary condition for `parse_normalized` to accept `norm`, checked in a few µs: an
         order has the 接龙 prefix, a digit or Chinese numeral (every quantity and code-like
         reference holds one), or a full product name (replaced by its code before parsing)."""
-        if _QTY_CHAR_RE.search(norm) or _PREFIX_RE.match(norm):
-            return True
-        return any(name and name in norm for name in self.names.values())
+        return bool(_QTY_CHAR_RE.search(norm) or _PREFIX_RE.match(norm) or self._any_name_re.search(norm))
 
     # Compiled once per catalogue (a campaign version), not per message.
     @cached_property
@@ -153,6 +158,12 @@ class Catalog:
         if not self.codes:
             return re.compile(r"(?!)")
         return re.compile("|".join(rf"(?:(?<![A-Z]){code}(?!\d))" for code in self.codes))
+
+    @cached_property
+    def _any_name_re(self) -> re.Pattern[str]:
+        """Whether any product's full name is in a text: one search instead of one per product."""
+        names = [re.escape(name) for name in self.names.values() if name]
+        return re.compile("|".join(names)) if names else re.compile(r"(?!)")
 
     @cached_property
     def longest_first(self) -> tuple[tuple[str, str], ...]:

@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from handlers.fulfilment.adjustments import adjustments_of, record_adjustment
-from handlers.fulfilment.dues import campaign_dues, campaign_net, member_due, record_payment
+from handlers.fulfilment.dues import (
+    campaign_dues,
+    campaign_net,
+    has_money_rows,
+    member_due,
+    record_payment,
+)
 from handlers.selling.discounts import wallet_of
 from handlers.selling.settlement import money_now
 from tests.commerce.selling_kit import CLOSES
@@ -79,3 +85,17 @@ async def test_record_payment_is_idempotent_per_member(tmp_path: Path, clock: Fa
         assert not record_payment(conn, "t1", "bob", 2550, "lily", "leader", clock.now())
     bob = member_due(services, camp, "bob")
     assert bob is not None and bob.paid and bob.owed_cents == 0 and bob.paid_cents == 2550
+
+
+async def test_money_rows_are_found_per_member_and_campaign(tmp_path: Path, clock: FakeClock) -> None:
+    """我的订单 skips the quote while a member has no payment, refund or resend row (issue 14)."""
+    shop = shop_for(tmp_path, clock)
+    await orders(shop)
+    engine = shop.app.services.repo.engine
+    assert not any(has_money_rows(engine, "t1", m) for m in ("alice", "bob", "carol"))
+    with engine.begin() as conn:
+        record_payment(conn, "t1", "alice", 900, "lily", "wechat", clock.now())
+        record_adjustment(conn, "t1", "bob", "resend", 1000, 13, "lily", clock.now())
+    assert has_money_rows(engine, "t1", "alice") and has_money_rows(engine, "t1", "bob")
+    assert not has_money_rows(engine, "t1", "carol")
+    assert not has_money_rows(engine, "other-campaign", "alice")
