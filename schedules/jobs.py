@@ -38,7 +38,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -280,6 +280,16 @@ class PassBatchedJobStore(SQLAlchemyJobStore):
         self.flush()
         return super().get_all_jobs()
 
+    def ids_starting(self, prefix: str) -> list[str]:
+        """The ids of the stored jobs that start with `prefix`, read from their column alone.
+        `get_all_jobs` unpickles every job: a campaign's reload listing its own jobs that way,
+        with a hundred campaigns loaded, unpickled a thousand (docs/performance.md)."""
+        self.flush()
+        table = self.jobs_t
+        query = select(table.c.id).where(table.c.id.startswith(prefix, autoescape=True)).order_by(table.c.id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def add_job(self, job: Job) -> None:
         self.flush()
         super().add_job(job)
@@ -348,7 +358,13 @@ def create_job_table(engine: Engine) -> None:
     PassBatchedJobStore(engine=engine, tablename=JOBS_TABLE).jobs_t.create(engine, checkfirst=True)
 
 
-def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timezone: str) -> AsyncIOScheduler:
+def build_scheduler(
+    engine: Engine | None,
+    settings: SchedulerSettings,
+    *,
+    timezone: str,
+    jobstore: PassBatchedJobStore | MemoryJobStore | None = None,
+) -> AsyncIOScheduler:
     """An AsyncIOScheduler whose jobs persist in the bot's own database (`engine`).
 
     Grace times are set per job by `Jobs`; the default below is only a fallback,
@@ -358,9 +374,7 @@ def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timez
     executor_log = logging.getLogger("apscheduler.executors.default")
     if _MISS_FILTER not in executor_log.filters:
         executor_log.addFilter(_MISS_FILTER)
-    jobstore = (
-        PassBatchedJobStore(engine=engine, tablename=JOBS_TABLE) if engine is not None else MemoryJobStore()
-    )
+    jobstore = jobstore or job_store(engine)
     return AsyncIOScheduler(
         jobstores={"default": jobstore},
         executors={
@@ -375,6 +389,13 @@ def build_scheduler(engine: Engine | None, settings: SchedulerSettings, *, timez
     )
 
 
+def job_store(engine: Engine | None) -> PassBatchedJobStore | MemoryJobStore:
+    """The jobs' store: the bot's database, or memory for a scheduler without one."""
+    return (
+        PassBatchedJobStore(engine=engine, tablename=JOBS_TABLE) if engine is not None else MemoryJobStore()
+    )
+
+
 class Jobs:
     """The bot's scheduler, through typed methods: `at`, `every`, `daily`, `remove`, `job_ids`.
 
@@ -383,8 +404,15 @@ class Jobs:
     coalesces missed runs into one and never runs twice at once.
     """
 
-    def __init__(self, scheduler: BaseScheduler, clock: Clock, settings: SchedulerSettings) -> None:
+    def __init__(
+        self,
+        scheduler: BaseScheduler,
+        clock: Clock,
+        settings: SchedulerSettings,
+        store: PassBatchedJobStore | None = None,
+    ) -> None:
         self._scheduler = scheduler
+        self._store = store  # the scheduler's only store, when it is the database
         self.clock = clock
         self.settings = settings
 
@@ -392,7 +420,9 @@ class Jobs:
     def build(
         cls, engine: Engine | None, settings: SchedulerSettings, *, clock: Clock, timezone: str
     ) -> Jobs:
-        return cls(build_scheduler(engine, settings, timezone=timezone), clock, settings)
+        store = job_store(engine)
+        scheduler = build_scheduler(engine, settings, timezone=timezone, jobstore=store)
+        return cls(scheduler, clock, settings, store if isinstance(store, PassBatchedJobStore) else None)
 
     # -- grace --------------------------------------------------------------------------
     def grace_seconds(self, grace: GraceSpec) -> float | None:
@@ -505,6 +535,11 @@ class Jobs:
         return True
 
     def job_ids(self, prefix: str = "") -> list[str]:
+        """Ids of the scheduled jobs starting with `prefix` (from the job table's id column when the
+        store is the database; before the scheduler starts, its pending jobs)."""
+        store = self._store
+        if store is not None and self._scheduler.state != STATE_STOPPED:
+            return store.ids_starting(prefix)
         return [job.id for job in self._scheduler.get_jobs() if job.id.startswith(prefix)]
 
     def pause(self, id: str) -> None:

@@ -341,9 +341,10 @@ class CampaignRuntime(NodeRunning):
     def _remove_jobs(self, campaign_id: str, keep: set[str]) -> None:
         if self.scheduler is None:
             return
-        prefix = job_id(campaign_id, "")
-        for jid in self.scheduler.job_ids():
-            if (jid.startswith(prefix) or jid == monitor_job_id(campaign_id)) and jid not in keep:
+        monitor = monitor_job_id(campaign_id)
+        monitors = [jid for jid in self.scheduler.job_ids(monitor) if jid == monitor]  # not `<id>2`'s
+        for jid in [*self.scheduler.job_ids(job_id(campaign_id, "")), *monitors]:
+            if jid not in keep:
                 self.scheduler.remove(jid)
 
     # -- leader controls (running a node: bot.campaign.node_runs.NodeRunning) ------------

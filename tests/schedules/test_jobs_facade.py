@@ -6,10 +6,19 @@ from __future__ import annotations
 import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine
 
 from bot.clock import VirtualClock
 from bot.config import SchedulerSettings
-from schedules.jobs import Grace, Jobs, campaign_node_job_id, parse_campaign_node_job_id
+from schedules.jobs import (
+    Grace,
+    Jobs,
+    campaign_node_job_id,
+    create_job_table,
+    parse_campaign_node_job_id,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -70,3 +79,40 @@ async def test_jobs_take_bot_time_and_grace_per_kind(tmp_path: Path) -> None:
         assert jobs.remove(jid) and not jobs.remove(jid)
     finally:
         jobs.shutdown()
+
+
+async def test_job_ids_come_from_the_id_column_without_unpickling_a_job(tmp_path: Path) -> None:
+    """A campaign's reload lists its own jobs: with a hundred campaigns loaded, unpickling every
+    stored job for that took seconds at a burst (issue 14, docs/performance.md)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    create_job_table(engine)
+    jobs = Jobs.build(engine, SchedulerSettings(), clock=VirtualClock(T0), timezone="Asia/Shanghai")
+    ids = [
+        campaign_node_job_id("c_1", "open"),
+        campaign_node_job_id("c_1", "close"),
+        campaign_node_job_id("cx1", "open"),  # `_` is a LIKE wildcard: it must match only itself
+        campaign_node_job_id("c%1", "open"),
+        "monitor:c_1",
+        "monitor:c_12",
+    ]
+    before = jobs.job_ids()
+    assert before == []  # not started: the pending jobs, none yet
+    jobs.start(paused=True)
+    try:
+        for jid in ids:
+            when = T0 + timedelta(hours=1)
+            jobs.at("tests.schedules.test_jobs_facade:importers_of", when, id=jid, grace=30, args=["x"])
+        store = jobs._store
+        assert store is not None
+
+        def unpickled() -> list[Any]:
+            raise AssertionError("job_ids unpickled every job")
+
+        store.get_all_jobs = unpickled  # type: ignore[method-assign]
+        assert jobs.job_ids("campaign:c_1:") == sorted(ids[:2])
+        assert jobs.job_ids("campaign:c%1:") == [ids[3]]
+        assert jobs.job_ids("monitor:c_1") == ["monitor:c_1", "monitor:c_12"]
+        assert sorted(jobs.job_ids()) == sorted(ids)
+    finally:
+        jobs.shutdown()
+        engine.dispose()
