@@ -22,8 +22,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
+from bot.storage.multirow import MultiRowInserts
 from bot.storage.outbox_log import INSERT, QUEUED_DEFAULTS, Op, WriteStats, log_for, status_values
 from bot.storage.tables import Membership, OutboxRow
+
+_MULTIROW = MultiRowInserts()
 
 __all__ = ["Op", "OutboxStore", "status_values"]
 
@@ -97,7 +100,7 @@ class OutboxStore:
             {**QUEUED_DEFAULTS, "created_at": now, "not_before": None, **draft, "id": row_id}
             for row_id, draft in zip(ids, drafts, strict=True)
         ]
-        conn.execute(INSERT, rows)
+        _MULTIROW.run(conn, INSERT, rows)  # one multi-row INSERT per chunk of a fan-out on SQLite
         return ids
 
     def set_status(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from bot.storage.multirow import MultiRowInserts
 from bot.storage.tables import CampaignControl, CampaignGroupState, TimelineLedger
 
 # Built once, so SQLAlchemy reuses the compiled statements for every group of every node: a
@@ -25,6 +26,7 @@ _CLAIM_IGNORING_CONFLICT: dict[str, Any] = {
     "postgresql": postgresql.insert(TimelineLedger).on_conflict_do_nothing(),
 }
 _STAMP = {"open": "opened_at", "closed": "closed_at"}
+_DRIVER_SQL = MultiRowInserts()
 _STATE_INSERT = insert(CampaignGroupState)
 _STATE_UPDATE: dict[str, Any] = {}
 _STATE_UPSERT: dict[tuple[str, str], Any] = {}
@@ -91,10 +93,21 @@ def _ledger_row(
     }
 
 
+def _one_row(conn: Connection, statement: Any, row: dict[str, Any]) -> Any:
+    """Run `statement` for one row, as the driver's SQL where SQLite allows (`MultiRowInserts`):
+    a fan-out chunk claims and moves the state of each of its groups, and SQLAlchemy's own
+    per-statement steps were twice the driver's (a third of a burst's time on the loop)."""
+    form = _DRIVER_SQL.driver_form(conn.dialect, statement, tuple(row), [tuple(row.values())])
+    if form is None or len(form) != 1:
+        return conn.execute(statement, row)
+    sql, params = form[0]
+    return conn.exec_driver_sql(sql, params)
+
+
 def _claim_row(conn: Connection, row: dict[str, Any]) -> bool:
     ignoring_conflict = _CLAIM_IGNORING_CONFLICT.get(conn.dialect.name)
     if ignoring_conflict is not None:
-        return bool(conn.execute(ignoring_conflict, row).rowcount)
+        return bool(_one_row(conn, ignoring_conflict, row).rowcount)
     try:
         with conn.begin_nested():
             conn.execute(_INSERT_LEDGER, row)
@@ -155,7 +168,7 @@ class TimelineStore:
             row[_STAMP[status]] = now
         upsert = _state_upsert(conn.dialect.name, status)
         if upsert is not None:
-            conn.execute(upsert, row)
+            _one_row(conn, upsert, row)
             return
         params: dict[str, Any] = {"b_campaign": campaign_id, "b_group": group_id}
         if status in _STAMP:
