@@ -25,11 +25,12 @@ from typing import Any
 
 from bot.handler import HandlerSpec
 
-# A pattern joins the combined search only if it means the same inside an alternation: default
-# flags and no references to its own numbered or named groups.
 NOT_BUILT: Any = object()
 """The view not built yet: it is built at most once per message, when first needed."""
-_SELF_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+# A pattern joins the combined search only if it means the same inside an alternation: default
+# flags, no references to its own numbered or named groups, and no named group (two handlers'
+# patterns may name a group alike, which one alternation cannot hold).
+_SELF_REFERENCE = re.compile(r"\\[1-9]|\(\?P[=<]|\(\?\(")
 
 
 def _combinable(pattern: re.Pattern[str]) -> bool:

@@ -92,6 +92,20 @@ def test_without_a_view_the_word_handlers_are_kept() -> None:
     assert [s.name for s in specs] == ["checkin", "shouting", "always"]
 
 
+def test_patterns_that_name_a_group_alike_are_searched_each_on_its_own() -> None:
+    specs = [
+        _spec("first", 1, pattern=re.compile(r"^(?P<code>A\d)")),
+        _spec("second", 2, pattern=re.compile(r"(?P<code>B\d)$")),
+        _spec("plain", 3, pattern=re.compile(r"^备注")),
+    ]
+    gates = Gates(specs)  # one alternation of all three would not compile
+    for text, expected in (("A1 2", ["first", "second"]), ("收到", ["first", "second"])):
+        walked, _ = gates.walk(text, type("E", (), {"text": text})(), Views())
+        assert [s.name for s in walked] == expected
+    walked, _ = gates.walk("备注 放门口", type("E", (), {"text": "备注 放门口"})(), Views())
+    assert [s.name for s in walked] == ["first", "second", "plain"]
+
+
 def test_words_without_a_matcher_or_a_length_are_refused() -> None:
     with pytest.raises(ValueError, match="needs a matcher"):
         _spec("bad", 1, words=frozenset({"签到"}))
