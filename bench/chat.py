@@ -16,6 +16,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -155,17 +156,7 @@ def arrived(event: GroupMessage) -> GroupMessage:
     the server's time for it. The corpus is made before the run, so its own stamp is only a
     placeholder: a whole run stamped with one instant would read to moderation as every active
     member flooding (more than 8 messages in 10 s), which a real stream at these rates is not."""
-    return GroupMessage(
-        event.message_id,
-        event.group_id,
-        event.sender,
-        event.text,
-        datetime.now(UTC),
-        event.mentions,
-        event.group_name,
-        event.mentions_bot,
-        event.kind,
-    )
+    return replace(event, time=datetime.now(UTC))
 
 
 def _ms(values: list[float], q: float) -> float:

@@ -374,7 +374,7 @@ def build_scheduler(
     executor_log = logging.getLogger("apscheduler.executors.default")
     if _MISS_FILTER not in executor_log.filters:
         executor_log.addFilter(_MISS_FILTER)
-    jobstore = jobstore or job_store(engine)
+    jobstore = jobstore if jobstore is not None else job_store(engine)
     return AsyncIOScheduler(
         jobstores={"default": jobstore},
         executors={

@@ -44,9 +44,7 @@ class Moderation:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.tz = ZoneInfo(config.bot.timezone)
-        self._rules: dict[str, ModerationRules] = {}
-        self._words: dict[str, BannedWords] = {}
-        self._both: dict[str, tuple[ModerationRules, BannedWords]] = {}
+        self._groups: dict[str, tuple[ModerationRules, BannedWords]] = {}  # by `_key`: rules, words
         self._keys: dict[str, str] = {}  # configured group -> its cache entry (bounded by config.yaml)
         self.flood = FloodTracker()
         self.repeat = RepeatTracker()
@@ -69,27 +67,19 @@ class Moderation:
 
     def rules(self, group_id: str) -> ModerationRules:
         """The group's merged rules; groups without their own share the defaults' entry."""
-        key = self._key(group_id)
-        rules = self._rules.get(key)
-        if rules is None:
-            rules = self._rules[key] = self.config.moderation_for(key) if key else self.config.moderation
-        return rules
+        return self._group(group_id)[0]
 
     def words(self, group_id: str) -> BannedWords:
-        key = self._key(group_id)
-        words = self._words.get(key)
-        if words is None:
-            rules = self.rules(key)
-            shipped = shipped_words() if rules.shipped_words else ()
-            words = self._words[key] = BannedWords((*shipped, *rules.banned_words))
-        return words
+        return self._group(group_id)[1]
 
     def _group(self, group_id: str) -> tuple[ModerationRules, BannedWords]:
-        """The group's rules and banned words, in one look-up per post."""
+        """The group's rules and banned words (compiled once per cache entry), in one look-up per post."""
         key = self._key(group_id)
-        found = self._both.get(key)
+        found = self._groups.get(key)
         if found is None:
-            found = self._both[key] = (self.rules(key), self.words(key))
+            rules = self.config.moderation_for(key) if key else self.config.moderation
+            shipped = shipped_words() if rules.shipped_words else ()
+            found = self._groups[key] = (rules, BannedWords((*shipped, *rules.banned_words)))
         return found
 
     def judge(self, msg: GroupMessage, folded: str | None = None) -> Violation | None:
