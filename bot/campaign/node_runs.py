@@ -95,6 +95,7 @@ class NodeRunning:
         outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, clock.now(), 0, 0, 0)
 
         def setup() -> tuple[tuple[datetime, datetime], dict[str, str]]:
+            self.services.repo.prefetch_group_names(self.groups_of(loaded.campaign))
             return self.effective_times(campaign_id), self.store.group_statuses(campaign_id)
 
         try:
@@ -186,21 +187,13 @@ class NodeRunning:
     async def _tally(
         self, outcome: NodeOutcome, node: TimelineNode, group_id: str, result: list[int] | Exception | None
     ) -> None:
-        log = logger.bind(campaign=outcome.campaign_id, node=node.node_id, group=group_id)
-        late = (self.services.clock.now() - node.fire_at).total_seconds()
         if isinstance(result, Exception):
+            log = logger.bind(campaign=outcome.campaign_id, node=node.node_id, group=group_id)
             log.opt(exception=result).error("node runner failed; recorded as skipped for this group")
             why = f"failed: {type(result).__name__}: {short_reason(result)}"
             await self._skip(outcome, node, group_id, why)
-        elif result is None:
-            outcome.duplicate += 1
-            log.info("node already ran in this group; not posted again")
-        elif result:
-            outcome.posted += 1
-            log.info("node ran ({:.1f}s after its time): {} message(s) queued", late, len(result))
         else:
-            outcome.quiet += 1
-            log.info("node ran ({:.1f}s after its time) with nothing to post", late)
+            outcome.count(group_id, result, (self.services.clock.now() - node.fire_at).total_seconds())
 
     async def _skip(self, outcome: NodeOutcome, node: TimelineNode, group_id: str, why: str) -> None:
         """Record a skipped (node, group), retrying through a busy database so it is never lost."""
