@@ -100,9 +100,9 @@ def _my_orders(sell: Selling, campaign: Campaign, member_id: str, private: bool)
     """A member's priced orders, pickup point and other features' lines (`OrderExtras`): reads,
     run in a worker thread off the loop. The remark (it may hold an address) only in private."""
     member_quote, lines = sell.member_quote(campaign, member_id)
+    if not lines:  # "你还没有接龙哦": no pickup point or extra line is shown
+        return MyOrders(member_quote, lines, "", [])
     pickup = sell.store.pickup_of(campaign.id, member_id)
-    if not lines:
-        return MyOrders(member_quote, lines, pickup, [])
     extras = sell.services.get_or_make(OrderExtras, OrderExtras)
     remark = sell.store.remark(campaign.id, member_id) if private else ""
     return MyOrders(member_quote, lines, pickup, extras.lines(campaign, member_id, private), remark)

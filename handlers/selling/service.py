@@ -38,7 +38,7 @@ from handlers.selling.ops import (
 )
 from handlers.selling.order_writer import CommitCallback, OrderWriter
 from handlers.selling.parse import Catalog, safe_name
-from handlers.selling.pricing import PricedLine, Quote, extras_of, quote_member
+from handlers.selling.pricing import PricedLine, Quote, extras_of, quote, quote_member
 from handlers.selling.store import OrderStore
 from handlers.selling.tables import REOPEN
 
@@ -359,8 +359,12 @@ class Selling:
 
     # -- quotes -----------------------------------------------------------------------------------
     def member_quote(self, campaign: Campaign, member_id: str) -> tuple[Quote, list[tuple[str, str, int]]]:
-        """A member's active orders in a campaign (all groups), priced; plus (code, name, qty) lines."""
+        """A member's active orders in a campaign (all groups), priced; plus (code, name, qty) lines.
+        No orders, nothing to price: the wallet, points and perks are not read (most 我的订单 in a
+        busy group come from members who have not ordered)."""
         orders = self.store.orders(campaign.id, member_id=member_id)
+        if not orders:
+            return quote(()), []
         merged: dict[tuple[str, int], int] = {}
         for order in orders:
             merged[(order.product_code, order.unit_price_cents)] = (
