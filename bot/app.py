@@ -111,9 +111,8 @@ class App:
             lease.acquire()
         repo = Repo(engine)
         renderer = Renderer(DEFAULT_TEMPLATE_DIR, timezone=config.bot.timezone)
-        outbox = Outbox(
-            OutboxStore(engine, shared), clock, config.outbox, timezone=config.bot.timezone, rng=rng
-        )
+        store = OutboxStore(engine, shared, in_process=config.database.writer_process)
+        outbox = Outbox(store, clock, config.outbox, timezone=config.bot.timezone, rng=rng)
         services = Services(
             config=config,
             repo=repo,
@@ -306,6 +305,7 @@ class App:
                     await result
             await transport.stop()
             await asyncio.to_thread(self.inbound.close)
+            await asyncio.to_thread(self.services.outbox.store.close)
             await asyncio.to_thread(drain_logs)
             if self.lease is not None:
                 self.lease.release()

@@ -36,8 +36,9 @@ class BotSettings(_Strict):
 class DatabaseSettings(_Strict):
     url: str = "sqlite:///data/tuanbot.db"
     busy_timeout_ms: int = Field(default=5000, ge=0)
-    # SQLite: the inbound log and bookkeeping are written by a process of their own
-    # (bot/storage/sql_child.py), off the bot's interpreter lock; false writes them from a thread.
+    # SQLite: the inbound log and bookkeeping, and the outbox's queued rows, are written by
+    # processes of their own (bot/storage/sql_child.py), off the bot's interpreter lock; false
+    # writes them from threads.
     writer_process: bool = True
 
 

@@ -30,6 +30,7 @@ from sqlmodel import col
 
 from bot.storage.engine import upsert_insert
 from bot.storage.multirow import MultiRowInserts, execute_prepared, updates_by_key
+from bot.storage.outbox_child import OutboxProcess, Planned, can_have_process
 from bot.storage.tables import IdBlock, OutboxRow
 
 # One owed write: (what, row id, values). "insert": the row; "text": new text and mentions of a
@@ -80,11 +81,6 @@ def apply_ops(conn: Connection, ops: Sequence[Op], account: str = "", *, answer:
     With several accounts, a `sending` mark lands only on a row still `account`'s: a row
     another account took over (fail-over) is never sent by both."""
     return run_planned(conn, plan_ops(conn.dialect, ops, account, answer=answer))
-
-
-# A planned run of ops: whether it inserts (it then changed rows whatever its counts say), and its
-# statements, each (driver SQL, parameters) or (SQLAlchemy statement, parameters or None).
-Planned = tuple[bool, list[tuple[Any, Any]]]
 
 
 def plan_ops(dialect: Dialect, ops: Sequence[Op], account: str = "", *, answer: bool = True) -> list[Planned]:
@@ -201,6 +197,7 @@ class WriteLog:
         self._next_id: int | None = None
         self._mutex = threading.Lock()  # guards the log and the id counter (the writer is a thread)
         self._writing = threading.Lock()  # one write at a time, so batches commit in order
+        self.process: OutboxProcess | None = None  # where the owed writes commit (`use_process`)
 
     # -- ids -------------------------------------------------------------------------
     def seed_ids(self, engine: Engine) -> None:
@@ -275,8 +272,23 @@ class WriteLog:
         return len(self._ops)
 
     # -- writing -------------------------------------------------------------------------
+    def use_process(self, engine: Engine) -> None:
+        """Commit the owed writes in a SQL process of their own, where the engine allows it."""
+        with self._writing:
+            if self.process is None and can_have_process(engine):
+                self.process = OutboxProcess(engine)
+
+    def close_process(self) -> None:
+        """End the SQL process (shutdown); a later write runs here, or starts one again if asked."""
+        with self._writing:
+            process, self.process = self.process, None
+        if process is not None:
+            process.close()
+
     def write(self, engine: Engine, extra: Sequence[Op] = ()) -> bool:
         """Commit every owed write, then `extra`, in one transaction; whether `extra`'s last op hit a row.
+        With a SQL process (`use_process`), the owed writes commit there and `extra` here right
+        after, in a transaction of its own (`bot.storage.outbox_child`).
 
         If the database refuses, the owed writes stay owed, in order (retried by the next
         call), `extra` is dropped (its caller learns it failed), and the error is raised.
@@ -287,12 +299,17 @@ class WriteLog:
                 self._owed_rows, self._owed_texts = {}, {}
             if not batch and not extra:
                 return False
+            ops = len(batch) + len(extra)
+            hit = False
             try:
                 owed = plan_ops(engine.dialect, batch, self.account, answer=False)
                 asked = plan_ops(engine.dialect, extra, self.account)
-                with engine.begin() as conn:
-                    run_planned(conn, owed)
-                    hit = run_planned(conn, asked)  # False for no `extra`: nothing ran
+                if batch and self.process is not None and self.process.commit(engine.dialect, owed):
+                    batch, owed = [], []  # committed: not owed again if `extra` fails
+                if owed or asked:
+                    with engine.begin() as conn:
+                        run_planned(conn, owed)
+                        hit = run_planned(conn, asked)  # False for no `extra`: nothing ran
             except BaseException:
                 with self._mutex:
                     self._ops[:0] = batch
@@ -300,8 +317,8 @@ class WriteLog:
                 raise
             self.failing = False
             self.stats.batches += 1
-            self.stats.ops += len(batch) + len(extra)
-            self.stats.largest_batch = max(self.stats.largest_batch, len(batch) + len(extra))
+            self.stats.ops += ops
+            self.stats.largest_batch = max(self.stats.largest_batch, ops)
         self.top_up(engine)
         return hit
 

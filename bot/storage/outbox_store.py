@@ -34,11 +34,19 @@ __all__ = ["Op", "OutboxStore", "status_values"]
 class OutboxStore:
     """Rows of the `outbox` table: owed writes committed in batches, reads that see them."""
 
-    def __init__(self, engine: Engine, account: str = "") -> None:
-        """`account`: with several accounts, this process's; its reads and marks are its rows only."""
+    def __init__(self, engine: Engine, account: str = "", *, in_process: bool = False) -> None:
+        """`account`: with several accounts, this process's; its reads and marks are its rows only.
+        `in_process`: the owed writes commit in a SQL process of their own where the engine allows
+        it (`bot.storage.outbox_child`; `database.writer_process`)."""
         self.engine = engine
         self.account = account
         self.log = log_for(engine, account)
+        if in_process:
+            self.log.use_process(engine)
+
+    def close(self) -> None:
+        """End the owed writes' SQL process, if any (shutdown, after the last write)."""
+        self.log.close_process()
 
     def _mine(self) -> list[Any]:
         """The condition that keeps a read to this account's rows (nothing with one account)."""

@@ -131,14 +131,17 @@ class Writer:
 def main() -> int:
     """Serve requests from stdin until it closes."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
-    # Behind the bot for the processor: on a machine with as many busy threads as cores, the
-    # event loop goes first and the log catches up a moment later (docs/performance.md).
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
     setup = read_message(source)
     if setup is None:
         return 0
-    writer = Writer(*setup)
+    path, busy_timeout_ms, synchronous, foreign_keys, niceness = setup
+    # The inbound log's: behind the bot for the processor: on a machine with as many busy threads
+    # as cores, the event loop goes first and the log catches up a moment later. The outbox's
+    # not (0): its passes hold the write lock the order writer waits for (docs/performance.md).
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
+    writer = Writer(path, busy_timeout_ms, synchronous, foreign_keys)
     while True:
         request = read_message(source)
         if request is None:

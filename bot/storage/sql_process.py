@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.storage.multirow import MultiRowInserts
 from bot.storage.rowops import Entry, Shapes, runs_of
-from bot.storage.sql_child import Item, read_message, write_message
+from bot.storage.sql_child import NICENESS, Item, read_message, write_message
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the `bot` package
 ANSWER_TIMEOUT_SECONDS = 120.0  # a child this slow is stuck: killed, the batch retried
@@ -36,9 +36,10 @@ class SqlProcessGone(ConnectionError):
 class SqlProcess:
     """A `sql_child` process writing to the SQLite file of `engine`, with its pragmas."""
 
-    def __init__(self, engine: Engine, name: str) -> None:
+    def __init__(self, engine: Engine, name: str, niceness: int = NICENESS) -> None:
         self.engine = engine
         self.name = name
+        self.niceness = niceness  # added to the bot's for the child (`sql_child.main`)
         self._proc: subprocess.Popen[bytes] | None = None
 
     def batch(self, items: list[Item]) -> None:
@@ -112,7 +113,7 @@ class SqlProcess:
         logger.debug("{}: SQL process {} started", self.name, proc.pid)
         return proc
 
-    def _setup(self) -> tuple[str, int, int, bool]:
+    def _setup(self) -> tuple[str, int, int, bool, int]:
         """The child's connection is the engine's: same file, busy timeout, synchronous, foreign keys."""
         with self.engine.connect() as conn:
             raw: Any = conn.connection.driver_connection
@@ -120,7 +121,7 @@ class SqlProcess:
             synchronous = int(raw.execute("PRAGMA synchronous").fetchone()[0])
             foreign_keys = bool(raw.execute("PRAGMA foreign_keys").fetchone()[0])
         path = os.path.abspath(str(self.engine.url.database))
-        return path, busy, synchronous, foreign_keys
+        return path, busy, synchronous, foreign_keys, self.niceness
 
     def _discard(self, proc: subprocess.Popen[bytes]) -> None:
         if self._proc is proc:
