@@ -95,7 +95,6 @@ class NodeRunning:
         outcome = NodeOutcome(campaign_id, node_id, node.kind, node.fire_at, clock.now(), 0, 0, 0)
 
         def setup() -> tuple[tuple[datetime, datetime], dict[str, str]]:
-            self.services.repo.prefetch_group_names(self.groups_of(loaded.campaign))
             return self.effective_times(campaign_id), self.store.group_statuses(campaign_id)
 
         try:
@@ -158,6 +157,7 @@ class NodeRunning:
                     await self._skip(outcome, node, group_id, f"{late:.0f}s late")
                 return
             batch = remaining
+            self.services.repo.prefetch_group_names(batch)  # the next names its posts may need
 
             def attempt(batch: list[str] = batch) -> dict[str, list[int] | Exception | None] | None:
                 return self._run_groups(

@@ -75,7 +75,8 @@ class OutboxProcess:
 
     def __init__(self, engine: Engine) -> None:
         # Not niced below the bot, as the inbound log's is: a pass holds the write lock that the
-        # order writer waits for (a flash sale's receipt → commit p50 1.2-1.5 s niced, 0.4 s not).
+        # order writer waits for (a flash sale's receipt → commit p50 was 1.2-1.5 s with the
+        # process niced, 0.4-0.6 s not, in runs before the pass took the write gate).
         self.process = SqlProcess(engine, "outbox-writer", niceness=0)
         self.unsure = False  # the last pass died with the process: committed or not, unknown
         self.engine = engine

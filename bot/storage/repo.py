@@ -51,20 +51,18 @@ class Repo:
                 name = self._group_names[group_id] = row.name if row and row.name else group_id
         return name
 
-    def prefetch_group_names(self, group_ids: list[str]) -> None:
-        """Read the names not yet known of `group_ids` in one statement per 500: a node run's
-        fan-out renders one post per group, and a name read per group was an ORM session each."""
-        missing = [group_id for group_id in group_ids if group_id not in self._group_names]
-        for start in range(0, len(missing), PREFETCH_CHUNK):
-            chunk = missing[start : start + PREFETCH_CHUNK]
-            with self.engine.connect() as conn:
-                found = dict(
-                    conn.execute(
-                        select(col(GroupRow.id), col(GroupRow.name)).where(col(GroupRow.id).in_(chunk))
-                    ).all()
-                )
-            for group_id in chunk:
-                self._group_names.setdefault(group_id, found.get(group_id) or group_id)
+    def prefetch_group_names(self, upcoming: list[str]) -> None:
+        """Read the names not yet known among the first `PREFETCH_CHUNK` of `upcoming` in one
+        statement: a node run's fan-out renders a post per group, and a name read per group was an
+        ORM session each on the event loop; a bounded read keeps one call short there too."""
+        missing = [group_id for group_id in upcoming[:PREFETCH_CHUNK] if group_id not in self._group_names]
+        if not missing:
+            return
+        query = select(col(GroupRow.id), col(GroupRow.name)).where(col(GroupRow.id).in_(missing))
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(query).all())
+        for group_id in missing:
+            self._group_names.setdefault(group_id, found.get(group_id) or group_id)
 
     def known_group_ids(self) -> set[str]:
         with self.session() as s:

@@ -19,7 +19,7 @@ from tests.fakes import FakeClock
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
-def test_prefetched_names_are_read_in_one_statement_per_chunk_and_then_from_memory(tmp_path: Path) -> None:
+def test_prefetched_names_are_read_a_chunk_a_statement_and_then_from_memory(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
     init_db(engine)
     count = PREFETCH_CHUNK + 3
@@ -32,9 +32,12 @@ def test_prefetched_names_are_read_in_one_statement_per_chunk_and_then_from_memo
     repo = Repo(engine)
     repo.note_group_name("g1", "改名后的群")  # a rename the inbound log has not written yet
     ids = [f"g{n}" for n in range(count)] + ["never-seen"]
-    repo.prefetch_group_names(ids)
-    assert len(statements) == 2  # PREFETCH_CHUNK + 3 ids: two chunks
-    repo.prefetch_group_names(ids)  # all known now: no statement
+    repo.prefetch_group_names(ids)  # the first PREFETCH_CHUNK: one statement
+    assert len(statements) == 1
+    repo.prefetch_group_names(ids)  # those known now: no statement for them
+    assert len(statements) == 1
+    repo.prefetch_group_names(ids[PREFETCH_CHUNK:])  # the next ones, as a fan-out goes on
+    assert len(statements) == 2
     names = [repo.group_name(group_id) for group_id in ids]
     assert len(statements) == 2
     assert names[0] == "团购0群" and names[1] == "改名后的群" and names[7] == "g7"
