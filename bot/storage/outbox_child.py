@@ -22,6 +22,7 @@ between (the log writes one pass at a time, the owed ones first).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,11 +93,14 @@ class OutboxProcess:
             return True
         # Through this process's write gate, as a routine writer: an order batch waiting for the
         # lock goes first, as it did when the outbox wrote from its thread (bot/storage/write_lock.py).
+        # The wait for the gate counts against the busy timeout, as for the thread's own writers.
+        patience = self._patience()
+        deadline = time.monotonic() + patience
         token = object()
-        if self.gate is not None and not self.gate.acquire(token, self._patience()):  # type: ignore[arg-type]
+        if self.gate is not None and not self.gate.acquire(token, patience):  # type: ignore[arg-type]
             raise locked_error()
         try:
-            self.process.batch(items)
+            self.process.batch(items, max(0.0, deadline - time.monotonic()))
         except ConnectionError:  # the process died: the pass may or may not have committed
             self.unsure = True
             raise

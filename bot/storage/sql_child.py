@@ -14,7 +14,8 @@ pickle per message (`read_message` / `write_message`):
 * ``("batch", items)``: every ``(sql, params)`` item in one transaction, begun with
   ``BEGIN IMMEDIATE`` (asked for every millisecond, up to the busy timeout, as the bot's own
   writers do); the answer is ``("ok",)`` once committed, or ``("error", transient, kind,
-  message, code)`` after a rollback;
+  message, code)`` after a rollback; ``("batch", items, seconds)`` asks for the lock for
+  `seconds` instead (what is left of the busy timeout after the bot's own write gate);
 * ``("each", items)``: each item in a transaction of its own (a batch that failed on a bad row);
   the answer is ``("each", failures)``, None or ``(kind, message)`` per item.
 
@@ -85,8 +86,8 @@ class Writer:
         self.conn.execute(f"PRAGMA synchronous={int(synchronous)}")
         self.conn.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
 
-    def begin(self) -> None:
-        deadline = time.monotonic() + self.patience
+    def begin(self, patience: float | None = None) -> None:
+        deadline = time.monotonic() + (self.patience if patience is None else patience)
         tries = 0
         while True:
             try:
@@ -98,8 +99,8 @@ class Writer:
             tries += 1
             time.sleep(0 if tries <= QUICK_RETRIES else POLL_SECONDS)
 
-    def transaction(self, items: list[Item]) -> None:
-        self.begin()
+    def transaction(self, items: list[Item], patience: float | None = None) -> None:
+        self.begin(patience)
         try:
             for sql, params in items:
                 self.conn.execute(sql, params)
@@ -109,8 +110,9 @@ class Writer:
                 self.conn.execute("ROLLBACK")
             raise
 
-    def serve(self, request: tuple[str, list[Item]]) -> tuple[Any, ...]:
-        kind, items = request
+    def serve(self, request: tuple[Any, ...]) -> tuple[Any, ...]:
+        kind, items, *rest = request
+        patience: float | None = rest[0] if rest else None
         if kind == "each":
             failures: list[tuple[str, str] | None] = []
             for item in items:
@@ -121,7 +123,7 @@ class Writer:
                     failures.append((type(exc).__name__, str(exc)))
             return ("each", failures)
         try:
-            self.transaction(items)
+            self.transaction(items, patience)
         except Exception as exc:
             code = getattr(exc, "sqlite_errorcode", None)
             return ("error", is_transient(exc), type(exc).__name__, str(exc), code)

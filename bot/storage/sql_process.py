@@ -42,9 +42,10 @@ class SqlProcess:
         self.niceness = niceness  # added to the bot's for the child (`sql_child.main`)
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def batch(self, items: list[Item]) -> None:
-        """Run `items` in one transaction; raise as the engine would have if it failed."""
-        answer = self._ask(("batch", items))
+    def batch(self, items: list[Item], patience: float | None = None) -> None:
+        """Run `items` in one transaction; raise as the engine would have if it failed.
+        `patience`: seconds to ask for the write lock (None: the busy timeout)."""
+        answer = self._ask(("batch", items) if patience is None else ("batch", items, patience))
         if answer[0] == "ok":
             return
         _, transient, kind, message, code = answer
@@ -75,7 +76,7 @@ class SqlProcess:
             proc.kill()
             proc.wait()
 
-    def _ask(self, request: tuple[str, list[Item]]) -> Any:
+    def _ask(self, request: tuple[Any, ...]) -> Any:
         proc = self._running()
         stdin, stdout = proc.stdin, proc.stdout
         assert stdin is not None and stdout is not None

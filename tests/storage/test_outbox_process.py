@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,16 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.app import App
+from bot.schema import create_schema
 from bot.storage import outbox_child
+from bot.storage.engine import make_engine
 from bot.storage.outbox_log import Op, WriteLog
 from bot.storage.outbox_store import OutboxStore, status_values
 from bot.storage.sql_process import SqlProcess, SqlProcessGone
+from bot.storage.write_lock import engine_gate
 from tests.conftest import make_config
 from tests.fakes import FakeClock
 from tests.storage.test_multirow import T0, _engine, _outbox_ops
@@ -164,8 +169,6 @@ def test_a_sql_process_killed_while_its_pass_waits_for_the_lock_loses_nothing(tm
 
 
 def _kill_later(pid: int, seconds: float) -> Any:
-    import threading
-
     def kill() -> None:
         time.sleep(seconds)
         os.kill(pid, signal.SIGKILL)
@@ -221,3 +224,40 @@ async def test_the_app_ends_its_outbox_process_when_it_stops(tmp_path: Path, clo
 
     await asyncio.wait_for(app.run(OneReply(), drain_seconds=0), timeout=30)  # type: ignore[arg-type]
     assert _wait_until(lambda: not _sql_children(os.getpid(), database))
+
+
+def test_a_locked_database_refuses_a_pass_after_the_busy_timeout_not_twice_it(tmp_path: Path) -> None:
+    """The wait for the write gate counts against the busy timeout, as for a writer in the thread:
+    the send loop learns of a locked database as soon as before (the app's episode and back-off)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'o.db'}", busy_timeout_ms=600)
+    create_schema(engine)
+    store = OutboxStore(engine, in_process=True)
+    store.seed_ids()
+    first = store.allocate(2)
+    store.insert_behind(first, _row(first), T0)
+    store.write()  # the SQL process is up: its start is not part of the wait timed below
+    gate = engine_gate(engine)
+    assert gate is not None
+    holder = sqlite3.connect(tmp_path / "o.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's writer holds SQLite's lock ...
+    token = object()
+    assert gate.acquire(token, 1.0)  # type: ignore[arg-type]  # ... and a thread of ours the gate
+
+    def release_the_gate_later() -> None:
+        time.sleep(0.4)
+        gate.release(token)
+
+    releaser = threading.Thread(target=release_the_gate_later)
+    releaser.start()
+    store.insert_behind(first + 1, _row(first + 1), T0)
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        store.write()
+    waited = time.monotonic() - started
+    releaser.join()
+    holder.rollback()
+    holder.close()
+    assert 0.5 <= waited < 0.95, waited  # 0.6 s in all, the 0.4 s at the gate counted (1.0 s before)
+    store.write()  # owed again and written once the lock is free
+    assert [row[0] for row in _dump(engine)] == [first, first + 1]
+    store.close()
