@@ -137,9 +137,10 @@ def main() -> int:
     if setup is None:
         return 0
     path, busy_timeout_ms, synchronous, foreign_keys, niceness = setup
-    # The inbound log's: behind the bot for the processor: on a machine with as many busy threads
-    # as cores, the event loop goes first and the log catches up a moment later. The outbox's
-    # not (0): its passes hold the write lock the order writer waits for (docs/performance.md).
+    # The niceness the bot asks for. The inbound log's process runs behind the bot for the
+    # processor (on a machine with as many busy threads as cores, the event loop goes first and
+    # the log catches up a moment later); the outbox's does not (0): its passes hold the write
+    # lock that the order writer waits for (docs/performance.md).
     if niceness:
         with contextlib.suppress(OSError):
             os.nice(niceness)
