@@ -53,9 +53,16 @@ class PickupCode:
 
 def new_code(rng: random.Random | None = None) -> str:
     """A fresh random code (not yet known to be unique in its campaign), from `secrets` unless
-    a seeded `rng` is given (a rehearsal, which must give the same transcript every run)."""
+    a seeded `rng` is given (a rehearsal, which must give the same transcript every run).
+
+    Never all digits: such a code cannot be told from a number in a group post (a price, a sales
+    figure), so the group filter does not hide it wherever it appears (`GroupFilter.hide`), and
+    a buyer pasting it in the group would show it. One draw in about 230 was such a code."""
     choice = rng.choice if rng is not None else secrets.choice
-    return "".join(choice(ALPHABET) for _ in range(CODE_LENGTH))
+    while True:
+        code = "".join(choice(ALPHABET) for _ in range(CODE_LENGTH))
+        if not code.isdigit():
+            return code
 
 
 class CodeDraw:
