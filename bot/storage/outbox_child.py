@@ -21,7 +21,6 @@ between (the log writes one pass at a time, the owed ones first).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -31,7 +30,7 @@ from sqlalchemy.engine import Dialect, Engine
 from bot.storage.multirow import MultiRowInserts
 from bot.storage.sql_child import Item
 from bot.storage.sql_process import SqlProcess
-from bot.storage.write_lock import DEFAULT_PATIENCE_SECONDS, engine_gate, locked_error
+from bot.storage.write_lock import busy_timeout_ms, engine_gate, locked_error, patience_seconds
 
 # A planned run of ops (`bot.storage.outbox_log.plan_ops`): whether it inserts (it then changed rows
 # whatever its counts say), and its statements, each (driver SQL, parameters) or (SQLAlchemy
@@ -40,11 +39,6 @@ Planned = tuple[bool, list[tuple[Any, Any]]]
 
 RETRY_INSERT = " ON CONFLICT (id) DO NOTHING"  # the outbox's key: a retried pass's rows, once each
 _FORMS = MultiRowInserts()
-
-
-def can_have_process(engine: Engine) -> bool:
-    """A SQLite file on POSIX (the child's pipes are read with `select`)."""
-    return engine_gate(engine) is not None and os.name == "posix"
 
 
 def driver_items(dialect: Dialect, planned: Sequence[Planned], *, retry: bool = False) -> list[Item] | None:
@@ -84,9 +78,9 @@ class OutboxProcess:
         self.gate = engine_gate(engine)
         self._patience_seconds: float | None = None
 
-    def commit(self, dialect: Dialect, planned: Sequence[Planned]) -> bool:
+    def commit(self, planned: Sequence[Planned]) -> bool:
         """Commit `planned` there (raising as the engine would); False if it cannot go there."""
-        items = driver_items(dialect, planned, retry=self.unsure)
+        items = driver_items(self.engine.dialect, planned, retry=self.unsure)
         if items is None:
             return False
         if not items:
@@ -115,12 +109,11 @@ class OutboxProcess:
         if self._patience_seconds is None:
             with self.engine.connect() as conn:
                 raw: Any = conn.connection.driver_connection
-                busy_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
-            self._patience_seconds = busy_ms / 1000 or DEFAULT_PATIENCE_SECONDS
+                self._patience_seconds = patience_seconds(busy_timeout_ms(raw))
         return self._patience_seconds
 
     def close(self) -> None:
         self.process.close()
 
 
-__all__ = ["OutboxProcess", "Planned", "can_have_process", "driver_items"]
+__all__ = ["OutboxProcess", "Planned", "driver_items"]

@@ -30,7 +30,8 @@ from sqlmodel import col
 
 from bot.storage.engine import upsert_insert
 from bot.storage.multirow import MultiRowInserts, execute_prepared, updates_by_key
-from bot.storage.outbox_child import OutboxProcess, Planned, can_have_process
+from bot.storage.outbox_child import OutboxProcess, Planned
+from bot.storage.sql_process import can_have_process
 from bot.storage.tables import IdBlock, OutboxRow
 
 # One owed write: (what, row id, values). "insert": the row; "text": new text and mentions of a
@@ -304,7 +305,7 @@ class WriteLog:
             try:
                 owed = plan_ops(engine.dialect, batch, self.account, answer=False)
                 asked = plan_ops(engine.dialect, extra, self.account)
-                if batch and self.process is not None and self.process.commit(engine.dialect, owed):
+                if batch and self.process is not None and self.process.commit(owed):
                     batch, owed = [], []  # committed: not owed again if `extra` fails
                 if owed or asked:
                     with engine.begin() as conn:

@@ -24,9 +24,17 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.storage.multirow import MultiRowInserts
 from bot.storage.rowops import Entry, Shapes, runs_of
 from bot.storage.sql_child import NICENESS, Item, read_message, write_message
+from bot.storage.write_lock import busy_timeout_ms, engine_gate
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the `bot` package
 ANSWER_TIMEOUT_SECONDS = 120.0  # a child this slow is stuck: killed, the batch retried
+
+
+def can_have_process(engine: Engine) -> bool:
+    """Whether `engine`'s writes can go to a SQL process: a SQLite file only (another process
+    cannot see an in-memory database; PostgreSQL has no write gate for a thread to hold while it
+    waits for the interpreter lock), on POSIX (the child's pipes are read with `select`)."""
+    return engine_gate(engine) is not None and os.name == "posix"
 
 
 class SqlProcessGone(ConnectionError):
@@ -118,7 +126,7 @@ class SqlProcess:
         """The child's connection is the engine's: same file, busy timeout, synchronous, foreign keys."""
         with self.engine.connect() as conn:
             raw: Any = conn.connection.driver_connection
-            busy = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+            busy = busy_timeout_ms(raw)
             synchronous = int(raw.execute("PRAGMA synchronous").fetchone()[0])
             foreign_keys = bool(raw.execute("PRAGMA foreign_keys").fetchone()[0])
         path = os.path.abspath(str(self.engine.url.database))

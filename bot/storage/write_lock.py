@@ -158,13 +158,18 @@ def gate_for(path: str) -> WriteGate:
         return _gates.setdefault(path, WriteGate())
 
 
-def _busy_timeout_ms(raw: sqlite3.Connection) -> int:
+def busy_timeout_ms(raw: sqlite3.Connection) -> int:
     return int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+
+
+def patience_seconds(busy_timeout_ms: int) -> float:
+    """How long a writer asks for the lock: the busy timeout, or the default where none is set."""
+    return busy_timeout_ms / 1000 or DEFAULT_PATIENCE_SECONDS
 
 
 def _try_begin(raw: sqlite3.Connection, timeout: int | None = None) -> bool:
     """One `BEGIN IMMEDIATE`, the busy timeout 0 for it alone; False if another writer holds the lock."""
-    timeout = _busy_timeout_ms(raw) if timeout is None else timeout
+    timeout = busy_timeout_ms(raw) if timeout is None else timeout
     raw.execute("PRAGMA busy_timeout=0")
     try:
         raw.execute(_BEGIN)
@@ -180,8 +185,8 @@ def _try_begin(raw: sqlite3.Connection, timeout: int | None = None) -> bool:
 def begin_polling(raw: sqlite3.Connection, gate: WriteGate | None = None) -> None:
     """`BEGIN IMMEDIATE` on a raw SQLite connection, after `gate`; asks every millisecond up to
     its busy timeout (the wait for the gate counts against it)."""
-    timeout = _busy_timeout_ms(raw)  # read once per transaction, put back after each try
-    patience = timeout / 1000 or DEFAULT_PATIENCE_SECONDS
+    timeout = busy_timeout_ms(raw)  # read once per transaction, put back after each try
+    patience = patience_seconds(timeout)
     deadline = time.monotonic() + patience
     if gate is not None and not gate.acquire(raw, patience, urgent=_urgent_thread()):
         raise sqlite3.OperationalError("database is locked")

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 import time
 import weakref
@@ -55,8 +54,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.storage.errors import describe
 from bot.storage.multirow import MultiRowInserts, execute_prepared
 from bot.storage.rowops import Entry, RowOp, Shapes, runs_of
-from bot.storage.sql_process import ChildWriter, Held
-from bot.storage.write_lock import engine_gate
+from bot.storage.sql_process import ChildWriter, Held, can_have_process
 
 
 @dataclass
@@ -103,10 +101,7 @@ class WriteBehind:
         in_process: bool = False,
     ) -> None:
         self.engine = engine
-        # SQLite file only (another process cannot see an in-memory database; PostgreSQL has no
-        # write gate for a thread to hold while it waits for the interpreter lock), on POSIX
-        # (the child's pipes are read with `select`).
-        self._in_process = in_process and engine_gate(engine) is not None and os.name == "posix"
+        self._in_process = in_process and can_have_process(engine)
         self.name = name
         self.max_batch = max_batch
         self.max_queued = max_queued
