@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,postgres,wechaty
+# `make test` spreads test files over one worker per core (at most 4; pytest-xdist): about 7½ minutes
+# on 2 cores instead of 13½. TEST_WORKERS= runs them in one process.
+TEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
 
 .PHONY: help install run test test-pg chaos lint format bench lock clean
 
@@ -25,7 +28,7 @@ run: $(STAMP) ## start the bot on the local simulator with config.yaml and the s
 	@$(BIN)/tuanbot run $(ARGS)
 
 test: $(STAMP) ## run the whole test suite (SQLite, PostgreSQL via pgserver, wechaty end-to-end)
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/python -m pytest $(TEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$status
 
 test-pg: $(STAMP) ## run only the storage tests against a throw-away PostgreSQL

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import itertools
 import json
 import os
@@ -46,8 +47,12 @@ def free_port() -> int:
         return port
 
 
-def ensure_node_modules() -> None:
+def ensure_node_modules(driver_dir: Path = E2E_DIR) -> None:
     """Install the driver's npm packages from the lock file (`npm ci`) once.
+
+    `make test` runs files on several workers, and each worker's first e2e test gets here: an
+    exclusive lock on a file beside the driver makes the others wait for the first install and
+    then find it done (two `npm ci` runs into one node_modules leave it broken).
 
     Skips the calling test only when node/npm are not installed at all; any
     other failure (network, lock file) is an error, not a skip.
@@ -55,19 +60,23 @@ def ensure_node_modules() -> None:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("end-to-end wechaty tests need `node` and `npm` (Node 20) on PATH")
-    marker = E2E_DIR / "node_modules" / "wechaty-puppet-service" / "package.json"
+    marker = driver_dir / "node_modules" / "wechaty-puppet-service" / "package.json"
     if marker.exists():
         return
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=E2E_DIR,
-        capture_output=True,
-        text=True,
-        timeout=NPM_CI_TIMEOUT,
-        check=False,
-    )
+    with open(driver_dir / ".npm-ci.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return
+        result = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=driver_dir,
+            capture_output=True,
+            text=True,
+            timeout=NPM_CI_TIMEOUT,
+            check=False,
+        )
     if result.returncode != 0:
-        raise RuntimeError(f"npm ci failed in {E2E_DIR}:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"npm ci failed in {driver_dir}:\n{result.stdout}\n{result.stderr}")
 
 
 class MockServiceError(RuntimeError):
