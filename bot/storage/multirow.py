@@ -32,6 +32,7 @@ from sqlalchemy.sql.dml import Insert, UpdateBase
 from bot.storage.tables import bind_processor
 
 CHUNKS = (1024, 256, 64, 16)  # rows per statement, largest first (SQLite takes 32,766 parameters)
+_COMPILED_UP_TO = 3  # larger plans repeat the second row of these (`MultiRowInserts._repeated`)
 _ROW = 0
 _CONSTANT = 1
 
@@ -140,9 +141,70 @@ class MultiRowInserts:
         cached = self._plans.get(cache_key)
         if cached is not None and cached[0] is statement:
             return cached[1]
-        plan = _compile(dialect, statement, keys, size)
+        plan = self._repeated(dialect, statement, keys, size) if size > _COMPILED_UP_TO else None
+        if plan is None:
+            plan = _compile(dialect, statement, keys, size)
         self._plans[cache_key] = (statement, plan)
         return plan
+
+    def _repeated(
+        self, dialect: Dialect, statement: Executable, keys: tuple[str, ...], size: int
+    ) -> _Plan | None:
+        """The plan for `size` rows made from the compiled plans for one and two rows (the second
+        row's text and slots repeated), when that gives exactly the compiled plan for three rows;
+        else None (compile it). Why: SQLAlchemy's compiler took 0.1–0.25 s of the interpreter for a
+        256- or 1,024-row INSERT, made on first use, which is a writer's first big batch: the flood
+        at T-0, often right after a restart, when the event loop has the least to spare."""
+        plans = [self._plan(dialect, statement, keys, n) for n in range(1, _COMPILED_UP_TO + 1)]
+        one, two, three = plans
+        if one is None or two is None or three is None:
+            return None
+        grown = _repeat(one, two, _COMPILED_UP_TO)
+        if (
+            grown is None
+            or grown.sql != three.sql
+            or list(map(_shape, grown.slots)) != list(map(_shape, three.slots))
+        ):
+            return None
+        return _repeat(one, two, size)
+
+
+def _repeat(one: _Plan, two: _Plan, size: int) -> _Plan | None:
+    """`size` rows' plan from one row's and two rows' (see `_repeated`): the text two rows add to
+    one is the second row's tuple (``, (?, ?, …)``), and its slots are the second row's; rows
+    2..size-1 repeat them, each slot moved to its row."""
+    lead = _common_prefix(one.sql, two.sql)
+    grown = len(two.sql) - len(one.sql)
+    row_text = two.sql[lead : lead + grown]
+    if grown <= 0 or two.sql[lead + grown :] != one.sql[lead:]:
+        return None
+    before, per_row = one.sql[:lead].count("?"), row_text.count("?")
+    if len(two.slots) != len(one.slots) + per_row:
+        return None
+    second = two.slots[before : before + per_row]
+    rows = [
+        _Slot(_ROW, row=slot.row + shift, index=slot.index, process=slot.process)
+        if slot.kind == _ROW
+        else slot
+        for shift in range(size - 1)
+        for slot in second
+    ]
+    sql = one.sql[:lead] + row_text * (size - 1) + one.sql[lead:]
+    return _Plan(sql, (*one.slots[:before], *rows, *one.slots[before:]))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    for n, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return n
+    return min(len(a), len(b))
+
+
+def _shape(slot: _Slot) -> tuple[Any, ...]:
+    """A slot as two compiles of the same statement agree on it: some types' bind processors
+    (Boolean's) are a new function each compile, the same code."""
+    code = getattr(slot.process, "__code__", slot.process)
+    return (slot.kind, slot.row, slot.index, code, slot.value)
 
 
 def _compile(dialect: Dialect, statement: Executable, keys: tuple[str, ...], size: int) -> _Plan | None:

@@ -211,3 +211,64 @@ def test_a_utc_datetime_binds_to_the_text_sqlalchemy_writes(tmp_path: Path) -> N
     for bind in (chain, utc_sqlite_text):
         with pytest.raises(ValueError, match="naive"):
             bind(datetime(2026, 12, 5, 12, 0))
+
+
+def _statements(engine: Engine) -> list[tuple[Any, tuple[str, ...]]]:
+    """The multi-row INSERTs the writers run, each with its rows' keys: the inbound log, the
+    bookkeeping upserts (ON CONFLICT … DO UPDATE with a WHERE), the orders, the outbox's rows."""
+    from bot.storage.outbox_log import INSERT, QUEUED_DEFAULTS
+    from handlers.selling.batch import _INSERT_ORDERS
+
+    rows = Bookkeeping(engine)
+    ops = [rows.inbound("m1", "group", "g", "u", "x", T0), *rows.touch_member("g", "u", "阿丽", T0)]
+    ops += [rows.touch_group("g", "团购一群", T0), *rows.join("g", "u", "阿丽", T0)]
+    out = [(op.statement, tuple(op.params)) for op in ops if op.params is not None]
+    order = ("campaign_id", "group_id", "member_id", "member_name", "product_code", "quantity")
+    out.append((_INSERT_ORDERS, (*order, "unit_price_cents", "status", "created_at")))
+    outbox = (*QUEUED_DEFAULTS, "created_at", "not_before", "group_id", "member_id", "text", "id")
+    out.append((INSERT, outbox))
+    return out
+
+
+def test_a_plan_of_any_size_is_the_one_sqlalchemy_compiles(tmp_path: Path) -> None:
+    from bot.storage import multirow
+    from bot.storage.multirow import _shape
+
+    engine = _engine(tmp_path / "t.db")
+    statements = _statements(engine)
+    assert len(statements) >= 6
+    for statement, keys in statements:
+        plans = MultiRowInserts()
+        assert plans._repeated(engine.dialect, statement, keys, 64) is not None, str(statement)  # not compiled
+        for size in (1, 2, 3, 4, 5, 15, 16, 17, 64, 256, 1024):
+            made = plans._plan(engine.dialect, statement, keys, size)
+            compiled = multirow._compile(engine.dialect, statement, keys, size)
+            assert made is not None and compiled is not None, (statement, size)
+            assert made.sql == compiled.sql, (str(statement), size)
+            assert list(map(_shape, made.slots)) == list(map(_shape, compiled.slots)), (str(statement), size)
+
+
+def test_the_first_flood_compiles_three_small_statements_not_one_a_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer's first big batch (the flood at T-0, often right after a restart) made each chunk
+    size's statement with SQLAlchemy's compiler: 0.1–0.25 s of the interpreter for a 256- or
+    1024-row INSERT, taken from the event loop in the busiest second of a sale."""
+    from bot.storage import multirow
+
+    engine = _engine(tmp_path / "t.db")
+    compiled: list[int] = []
+    real = multirow._compile
+
+    def counting(dialect: Any, statement: Any, keys: tuple[str, ...], size: int) -> Any:
+        compiled.append(size)
+        return real(dialect, statement, keys, size)
+
+    monkeypatch.setattr(multirow, "_compile", counting)
+    rows = Bookkeeping(engine)
+    inbound = [rows.inbound(f"m{i}", "group", "g", "u", "x", T0) for i in range(1_500)]
+    keys = tuple(inbound[0].params or ())
+    values = [tuple((op.params or {}).values()) for op in inbound]
+    prepared = MultiRowInserts().prepare_values(engine.dialect, inbound[0].statement, keys, values)
+    assert prepared is not None and sum(len(params) for _, params in prepared) == 1_500 * len(keys)
+    assert sorted(compiled) == [1, 2, 3]
