@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from bot.storage.multirow import MultiRowInserts
 from bot.storage.one_row import as_one_row, read_one_row
+from bot.storage.tables import bind_processor
 from handlers.selling.ops import CancelOrders, LineResult, Operation, OpResult, PlaceOrder, Restock
 from handlers.selling.remark_rows import write_remarks
 from handlers.selling.tables import ACTIVE, CANCELLED, GROUPS, ORDERS, REOPEN, REOPENS, STOCK
@@ -56,15 +57,15 @@ _STOCK = (
 )
 _STOCK_LOCKED = _STOCK.with_for_update()
 _HELD = (
-    select(ORDERS.c.member_id, func.sum(ORDERS.c.quantity))
+    select(ORDERS.c.member_id, ORDERS.c.product_code, func.sum(ORDERS.c.quantity))
     .where(
         ORDERS.c.campaign_id == bindparam("campaign"),
-        ORDERS.c.product_code == bindparam("code"),
+        ORDERS.c.product_code.in_(bindparam("codes", expanding=True)),
         ORDERS.c.status == ACTIVE,
         ORDERS.c.unit_price_cents > 0,  # 买赠 gifts (price 0) do not count towards the limit
         ORDERS.c.member_id.in_(bindparam("members", expanding=True)),
     )
-    .group_by(ORDERS.c.member_id)
+    .group_by(ORDERS.c.member_id, ORDERS.c.product_code)
 )
 _TAKE = (
     update(STOCK)
@@ -81,6 +82,26 @@ _INSERT_ORDERS = insert(ORDERS)
 # (bot/storage/one_row.py, bot/storage/multirow.py).
 _STATUS_ROW, _STOCK_ROW, _HELD_ROW = as_one_row(_STATUS), as_one_row(_STOCK), as_one_row(_HELD)
 _INSERTS = MultiRowInserts()
+
+
+def take_stock(conn: Connection, campaign_id: str, units: list[tuple[str, int]], now: datetime) -> int:
+    """On SQLite, take `units` of each product in one statement (`_TAKE` for all of them,
+    joined on a VALUES list): each statement of a batch is a wait for the interpreter lock
+    behind the busy event loop, with the write gate held. The number of products taken: one
+    short of stock takes none of it (SQLite changes no row whose condition fails)."""
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    table, code, stock = quote(STOCK.name), quote("product_code"), quote("stock")
+    at = bind_processor(STOCK.c.updated_at.type, dialect)
+    rows = ", ".join(["(?, ?)"] * len(units))
+    sql = (
+        f"UPDATE {table} SET {stock} = {table}.{stock} - v.column2, {quote('updated_at')} = ?"
+        f" FROM (VALUES {rows}) AS v"
+        f" WHERE {table}.{quote('campaign_id')} = ? AND {table}.{code} = v.column1"
+        f" AND {table}.{stock} >= v.column2"
+    )
+    params = (now if at is None else at(now), *(value for pair in units for value in pair), campaign_id)
+    return int(conn.exec_driver_sql(sql, params).rowcount)
 
 
 class OversellError(RuntimeError):
@@ -140,8 +161,8 @@ class Batch:
             self._read_status(campaign_id, sorted(groups[campaign_id]))
         for campaign_id in sorted(products):
             self._read_stock(campaign_id, sorted(products[campaign_id]))
-        for (campaign_id, code), ids in sorted(members.items()):
-            self._read_held(campaign_id, code, sorted(ids))
+        for campaign_id in sorted(products):
+            self._read_held(campaign_id, members)
 
     def _rows(self, one_row: Any, query: Any, params: dict[str, Any]) -> Any:
         """The rows of `query`: on SQLite as `one_row` (one step), elsewhere as they come."""
@@ -159,11 +180,20 @@ class Batch:
         for code in codes:
             self.stock[(campaign_id, code)] = found.get(code)
 
-    def _read_held(self, campaign_id: str, code: str, member_ids: list[str]) -> None:
-        params = {"campaign": campaign_id, "code": code, "members": member_ids}
-        found = {r[0]: int(r[1]) for r in self._rows(_HELD_ROW, _HELD, params)}
-        for member_id in member_ids:
-            self.held[(campaign_id, member_id, code)] = found.get(member_id, 0)
+    def _read_held(self, campaign_id: str, members: dict[tuple[str, str], set[str]]) -> None:
+        """What the batch's members hold of the products they order, one statement a campaign
+        (every member and product of it: a few pairs more than asked, read all the same)."""
+        codes = sorted(code for campaign, code in members if campaign == campaign_id)
+        member_ids = sorted(
+            {m for (campaign, _), ids in members.items() if campaign == campaign_id for m in ids}
+        )
+        params = {"campaign": campaign_id, "codes": codes, "members": member_ids}
+        found = {(r[0], r[1]): int(r[2]) for r in self._rows(_HELD_ROW, _HELD, params)}
+        for code in codes:
+            for member_id in members[(campaign_id, code)]:
+                self.held[(campaign_id, member_id, code)] = 0
+        for (member_id, code), units in found.items():
+            self.held[(campaign_id, member_id, code)] = units
 
     # -- operations -----------------------------------------------------------------------------
     def _place(self, op: PlaceOrder) -> OpResult:
@@ -221,15 +251,24 @@ class Batch:
         }
 
     def _flush(self) -> None:
-        """Write the batch's decrements (one conditional UPDATE per product) and its orders."""
+        """Write the batch's decrements (one conditional UPDATE per product; on SQLite one per
+        campaign, `take_stock`) and its orders."""
+        taking: dict[str, list[tuple[str, _Stock]]] = {}
         for (campaign_id, code), stock in self.stock.items():
-            if stock is None or not stock.pending:
-                continue
-            params = {"campaign": campaign_id, "code": code, "units": stock.pending, "at": self.now}
-            result = self.conn.execute(_TAKE, params)
-            if result.rowcount != 1:
-                raise OversellError(f"stock of {campaign_id}/{code} is below {stock.pending}")
-            stock.pending = 0
+            if stock is not None and stock.pending:
+                taking.setdefault(campaign_id, []).append((code, stock))
+        for campaign_id, taken in taking.items():
+            if self.sqlite and len(taken) > 1:
+                units = [(code, stock.pending) for code, stock in taken]
+                if take_stock(self.conn, campaign_id, units, self.now) != len(taken):
+                    raise OversellError(f"stock of {campaign_id} is below {units}")
+            else:
+                for code, stock in taken:
+                    params = {"campaign": campaign_id, "code": code, "units": stock.pending, "at": self.now}
+                    if self.conn.execute(_TAKE, params).rowcount != 1:
+                        raise OversellError(f"stock of {campaign_id}/{code} is below {stock.pending}")
+            for _, stock in taken:
+                stock.pending = 0
         if self.inserts:
             _INSERTS.run(self.conn, _INSERT_ORDERS, self.inserts)
             self.inserts = []
