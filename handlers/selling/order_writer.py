@@ -18,6 +18,8 @@ process goes through here:
   taking messages while the database works, and those become the next batch;
   in the same thread, right after the commit, `read_after(ops, results)` reads
   back what the batch changed (kept as `view` for the callback);
+* the next batch is taken and started in the thread as soon as one has committed,
+  so it commits while the loop answers the one before;
 * after the commit, `on_commit(ops, results)` runs once per batch on the event
   loop (the selling feature queues each touched group's 接龙 list from it, or marks
   the queued one stale: it is rendered as it leaves, `handlers/selling/chain.py`),
@@ -142,15 +144,12 @@ class OrderWriter:
         return list(await asyncio.gather(*(self.submit(op) for op in ops)))
 
     async def _flush(self) -> None:
-        while self._pending:
-            batch = self._pending[: self.max_batch]
-            del self._pending[: len(batch)]
+        running = self._start_batch()
+        while running is not None:
+            batch, work = running
             ops = [op for op, _ in batch]
             try:
-                if self.in_thread:
-                    results, view = await self._in_own_thread(ops)
-                else:
-                    results, view = self._apply(ops, self.now())
+                results, view = await work
             except Exception as exc:  # the whole batch failed even op by op: tell every caller
                 logger.opt(exception=True).error("order writer: batch of {} failed", len(ops))
                 self.stats.failed += len(ops)
@@ -158,46 +157,83 @@ class OrderWriter:
                     if future is not None and not future.done():
                         future.set_exception(exc)
                 self._count_answered(len(batch))
+                running = self._start_batch()
                 continue
+            # The next batch commits in the writer's thread while the loop answers this one:
+            # answering 500 orders a slice at a time, chat read between, took the loop 25-40 ms
+            # under a flood, and the thread sat idle all that time (docs/performance.md).
+            running = self._start_batch()
             self.view = view
             self.stats.batches += 1
             self.stats.operations += len(ops)
             self.stats.largest_batch = max(self.stats.largest_batch, len(ops))
-            for start in range(0, len(ops), ANSWER_SLICE):
-                if start:
-                    await asyncio.sleep(0)  # the loop reads chat between slices
-                end = start + ANSWER_SLICE
-                answered, their_results = ops[start:end], results[start:end]
-                if self.on_commit is not None:
-                    try:
-                        self.on_commit(answered, their_results)
-                    except Exception:
-                        logger.opt(exception=True).error("order writer: after-commit callback failed")
-                for (_, future), result in zip(batch[start:end], their_results, strict=True):
-                    if future is not None and not future.done():
-                        future.set_result(result)
-                self._count_answered(len(answered))
-            if self.on_batch is not None:
-                try:
-                    self.on_batch(ops, results)
-                except Exception:
-                    logger.opt(exception=True).error("order writer: after-batch callback failed")
+            await self._answer(batch, ops, results)
             self.view = None
 
-    async def _in_own_thread(self, ops: list[Operation]) -> tuple[list[OpResult], Any]:
-        """Apply a batch in the writer's own thread, not the loop's shared pool: batches are serial
-        anyway, and a dedicated thread neither waits behind other features' work in the pool
-        (a dictionary load, a monitor check) nor moves from thread to thread. The thread is
-        marked urgent: on SQLite its batches go through the write gate before the routine
-        writers' (bot/storage/write_lock.py)."""
+    def _start_batch(
+        self,
+    ) -> (
+        tuple[
+            list[tuple[Operation, asyncio.Future[OpResult] | None]],
+            asyncio.Future[tuple[list[OpResult], Any]],
+        ]
+        | None
+    ):
+        """Take the next batch off the queue and start committing it: in the writer's thread,
+        or here and now when the writer runs on the loop (tests). None when nothing is queued."""
+        if not self._pending:
+            return None
+        batch = self._pending[: self.max_batch]
+        del self._pending[: len(batch)]
+        ops = [op for op, _ in batch]
+        if self.in_thread:
+            return batch, self._in_own_thread(ops)
+        work: asyncio.Future[tuple[list[OpResult], Any]] = asyncio.get_running_loop().create_future()
+        try:
+            work.set_result(self._apply(ops, self.now()))
+        except Exception as exc:
+            work.set_exception(exc)
+        return batch, work
+
+    async def _answer(
+        self,
+        batch: list[tuple[Operation, asyncio.Future[OpResult] | None]],
+        ops: list[Operation],
+        results: list[OpResult],
+    ) -> None:
+        """Each caller's answer, in queue order, `ANSWER_SLICE` at a time; then the whole batch."""
+        for start in range(0, len(ops), ANSWER_SLICE):
+            if start:
+                await asyncio.sleep(0)  # the loop reads chat between slices
+            end = start + ANSWER_SLICE
+            answered, their_results = ops[start:end], results[start:end]
+            if self.on_commit is not None:
+                try:
+                    self.on_commit(answered, their_results)
+                except Exception:
+                    logger.opt(exception=True).error("order writer: after-commit callback failed")
+            for (_, future), result in zip(batch[start:end], their_results, strict=True):
+                if future is not None and not future.done():
+                    future.set_result(result)
+            self._count_answered(len(answered))
+        if self.on_batch is not None:
+            try:
+                self.on_batch(ops, results)
+            except Exception:
+                logger.opt(exception=True).error("order writer: after-batch callback failed")
+
+    def _in_own_thread(self, ops: list[Operation]) -> asyncio.Future[tuple[list[OpResult], Any]]:
+        """Start applying a batch now (not when the loop next runs) in the writer's own thread,
+        not the loop's shared pool: batches are serial anyway, and a dedicated thread neither
+        waits behind other features' work in the pool (a dictionary load, a monitor check) nor
+        moves from thread to thread. The thread is marked urgent: on SQLite its batches go
+        through the write gate before the routine writers' (bot/storage/write_lock.py)."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="order-writer", initializer=mark_urgent_thread
             )
         call = contextvars.copy_context().run
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, call, self._apply, ops, self.now()
-        )
+        return asyncio.get_running_loop().run_in_executor(self._executor, call, self._apply, ops, self.now())
 
     def _apply(self, ops: list[Operation], now: datetime) -> tuple[list[OpResult], Any]:
         """Commit the batch, then read back what it changed (a failed read-back only costs a re-read)."""

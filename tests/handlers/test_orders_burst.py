@@ -197,3 +197,45 @@ async def test_my_orders_waits_for_orders_sent_before_it_not_for_a_writer_never_
         permits.release()
     await shop.app.services.settle()
     assert _active_units(shop) == 7
+
+
+async def test_the_next_batch_commits_while_the_last_one_is_answered(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Under a flood, answering a batch of 500 (notices, 接龙 lists, a slice at a time with chat
+    read between) took the loop 25-40 ms, and the writer's thread sat idle until it was done:
+    a third of the writer's time in the flash sale (docs/performance.md). The next batch is
+    committed meanwhile; answers still go out in order, each after its own commit."""
+    shop = build_shop(tmp_path, clock, text=campaign_text(groups=(G1,), a1=N, limit=5))
+    await shop.open()
+    writer, store = shop.sell.writer, shop.sell.store
+    writer.max_batch = 3
+    apply, original = store.apply, writer.on_commit
+    assert original is not None
+    committed: list[list[str]] = []
+    second_committed = threading.Event()
+
+    def counting(ops: list[Operation], now: datetime) -> list[OpResult]:
+        results = apply(ops, now)
+        committed.append([op.member_id for op in ops])
+        if len(committed) == 2:
+            second_committed.set()
+        return results
+
+    answered: list[str] = []
+    overlapped: list[bool] = []
+
+    def record(ops: list[Operation], results: list[OpResult]) -> None:
+        if not overlapped:  # the loop answers the first batch while the thread commits the second
+            overlapped.append(second_committed.wait(timeout=3))
+        answered.extend(op.member_id for op in ops)
+        original(ops, results)
+
+    store.apply = counting  # type: ignore[method-assign]
+    writer.on_commit = record
+    for n in range(7):
+        await shop.app.handle_event(shop.message("A1 1", f"m{n}", name=f"团员{n}"))
+    await shop.app.services.settle()
+    assert overlapped == [True]
+    assert answered == [f"m{n}" for n in range(7)] == [m for batch in committed for m in batch]
+    assert _active_units(shop) == 7
