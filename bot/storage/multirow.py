@@ -155,8 +155,7 @@ class MultiRowInserts:
         else None (compile it). Why: SQLAlchemy's compiler took 0.1–0.25 s of the interpreter for a
         256- or 1,024-row INSERT, made on first use, which is a writer's first big batch: the flood
         at T-0, often right after a restart, when the event loop has the least to spare."""
-        plans = [self._plan(dialect, statement, keys, n) for n in range(1, _COMPILED_UP_TO + 1)]
-        one, two, three = plans
+        one, two, three = (self._plan(dialect, statement, keys, n) for n in range(1, _COMPILED_UP_TO + 1))
         if one is None or two is None or three is None:
             return None
         grown = _repeat(one, two, _COMPILED_UP_TO)

@@ -84,7 +84,7 @@ _STATUS_ROW, _STOCK_ROW, _HELD_ROW = as_one_row(_STATUS), as_one_row(_STOCK), as
 _INSERTS = MultiRowInserts()
 
 
-def take_stock(conn: Connection, campaign_id: str, units: list[tuple[str, int]], now: datetime) -> int:
+def _take_stock(conn: Connection, campaign_id: str, units: list[tuple[str, int]], now: datetime) -> int:
     """On SQLite, take `units` of each product in one statement (`_TAKE` for all of them,
     joined on a VALUES list): each statement of a batch is a wait for the interpreter lock
     behind the busy event loop, with the write gate held. The number of products taken: one
@@ -252,7 +252,7 @@ class Batch:
 
     def _flush(self) -> None:
         """Write the batch's decrements (one conditional UPDATE per product; on SQLite one per
-        campaign, `take_stock`) and its orders."""
+        campaign, `_take_stock`) and its orders."""
         taking: dict[str, list[tuple[str, _Stock]]] = {}
         for (campaign_id, code), stock in self.stock.items():
             if stock is not None and stock.pending:
@@ -260,7 +260,7 @@ class Batch:
         for campaign_id, taken in taking.items():
             if self.sqlite and len(taken) > 1:
                 units = [(code, stock.pending) for code, stock in taken]
-                if take_stock(self.conn, campaign_id, units, self.now) != len(taken):
+                if _take_stock(self.conn, campaign_id, units, self.now) != len(taken):
                     raise OversellError(f"stock of {campaign_id} is below {units}")
             else:
                 for code, stock in taken:

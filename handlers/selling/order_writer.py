@@ -35,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from loguru import logger
 
@@ -44,6 +44,10 @@ from handlers.selling.ops import Operation, OpResult
 from handlers.selling.store import OrderStore
 
 CommitCallback = Callable[[list[Operation], list[OpResult]], None]
+Queued: TypeAlias = list[tuple[Operation, asyncio.Future[OpResult] | None]]  # each op, its caller's future
+Work: TypeAlias = asyncio.Future[
+    tuple[list[OpResult], Any]
+]  # a batch's results and read-back, once committed
 ReadAfter = Callable[[list[Operation], list[OpResult]], Any]
 # A committed batch is answered this many operations at a time, the loop reading chat between
 # slices: under a flood a batch holds hundreds of orders, and answering them in one go (replies,
@@ -83,7 +87,7 @@ class OrderWriter:
         self.max_batch = max_batch
         self.in_thread = in_thread
         self.stats = WriterStats()
-        self._pending: list[tuple[Operation, asyncio.Future[OpResult] | None]] = []
+        self._pending: Queued = []
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None  # one thread of its own, made on first batch
         self._queued = 0  # operations ever queued
@@ -162,23 +166,16 @@ class OrderWriter:
             # The next batch commits in the writer's thread while the loop answers this one:
             # answering 500 orders a slice at a time, chat read between, took the loop 25-40 ms
             # under a flood, and the thread sat idle all that time (docs/performance.md).
-            running = self._start_batch()
+            following = self._start_batch() if self.in_thread else None
             self.view = view
             self.stats.batches += 1
             self.stats.operations += len(ops)
             self.stats.largest_batch = max(self.stats.largest_batch, len(ops))
             await self._answer(batch, ops, results)
             self.view = None
+            running = following if following is not None else self._start_batch()
 
-    def _start_batch(
-        self,
-    ) -> (
-        tuple[
-            list[tuple[Operation, asyncio.Future[OpResult] | None]],
-            asyncio.Future[tuple[list[OpResult], Any]],
-        ]
-        | None
-    ):
+    def _start_batch(self) -> tuple[Queued, Work] | None:
         """Take the next batch off the queue and start committing it: in the writer's thread,
         or here and now when the writer runs on the loop (tests). None when nothing is queued."""
         if not self._pending:
@@ -188,19 +185,14 @@ class OrderWriter:
         ops = [op for op, _ in batch]
         if self.in_thread:
             return batch, self._in_own_thread(ops)
-        work: asyncio.Future[tuple[list[OpResult], Any]] = asyncio.get_running_loop().create_future()
+        work: Work = asyncio.get_running_loop().create_future()
         try:
             work.set_result(self._apply(ops, self.now()))
         except Exception as exc:
             work.set_exception(exc)
         return batch, work
 
-    async def _answer(
-        self,
-        batch: list[tuple[Operation, asyncio.Future[OpResult] | None]],
-        ops: list[Operation],
-        results: list[OpResult],
-    ) -> None:
+    async def _answer(self, batch: Queued, ops: list[Operation], results: list[OpResult]) -> None:
         """Each caller's answer, in queue order, `ANSWER_SLICE` at a time; then the whole batch."""
         for start in range(0, len(ops), ANSWER_SLICE):
             if start:
@@ -222,7 +214,7 @@ class OrderWriter:
             except Exception:
                 logger.opt(exception=True).error("order writer: after-batch callback failed")
 
-    def _in_own_thread(self, ops: list[Operation]) -> asyncio.Future[tuple[list[OpResult], Any]]:
+    def _in_own_thread(self, ops: list[Operation]) -> Work:
         """Start applying a batch now (not when the loop next runs) in the writer's own thread,
         not the loop's shared pool: batches are serial anyway, and a dedicated thread neither
         waits behind other features' work in the pool (a dictionary load, a monitor check) nor
