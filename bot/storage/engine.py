@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
 from bot.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from bot.storage.write_lock import WriteGate, begin_polling, engine_gate
+from bot.storage.write_lock import TimedConnection, WriteGate, begin_polling, engine_gate
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_BEGIN_MODES = {"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
@@ -76,7 +76,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
             pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": busy_timeout_ms / 1000,
+                "factory": TimedConnection,
+            },
             **pool,
         )
 
@@ -87,6 +91,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "NO
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            if isinstance(dbapi_conn, TimedConnection):  # a test may connect through its own class
+                dbapi_conn.busy_timeout = int(busy_timeout_ms)
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()

@@ -158,7 +158,18 @@ def gate_for(path: str) -> WriteGate:
         return _gates.setdefault(path, WriteGate())
 
 
+class TimedConnection(sqlite3.Connection):
+    """A SQLite connection that remembers the busy timeout its engine gave it (`make_engine`):
+    every writer's BEGIN needs it, and asking SQLite is one more step, which in a flood is a
+    5-35 ms wait for the interpreter lock with the write gate held (docs/performance.md)."""
+
+    busy_timeout: int | None = None
+
+
 def busy_timeout_ms(raw: sqlite3.Connection) -> int:
+    known = getattr(raw, "busy_timeout", None)
+    if known is not None:
+        return int(known)
     return int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
 
 

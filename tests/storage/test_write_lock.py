@@ -34,3 +34,28 @@ def test_the_write_lock_is_taken_at_once_or_refused_at_once(tmp_path: Path) -> N
     assert other.execute("SELECT count(*) FROM t").fetchone() == (1,)
     other.close()
     engine.dispose()
+
+
+def test_a_write_transaction_does_not_ask_sqlite_for_its_busy_timeout(tmp_path: Path) -> None:
+    """Every writer's BEGIN read the connection's busy timeout back from SQLite: one more step,
+    which in a flood is a 5-35 ms wait for the interpreter lock with the write gate held
+    (docs/performance.md). The engine set that timeout itself; the connection remembers it."""
+    from sqlalchemy import event
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_ms=4_321)
+    seen: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def trace(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.set_trace_callback(seen.append)
+
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    seen.clear()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 4_321  # as the engine set it
+    asked = [s for s in seen if s.strip().upper() == "PRAGMA BUSY_TIMEOUT"]
+    assert asked == ["PRAGMA busy_timeout"], seen  # only the test's own question
+    assert "BEGIN IMMEDIATE" in seen
+    engine.dispose()
