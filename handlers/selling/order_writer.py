@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -90,7 +90,6 @@ class OrderWriter:
         self._pending: Queued = []
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None  # one thread of its own, made on first batch
-        self._read_pool: ThreadPoolExecutor | None = None  # the read-backs' thread (`_commit_in_thread`)
         self._queued = 0  # operations ever queued
         self._answered = 0  # of those, answered (in queue order)
         self._catching_up: list[tuple[int, asyncio.Future[None]]] = []
@@ -164,12 +163,10 @@ class OrderWriter:
                 self._count_answered(len(batch))
                 running = self._start_batch()
                 continue
-            # The next batch commits in the writer's thread while this one is read back and the
-            # loop answers it: answering 500 orders a slice at a time, chat read between, took the
-            # loop 25-40 ms under a flood, and the thread sat idle all that time (docs/performance.md).
+            # The next batch commits in the writer's thread while the loop answers this one:
+            # answering 500 orders a slice at a time, chat read between, took the loop 25-40 ms
+            # under a flood, and the thread sat idle all that time (docs/performance.md).
             following = self._start_batch() if self.in_thread else None
-            if isinstance(view, Future):  # read back in its own thread (`_commit_in_thread`)
-                view = await asyncio.wrap_future(view)
             self.view = view
             self.stats.batches += 1
             self.stats.operations += len(ops)
@@ -228,34 +225,15 @@ class OrderWriter:
                 max_workers=1, thread_name_prefix="order-writer", initializer=mark_urgent_thread
             )
         call = contextvars.copy_context().run
-        return asyncio.get_running_loop().run_in_executor(
-            self._executor, call, self._commit_in_thread, ops, self.now()
-        )
+        return asyncio.get_running_loop().run_in_executor(self._executor, call, self._apply, ops, self.now())
 
     def _apply(self, ops: list[Operation], now: datetime) -> tuple[list[OpResult], Any]:
-        """Commit the batch, then read back what it changed (on the loop: tests)."""
+        """Commit the batch, then read back what it changed (a failed read-back only costs a re-read)."""
         results = self.store.apply(ops, now)
-        return results, self._read_back(ops, results)
-
-    def _commit_in_thread(self, ops: list[Operation], now: datetime) -> tuple[list[OpResult], Any]:
-        """Commit the batch in the writer's thread and hand its read-back to a thread of its own:
-        the stock and 接龙 lines read back for the answers cost 2-3 SQLite steps, each a wait for
-        the interpreter lock in a flood, and the next batch need not wait for them. One read-back
-        thread keeps them in commit order (`ChainCache` re-reads only what each batch changed)."""
-        results = self.store.apply(ops, now)
-        if self.read_after is None:
-            return results, None
-        if self._read_pool is None:
-            self._read_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-readback")
-        call = contextvars.copy_context().run
-        return results, self._read_pool.submit(call, self._read_back, ops, results)
-
-    def _read_back(self, ops: list[Operation], results: list[OpResult]) -> Any:
-        """What `read_after` returns for a committed batch (None if it failed: that only costs a re-read)."""
-        if self.read_after is None:
-            return None
-        try:
-            return self.read_after(ops, results)
-        except Exception:
-            logger.opt(exception=True).warning("order writer: reading back a committed batch failed")
-            return None
+        view = None
+        if self.read_after is not None:
+            try:
+                view = self.read_after(ops, results)
+            except Exception:
+                logger.opt(exception=True).warning("order writer: reading back a committed batch failed")
+        return results, view

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -240,43 +239,3 @@ async def test_the_next_batch_commits_while_the_last_one_is_answered(
     assert overlapped == [True]
     assert answered == [f"m{n}" for n in range(7)] == [m for batch in committed for m in batch]
     assert _active_units(shop) == 7
-
-
-async def test_the_next_batch_commits_while_the_last_one_is_read_back(
-    tmp_path: Path, clock: FakeClock
-) -> None:
-    """After its commit a batch's stock and 接龙 lines are read back for its answers (2-3 SQLite
-    steps, each a wait for the interpreter lock in a flood). The next batch need not wait for
-    that: only the answers do."""
-    shop = build_shop(tmp_path, clock, text=campaign_text(groups=(G1,), a1=N, limit=5))
-    await shop.open()
-    writer, store = shop.sell.writer, shop.sell.store
-    writer.max_batch = 3
-    apply, read_after = store.apply, writer.read_after
-    assert read_after is not None
-    committed: list[int] = []
-    second_committed = threading.Event()
-    overlapped: list[bool] = []
-
-    def counting(ops: list[Operation], now: datetime) -> list[OpResult]:
-        results = apply(ops, now)
-        committed.append(len(ops))
-        if len(committed) == 2:
-            second_committed.set()
-        return results
-
-    def slow_read(ops: list[Operation], results: list[OpResult]) -> Any:
-        if not overlapped:  # the first batch's read-back waits for the second batch's commit
-            overlapped.append(second_committed.wait(timeout=3))
-        return read_after(ops, results)
-
-    store.apply = counting  # type: ignore[method-assign]
-    writer.read_after = slow_read
-    for n in range(7):
-        await shop.app.handle_event(shop.message("A1 1", f"m{n}", name=f"团员{n}"))
-    await shop.app.services.settle()
-    assert overlapped == [True]
-    assert _active_units(shop) == 7
-    await shop.drain()
-    chains = [m.text for m in shop.transport.sent if m.kind == "chain"]
-    assert chains and "团员6" in chains[-1]  # the list still shows every order
