@@ -61,9 +61,7 @@ def ensure_node_modules(driver_dir: Path = E2E_DIR) -> None:
     if node is None or npm is None:
         pytest.skip("end-to-end wechaty tests need `node` and `npm` (Node 20) on PATH")
     marker = driver_dir / "node_modules" / "wechaty-puppet-service" / "package.json"
-    if marker.exists():
-        return
-    with open(driver_dir / ".npm-ci.lock", "w") as lock:
+    with open(driver_dir / ".npm-ci.lock", "w") as lock:  # the marker appears before the install ends
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists():
             return
