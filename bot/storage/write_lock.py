@@ -196,7 +196,7 @@ def _try_begin(raw: sqlite3.Connection, timeout: int | None = None) -> bool:
 def begin_polling(raw: sqlite3.Connection, gate: WriteGate | None = None) -> None:
     """`BEGIN IMMEDIATE` on a raw SQLite connection, after `gate`; asks every millisecond up to
     its busy timeout (the wait for the gate counts against it)."""
-    timeout = busy_timeout_ms(raw)  # read once per transaction, put back after each try
+    timeout = busy_timeout_ms(raw)  # once per transaction; put back after each try
     patience = patience_seconds(timeout)
     deadline = time.monotonic() + patience
     if gate is not None and not gate.acquire(raw, patience, urgent=_urgent_thread()):

@@ -162,7 +162,7 @@ class Batch:
         for campaign_id in sorted(products):
             self._read_stock(campaign_id, sorted(products[campaign_id]))
         for campaign_id in sorted(products):
-            self._read_held(campaign_id, members)
+            self._read_held(campaign_id, sorted(products[campaign_id]), members)
 
     def _rows(self, one_row: Any, query: Any, params: dict[str, Any]) -> Any:
         """The rows of `query`: on SQLite as `one_row` (one step), elsewhere as they come."""
@@ -180,13 +180,13 @@ class Batch:
         for code in codes:
             self.stock[(campaign_id, code)] = found.get(code)
 
-    def _read_held(self, campaign_id: str, members: dict[tuple[str, str], set[str]]) -> None:
-        """What the batch's members hold of the products they order, one statement a campaign
-        (every member and product of it: a few pairs more than asked, read all the same)."""
-        codes = sorted(code for campaign, code in members if campaign == campaign_id)
-        member_ids = sorted(
-            {m for (campaign, _), ids in members.items() if campaign == campaign_id for m in ids}
-        )
+    def _read_held(
+        self, campaign_id: str, codes: list[str], members: dict[tuple[str, str], set[str]]
+    ) -> None:
+        """What the batch's members hold of the products they order (`members`: who orders each
+        product), one statement a campaign: every member and product of it, a few pairs more
+        than asked, read all the same."""
+        member_ids = sorted(set().union(*(members[(campaign_id, code)] for code in codes)))
         params = {"campaign": campaign_id, "codes": codes, "members": member_ids}
         found = {(r[0], r[1]): int(r[2]) for r in self._rows(_HELD_ROW, _HELD, params)}
         for code in codes:

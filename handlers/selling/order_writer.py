@@ -18,8 +18,8 @@ process goes through here:
   taking messages while the database works, and those become the next batch;
   in the same thread, right after the commit, `read_after(ops, results)` reads
   back what the batch changed (kept as `view` for the callback);
-* the next batch is taken and started in the thread as soon as one has committed,
-  so it commits while the loop answers the one before;
+* the next batch is taken and started in the thread as soon as one has committed
+  and been read back, so it commits while the loop answers the one before;
 * after the commit, `on_commit(ops, results)` runs once per batch on the event
   loop (the selling feature queues each touched group's 接龙 list from it, or marks
   the queued one stale: it is rendered as it leaves, `handlers/selling/chain.py`),
@@ -44,11 +44,10 @@ from handlers.selling.ops import Operation, OpResult
 from handlers.selling.store import OrderStore
 
 CommitCallback = Callable[[list[Operation], list[OpResult]], None]
-Queued: TypeAlias = list[tuple[Operation, asyncio.Future[OpResult] | None]]  # each op, its caller's future
-Work: TypeAlias = asyncio.Future[
-    tuple[list[OpResult], Any]
-]  # a batch's results and read-back, once committed
 ReadAfter = Callable[[list[Operation], list[OpResult]], Any]
+# Each queued op with its caller's future (None: `enqueue`); a batch's results and read-back, once committed.
+Queued: TypeAlias = list[tuple[Operation, asyncio.Future[OpResult] | None]]
+Work: TypeAlias = asyncio.Future[tuple[list[OpResult], Any]]
 # A committed batch is answered this many operations at a time, the loop reading chat between
 # slices: under a flood a batch holds hundreds of orders, and answering them in one go (replies,
 # notices, 接龙 lists) stalled the loop 40-56 ms, the main thread losing the interpreter lock to the
