@@ -28,7 +28,7 @@ from bot.events import (
     TransportStatus,
 )
 from bot.feature import Feature, FeatureFigures, Hook, Lifecycle, as_feature, node_kinds
-from bot.gc_policy import SurvivorFreezer
+from bot.gc_policy import QuietFullPasses
 from bot.handler import collect
 from bot.health import HealthMonitor
 from bot.inbound import InboundRecorder
@@ -272,7 +272,8 @@ class App:
         gc.collect()
         gc.freeze()
         sender = asyncio.create_task(self.services.outbox.run(), name="outbox")
-        guards: list[asyncio.Task[None]] = [asyncio.create_task(SurvivorFreezer().run(), name="gc-freezer")]
+        full_passes = QuietFullPasses(lambda: self.inbound.writer.ops_put)
+        guards: list[asyncio.Task[None]] = [asyncio.create_task(full_passes.run(), name="gc-full-passes")]
         if self.lease is not None:
             guards.append(asyncio.create_task(self.lease.keep(), name="lease"))
             guards.append(

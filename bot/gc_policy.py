@@ -1,16 +1,23 @@
-"""Keep the garbage collector's full passes short while the bot runs (issue 14, docs/performance.md).
+"""Keep the garbage collector's full passes off the event loop's busy moments (issue 14, docs/performance.md).
 
 A full (oldest-generation) pass walks every object the collector tracks and holds the GIL
 throughout, so it stalls the event loop whichever thread sets it off: 140–280 ms over the
-start-up heap, which `App.run` therefore freezes once start-up is done. Long-lived objects made
-afterwards (caches filling to their bounds, a timeline burst's queued posts) grow the walked heap
-again, until passes are slow once more. So when a full pass takes longer than `slow`, what
-survived it is frozen too (on the loop's next turn, not inside the collector's callback): the
-next pass walks only what came after.
+start-up heap, which `App.run` therefore freezes once start-up is done, and 10–66 ms a pass in a
+flood of chatter afterwards (the writers' queued rows, caches filling), one every 3–4 seconds.
+Almost nothing those passes walk is cyclic garbage (they collected 0 objects in the routing
+benchmark's flood): reference counting frees it all. So while the bot runs, CPython's own trigger
+for full passes is off, and `QuietFullPasses` runs them itself, once one is owed (as many young
+passes since the last full one as CPython would have waited for):
 
-The price: an object frozen here that later becomes unreachable only through a reference cycle
-is never collected (plain reference counting still frees everything else). Freezing follows
-slow passes only, a few times as caches fill, not as a steady drip.
+* when the chat has been quiet for `quiet` seconds (no inbound row queued), where a pass stalls
+  nobody's answer;
+* or at the latest `max_defer` seconds after the last full pass, quiet or not, so cyclic garbage
+  that reached the oldest generation is collected within minutes even under steady traffic.
+
+The young generations are still collected as usual. And when a full pass takes longer than
+`slow`, what survived it is frozen (the next one walks only what came after). The price: an object
+frozen here that later becomes unreachable only through a reference cycle is never collected
+(reference counting still frees everything else). Freezing follows slow passes only.
 """
 
 from __future__ import annotations
@@ -18,44 +25,97 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from typing import Any
+from collections.abc import Callable
 
 from loguru import logger
 
 SLOW_FULL_PASS = 0.005  # seconds: longer than this and the survivors are frozen
-# How soon after a slow pass they are: at 10,000 messages/s a second's survivors (tasks of
-# messages waiting for a thread, rows queued for the writers) made the next pass 25-48 ms.
-FREEZE_WITHIN = 0.1
+QUIET_SECONDS = 1.0  # no inbound event for this long: a full pass stalls no one
+MAX_DEFER_SECONDS = 300.0  # a full pass at the latest this long after the last, busy or not
+TICK_SECONDS = 0.25  # how often the policy looks
+_NEVER = 2**30  # the oldest generation's threshold while the policy runs: CPython never triggers it
+
+_holders = 0  # policies running in this process (a test process runs several apps)
+_saved_threshold: tuple[int, int, int] = gc.get_threshold()
 
 
-class SurvivorFreezer:
-    """Watches full GC passes through `gc.callbacks`; freezes after a slow one."""
+def _hold() -> int:
+    """Turn CPython's full-pass trigger off; the young passes it would wait for before one."""
+    global _holders, _saved_threshold
+    if _holders == 0:
+        _saved_threshold = gc.get_threshold()
+        young, middle, _ = _saved_threshold
+        gc.set_threshold(young, middle, _NEVER)
+    _holders += 1
+    return max(_saved_threshold[2], 1)
 
-    def __init__(self, slow: float = SLOW_FULL_PASS) -> None:
+
+def _release() -> None:
+    """The last policy to stop gives CPython its trigger back."""
+    global _holders
+    _holders -= 1
+    if _holders == 0:
+        gc.set_threshold(*_saved_threshold)
+
+
+class QuietFullPasses:
+    """Runs owed full GC passes when the chat is quiet (or after `max_defer`); freezes after slow ones.
+
+    `activity`: a count that grows with every inbound event (the inbound writer's ops put), read
+    each tick; it costs the event loop nothing per message.
+    """
+
+    def __init__(
+        self,
+        activity: Callable[[], int],
+        *,
+        quiet: float = QUIET_SECONDS,
+        max_defer: float = MAX_DEFER_SECONDS,
+        slow: float = SLOW_FULL_PASS,
+        tick: float = TICK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.activity = activity
+        self.quiet = quiet
+        self.max_defer = max_defer
         self.slow = slow
+        self.tick = tick
+        self.clock = clock
+        self.passes = 0
         self.freezes = 0
-        self._started = 0.0
-        self._due = False  # set in whichever thread collected; read by the loop task
-
-    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
-        if info.get("generation") != 2:
-            return
-        if phase == "start":
-            self._started = time.perf_counter()
-        elif time.perf_counter() - self._started > self.slow:
-            self._due = True
 
     async def run(self) -> None:
-        """Freeze after each slow full pass, until cancelled."""
-        gc.callbacks.append(self._on_gc)
+        """Until cancelled; CPython's own trigger is back once every policy has stopped."""
+        owed_after = _hold()
         try:
+            last_pass = quiet_since = self.clock()
+            seen = self.activity()
             while True:
-                await asyncio.sleep(FREEZE_WITHIN)
-                if self._due:
-                    self._due = False
-                    gc.freeze()
-                    self.freezes += 1
-                    # Not gc.get_freeze_count(): it walks the whole frozen list, ~10 ms at a million objects.
-                    logger.debug("gc: a slow full pass; its survivors frozen (freeze {})", self.freezes)
+                await asyncio.sleep(self.tick)
+                now, count = self.clock(), self.activity()
+                if count != seen:
+                    seen, quiet_since = count, now
+                if gc.get_count()[2] < owed_after:  # young passes since the last full one
+                    continue
+                if now - quiet_since >= self.quiet or now - last_pass >= self.max_defer:
+                    self._full_pass()
+                    last_pass = self.clock()
         finally:
-            gc.callbacks.remove(self._on_gc)
+            _release()
+
+    def _full_pass(self) -> None:
+        started = time.perf_counter()
+        found = gc.collect()
+        took = time.perf_counter() - started
+        self.passes += 1
+        if took > self.slow:
+            gc.freeze()
+            self.freezes += 1
+        # Not gc.get_freeze_count(): it walks the whole frozen list, ~10 ms at a million objects.
+        logger.debug(
+            "gc: full pass {} took {:.1f} ms, {} unreachable{}",
+            self.passes,
+            took * 1000,
+            found,
+            "; survivors frozen" if took > self.slow else "",
+        )

@@ -138,6 +138,11 @@ class WriteBehind:
     def pending(self) -> int:
         return len(self._queue)
 
+    @property
+    def ops_put(self) -> int:
+        """How many ops were ever put: grows with every one (a cheap sign of activity)."""
+        return self._last_seq
+
     def put(self, *ops: RowOp) -> None:
         """Queue ops for the next batch; never blocks on the database."""
         if not ops:

@@ -1,6 +1,7 @@
 """The running bot freezes its start-up heap, so a full GC pass (which holds the GIL for as long as
 it walks: 140-280 ms over a 1,000-group start-up heap, docs/performance.md) walks only what came
-after; stopping unfreezes it, so a process that builds many apps can still collect them."""
+after; stopping unfreezes it, so a process that builds many apps can still collect them. While it
+runs, full passes wait for a quiet moment (`bot.gc_policy`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import asyncio
 import contextlib
 import gc
 import random
+import weakref
 from pathlib import Path
 
 from bot.app import App
+from bot.gc_policy import QuietFullPasses
 from tests.conftest import make_config
 from tests.fakes import FakeClock
 
@@ -42,35 +45,108 @@ async def test_the_start_up_heap_is_frozen_while_running_and_released_after(tmp_
     assert gc.get_freeze_count() == 0
 
 
-async def test_survivors_of_a_slow_full_pass_are_frozen_and_a_quick_one_changes_nothing() -> None:
-    from bot.gc_policy import SurvivorFreezer
+class Node:
+    """A weakly referable object that can sit in a reference cycle."""
 
-    gc.unfreeze()
-    gc.disable()  # no real collection may interleave with the passes this test plays
-    freezer = SurvivorFreezer(slow=0.005)
-    task = asyncio.create_task(freezer.run())
+    me: object = None
+
+
+def _owe_a_full_pass() -> None:
+    """Enough young passes for CPython to have wanted a full one (its own threshold: 10)."""
+    kept = [[] for _ in range(120_000)]  # alive while made: each allocation counts towards a young pass
+    del kept
+
+
+def _garbage_cycle_in_the_oldest_generation() -> weakref.ReferenceType[Node]:
+    node = Node()
+    node.me = node
+    gc.collect(1)  # survives the young passes: now in the oldest generation
+    ref = weakref.ref(node)
+    del node
+    return ref
+
+
+async def _run_policy(policy: QuietFullPasses) -> asyncio.Task[None]:
+    task = asyncio.create_task(policy.run())
+    await asyncio.sleep(0)
+    return task
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_no_full_pass_while_the_chat_is_busy_and_one_once_it_is_quiet() -> None:
+    """A flood pays for no full pass; the first quiet second collects the cycles they would have."""
+    gc.collect()
+    activity = [0]
+    policy = QuietFullPasses(lambda: activity[0], quiet=0.3, max_defer=60, slow=10.0, tick=0.01)
+    full_before = gc.get_stats()[2]["collections"]
+    task = await _run_policy(policy)
     try:
-        await asyncio.sleep(0)
-        assert freezer._on_gc in gc.callbacks
-        freezer._on_gc("start", {"generation": 2})
-        freezer._on_gc("stop", {"generation": 2})  # a quick full pass
-        freezer._on_gc("start", {"generation": 1})
-        await asyncio.sleep(0.01)
-        freezer._on_gc("stop", {"generation": 1})  # a slow young pass: not the long walk
-        await asyncio.sleep(1.1)
-        assert freezer.freezes == 0 and gc.get_freeze_count() == 0
-        freezer._on_gc("start", {"generation": 2})
-        await asyncio.sleep(0.01)
-        freezer._on_gc("stop", {"generation": 2})  # a slow full pass
-        await asyncio.sleep(1.1)
-        assert freezer.freezes == 1 and gc.get_freeze_count() > 0
+        cycle = _garbage_cycle_in_the_oldest_generation()
+        for _ in range(10):  # busy: an inbound event every tick
+            activity[0] += 1
+            _owe_a_full_pass()
+            await asyncio.sleep(0.02)
+        assert gc.get_count()[2] >= 10, "the test owes a full pass"
+        assert gc.get_stats()[2]["collections"] == full_before and policy.passes == 0
+        assert cycle() is not None  # not collected yet: no full pass ran
+        await asyncio.sleep(0.6)  # quiet
+        assert policy.passes == 1 and gc.get_stats()[2]["collections"] == full_before + 1
+        assert cycle() is None
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _stop(task)
+
+
+async def test_a_full_pass_is_deferred_at_most_max_defer_under_steady_traffic() -> None:
+    activity = [0]
+    policy = QuietFullPasses(lambda: activity[0], quiet=60, max_defer=0.3, slow=10.0, tick=0.01)
+    task = await _run_policy(policy)
+    try:
+        cycle = _garbage_cycle_in_the_oldest_generation()
+        _owe_a_full_pass()
+        for _ in range(60):  # never quiet, for 0.6 s
+            activity[0] += 1
+            await asyncio.sleep(0.01)
+        assert policy.passes >= 1
+        assert cycle() is None
+    finally:
+        await _stop(task)
+
+
+async def test_cpython_gets_its_trigger_back_when_the_last_policy_stops() -> None:
+    before = gc.get_threshold()
+    first = await _run_policy(QuietFullPasses(lambda: 0))
+    second = await _run_policy(QuietFullPasses(lambda: 0))
+    assert gc.get_threshold()[2] > 1_000_000 and gc.get_threshold()[:2] == before[:2]
+    await _stop(first)
+    assert gc.get_threshold()[2] > 1_000_000  # the second app still runs
+    await _stop(second)
+    assert gc.get_threshold() == before
+
+
+async def test_survivors_of_a_slow_full_pass_are_frozen_and_a_quick_one_changes_nothing() -> None:
+    gc.unfreeze()
+    quick = QuietFullPasses(lambda: 0, quiet=0, slow=10.0, tick=0.01)
+    task = await _run_policy(quick)
+    try:
+        _owe_a_full_pass()
+        await asyncio.sleep(0.2)
+        assert quick.passes >= 1 and quick.freezes == 0 and gc.get_freeze_count() == 0
+    finally:
+        await _stop(task)
+    slow = QuietFullPasses(lambda: 0, quiet=0, slow=0.0, tick=0.01)
+    task = await _run_policy(slow)
+    try:
+        _owe_a_full_pass()
+        await asyncio.sleep(0.2)
+        assert slow.freezes >= 1 and gc.get_freeze_count() > 0
+    finally:
+        await _stop(task)
         gc.unfreeze()
-        gc.enable()
-    assert freezer._on_gc not in gc.callbacks
 
 
 async def test_a_freeze_does_not_count_the_frozen_heap(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -80,17 +156,13 @@ async def test_a_freeze_does_not_count_the_frozen_heap(monkeypatch) -> None:  # 
     counted: list[int] = []
     real = gc.get_freeze_count
     monkeypatch.setattr(gc_policy.gc, "get_freeze_count", lambda: counted.append(1) or real())
-    freezer = gc_policy.SurvivorFreezer(slow=0.0)
-    task = asyncio.create_task(freezer.run())
+    policy = QuietFullPasses(lambda: 0, quiet=0, slow=0.0, tick=0.01)
+    task = await _run_policy(policy)
     try:
-        await asyncio.sleep(0)
-        freezer._on_gc("start", {"generation": 2})
-        freezer._on_gc("stop", {"generation": 2})
-        await asyncio.sleep(1.1)
-        assert freezer.freezes == 1
+        _owe_a_full_pass()
+        await asyncio.sleep(0.2)
+        assert policy.freezes >= 1
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _stop(task)
         gc.unfreeze()
     assert counted == []
