@@ -13,6 +13,7 @@ runtime's mirror), so answering a batch costs no database read on the event loop
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -39,6 +40,9 @@ class SellingParts(Protocol):
 
 LOW = "low"
 SOLD_OUT = "sold_out"
+PASS_CHUNK = 100
+"""Groups a threshold pass posts into before the loop reads chat again: a sell-out over 1,000
+groups posted in one step stalled the loop 20-60 ms in a flood (docs/performance.md)."""
 HOT_SHARE = 0.3
 """A broadcast says 火热 once this share of all units has sold (or something runs low): not for 2 of 250."""
 
@@ -95,17 +99,20 @@ class StockAnnouncer:
         # After that pass every open group's board agrees with those levels, so while neither
         # moves, and no board was handed out (`board`), a pass would post and change nothing.
         self._agreed: dict[str, tuple[tuple[int, int], dict[str, str]]] = {}
+        self._handed_out = 0  # boards handed out by `board`: a pass that saw one cannot vouch for it
 
     def board(self, campaign_id: str, group_id: str) -> _Board:
         """A group's board, for a caller that may change what the group counts as told."""
         self._agreed.pop(campaign_id, None)
+        self._handed_out += 1
         return self.boards.setdefault((campaign_id, group_id), _Board())
 
-    def after_sales(self, campaign_id: str) -> None:
+    def after_sales(self, campaign_id: str) -> Iterator[None]:
         """After orders, cancellations or a restock committed: post what crossed a threshold.
 
         Called after every committed batch; most batches move no product across a threshold,
         and then this costs one comparison instead of a pass over every group of the campaign.
+        A pass yields every `PASS_CHUNK` groups: the order writer reads chat between.
         """
         campaign = self.sell.campaign(campaign_id)
         if campaign is None:
@@ -117,8 +124,11 @@ class StockAnnouncer:
         if self._agreed.get(campaign_id) == (stamp, levels):
             return
         self._agreed.pop(campaign_id, None)
+        handed_out = self._handed_out
         texts: dict[tuple[tuple[str, str], ...], str] = {}  # one rendering per distinct news in this pass
-        for group_id in self.sell.groups_of(campaign):
+        for n, group_id in enumerate(self.sell.groups_of(campaign)):
+            if n and n % PASS_CHUNK == 0:
+                yield
             if self.sell.status(campaign_id, group_id) != "open":
                 continue
             board = self.boards.setdefault((campaign_id, group_id), _Board())
@@ -130,7 +140,7 @@ class StockAnnouncer:
                     board.levels.pop(code, None)  # restocked: a later drop is news again
             if news:
                 self.post(campaign, group_id, lines, news, texts)
-        if self.sell.state_stamp() == stamp:
+        if self.sell.state_stamp() == stamp and self._handed_out == handed_out:
             self._agreed[campaign_id] = (stamp, levels)
 
     def post(
@@ -200,4 +210,13 @@ def _sent_at(sell: SellingParts, outbox_id: int) -> datetime | None:
     return sell.services.outbox.sent_at(outbox_id)  # the outbox's memory: its table is written behind
 
 
-__all__ = ["HOT_SHARE", "LOW", "SOLD_OUT", "SellingParts", "StockAnnouncer", "level", "stock_rows"]
+__all__ = [
+    "HOT_SHARE",
+    "LOW",
+    "PASS_CHUNK",
+    "SOLD_OUT",
+    "SellingParts",
+    "StockAnnouncer",
+    "level",
+    "stock_rows",
+]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +44,8 @@ from handlers.selling.ops import Operation, OpResult
 from handlers.selling.store import OrderStore
 
 CommitCallback = Callable[[list[Operation], list[OpResult]], None]
+# Once a batch is answered; it may return steps, the loop reading chat between them.
+BatchCallback = Callable[[list[Operation], list[OpResult]], Iterable[object] | None]
 ReadAfter = Callable[[list[Operation], list[OpResult]], Any]
 # Each queued op with its caller's future (None: `enqueue`); a batch's results and read-back, once committed.
 Queued: TypeAlias = list[tuple[Operation, asyncio.Future[OpResult] | None]]
@@ -72,7 +74,7 @@ class OrderWriter:
         now: Callable[[], datetime],
         *,
         on_commit: CommitCallback | None = None,
-        on_batch: CommitCallback | None = None,
+        on_batch: BatchCallback | None = None,
         read_after: ReadAfter | None = None,
         max_batch: int = 500,
         in_thread: bool = True,
@@ -80,7 +82,7 @@ class OrderWriter:
         self.store = store
         self.now = now
         self.on_commit = on_commit  # answers, a slice of the batch at a time
-        self.on_batch = on_batch  # then the whole batch, once
+        self.on_batch = on_batch  # then the whole batch, once, in steps
         self.read_after = read_after
         self.view: Any = None  # what `read_after` returned for the batch being answered
         self.max_batch = max_batch
@@ -209,7 +211,8 @@ class OrderWriter:
             self._count_answered(len(answered))
         if self.on_batch is not None:
             try:
-                self.on_batch(ops, results)
+                for _ in self.on_batch(ops, results) or ():
+                    await asyncio.sleep(0)  # a post into every group of a campaign: chat read between
             except Exception:
                 logger.opt(exception=True).error("order writer: after-batch callback failed")
 

@@ -15,6 +15,7 @@ commit, and the 接龙 lists from what the writer read back in its thread.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +71,7 @@ class Selling:
             self.store,
             services.clock.now,
             on_commit=self._answer_batch,
-            on_batch=self._tell_listeners,
+            on_batch=self._after_batch,
             read_after=self.store.after_batch,
         )
         self.hints: dict[tuple[str, str], str] = {}
@@ -87,6 +88,7 @@ class Selling:
         self._picks: dict[str, tuple[tuple[int, int], Picked]] = {}
         self._times: dict[str, tuple[tuple[int, int], Campaign, tuple[datetime, datetime]]] = {}
         self._batch_notices: dict[str, list[Notice]] | None = None
+        self._sales_moved: dict[str, None] = {}  # campaigns whose stock the batch being answered moved
         self.statuses_loaded = False  # `hints` holds every group's state (no row: "scheduled")
         services.settlers.append(self.settle)
 
@@ -286,6 +288,14 @@ class Selling:
             except Exception:
                 logger.opt(exception=True).error("selling: an after-commit listener failed")
 
+    def _after_batch(self, ops: list[Operation], results: list[OpResult]) -> Iterator[None]:
+        """The batch's stock posts (a pass over every group of a campaign whose stock crossed
+        a threshold, in steps the order writer reads chat between), then its listeners."""
+        moved, self._sales_moved = self._sales_moved, {}
+        for campaign_id in moved:
+            yield from self.announcer.after_sales(campaign_id)
+        self._tell_listeners(ops, results)
+
     def _answer_batch(self, ops: list[Operation], results: list[OpResult]) -> None:
         view = self.writer.view if isinstance(self.writer.view, BatchView) else None
         if view is not None:
@@ -317,7 +327,7 @@ class Selling:
         for campaign_id in campaigns:
             if view is None:
                 self._stock.pop(campaign_id, None)
-            self.announcer.after_sales(campaign_id)
+            self._sales_moved[campaign_id] = None
 
     def _answer_place(self, op: PlaceOrder, result: OpResult) -> None:
         campaign = self.campaign(op.campaign_id)

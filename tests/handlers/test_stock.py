@@ -111,3 +111,37 @@ async def test_a_threshold_crossed_renders_the_stock_board_once_for_every_group(
     assert {m.group_id for m in stock_posts} == {G1, G2}
     assert len({m.text for m in stock_posts}) == 1
     assert rendered.count("stock/board.j2") == 1
+
+
+async def test_a_sell_out_over_hundreds_of_groups_is_posted_in_steps_with_chat_read_between(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Posting the news into 1,000 groups in one step stalled the loop 20-60 ms in a flood
+    (docs/performance.md): the pass yields every `PASS_CHUNK` groups, and every group still
+    hears it once, before the writer settles."""
+    import asyncio
+
+    from handlers.selling.announcer import PASS_CHUNK
+
+    groups = tuple(f"g{n}@chatroom" for n in range(2 * PASS_CHUNK + 50))
+    shop = build_shop(tmp_path, clock, text=campaign_text(groups=groups, a1=10, limit=10))
+    await shop.open()
+    clock.advance(300)
+    await shop.drain()
+    announcer = shop.sell.announcer
+    told: list[int] = []
+
+    def tick() -> None:
+        told.append(sum(1 for board in announcer.boards.values() if board.outbox_id is not None))
+        if told[-1] < len(groups):
+            asyncio.get_running_loop().call_soon(tick)
+
+    await shop.app.handle_event(shop.message("A1 10", "a", group=groups[0]))
+    asyncio.get_running_loop().call_soon(tick)
+    await shop.app.services.settle()
+    assert {PASS_CHUNK, 2 * PASS_CHUNK} <= set(told)  # the loop ran between the steps
+    assert told[-1] == len(groups)
+    await shop.drain()
+    stock_posts = [m for m in shop.transport.sent if m.kind == "stock"]
+    assert sorted(m.group_id for m in stock_posts) == sorted(groups)
+    assert all("已抢光" in m.text or "售罄" in m.text for m in stock_posts), stock_posts[0].text
