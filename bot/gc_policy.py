@@ -4,20 +4,19 @@ A full (oldest-generation) pass walks every object the collector tracks and hold
 throughout, so it stalls the event loop whichever thread sets it off: 140–280 ms over the
 start-up heap, which `App.run` therefore freezes once start-up is done, and 10–66 ms a pass in a
 flood of chatter afterwards (the writers' queued rows, caches filling), one every 3–4 seconds.
-Almost nothing those passes walk is cyclic garbage (they collected 0 objects in the routing
-benchmark's flood): reference counting frees it all. So while the bot runs, CPython's own trigger
-for full passes is off, and `QuietFullPasses` runs them itself, once one is owed (as many young
-passes since the last full one as CPython would have waited for):
+Those passes found no garbage (0 objects collected in the routing benchmark's flood): reference
+counting frees it all. So while the bot runs, CPython's own trigger for full passes is off, and
+`QuietFullPasses` decides, each time one is owed (as many young passes since the last full one
+or freeze as CPython would have waited for):
 
-* when the chat has been quiet for `quiet` seconds (no inbound row queued), where a pass stalls
-  nobody's answer;
-* or at the latest `max_defer` seconds after the last full pass, quiet or not, so cyclic garbage
-  that reached the oldest generation is collected within minutes even under steady traffic.
+* when the chat has been quiet for `quiet` seconds (no inbound row queued), it runs the full
+  pass, where a pause stalls nobody's answer; if that pass was slow, its survivors are frozen;
+* while the chat is busy, it freezes what the pass would have walked instead (`gc.freeze()`
+  moves lists, it walks nothing), so the next pass, busy or quiet, walks only what came after.
 
-The young generations are still collected as usual. And when a full pass takes longer than
-`slow`, what survived it is frozen (the next one walks only what came after). The price: an object
-frozen here that later becomes unreachable only through a reference cycle is never collected
-(reference counting still frees everything else). Freezing follows slow passes only.
+The young generations are still collected as usual, so short-lived cycles are collected as
+before. The price: an object frozen here that is, or later becomes, unreachable only through a
+reference cycle is never collected (reference counting still frees everything else).
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from loguru import logger
 
 SLOW_FULL_PASS = 0.005  # seconds: longer than this and the survivors are frozen
 QUIET_SECONDS = 1.0  # no inbound event for this long: a full pass stalls no one
-MAX_DEFER_SECONDS = 300.0  # a full pass at the latest this long after the last, busy or not
 TICK_SECONDS = 0.25  # how often the policy looks
 _NEVER = 2**30  # the oldest generation's threshold while the policy runs: CPython never triggers it
 
@@ -59,7 +57,7 @@ def _release() -> None:
 
 
 class QuietFullPasses:
-    """Runs owed full GC passes when the chat is quiet (or after `max_defer`); freezes after slow ones.
+    """Runs an owed full GC pass when the chat is quiet, freezes instead while it is busy.
 
     `activity`: a count that grows with every inbound event (the inbound writer's ops put), read
     each tick; it costs the event loop nothing per message.
@@ -70,14 +68,12 @@ class QuietFullPasses:
         activity: Callable[[], int],
         *,
         quiet: float = QUIET_SECONDS,
-        max_defer: float = MAX_DEFER_SECONDS,
         slow: float = SLOW_FULL_PASS,
         tick: float = TICK_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.activity = activity
         self.quiet = quiet
-        self.max_defer = max_defer
         self.slow = slow
         self.tick = tick
         self.clock = clock
@@ -88,18 +84,20 @@ class QuietFullPasses:
         """Until cancelled; CPython's own trigger is back once every policy has stopped."""
         owed_after = _hold()
         try:
-            last_pass = quiet_since = self.clock()
+            quiet_since = self.clock()
             seen = self.activity()
             while True:
                 await asyncio.sleep(self.tick)
                 now, count = self.clock(), self.activity()
                 if count != seen:
                     seen, quiet_since = count, now
-                if gc.get_count()[2] < owed_after:  # young passes since the last full one
+                if gc.get_count()[2] < owed_after:  # young passes since the last full pass or freeze
                     continue
-                if now - quiet_since >= self.quiet or now - last_pass >= self.max_defer:
+                if now - quiet_since >= self.quiet:
                     self._full_pass()
-                    last_pass = self.clock()
+                else:
+                    gc.freeze()  # busy: set aside what the pass would walk, walking nothing
+                    self.freezes += 1
         finally:
             _release()
 
