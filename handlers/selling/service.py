@@ -228,9 +228,7 @@ class Selling:
 
     def _pick(self, registry: CampaignRuntime, group_id: str) -> Picked:
         candidates = [
-            loaded.campaign
-            for loaded in registry.campaigns.values()
-            if registry.runs_in(loaded.campaign, group_id)
+            lc.campaign for lc in registry.campaigns.values() if registry.runs_in(lc.campaign, group_id)
         ]
         if not candidates:
             return None
@@ -289,11 +287,13 @@ class Selling:
                 logger.opt(exception=True).error("selling: an after-commit listener failed")
 
     def _after_batch(self, ops: list[Operation], results: list[OpResult]) -> Iterator[None]:
-        """The batch's stock posts (a pass over every group of a campaign whose stock crossed
-        a threshold, in steps the order writer reads chat between), then its listeners."""
+        """The batch's threshold posts (in steps, chat read between), then its listeners, always."""
         moved, self._sales_moved = self._sales_moved, {}
         for campaign_id in moved:
-            yield from self.announcer.after_sales(campaign_id)
+            try:
+                yield from self.announcer.after_sales(campaign_id)
+            except Exception:  # the listeners are told all the same (`_tell_listeners`)
+                logger.opt(exception=True).error("selling: a stock post pass failed")
         self._tell_listeners(ops, results)
 
     def _answer_batch(self, ops: list[Operation], results: list[OpResult]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -145,3 +146,23 @@ async def test_a_sell_out_over_hundreds_of_groups_is_posted_in_steps_with_chat_r
     stock_posts = [m for m in shop.transport.sent if m.kind == "stock"]
     assert sorted(m.group_id for m in stock_posts) == sorted(groups)
     assert all("已抢光" in m.text or "售罄" in m.text for m in stock_posts), stock_posts[0].text
+
+
+async def test_a_failed_stock_post_pass_still_tells_the_other_features(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """What the features decided in the batch's transaction is committed: they hear of it even
+    when the stock posts that come first fail."""
+    shop = build_shop(tmp_path, clock, text=campaign_text(a1=10, limit=10))
+    await shop.open()
+    told: list[int] = []
+
+    def broken(campaign_id: str) -> Iterator[None]:
+        yield
+        raise RuntimeError("stock post pass")
+
+    shop.sell.announcer.after_sales = broken  # type: ignore[method-assign]
+    shop.sell.committed.append(lambda ops, results: told.append(len(ops)))
+    await shop.say("A1 9", "a")
+    assert told == [1]
+    assert shop.stock("A1") == 1
