@@ -239,9 +239,8 @@ def test_a_plan_of_any_size_is_the_one_sqlalchemy_compiles(tmp_path: Path) -> No
     assert len(statements) >= 6
     for statement, keys in statements:
         plans = MultiRowInserts()
-        assert plans._repeated(engine.dialect, statement, keys, 64) is not None, str(
-            statement
-        )  # not compiled
+        repeated = plans._repeated(engine.dialect, statement, keys, 64)  # derived, not compiled
+        assert repeated is not None, str(statement)
         for size in (1, 2, 3, 4, 5, 15, 16, 17, 64, 256, 1024):
             made = plans._plan(engine.dialect, statement, keys, size)
             compiled = multirow._compile(engine.dialect, statement, keys, size)
