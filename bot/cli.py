@@ -40,7 +40,8 @@ def _load(config: Path) -> Config:
         return load_config(config)
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
-        typer.echo("Fix the keys above (see README.md, 'Configuration') and start again.", err=True)
+        fix = "the keys above" if exc.keys else "what the line above says"
+        typer.echo(f"Fix {fix} (see README.md, 'Configuration') and start again.", err=True)
         raise typer.Exit(2) from None
 
 

@@ -19,6 +19,7 @@ from ruamel.yaml.error import YAMLError
 from bot.config_accounts import AccountSettings, check_accounts
 from bot.config_stars import StarSettings
 from bot.config_tiers import TierSettings
+from bot.yaml_errors import yaml_problem
 
 
 class _Strict(BaseModel):
@@ -306,7 +307,14 @@ class Config(_Strict):
 
 
 class ConfigError(Exception):
-    """The config cannot be used; the message names each bad key and what to do."""
+    """The config cannot be used; the message names each bad key and what to do.
+
+    `keys`: the message lists keys to fix (a validation error), so the CLI's advice can say so;
+    a missing file or a YAML slip has none."""
+
+    def __init__(self, message: str, *, keys: bool = False) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -375,7 +383,9 @@ def parse_config(data: Any, *, source: str = "config.yaml", base_dir: str = ".")
         return Config.model_validate(data)
     except ValidationError as exc:
         lines = [f"{source}: {_describe(dict(err))}" for err in exc.errors()]
-        raise ConfigError("invalid configuration, the bot will not start:\n" + "\n".join(lines)) from None
+        raise ConfigError(
+            "invalid configuration, the bot will not start:\n" + "\n".join(lines), keys=True
+        ) from None
 
 
 def load_config(path: Path) -> Config:
@@ -387,5 +397,6 @@ def load_config(path: Path) -> Config:
     try:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        line, column, reason = yaml_problem(exc)
+        raise ConfigError(f"{path}:{line}:{column}: not valid YAML: {reason}") from None
     return parse_config(data, source=str(path), base_dir=str(path.parent.resolve()))

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from bot.campaign import Campaign, parse_time_spec
+from bot.yaml_errors import yaml_problem
 
 
 class ScenarioError(ValueError):
@@ -23,13 +25,34 @@ class ScenarioStep:
     line: str
 
 
+SHAPE = "expected a list of steps, each with 'at' (like T+1m) and 'line' (see data/scenarios/)"
+
+
+def _read(path: Path) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file; see data/scenarios/ for examples") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc}); save it as UTF-8 text") from None
+    try:
+        return YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        line, column, reason = yaml_problem(exc)
+        raise ScenarioError(f"{path}:{line}:{column}: YAML syntax error: {reason}") from None
+
+
 def load_scenario(path: Path, campaign: Campaign) -> list[ScenarioStep]:
     """Read `- at: T+1m` / `line: "alice@团购一群: 接龙 A1 2"` entries, sorted by time."""
-    data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or []
+    data = _read(path) or []
     if isinstance(data, dict):
-        data = data.get("steps", [])
+        if "steps" not in data:
+            raise ScenarioError(
+                f"{path}: {SHAPE} (a mapping needs 'steps:'; found {', '.join(map(str, data))})"
+            )
+        data = data["steps"] or []
     if not isinstance(data, list):
-        raise ScenarioError(f"{path}: expected a list of steps (each with 'at' and 'line')")
+        raise ScenarioError(f"{path}: {SHAPE}")
     steps = []
     for index, entry in enumerate(data, start=1):
         if not isinstance(entry, dict) or "at" not in entry or "line" not in entry:

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 
 from bot.campaign.positions import Duplicate, Loc, Position, Positions
 from bot.campaign.yaml_builder import MAX_ALIASES, MAX_DEPTH, MAX_ITEMS, MAX_NODES, Builder, Stop
+from bot.yaml_errors import yaml_problem
 
 __all__ = [
     "MAX_ALIASES",
@@ -103,13 +104,7 @@ def read_yaml(text: str) -> ReadResult:
             builder.feed(event)
     except Stop as stop:
         return ReadResult(None, builder.positions, [], [(stop.position, stop.loc, stop.message)])
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        position = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = exc.problem or exc.context or "invalid YAML"
-        return ReadResult(
-            None, builder.positions, [], [(position, (), f"YAML syntax error: {reason}; check indentation")]
-        )
     except YAMLError as exc:
-        return ReadResult(None, builder.positions, [], [((1, 1), (), f"YAML syntax error: {exc}")])
+        line, column, reason = yaml_problem(exc)
+        return ReadResult(None, builder.positions, [], [((line, column), (), f"YAML syntax error: {reason}")])
     return ReadResult(builder.root, builder.positions, builder.duplicates, builder.problems)

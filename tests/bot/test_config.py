@@ -55,6 +55,14 @@ def test_broken_config_names_the_key(tmp_path: Path, text: str, expected: str) -
     assert expected in str(info.value)
 
 
+def test_a_yaml_slip_in_config_names_its_line(tmp_path: Path) -> None:
+    """ruamel's several-line message with a caret pointed past the mistake (session 38's walk)."""
+    path = write(tmp_path, "admins: [a]\nbot:\n  name: [团购小助手\ngroups: {}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}:3:9: not valid YAML: a '[' that is never closed; add the missing ']'"
+
+
 def test_env_overrides_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUANBOT_DATABASE_URL", "postgresql+psycopg2://u@localhost/x")
     assert (
@@ -75,3 +83,20 @@ def test_cli_refuses_to_start_with_broken_config(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "outbox.daily_budget: Input should be greater than or equal to 1" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert "Fix the keys above" in proc.stderr
+
+
+def test_cli_says_what_to_do_about_a_missing_or_unreadable_config(tmp_path: Path) -> None:
+    for path in (tmp_path / "nope.yaml", write(tmp_path, "admins: [\n")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            input="",
+            cwd=REPO,
+            timeout=60,
+        )
+        assert proc.returncode == 2
+        assert "Traceback" not in proc.stderr
+        assert "Fix the keys above" not in proc.stderr  # there are no keys above to fix
+        assert "start again" in proc.stderr

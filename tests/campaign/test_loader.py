@@ -211,6 +211,16 @@ def test_whole_file_problems(text: str, fragment: str) -> None:
     assert fragment in problem.message
 
 
+def test_an_unclosed_bracket_is_reported_where_it_opens() -> None:
+    """ruamel notices it only at the next key, lines later (session 38's README walk)."""
+    text = "id: x\ntitle: [丹东草莓\ngroups: [g]\nopens_at: 2026-12-05 20:00\n"
+    with pytest.raises(CampaignError) as info:
+        parse_campaign(text, "x.yaml")
+    [problem] = info.value.problems
+    assert (problem.line, problem.column) == (2, 8)
+    assert problem.message == "YAML syntax error: a '[' that is never closed; add the missing ']'"
+
+
 def test_unreadable_and_missing_paths(tmp_path: Path) -> None:
     binary = tmp_path / "bad.yaml"
     binary.write_bytes(b"id: \xff\xfe\n")
