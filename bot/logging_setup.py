@@ -21,13 +21,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from loguru import logger
 
 from bot import trace_log, trace_render
 from bot.trace_log import TraceLine
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 
 class InterceptHandler(logging.Handler):
@@ -130,9 +133,19 @@ def drain_logs() -> None:
 
 
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}"
-CONSOLE_FORMAT = (
-    "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> <cyan>{name}</cyan> {message} {extra}"
-)
+CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> <cyan>{name}</cyan> {message}"
+
+
+def _with_ids(head: str) -> Callable[[Record], str]:
+    """A loguru format that ends a line with its bound ids as `trace_render.ids` writes them, and
+    with nothing for a line bound with none (`{extra}` printed `{}`). Loguru formats the returned
+    text again and reads `<…>` in it as colour tags, so the ids' braces and tags are escaped."""
+
+    def fmt(record: Record) -> str:
+        tail = trace_render.ids(record["extra"]).replace("{", "{{").replace("}", "}}").replace("<", r"\<")
+        return f"{head}{tail}\n{{exception}}"
+
+    return fmt
 
 
 def setup_logging(
@@ -165,7 +178,12 @@ def setup_logging(
         )
         _queued_sinks.append(shown)
         logger.add(
-            shown, level=level, format=CONSOLE_FORMAT, colorize=colour, backtrace=False, diagnose=False
+            shown,
+            level=level,
+            format=_with_ids(CONSOLE_FORMAT),
+            colorize=colour,
+            backtrace=False,
+            diagnose=False,
         )
         _register_trace(level, shown)
     if file is not None:
@@ -178,7 +196,7 @@ def setup_logging(
             "log-writer", target.write, render=lambda line: render(line, zone), stop=target.stop
         )
         _queued_sinks.append(sink)
-        logger.add(sink, level="DEBUG", serialize=serialize, format=FILE_FORMAT, colorize=False)
+        logger.add(sink, level="DEBUG", serialize=serialize, format=_with_ids(FILE_FORMAT), colorize=False)
         _register_trace("DEBUG", sink)
     logging.basicConfig(handlers=[InterceptHandler()], level=logging.INFO, force=True)
     for noisy in ("apscheduler", "sqlalchemy", "watchfiles"):

@@ -8,6 +8,7 @@ where loguru writes `{name}:{function}:{line}`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -34,10 +35,18 @@ def _file_stamp(at: float, zone: ZoneInfo | None) -> str:
     return f"{prefix}.{int((at - second) * 1000):03d}"
 
 
+def ids(extra: Mapping[str, object]) -> str:
+    """` | msg_id=m1 group=g1`: the ids a line is bound with, to find one message's lines by
+    (`grep msg_id=m1`); empty for a line bound with none."""
+    if not extra:
+        return ""
+    return " | " + " ".join(f"{key}={value}" for key, value in extra.items())
+
+
 def file_line(line: TraceLine, zone: ZoneInfo | None) -> str:
-    """`2026-12-03 14:05:01.123 | INFO     | bot.inbound:record - inbound 王姐: 收到`."""
+    """`2026-12-03 14:05:01.123 | INFO     | bot.inbound:record - inbound 王姐: 收到 | msg_id=m1`."""
     level = LEVEL_NAMES.get(line.level, "INFO")
-    return f"{_file_stamp(line.at, zone)} | {level: <8} | {line.origin} - {line.message()}\n"
+    return f"{_file_stamp(line.at, zone)} | {level: <8} | {line.origin} - {line.message()}{ids(line.extra)}\n"
 
 
 def json_line(line: TraceLine, zone: ZoneInfo | None) -> str:
@@ -60,12 +69,11 @@ def json_line(line: TraceLine, zone: ZoneInfo | None) -> str:
 
 
 def console(line: TraceLine, zone: ZoneInfo | None, colour: bool) -> str:
-    """The console format (`HH:MM:SS LEVEL name message {extra}`), coloured like loguru's on a tty."""
+    """The console format (`HH:MM:SS LEVEL name message | ids`), coloured like loguru's on a tty."""
     at = _stamp(line, zone).strftime("%H:%M:%S")
     level = f"{LEVEL_NAMES.get(line.level, 'INFO'): <7}"
     name = line.origin.partition(":")[0]
+    text = f"{line.message()}{ids(line.extra)}"
     if colour:
-        return (
-            f"\x1b[32m{at}\x1b[0m \x1b[1m{level}\x1b[0m \x1b[36m{name}\x1b[0m {line.message()} {line.extra}\n"
-        )
-    return f"{at} {level} {name} {line.message()} {line.extra}\n"
+        return f"\x1b[32m{at}\x1b[0m \x1b[1m{level}\x1b[0m \x1b[36m{name}\x1b[0m {text}\n"
+    return f"{at} {level} {name} {text}\n"

@@ -30,9 +30,45 @@ def test_a_trace_line_reads_like_a_loguru_line_and_keeps_its_place(log_file: Pat
     logger.info("after")
     drain_logs()
     lines = log_file.read_text(encoding="utf-8").splitlines()
-    assert [line.rsplit(" - ", 1)[1] for line in lines] == ["before", "inbound 王姐: 收到", "after"]
+    assert [line.rsplit(" - ", 1)[1] for line in lines] == [
+        "before",
+        "inbound 王姐: 收到 | msg_id=m1",
+        "after",
+    ]
     assert " | INFO     | bot.inbound:record - " in lines[1]
     assert lines[1][:23] <= lines[2][:23]  # the same clock and zone as loguru's stamps
+
+
+def test_log_lines_carry_their_ids_and_nothing_when_they_have_none(
+    log_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README promises each event line its group and message ids; the file dropped them, and
+    the console ended every line without any in a stray `{}` (session 38's README walk)."""
+    setup_logging("INFO", log_file, timezone="Asia/Shanghai")
+    trace_log.trace(trace_log.INFO, "bot.inbound:record", "inbound {}", "王姐", msg_id="m1", group="g1")
+    logger.bind(outbox_id=7, group="g1").info("sent")
+    logger.info("plain")
+    drain_logs()
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    assert lines[-3].endswith(" - inbound 王姐 | msg_id=m1 group=g1")
+    assert lines[-2].endswith(" - sent | outbox_id=7 group=g1")
+    assert lines[-1].endswith(" - plain")
+    shown = capsys.readouterr().err.splitlines()
+    assert shown[-3].endswith(" inbound 王姐 | msg_id=m1 group=g1")
+    assert shown[-2].endswith(" sent | outbox_id=7 group=g1")
+    assert shown[-1].endswith(" plain")
+
+
+def test_a_message_with_braces_and_an_exception_still_reads(log_file: Path) -> None:
+    setup_logging("INFO", log_file, console=False)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logger.bind(group="{g}<red>").opt(exception=True).error("failed on {}", "{x}")
+    drain_logs()
+    text = log_file.read_text(encoding="utf-8")
+    assert " - failed on {x} | group={g}<red>\n" in text
+    assert "ValueError: boom" in text
 
 
 def test_json_log_files_get_trace_lines_in_loguru_s_shape(tmp_path: Path) -> None:
