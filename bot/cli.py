@@ -145,7 +145,7 @@ def campaign_validate(
     config.yaml allows or adds for all groups (`adlaw:`) apply when that file exists, and its
     groups are what broadcast messages may name.
     """
-    from bot.campaign import format_problems
+    from bot.campaign import cautions, format_problems
     from bot.campaign.loader import check_paths, config_groups
     from bot.templates import Renderer
 
@@ -162,6 +162,14 @@ def campaign_validate(
         elif report.campaign is not None:
             campaign = report.campaign
             typer.echo(f"ok  {campaign.id}: {campaign.title} ({len(campaign.products)} products)")
+    valid = [(r.path, r.campaign) for r in reports if r.campaign is not None]
+    warnings = cautions.overlaps(valid, groups or {})
+    if groups is not None:  # without config.yaml no group is known
+        warnings = [
+            w for path, campaign in valid for w in cautions.unknown_groups(path, campaign, groups)
+        ] + warnings
+    for warning in warnings:
+        typer.echo(warning)
     problems = len(missing) + sum(len(r.problems) for r in reports)
     if broken:
         typer.echo(
@@ -169,7 +177,7 @@ def campaign_validate(
             "fix them and run again."
         )
         raise typer.Exit(1)
-    typer.echo(f"{len(reports)} file(s) ok")
+    typer.echo(f"{len(reports)} file(s) ok" + (f", {len(warnings)} warning(s)" if warnings else ""))
 
 
 @campaign_cli.command("show")

@@ -94,3 +94,33 @@ def test_validate_folder_reports_every_file_and_a_summary(tmp_path: Path) -> Non
     assert f"{tmp_path}/a.yaml:2:" in proc.stdout and f"{tmp_path}/b.yaml:" in proc.stdout
     assert "ok  other" in proc.stdout
     assert proc.stdout.rstrip().splitlines()[-1].startswith("2 problem(s) in 2 file(s), 1 ok")
+
+
+def test_validate_warns_of_two_campaigns_selling_in_one_group_at_once(tmp_path: Path) -> None:
+    """The README's copy of the sample, left beside the sample, ran both in the same groups: orders
+    went to one of them, red-packet rains and welcome coupons came twice (session 38's walk)."""
+    (tmp_path / "a.yaml").write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("id: fruit-2026-12", "id: my-first"), encoding="utf-8"
+    )
+    proc = tuanbot("campaign", "validate", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a warning, not a problem
+    [warning] = [line for line in proc.stdout.splitlines() if ": warning: " in line]
+    assert warning.startswith(
+        f"{tmp_path}/b.yaml: warning: sells in 团购一群, 团购二群 while 'fruit-2026-12'"
+    )
+    assert "move one file out of the campaigns folder" in warning
+    assert proc.stdout.rstrip().endswith("2 file(s) ok, 1 warning(s)")
+
+
+def test_validate_warns_of_a_group_config_yaml_does_not_know(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("  - 团购二群\n", "  - 团购三群\n", 1),
+        encoding="utf-8",
+    )
+    proc = tuanbot("campaign", "validate", str(tmp_path / "a.yaml"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (
+        f"{tmp_path}/a.yaml: warning: groups[1]: '团购三群' is not a group in config.yaml; did you mean"
+        in (proc.stdout)
+    )

@@ -20,8 +20,9 @@ from loguru import logger
 
 from bot.campaign import KINDS, Campaign, Problem, TimelineNode, compile_timeline
 from bot.campaign.active import ActiveCampaign
+from bot.campaign.cautions import groups_in, overlaps
 from bot.campaign.fanout_lane import FanoutLane
-from bot.campaign.loader import CampaignError, duplicate_id_problem, load_configured
+from bot.campaign.loader import CampaignError, config_groups, duplicate_id_problem, load_configured
 from bot.campaign.node_runs import NodeOutcome, NodeRunning
 from bot.campaign.nodes import DEFAULT_RUNNERS, NodeHook, NodeRunner
 from bot.campaign.public_text import publish_campaign
@@ -153,6 +154,10 @@ class CampaignRuntime(NodeRunning):
         self.schedule(campaign.id)
         nodes = len(self.campaigns[campaign.id].nodes)
         logger.info("campaign {} loaded from {} ({} nodes)", campaign.id, path.name, nodes)
+        others = [(c.path, c.campaign) for c in self.campaigns.values() if c.path != path]
+        for warning in overlaps([*others, (path, campaign)], config_groups(self.services.config)):
+            if warning.startswith(f"{path}:"):  # pairs of earlier files were told when they loaded
+                logger.warning("{}", warning)
         return []
 
     def remove_file(self, path: Path) -> None:
@@ -179,14 +184,7 @@ class CampaignRuntime(NodeRunning):
         cached = self._groups.get(campaign.id)
         if cached is not None and cached[0] is campaign:
             return cached[1]
-        groups = list(dict.fromkeys(campaign.groups))
-        listed = set(groups)
-        tags = set(campaign.group_tags)
-        if tags:
-            for group_id, settings in self.services.config.groups.items():
-                if group_id not in listed and tags.intersection(settings.tags):
-                    groups.append(group_id)
-                    listed.add(group_id)
+        groups = groups_in(campaign, config_groups(self.services.config))
         self._groups[campaign.id] = (campaign, groups, frozenset(groups))
         return groups
 

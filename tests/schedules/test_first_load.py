@@ -56,3 +56,33 @@ async def test_the_sample_skips_its_past_preheat_quietly_and_schedules_the_rest(
     assert registry.scheduler is not None
     assert registry.scheduler.get_job(job_id(campaign_id, "open")) is not None
     assert all(registry.scheduler.get_job(job_id(campaign_id, n.node_id)) is None for n in preheats)
+
+
+async def test_a_copy_of_the_sample_beside_it_is_warned_of_once(
+    make_app: AppFactory,
+    config,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    """The README's step 1 copies the sample; running both sells in the same groups at once
+    (session 38's README walk). Both load (it may be meant), and the later file gets one warning."""
+    campaigns = Path(config.path(config.campaigns_dir))
+    campaigns.mkdir(parents=True, exist_ok=True)
+    text = SAMPLE.read_text(encoding="utf-8")
+    (campaigns / "my-first.yaml").write_text(
+        text.replace("id: fruit-2026-12", "id: my-first"), encoding="utf-8"
+    )
+    (campaigns / "sample.yaml").write_text(text, encoding="utf-8")
+    app, _ = make_app()
+    warnings: list[str] = []
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
+    try:
+        install_features(app)
+        registry = _registry(app)
+        if not registry.campaigns:
+            registry.load_all()
+    finally:
+        logger.remove(sink)
+    assert sorted(registry.campaigns) == ["fruit-2026-12", "my-first"]
+    [warning] = [w for w in warnings if "sells in" in w]
+    assert warning.startswith(f"{campaigns.resolve() / 'sample.yaml'}: warning: sells in 团购一群, 团购二群")
+    assert "'my-first'" in warning
