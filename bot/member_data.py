@@ -62,6 +62,7 @@ KEEP_TABLES = frozenset(
         "points_ledger",  # points are redeemable value, like coupons
         "points_balances",
         "points_redemptions",  # what points took off a campaign's orders (the net depends on it)
+        "tier_discounts",  # the member discount a close priced their orders with (so does it)
         "lottery_entries",  # a drawn lottery's published list keeps its numbering
         "showoff_entries",  # a 晒单 reward paid (its coupon code and points)
         "gift_entries",  # a 前N名 gift given (its number, coupon code and points)

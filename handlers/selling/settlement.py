@@ -101,8 +101,14 @@ def member_quotes(
     *,
     extras: PriceExtras = NO_EXTRAS,
 ) -> dict[str, Quote]:
-    """Every buyer's campaign-wide quote at `at` (a close instant, or now for a live figure)."""
+    """Every buyer's campaign-wide quote at `at` (a close instant, or now for a live figure).
+
+    A perks provider that can read a campaign's settled discounts at once (`preload`) does, rather
+    than one read a buyer."""
     tiers = tuple(tiers)
+    preload = getattr(extras.perks, "preload", None)
+    if callable(preload):
+        preload(campaign_id)
     return {
         member: quote_member(wallet, member, campaign_id, lines, tiers, at, extras=extras)
         for member, lines in member_lines(orders).items()

@@ -16,10 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy.engine import Connection, Engine
+
 from bot.clock import Clock
 from bot.config_tiers import Tier, TierSettings
 from handlers.selling.perks import NO_PERKS, Perks
 from handlers.tiers.rules import Held, current
+from handlers.tiers.settled import SettledPerks
 
 
 class TierBook:
@@ -40,6 +43,10 @@ class TierBook:
         """The member's perks now (the same in every campaign: tiers are the bot's, not a sale's)."""
         top = self.tier_of(member_id, self.clock.now())
         return self._perks[top.name] if top is not None else NO_PERKS
+
+    def on(self, source: Engine | Connection) -> SettledPerks:
+        """Perks for pricing: with the member discount a close settled (`handlers.tiers.settled`)."""
+        return SettledPerks(self, source)
 
     # -- reads -----------------------------------------------------------------------------------
     def tier_of(self, member_id: str, now: datetime) -> Held | None:

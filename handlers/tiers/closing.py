@@ -2,9 +2,11 @@
 
 It rides the close node's ledger claim (`bot.feature.Feature.node_hooks`), after the selling
 feature's hook (features run in `FEATURES` order): the group is closed in this transaction, so
-its orders count from now on, and cancelled ones are gone. A close that runs twice loses the
-claim and recomputes nothing; were the hook run again in the same close, it reads the rows it
-just wrote and promotes nobody twice.
+its orders count from now on, and cancelled ones are gone. Before recomputing, it keeps the
+member discount each buyer was just priced with (`handlers.tiers.settled`), so a buyer this close
+promotes is not discounted afterwards in a campaign its results post showed undiscounted. A close
+that runs twice loses the claim and recomputes nothing; were the hook run again in the same
+close, it reads the rows it just wrote and promotes nobody twice.
 
 Each promoted buyer gets one private message, written to the outbox in this same transaction
 (`Outbox.enqueue_in`) and queued once it commits; never a group post. The in-memory book takes
@@ -23,6 +25,7 @@ from bot.outbox import Draft
 from bot.vocab import Priority
 from handlers.selling.node_hooks import campaign_orders
 from handlers.tiers.book import TierBook
+from handlers.tiers.settled import settle_in
 from handlers.tiers.store import Change, credited_inviters, recompute_in
 
 KIND = "tiers"
@@ -57,6 +60,8 @@ def hook_close(run: NodeRun, conn: Connection) -> None:
             for order in campaign_orders(run, conn):
                 if order.group_id == group_id:
                     names[order.member_id] = order.member_name or names.get(order.member_id, "")
+            # What selling's hook just priced the buyers with, before this close promotes anyone.
+            settle_in(conn, book, campaign.id, names, run.now)
             if any(level.invites for level in settings.levels):  # credited by referral's close hook
                 for member_id, name in credited_inviters(conn, campaign.id, group_id).items():
                     names.setdefault(member_id, name)

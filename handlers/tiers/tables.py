@@ -4,7 +4,9 @@
 also meets 银卡 holds both rows), each with its own expiry: when the higher one lapses, the lower
 one still runs, from memory, until the next recompute. It is derived data: recomputing from the
 orders rebuilds it, so forgetting a member deletes their rows. `tier_promotions` is append-only:
-one row per member raised to a higher tier, for the promotion figures.
+one row per member raised to a higher tier, for the promotion figures. `tier_discounts` keeps
+the member discount each buyer of a campaign was priced with at its first close, so that every
+later quote of that campaign shows what the results post showed (`handlers.tiers.settled`).
 """
 
 from __future__ import annotations
@@ -57,7 +59,21 @@ class TierPromotion(SQLModel, table=True):
     created_at: datetime = utc_column()
 
 
+class SettledDiscount(SQLModel, table=True):
+    """The member discount (会员折扣) a buyer's campaign was priced with at its first close: the
+    percent and the tier's name (0 and "" for none). Written once, never updated."""
+
+    __tablename__ = "tier_discounts"
+
+    campaign_id: str = Field(primary_key=True)
+    member_id: str = Field(primary_key=True)
+    percent: int = 0
+    tier: str = ""
+    settled_at: datetime = utc_column()
+
+
 TIERS = MemberTier.__table__  # type: ignore[attr-defined]
 PROMOTIONS = TierPromotion.__table__  # type: ignore[attr-defined]
+DISCOUNTS = SettledDiscount.__table__  # type: ignore[attr-defined]
 
-__all__ = ["PROMOTIONS", "TIERS", "MemberTier", "TierPromotion"]
+__all__ = ["DISCOUNTS", "PROMOTIONS", "TIERS", "MemberTier", "SettledDiscount", "TierPromotion"]
