@@ -40,6 +40,7 @@ from bot.transports.simulator import LineParser, SimulatorSyntaxError, shown
 from schedules.virtual_time import JobRelease
 
 LEAD_IN = timedelta(seconds=30)
+ZERO = timedelta(0)
 QUIET_GAP = timedelta(minutes=5)
 # A minute of campaign time a second, to watch. Quiet stretches are skipped, so even a three-day
 # campaign rehearses in a minute or two; the times in the transcript do not depend on the speed.
@@ -69,6 +70,18 @@ class Transcript:
     echo: Callable[[str], None]
     bot_name: str
     lines: list[dict[str, Any]] = field(default_factory=list)
+    # A skip is announced when something happens after it: several in a row with nothing between
+    # (internal timers firing silently overnight) read as one line, to where the next thing is.
+    skipping_to: datetime | None = None
+
+    def skip_to(self, when: datetime) -> None:
+        self.skipping_to = when
+
+    def flush_skip(self) -> None:
+        if self.skipping_to is not None:
+            local = self.skipping_to.astimezone(self.campaign.tz)
+            self.echo(f"⏩ nothing due until {local:%m-%d %H:%M}; skipping ahead")
+            self.skipping_to = None
 
     def record(self, when: datetime, group: str, sender: str, text: str, kind: str) -> None:
         local = when.astimezone(self.campaign.tz)
@@ -81,6 +94,7 @@ class Transcript:
             "kind": kind,
         }
         self.lines.append(entry)
+        self.flush_skip()
         if self.sink is not None:
             self.sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
             self.sink.flush()
@@ -126,12 +140,18 @@ class RehearsalTransport:
         self.skip_quiet = skip_quiet
         self.connected = True
         self.removed: list[tuple[str, str]] = []  # (group id, member id) of every removal
-        self._announced_skip: datetime | None = None
         self._last_eventful = clock.now()
+        # Whether the last eventful moments said nothing (a leaderboard with no change, overnight):
+        # then the next is jumped to without a lead-in, since most likely it says nothing either.
+        self._silent = False
+        self._heard = 0  # transcript lines when the last eventful moment was reached
 
     async def start(self, sink: EventSink) -> None:
+        reached = False
         while True:
             await self._settle()
+            if reached:
+                self._silent = len(self.transcript.lines) == self._heard
             if not self.steps and self.finished():
                 return
             now = self.clock.now()
@@ -139,14 +159,20 @@ class RehearsalTransport:
             # Monitor ticks are due every minute of a sale; only the rest decides what is "quiet".
             waits = (self.steps[0].at if self.steps else None, self.clock.next_deadline())
             eventful = min((t for t in (*waits, next_timeline_job) if t), default=None)
+            # What a person watches coming: a scenario line or a timeline node (after one that said
+            # something). The bot's own timers (a reminder's wait) are jumped to without a lead-in.
+            watched = min((t for t in (waits[0], next_timeline_job) if t), default=None)
             upcoming = [t for t in (*waits, next_job) if t]
             if not upcoming:
+                self.transcript.flush_skip()
                 self.transcript.echo("⚠ nothing more is due, yet the timeline has not finished; stopping")
                 return
-            target = await self._pass_time(now, max(min(upcoming), now), eventful)
+            target = await self._pass_time(now, max(min(upcoming), now), eventful, watched)
             self.clock.advance_to(target)
-            if eventful is not None and target >= eventful:
+            reached = eventful is not None and target >= eventful
+            if reached:
                 self._last_eventful = target
+                self._heard = len(self.transcript.lines)
             while self.steps and self.steps[0].at <= target:
                 await self._play(self.steps.popleft(), sink)
             self.jobs.release_due()
@@ -171,22 +197,24 @@ class RehearsalTransport:
                 quiet_rounds += 1
                 await asyncio.sleep(0)
 
-    async def _pass_time(self, now: datetime, target: datetime, eventful: datetime | None) -> datetime:
+    async def _pass_time(
+        self, now: datetime, target: datetime, eventful: datetime | None, watched: datetime | None
+    ) -> datetime:
         """Let a person watch the gap go by at `speed`, unless it is a quiet stretch.
 
         A stretch is quiet when more than `QUIET_GAP` separates the last eventful
-        moment from the next one; it is skipped up to `LEAD_IN` before the next.
+        moment from the next one; it is skipped up to `LEAD_IN` before the next, when
+        that is one a person watches for (`watched`), else up to it.
         Returns the bot time to move to.
         """
         if target <= now:
             return now
         quiet = eventful is None or eventful - self._last_eventful > QUIET_GAP
-        lead_in = None if eventful is None else eventful - LEAD_IN
+        lead = LEAD_IN if eventful == watched and not self._silent else ZERO
+        lead_in = None if eventful is None else eventful - lead
         if self.skip_quiet and quiet and (lead_in is None or now < lead_in):
-            if eventful is not None and eventful != self._announced_skip:
-                self._announced_skip = eventful
-                local = eventful.astimezone(self.transcript.campaign.tz)
-                self.transcript.echo(f"⏩ nothing due until {local:%m-%d %H:%M}; skipping ahead")
+            if eventful is not None:
+                self.transcript.skip_to(eventful)
             return target if lead_in is None else min(target, lead_in)
         await asyncio.sleep((target - now).total_seconds() / self.speed)
         return target
@@ -195,6 +223,7 @@ class RehearsalTransport:
         try:
             event = self.parser.parse(self.fill(step.line)).event
         except SimulatorSyntaxError as exc:
+            self.transcript.flush_skip()
             self.transcript.echo(f"scenario line skipped ({step.mark}: {step.line!r}): {exc}")
             return
         if event is not None:
