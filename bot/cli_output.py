@@ -26,10 +26,40 @@ def table_console(file: TextIO | None = None) -> Console:
     return Console(file=stream, width=_UNBOUNDED, color_system=None, highlight=False, emoji=False)
 
 
-def print_table(table: Table, file: TextIO | None = None) -> None:
-    """Print `table` without cutting a cell, whatever stdout is."""
-    console = table_console(file)
+def print_table(table: Table, file: TextIO | None = None, *, console: Console | None = None) -> None:
+    """Print `table` without cutting a cell, whatever stdout is.
+
+    On a terminal too narrow for it (a report has twenty columns), the table is printed turned,
+    its columns as rows, when that fits: rich would otherwise cut every cell to "…"."""
+    console = console or table_console(file)
     if not console.is_terminal:
         # Exactly as wide as the table needs, so a centred title sits over the table.
-        console.width = max(1, Measurement.get(console, console.options, table).maximum)
+        console.width = max(1, _width(console, table))
+        console.print(table)
+        return
+    if _width(console, table) > console.width:
+        turned = transposed(table)
+        if _width(console, turned) <= console.width:
+            console.print(turned)
+            return
+        console.print(table)
+        console.print("(wider than this terminal: widen it, or pipe it into `less -S`)", style="dim")
+        return
     console.print(table)
+
+
+def _width(console: Console, table: Table) -> int:
+    """How wide `table` wants to be, whatever the console's own width."""
+    return Measurement.get(console, console.options.update_width(_UNBOUNDED), table).maximum
+
+
+def transposed(table: Table) -> Table:
+    """`table` turned: one row per column (its header first), one column per row."""
+    turned = Table(title=table.title)
+    rows = [list(column.cells) for column in table.columns]
+    turned.add_column("")
+    for cell in rows[0] if rows else []:
+        turned.add_column(str(cell), justify="right")
+    for column, cells in zip(table.columns[1:], rows[1:], strict=True):
+        turned.add_row(str(column.header), *(str(c) for c in cells))
+    return turned

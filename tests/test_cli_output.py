@@ -175,3 +175,28 @@ def test_every_command_has_help() -> None:
     for path in every:
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, (path, result.output)
+
+
+def test_a_table_too_wide_for_the_terminal_is_printed_turned() -> None:
+    """`tuanbot report` has twenty columns: in a 100-column terminal every cell read "…"."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.cli_output import print_table
+
+    table = Table(title="fruit — 鲜果团")
+    headers = ["群", *(f"指标{n}" for n in range(19))]
+    for header in headers:
+        table.add_column(header)
+    for group in ("团购一群", "团购二群", "合计"):
+        table.add_row(group, *(f"¥{n}03.70" for n in range(19)))
+    out = io.StringIO()
+    print_table(table, console=Console(file=out, width=100, force_terminal=True, color_system=None))
+    text = out.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    header_line = next(line for line in text.splitlines() if "团购一群" in line)
+    assert "团购二群" in header_line and "合计" in header_line  # the groups are the columns now
+    assert all(f"指标{n}" in text for n in range(19)) and "¥1803.70" in text
