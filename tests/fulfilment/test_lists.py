@@ -72,6 +72,7 @@ async def test_close_writes_csv_and_html_and_tells_each_leader_privately(
     shop = await closed_shop(tmp_path, clock)
     [ready] = [t for t in shop.transport.private_texts("lily") if "分拣单和提货单已生成" in t]
     files = [tmp_path / p for p in paths_in(ready)]
+    assert "\n".join(f"· {p}" for p in paths_in(ready)) in ready  # one file a line, no blank between
     assert sorted(f.suffix for f in files) == [".csv", ".csv", ".html", ".html"]
     assert all(f.is_file() for f in files)
     pickup_csv = next(f for f in files if f.name.endswith("-pickup.csv"))

@@ -41,6 +41,7 @@ async def test_stats_and_the_report_show_a_loops_figures(tmp_path: Path, clock: 
     [text] = shop.transport.private_texts("lily")
     assert "🌱 增长数据" in text and "前N名赠礼·已送：2" in text  # a and c ordered in lily's group
     assert "邀请" not in text  # a loop with nothing to show says nothing
+    assert "\n\n\n" not in text  # one blank line between sections, none owed to a missing one
     engine = shop.app.services.repo.engine
     growth = shop.app.services.get(FeatureFigures).collect(engine, "t1", None)
     report = build_report(
