@@ -8,6 +8,7 @@ from bot.handler import HandlerSpec, command
 from bot.vocab import Priority, Role
 
 ROLE_LABELS = {Role.MEMBER: "群成员", Role.LEADER: "团长", Role.ADMIN: "管理员"}
+CLERKS = "核销员"
 
 
 @command("help", "帮助", private=True)
@@ -35,10 +36,11 @@ async def handle_help(msg: GroupMessage, ctx: Context) -> None:
             return
         ctx.reply("help_command.j2", doc=spec.doc, role=ROLE_LABELS[spec.role], priority=Priority.COMMAND)
         return
+    # A narrowed command (a clerk's /pickup) under its own heading, not as every member's.
+    headed = [(CLERKS if s.listed_for is not None else ROLE_LABELS[s.role], s.usage) for s in specs]
+    order = [ROLE_LABELS[Role.MEMBER], CLERKS, ROLE_LABELS[Role.LEADER], ROLE_LABELS[Role.ADMIN]]
     sections = [
-        (ROLE_LABELS[role], [s.usage for s in specs if s.role == role])
-        for role in (Role.MEMBER, Role.LEADER, Role.ADMIN)
-        if any(s.role == role for s in specs)
+        (title, [u for t, u in headed if t == title]) for title in order if any(t == title for t, _ in headed)
     ]
     ctx.reply("help.j2", sections=sections, role=ROLE_LABELS[ctx.role], priority=Priority.COMMAND)
 

@@ -62,3 +62,24 @@ async def test_leader_add_takes_a_typed_id_or_a_mention(make_app, clock) -> None
     await transport.inject(say(clock, "/leader add @张三", "admin", mentions=("carol",)))
     assert "已设为团长" in transport.texts(GROUP)[-1]
     assert app.services.roles.leaders_of(GROUP) == {"lily", "wxid_bob-01", "carol"}
+
+
+async def test_a_members_help_says_what_to_type_in_the_group(make_app, clock) -> None:
+    """A member's /help listed only /help and /whoami: nothing of 接龙, 我的订单 or 签到, which
+    members type as plain words (session 38's README walk)."""
+    app, transport = make_app()
+    await transport.inject(say(clock, "/help", "alice"))
+    [reply] = transport.texts(GROUP)
+    words = reply.split("【群里直接发】", 1)[1]
+    for said in ("A1 2", "我的订单", "取消", "自提", "签到", "我的积分", "我的优惠券", "抢"):
+        assert said in words, said
+
+
+async def test_a_leaders_help_puts_the_clerks_commands_under_their_own_heading(make_app, clock) -> None:
+    app, transport = make_app()
+    await transport.inject(say(clock, "/help", "lily"))
+    [reply] = transport.texts(GROUP)
+    members = reply.split("【群成员】", 1)[1].split("【", 1)[0]
+    assert "/pickup" not in members and "/whoami" in members
+    clerks = reply.split("【核销员】", 1)[1].split("【", 1)[0]
+    assert "/pickup 取货码" in clerks and "/pickups" in clerks
