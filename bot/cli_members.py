@@ -57,6 +57,7 @@ def export_member(
     Exit 1 when nothing is stored about that id (check the id with /whoami).
     """
     from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
 
     from rich.table import Table
 
@@ -72,7 +73,8 @@ def export_member(
     folder = out if out is not None else cfg.path(cfg.exports_dir)
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
-    path = folder / _file_name(member_id, now.strftime("%Y%m%d-%H%M%S"))
+    local = now.astimezone(ZoneInfo(cfg.bot.timezone))  # file names in the bot's zone, like the lists'
+    path = folder / _file_name(member_id, local.strftime("%Y%m%d-%H%M%S"))
     document = {"member_id": member_id, "exported_at": now.isoformat(), "tables": data.tables}
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
     table = Table(title=f"member {member_id}: stored data")

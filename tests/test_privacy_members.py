@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -131,6 +133,12 @@ async def test_the_commands_export_to_a_file_ask_before_forgetting_and_report(
     assert result.returncode == 0, result.stderr
     [written] = (tmp_path / "exports").glob("member-alice-*.json")
     assert str(written) in result.stdout and "orders" in result.stdout
+    # Stamped in the bot's timezone like the lists' files, not in UTC (session 38's README walk).
+    stamped = datetime.strptime(
+        written.stem.rsplit("-", 2)[1] + written.stem.rsplit("-", 1)[1], "%Y%m%d%H%M%S"
+    )
+    local_now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert abs((local_now - stamped).total_seconds()) < 120, written.name
     assert json.loads(written.read_text(encoding="utf-8"))["member_id"] == ALICE
     refused = tuanbot(tmp_path, "forget", ALICE, input="n\n")
     assert refused.returncode == 1 and "nothing changed" in refused.stdout
