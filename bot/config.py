@@ -307,10 +307,8 @@ class Config(_Strict):
 
 
 class ConfigError(Exception):
-    """The config cannot be used; the message names each bad key and what to do.
-
-    `keys`: the message lists keys to fix (a validation error), so the CLI's advice can say so;
-    a missing file or a YAML slip has none."""
+    """The config cannot be used; the message names each bad key (`keys`: it lists keys to fix,
+    not a missing file or a YAML slip) and what to do."""
 
     def __init__(self, message: str, *, keys: bool = False) -> None:
         super().__init__(message)
@@ -383,9 +381,8 @@ def parse_config(data: Any, *, source: str = "config.yaml", base_dir: str = ".")
         return Config.model_validate(data)
     except ValidationError as exc:
         lines = [f"{source}: {_describe(dict(err))}" for err in exc.errors()]
-        raise ConfigError(
-            "invalid configuration, the bot will not start:\n" + "\n".join(lines), keys=True
-        ) from None
+        message = "invalid configuration, the bot will not start:\n" + "\n".join(lines)
+        raise ConfigError(message, keys=True) from None
 
 
 def load_config(path: Path) -> Config:

@@ -40,7 +40,6 @@ from bot.transports.simulator import LineParser, SimulatorSyntaxError, shown
 from schedules.virtual_time import JobRelease
 
 LEAD_IN = timedelta(seconds=30)
-ZERO = timedelta(0)
 QUIET_GAP = timedelta(minutes=5)
 # A minute of campaign time a second, to watch. Quiet stretches are skipped, so even a three-day
 # campaign rehearses in a minute or two; the times in the transcript do not depend on the speed.
@@ -73,9 +72,6 @@ class Transcript:
     # A skip is announced when something happens after it: several in a row with nothing between
     # (internal timers firing silently overnight) read as one line, to where the next thing is.
     skipping_to: datetime | None = None
-
-    def skip_to(self, when: datetime) -> None:
-        self.skipping_to = when
 
     def flush_skip(self) -> None:
         if self.skipping_to is not None:
@@ -210,11 +206,11 @@ class RehearsalTransport:
         if target <= now:
             return now
         quiet = eventful is None or eventful - self._last_eventful > QUIET_GAP
-        lead = LEAD_IN if eventful == watched and not self._silent else ZERO
+        lead = LEAD_IN if eventful == watched and not self._silent else timedelta(0)
         lead_in = None if eventful is None else eventful - lead
         if self.skip_quiet and quiet and (lead_in is None or now < lead_in):
             if eventful is not None:
-                self.transcript.skip_to(eventful)
+                self.transcript.skipping_to = eventful
             return target if lead_in is None else min(target, lead_in)
         await asyncio.sleep((target - now).total_seconds() / self.speed)
         return target
