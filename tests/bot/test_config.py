@@ -70,16 +70,21 @@ def test_env_overrides_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
 
 
-def test_cli_refuses_to_start_with_broken_config(tmp_path: Path) -> None:
-    path = write(tmp_path, "admins: []\noutbox:\n  daily_budget: -5\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run", "--config", str(path)],
+def start(config: Path) -> subprocess.CompletedProcess[str]:
+    """`tuanbot run --config CONFIG` with no chat input, as an operator starts it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
         capture_output=True,
         text=True,
         input="",
         cwd=REPO,
         timeout=60,
     )
+
+
+def test_cli_refuses_to_start_with_broken_config(tmp_path: Path) -> None:
+    path = write(tmp_path, "admins: []\noutbox:\n  daily_budget: -5\n")
+    proc = start(path)
     assert proc.returncode == 2
     assert "outbox.daily_budget: Input should be greater than or equal to 1" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -88,14 +93,7 @@ def test_cli_refuses_to_start_with_broken_config(tmp_path: Path) -> None:
 
 def test_cli_says_what_to_do_about_a_missing_or_unreadable_config(tmp_path: Path) -> None:
     for path in (tmp_path / "nope.yaml", write(tmp_path, "admins: [\n")):
-        proc = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "run", "--config", str(path)],
-            capture_output=True,
-            text=True,
-            input="",
-            cwd=REPO,
-            timeout=60,
-        )
+        proc = start(path)
         assert proc.returncode == 2
         assert "Traceback" not in proc.stderr
         assert "Fix the keys above" not in proc.stderr  # there are no keys above to fix

@@ -26,14 +26,8 @@ def _registry(app: App) -> CampaignRuntime:
     return registry
 
 
-async def test_the_sample_skips_its_past_preheat_quietly_and_schedules_the_rest(
-    make_app: AppFactory,
-    config,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
-) -> None:
-    campaigns = Path(config.path(config.campaigns_dir))
-    campaigns.mkdir(parents=True, exist_ok=True)
-    (campaigns / "sample.yaml").write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+def _loaded(make_app: AppFactory) -> tuple[CampaignRuntime, list[str]]:
+    """An app with its features and campaign files loaded, and the warnings loading logged."""
     app, _ = make_app()
     warnings: list[str] = []
     sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
@@ -44,6 +38,18 @@ async def test_the_sample_skips_its_past_preheat_quietly_and_schedules_the_rest(
             registry.load_all()
     finally:
         logger.remove(sink)
+    return registry, warnings
+
+
+async def test_the_sample_skips_its_past_preheat_quietly_and_schedules_the_rest(
+    make_app: AppFactory,
+    config,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    campaigns = Path(config.path(config.campaigns_dir))
+    campaigns.mkdir(parents=True, exist_ok=True)
+    (campaigns / "sample.yaml").write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    registry, warnings = _loaded(make_app)
     [campaign_id] = registry.campaigns
     nodes = registry.campaigns[campaign_id].nodes
     preheats = [n for n in nodes if n.kind == "preheat" and n.fire_at < clock.now()]
@@ -72,16 +78,7 @@ async def test_a_copy_of_the_sample_beside_it_is_warned_of_once(
         text.replace("id: fruit-2026-12", "id: my-first"), encoding="utf-8"
     )
     (campaigns / "sample.yaml").write_text(text, encoding="utf-8")
-    app, _ = make_app()
-    warnings: list[str] = []
-    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
-    try:
-        install_features(app)
-        registry = _registry(app)
-        if not registry.campaigns:
-            registry.load_all()
-    finally:
-        logger.remove(sink)
+    registry, warnings = _loaded(make_app)
     assert sorted(registry.campaigns) == ["fruit-2026-12", "my-first"]
     [warning] = [w for w in warnings if "sells in" in w]
     assert warning.startswith(f"{campaigns.resolve() / 'sample.yaml'}: warning: sells in 团购一群, 团购二群")
