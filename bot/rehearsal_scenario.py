@@ -68,7 +68,11 @@ def load_scenario(path: Path, campaign: Campaign) -> list[ScenarioStep]:
 
 
 def offset_label(delta: timedelta) -> str:
+    """`T+2h7s`, `T-3d`; a moment seconds after a whole minute before T reads from that minute
+    (`T-3d+2s`, not `T-2d23h59m58s`): nodes fall on whole minutes and their posts go out after."""
     seconds = math.floor(delta.total_seconds())  # whole seconds down, like the clock time beside it
+    if seconds < -60 and seconds % 60:
+        return f"{offset_label(timedelta(minutes=seconds // 60))}+{seconds % 60}s"
     sign = "+" if seconds >= 0 else "-"
     seconds = abs(seconds)
     days, rest = divmod(seconds, 86400)

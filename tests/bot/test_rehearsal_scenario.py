@@ -68,3 +68,19 @@ def test_a_mapping_without_steps_is_refused(tmp_path: Path) -> None:
 def test_a_steps_mapping_still_reads(tmp_path: Path) -> None:
     path = write(tmp_path, 'steps:\n  - at: T+1m\n    line: "a@团购一群: 1"\n')
     assert [s.line for s in load_scenario(path, campaign())] == ["a@团购一群: 1"]
+
+
+def test_a_post_just_after_a_node_before_opening_reads_from_that_node() -> None:
+    """Posts fan out seconds after their node; before T that read `T-2d23h59m59s` for the second
+    group's copy of the T-3d preheat (session 38's README walk)."""
+    from datetime import timedelta
+
+    from bot.rehearsal_scenario import offset_label
+
+    assert offset_label(timedelta(days=-3, seconds=1)) == "T-3d+1s"
+    assert offset_label(timedelta(minutes=-10, seconds=4)) == "T-10m+4s"
+    assert offset_label(timedelta(days=-3)) == "T-3d"
+    assert offset_label(timedelta(minutes=-1)) == "T-1m"
+    assert offset_label(timedelta(seconds=-20)) == "T-20s"  # within the last minute: as it is
+    assert offset_label(timedelta(hours=2, seconds=7)) == "T+2h7s"
+    assert offset_label(timedelta(0)) == "T+0s"
