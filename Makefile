@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing tuanbot and pinned dependencies into $(VENV) (first run takes a minute)..."
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
+	@# setuptools' build backend warns about every editable install (a box of asterisks in a new
+	@# operator's first screen); the warning is a UserWarning, silenced for this step only.
+	@PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install tuanbot with pinned dependencies
