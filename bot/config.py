@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.config_accounts import AccountSettings, check_accounts
+from bot.config_database import DatabaseSettings
 from bot.config_stars import StarSettings
 from bot.config_tiers import TierSettings
 from bot.yaml_errors import yaml_problem
@@ -32,15 +33,6 @@ class BotSettings(_Strict):
     timezone: str = "Asia/Shanghai"
     # uvloop (in C: less of the event loop's time per message) where installed; asyncio's own else.
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
-
-
-class DatabaseSettings(_Strict):
-    url: str = "sqlite:///data/tuanbot.db"
-    busy_timeout_ms: int = Field(default=5000, ge=0)
-    # SQLite: the inbound log and bookkeeping, and the outbox's queued rows, are written by
-    # processes of their own (bot/storage/sql_child.py), off the bot's interpreter lock; false
-    # writes them from threads.
-    writer_process: bool = True
 
 
 class WechatySettings(_Strict):

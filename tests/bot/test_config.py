@@ -46,6 +46,11 @@ def test_shipped_config_is_valid() -> None:
         ("admins: []\ntransport: telegram\n", "transport: Input should be 'simulator' or 'wechaty'"),
         ("admins: []\ntransport: wechaty\n", "wechaty.endpoint is empty"),
         ("admins: [\n", "not valid YAML"),
+        ("admins: []\ndatabase: {url: ''}\n", "database.url: '' is not a database URL"),
+        (
+            "admins: []\ndatabase: {url: 'postgres//db'}\n",
+            "database.url: 'postgres//db' is not a database URL",
+        ),
         ("- just\n- a list\n", "top level must be a mapping"),
     ],
 )
@@ -89,6 +94,16 @@ def test_cli_refuses_to_start_with_broken_config(tmp_path: Path) -> None:
     assert "outbox.daily_budget: Input should be greater than or equal to 1" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert "Fix the keys above" in proc.stderr
+
+
+def test_an_empty_database_url_stops_the_bot_with_a_sentence(tmp_path: Path) -> None:
+    """docs/deploy.md writes `url: ""` and sets TUANBOT_DATABASE_URL in the service's environment:
+    with the variable missing, `run` and `db init` ended in SQLAlchemy's traceback, exit 1
+    (session 38's second walk)."""
+    proc = start(write(tmp_path, "admins: []\ndatabase:\n  url: ''\n"))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "database.url: '' is not a database URL" in proc.stderr and "TUANBOT_DATABASE_URL" in proc.stderr
 
 
 def test_cli_says_what_to_do_about_a_missing_or_unreadable_config(tmp_path: Path) -> None:
