@@ -216,9 +216,13 @@ class Router:
         spec = self.commands.get(call.name)
         ctx = Context(event=event, services=services, command=call, spec=spec)
         in_group = isinstance(event, GroupMessage)
-        if spec is None or (in_group and not spec.group) or (not in_group and not spec.private):
+        if spec is None or (in_group and not spec.group):
             ctx.reply("errors/unknown_command.j2", name=call.name, mention=True, priority=Priority.COMMAND)
             result.handled_by = "unknown-command"
+            return
+        if not in_group and not spec.private:  # it exists: "no such command" sent leaders hunting
+            ctx.reply("errors/group_only.j2", name=call.name, priority=Priority.COMMAND)
+            result.handled_by = "group-only-command"
             return
         ctx.role = services.roles.role_of(ctx.sender_id, ctx.group_id)
         if ctx.role < spec.role:

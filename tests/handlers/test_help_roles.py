@@ -83,3 +83,14 @@ async def test_a_leaders_help_puts_the_clerks_commands_under_their_own_heading(m
     assert "/pickup" not in members and "/whoami" in members
     clerks = reply.split("【核销员】", 1)[1].split("【", 1)[0]
     assert "/pickup 取货码" in clerks and "/pickups" in clerks
+
+
+async def test_a_group_command_sent_privately_says_where_to_send_it(make_app, clock) -> None:
+    """A leader who tried /stats privately (its answer comes privately) was told there is no such
+    command (session 38's second walk)."""
+    app, transport = make_app()
+    await transport.inject(private_message("/stats", "lily", at=clock.now()))
+    [reply] = transport.private_texts("lily")
+    assert "没有" not in reply and "/stats" in reply and "群里" in reply
+    await transport.inject(private_message("/nosuch", "lily", at=clock.now()))
+    assert "没有 /nosuch 这个命令" in transport.private_texts("lily")[-1]
