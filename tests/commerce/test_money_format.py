@@ -36,3 +36,12 @@ def test_prices_and_coupon_terms_render_alike() -> None:
     assert "总额 ¥50.00" in renderer.render_string(
         "总额 {{ ((params.budget | float) * 100) | money }}", params=burst
     )
+
+
+def test_a_rain_of_ninety_seconds_is_not_announced_as_one_minute() -> None:
+    """The sample's T-5m rain has `window: 90s`; its post said 1分钟 (session 38's second walk)."""
+    renderer = Renderer()
+    burst = {"packets": 20, "budget": "50.00", "keyword": "抢"}
+    assert "90秒内" in renderer.render("campaign/redpacket.j2", params={**burst, "window_seconds": 90})
+    assert "2分钟内" in renderer.render("campaign/redpacket.j2", params={**burst, "window_seconds": 120})
+    assert "45秒内" in renderer.render("campaign/redpacket.j2", params={**burst, "window_seconds": 45})
