@@ -6,8 +6,8 @@ PostgreSQL alike, and the other is told when and by whom the goods went. When th
 is paid on pickup, the payment is recorded in the same transaction, so a pickup never stands
 without its payment or the other way round.
 
-A clerk sees only codes of their own points: a code of another point is refused without a
-word about whose it is. Everything here reads or writes the database: run it off the loop.
+A clerk sees only codes of their own points, and of buyers who chose none (served wherever they
+come): a code of another point is refused without a word about whose it is. Everything here reads or writes the database: run it off the loop.
 """
 
 from __future__ import annotations
@@ -57,11 +57,12 @@ def choose(found: list[PickupCode], points: set[str] | None) -> tuple[Outcome, P
     """The row a clerk with `points` (None: any point, an admin) may check off.
 
     Not one at their points: "other_point" if the code exists elsewhere (whose, unsaid),
-    else "unknown". Of theirs, one still waiting comes before ones already picked up.
+    else "unknown". A buyer who never chose a point is served wherever they come. Of theirs,
+    one still waiting comes before ones already picked up.
     """
     if not found:
         return "unknown", None
-    mine = [c for c in found if points is None or c.point in points]
+    mine = [c for c in found if points is None or not c.point or c.point in points]
     if not mine:
         return "other_point", None
     waiting = [c for c in mine if c.picked_at is None]

@@ -16,6 +16,7 @@ posts, which keeps the account far from WeChat's rate limits.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 
 from bot.campaign import Campaign
@@ -145,6 +146,11 @@ async def handle_my_orders_private(msg: PrivateMessage, ctx: Context) -> bool:
     return True
 
 
+# 自提 after which a question (自提点在哪里？) is the FAQ's, not a choice of point.
+ASKING = re.compile(r"[?？吗呢哪几啥怎]|什么|多少")
+MAX_POINT_WORDS = 12  # longer than a point's name: a sentence about pickup, not a choice
+
+
 @on_message(r"^\s*自提点?\s*[:：]?\s*\S", priority=Priority.ORDER)
 async def handle_pickup(msg: GroupMessage, ctx: Context) -> bool:
     """自提 东门: choose a pickup point (only a name from the campaign file is taken; nothing is echoed)."""
@@ -156,7 +162,11 @@ async def handle_pickup(msg: GroupMessage, ctx: Context) -> bool:
     wanted = normalize(msg.text).removeprefix("自提点").removeprefix("自提").strip(" :")
     matches = [p for p in campaign.pickup_points if wanted and wanted in normalize(p.name)]
     if len(matches) != 1:
-        return False  # a question about pickup, left to the FAQ
+        if not campaign.pickup_points or ASKING.search(wanted) or len(wanted) > MAX_POINT_WORDS:
+            return False  # a question about pickup, left to the FAQ
+        points = [p.name for p in (matches or campaign.pickup_points)]  # ambiguous: those it could be
+        ctx.reply("orders/pickup_unknown.j2", points=points, mention=True, priority=Priority.ORDER)
+        return True
     sell.store.set_pickup(campaign.id, msg.sender.id, matches[0].name, ctx.clock.now())
     ctx.reply(
         "orders/pickup_set.j2",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from handlers.fulfilment.dues import member_due
 from handlers.fulfilment.redeem import check_off
-from tests.commerce.selling_kit import Shop
+from tests.commerce.selling_kit import Shop, build_shop
 from tests.fakes import FakeClock
 from tests.fulfilment.pickup_kit import G1, G2, ON_PICKUP, closed_shop, codes, in_group, private
 
@@ -123,3 +123,27 @@ async def test_a_code_is_picked_up_at_most_once_under_concurrent_attempts(
     tmp_path: Path, clock: FakeClock, db_url: str
 ) -> None:
     await race(tmp_path, clock, db_url)
+
+
+async def test_a_code_with_no_point_chosen_is_handed_over_where_the_buyer_comes(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """小C never chose a point: the clerk at the point they walked to was told the code belonged to
+    another point, and nobody could hand the goods over (session 38's second walk)."""
+    shop = await with_clerk(tmp_path, clock)
+    assert codes(shop)["c"].point == ""
+    [answer] = await private(shop, codes(shop)["c"].code, "dong")
+    assert "核销成功" in answer and "小C" in answer
+    assert codes(shop)["c"].picked_by == "dong"
+
+
+async def test_an_unknown_pickup_point_gets_the_list_of_points(tmp_path: Path, clock: FakeClock) -> None:
+    shop = build_shop(tmp_path, clock)
+    await shop.open()
+    shop.transport.clear()
+    await shop.say("自提 西门", "e", name="小E")
+    [reply] = shop.texts(G1)
+    assert "东门菜鸟驿站" in reply and "南区便利店" in reply and "西门" not in reply  # nothing echoed
+    shop.transport.clear()
+    await shop.say("自提点在哪里？", "e", name="小E")  # a question stays the FAQ's
+    assert not any("可选" in t for t in shop.texts(G1))
