@@ -7,7 +7,8 @@ is paid on pickup, the payment is recorded in the same transaction, so a pickup 
 without its payment or the other way round.
 
 A clerk sees only codes of their own points, and of buyers who chose none (served wherever they
-come): a code of another point is refused without a word about whose it is. Everything here reads or writes the database: run it off the loop.
+come): a code of another point is refused without a word about whose it is. Everything here
+reads or writes the database: run it off the loop.
 """
 
 from __future__ import annotations
