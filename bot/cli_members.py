@@ -110,20 +110,22 @@ def forget_member(
             f"nothing is stored about member {member_id!r}; ids are case-sensitive (see /whoami)", err=True
         )
         raise typer.Exit(1)
-    total = sum(len(rows) for rows in data.tables.values())
-    typer.echo(f"member {member_id}: {total} row(s) in {len(data.tables)} table(s): {', '.join(data.tables)}")
-    if not yes and not typer.confirm(
-        "Erase this member's personal data? This cannot be undone", default=False
-    ):
-        typer.echo("nothing changed")
-        raise typer.Exit(1)
-    lease = ProcessLeaseHolder(engine)
+    lease = ProcessLeaseHolder(engine)  # before asking: a yes must not meet a running bot
     try:
         lease.acquire()
     except LeaseHeld as exc:
         typer.echo(f"tuanbot: not forgetting while the bot runs: {exc}", err=True)
         raise typer.Exit(3) from None
     try:
+        total = sum(len(rows) for rows in data.tables.values())
+        typer.echo(
+            f"member {member_id}: {total} row(s) in {len(data.tables)} table(s): {', '.join(data.tables)}"
+        )
+        if not yes and not typer.confirm(
+            "Erase this member's personal data? This cannot be undone", default=False
+        ):
+            typer.echo("nothing changed")
+            raise typer.Exit(1)
         reports = forget(engine, member_id)
     finally:
         lease.release()

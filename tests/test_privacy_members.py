@@ -155,3 +155,20 @@ def test_help_and_a_missing_id(tmp_path: Path, command: str) -> None:
     assert shown.returncode == 0 and "member" in shown.stdout
     missing = tuanbot(tmp_path, command)
     assert missing.returncode == 2 and "member_id" in (missing.stderr + missing.stdout).lower()
+
+
+async def test_forget_refuses_while_the_bot_runs_before_asking(tmp_path: Path, clock: FakeClock) -> None:
+    """It asked "Erase…? [y/N]" first and refused only after a yes (session 38's second walk)."""
+    from bot.storage.lease import ProcessLeaseHolder
+
+    shop = await alice_everywhere(tmp_path, clock)
+    await shop.app.services.outbox.flush()
+    running = ProcessLeaseHolder(shop.app.services.repo.engine)  # the bot's lease, as `run` takes it
+    running.acquire()
+    try:
+        refused = tuanbot(tmp_path, "forget", ALICE, input="y\n")
+    finally:
+        running.release()
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "Erase" not in refused.stdout and "while the bot runs" in refused.stderr
+    assert export(shop.app.services.repo.engine, ALICE).tables  # nothing was erased
