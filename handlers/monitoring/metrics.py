@@ -37,7 +37,9 @@ class GroupMetrics:
 
     @property
     def members(self) -> int:
-        return self.activity.members
+        """The group's known members, and at least its active ones: a buyer who left the group, or
+        was forgotten (`tuanbot member forget`), still counts as active and must count here too."""
+        return max(self.activity.members, self.active_members)
 
     @property
     def active_members(self) -> int:

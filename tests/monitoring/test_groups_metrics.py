@@ -46,3 +46,18 @@ async def test_each_group_gets_its_own_figures_across_query_chunks(
     assert (m[G3].members, m[G3].activity.messages, m[G3].buyers, m[G3].sales.gmv_cents) == (0, 0, 0, 0)
     later = groups_metrics(shop.app.services.repo.engine, "t1", [G1, G2], until, until + timedelta(minutes=5))
     assert later[G1].activity.messages == 0 and later[G1].members == 3  # members are "now", not windowed
+
+
+def test_a_buyer_no_longer_in_the_group_does_not_push_activity_over_100_percent() -> None:
+    """After `member forget` (or a buyer leaving), their orders still count a buyer the member
+    count no longer has: 活跃% read 120 (session 38's second walk)."""
+    from handlers.monitoring.activity import Activity
+    from handlers.monitoring.metrics import GroupMetrics, Sales
+
+    activity = Activity(5, frozenset({"a", "b", "c"}), 9, 0, 0, 3600.0)
+    sales = Sales(frozenset({"c", "d", "e", "forgotten-x1"}), 4, 9, 9000)
+    figures = GroupMetrics("g", "t1", activity, sales)
+    assert figures.active_members == 6
+    assert figures.members == 6  # the five still in the group, and the buyer who is not
+    assert figures.active_ratio == 1.0
+    assert figures.conversion_all <= figures.conversion_active
