@@ -83,7 +83,7 @@ async def handle_paid(msg: GroupMessage, ctx: Context) -> None:
             on_pickup=on_pickup,
             priority=Priority.COMMAND,
         )
-        ctx.reply("payments/recorded.j2", priority=Priority.COMMAND)
+        ctx.reply("payments/recorded.j2", listing=True, recorded=False, priority=Priority.COMMAND)
         return
     targets = None if action == "all" else member_targets(msg, args)[0]
     if targets is not None and not targets:
@@ -107,7 +107,7 @@ async def handle_paid(msg: GroupMessage, ctx: Context) -> None:
         owing_cents=sum(d.owed_cents for d in done.owing),
         priority=Priority.COMMAND,
     )
-    ctx.reply("payments/recorded.j2", priority=Priority.COMMAND)
+    ctx.reply("payments/recorded.j2", listing=False, recorded=bool(done.marked), priority=Priority.COMMAND)
 
 
 # ------------------------------------------------------------------------------------ 我的订单

@@ -59,6 +59,11 @@ async def test_leader_marks_a_member_paid_privately(tmp_path: Path, clock: FakeC
     await mention(shop, "/paid @alice", "lily", ("alice",))
     assert "之前已登记付款" in shop.transport.private_texts("lily")[0]
     assert shop.transport.private_texts("alice") == []
+    # Nothing recorded, or only a list asked for: the group is not told "已记录" (session 38's walk).
+    assert shop.texts(G1) == ["详情已私信团长，这次没有新登记的付款。"]
+    shop.transport.clear()
+    await shop.say("/paid list", "lily")
+    assert shop.texts(G1) == ["📋 未付名单已私信团长。"]
     no_money_in_groups(shop)
 
 
