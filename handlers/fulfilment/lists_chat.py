@@ -189,7 +189,7 @@ async def handle_lists(msg: GroupMessage | PrivateMessage, ctx: Context) -> None
     lists, paths = await asyncio.to_thread(make_lists, ctx.services, campaign, groups)
     tell(ctx.services, ctx.sender_id, lists, paths)
     if isinstance(msg, GroupMessage):
-        ctx.reply("lists/sent.j2", priority=Priority.COMMAND)
+        ctx.reply("lists/sent.j2", made=bool(paths), priority=Priority.COMMAND)
 
 
 __all__ = ["ListDelivery", "handle_lists", "make_lists", "shown_path", "tell"]

@@ -15,7 +15,7 @@ from handlers.fulfilment.codes import codes_for
 from handlers.fulfilment.dues import campaign_dues, campaign_net
 from handlers.fulfilment.lists import NO_POINT, build_lists
 from handlers.fulfilment.lists_chat import make_lists
-from tests.commerce.selling_kit import Shop
+from tests.commerce.selling_kit import Shop, build_shop
 from tests.factories import private_message
 from tests.fakes import FakeClock
 from tests.fulfilment.payment_kit import G1, G2, campaign, close, orders, shop_for
@@ -178,3 +178,13 @@ async def test_settle_returns_once_every_list_is_written_before_their_callbacks_
     finished.set_result(None)
     delivery.tasks.add(finished)  # type: ignore[arg-type]  # done, its discard not run yet
     await asyncio.wait_for(delivery.settle(), 1)
+
+
+async def test_lists_with_no_orders_does_not_say_they_were_sent(tmp_path: Path, clock: FakeClock) -> None:
+    """The group heard 已私信发给你 while the leader was told privately there was nothing (session 38)."""
+    shop = build_shop(tmp_path, clock)
+    await shop.open()
+    shop.transport.clear()
+    await shop.say("/lists", "lily")
+    assert shop.texts(G1) == ["📦 还没有订单，没有生成分拣单和提货单。"]
+    assert "还没有订单" in shop.transport.private_texts("lily")[-1]
