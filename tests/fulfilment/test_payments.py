@@ -98,8 +98,11 @@ async def test_paid_all_marks_every_buyer_of_the_group_and_list_shows_who_owes(
         and "王阿姨（alice）应付 ¥9.00" in listing
     )
     assert "carol" not in listing  # another group's buyer
+    assert "\n\n·" not in listing  # one member a line (session 38's walk)
     await shop.say("/paid all", "lily")
     assert set(paid_rows(shop)) == {"alice", "bob"}  # carol ordered in G2: not lily's to mark
+    marked = shop.transport.private_texts("lily")[-1]
+    assert "本群已全部付清" in marked and "还有 0 人" not in marked and "\n\n·" not in marked
     assert len(shop.transport.private_texts("alice")) == 1 and len(shop.transport.private_texts("bob")) == 1
     shop.transport.clear()
     await shop.say("/paid list", "lily")
@@ -195,3 +198,13 @@ async def test_no_reminder_before_the_members_group_closed(tmp_path: Path, clock
     clock.set(CLOSES - timedelta(minutes=1))
     assert await remind_payments(shop.app.services, "t1") == 2  # alice and bob; carol's G2 is open
     assert shop.transport.private_texts("carol") == []
+
+
+async def test_paid_list_before_any_order_says_there_are_none(tmp_path: Path, clock: FakeClock) -> None:
+    """It said「0/0 人已付 全部已付清 🎉」before the sale had an order (session 38's walk)."""
+    shop = shop_for(tmp_path, clock)
+    await shop.open()
+    shop.transport.clear()
+    await shop.say("/paid list", "lily")
+    [listing] = shop.transport.private_texts("lily")
+    assert "本群还没有订单" in listing and "全部已付清" not in listing
