@@ -147,7 +147,7 @@ async def handle_my_orders_private(msg: PrivateMessage, ctx: Context) -> bool:
 
 
 # 自提 after which a question (自提点在哪里？) is the FAQ's, not a choice of point.
-ASKING = re.compile(r"[?？吗呢哪几啥怎]|什么|多少")
+ASKING = re.compile(r"[?？吗呢哪几啥怎]|什么|多少|时间|地址|位置|电话|营业|开门|关门|取货|送货")
 MAX_POINT_WORDS = 12  # longer than a point's name: a sentence about pickup, not a choice
 
 
