@@ -26,8 +26,9 @@ from handlers.coupons.wallet import PreloadedWallet
 from handlers.fulfilment.adjustments import adjustments_of
 from handlers.monitoring.metrics import groups_metrics
 from handlers.points.redeem import PreloadedPurse
+from handlers.selling.discounts import bound_to
 from handlers.selling.perks import MemberPerks
-from handlers.selling.pricing import PriceExtras, perks_on
+from handlers.selling.pricing import PriceExtras
 from handlers.selling.settlement import Money, money_now
 from handlers.selling.store import OrderStore, OrderView, sell_through
 
@@ -188,7 +189,7 @@ def build_report(
     # The same window as GMV, so gross minus discounts is net in every row.
     orders = [o for o in OrderStore(engine).orders(campaign_id) if since <= o.created_at < until]
     wallet = PreloadedWallet(engine, campaign_id, {o.member_id for o in orders})
-    extras = PriceExtras(perks_on(perks, engine), PreloadedPurse(engine, campaign_id, redeem))
+    extras = PriceExtras(bound_to(perks, engine), PreloadedPurse(engine, campaign_id, redeem))
     money = money_now(wallet, campaign_id, tiers, orders, priced_at or until, extras=extras)
     after_sales = _after_sales_by_group(engine, campaign_id, orders)
     for group_id in groups:

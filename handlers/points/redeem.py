@@ -35,10 +35,10 @@ from bot.context import Services
 from bot.storage.engine import upsert_insert
 from handlers.points.ledger import PointsLedger, points_of
 from handlers.points.tables import BALANCES, REDEMPTIONS
-from handlers.selling.discounts import wallet_on
+from handlers.selling.discounts import bound_to, wallet_on
 from handlers.selling.node_hooks import campaign_orders
 from handlers.selling.perks import MemberPerks
-from handlers.selling.pricing import PointsOffer, PriceExtras, Quote, close_instant, perks_on
+from handlers.selling.pricing import PointsOffer, PriceExtras, Quote, close_instant
 from handlers.selling.settlement import member_quotes
 
 REASON = "redeem"
@@ -257,7 +257,7 @@ def settle_group_points(run: NodeRun, conn: Connection, at: datetime) -> None:
             opted = _opted(conn, campaign.id, {o.member_id for o in orders if o.group_id == group_id})
             if not opted:
                 return
-            perks = perks_on(services.find(MemberPerks), conn)  # type: ignore[type-abstract]
+            perks = bound_to(services.find(MemberPerks), conn)  # type: ignore[type-abstract]
             extras = PriceExtras(perks, RedeemPurse(services, conn))
             mine = set(opted)
             quotes = member_quotes(

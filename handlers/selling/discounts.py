@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
 
     from bot.context import Services
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,14 @@ def wallet_of(services: Services) -> CouponWallet | None:
     return services.find(CouponWallet)  # type: ignore[type-abstract]  # a protocol is the key
 
 
+def bound_to(provider: T, source: Engine | Connection) -> T:
+    """`provider` reading through `source` (a close's claim transaction, whose own writes it must
+    see, or the engine) when it can (`on(source)`: the wallet, the points purse, the tiers' perks);
+    a provider without `on` is used as it is."""
+    bind = getattr(provider, "on", None)
+    return bind(source) if callable(bind) else provider
+
+
 def wallet_on(services: Services, conn: Connection) -> CouponWallet | None:
-    """The wallet reading and redeeming through `conn` (a close's claim transaction), if it can;
-    a wallet without `on(conn)` is used as it is."""
-    wallet = wallet_of(services)
-    bind = getattr(wallet, "on", None)
-    return bind(conn) if callable(bind) else wallet
+    """The wallet reading and redeeming through `conn` (a close's claim transaction), if it can."""
+    return bound_to(wallet_of(services), conn)

@@ -42,11 +42,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.campaign.models import SpendTier
-from handlers.selling.discounts import CouponOffer, CouponWallet, SettledWallet
+from handlers.selling.discounts import CouponOffer, CouponWallet, SettledWallet, bound_to
 from handlers.selling.perks import MemberPerks
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Connection
 
     from bot.context import Services
 
@@ -98,22 +98,15 @@ class PriceExtras:
 NO_EXTRAS = PriceExtras()
 
 
-def perks_on(perks: MemberPerks | None, source: Engine | Connection) -> MemberPerks | None:
-    """The perks provider pricing asks through `source`: one that keeps the member discount a
-    close settled answers with it (`on(source)`, the tiers feature's); any other as it is."""
-    bind = getattr(perks, "on", None)
-    return bind(source) if callable(bind) else perks
-
-
 def extras_of(services: Services, conn: Connection | None = None) -> PriceExtras:
-    """The registered perks and points purse; with `conn` (a close's transaction) both read
-    through it when they can (`on(conn)`), as `wallet_on` does for coupons."""
+    """The registered perks and points purse, each reading through `conn` (a close's transaction)
+    when it can (`bound_to`), as `wallet_on` does for coupons. The perks read through the engine
+    without one: the member discount a close settled (`handlers.tiers.settled`) is in the database."""
     purse = services.find(PointsPurse)  # type: ignore[type-abstract]  # a protocol is the key
-    bind = getattr(purse, "on", None)
-    if conn is not None and callable(bind):
-        purse = bind(conn)
+    if conn is not None:
+        purse = bound_to(purse, conn)
     perks = services.find(MemberPerks)  # type: ignore[type-abstract]
-    return PriceExtras(perks_on(perks, conn if conn is not None else services.repo.engine), purse)
+    return PriceExtras(bound_to(perks, conn if conn is not None else services.repo.engine), purse)
 
 
 def points_part(offer: PointsOffer | None, due_cents: int) -> tuple[int, int]:
@@ -346,7 +339,6 @@ __all__ = [
     "best_coupon",
     "close_instant",
     "extras_of",
-    "perks_on",
     "points_part",
     "quote",
     "quote_member",

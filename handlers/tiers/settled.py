@@ -11,7 +11,7 @@ buyer of the closing group with the percent selling's hook has just priced them 
 changed only after the commit, so that is the book's answer now). A buyer of several groups is
 settled by the first close (`ON CONFLICT DO NOTHING`), and the later closes price with that row.
 Pricing reads the rows through `SettledPerks`, which `TierBook.on(source)` gives the pricing paths
-(`handlers.selling.pricing.perks_on`); the order path on the event loop keeps asking the book
+(`handlers.selling.discounts.bound_to`); the order path on the event loop keeps asking the book
 (early access and the extra limit are not settled, and it must not read the database).
 """
 
